@@ -1,0 +1,103 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrTableNotFound is returned (wrapped) when a table name does not resolve
+// to a table the connection can read.
+var ErrTableNotFound = errors.New("table not found")
+
+// TableInfo describes one table of a Connector's catalog.
+type TableInfo struct {
+	Schema      string   `json:"schema"`               // owner (Oracle) or schema (PostgreSQL)
+	Name        string   `json:"name"`                 // as stored in the catalog
+	Columns     []Column `json:"columns,omitempty"`    // filled by Describe
+	ColumnCount int      `json:"column_count"`         //
+	Rows        int64    `json:"rows"`                 // estimate or exact count; -1 unknown
+	RowsExact   bool     `json:"rows_exact"`           // Rows is a COUNT(*)
+	Comment     string   `json:"comment,omitempty"`    //
+	Partitions  []string `json:"partitions,omitempty"` // partition names where the source knows them
+}
+
+// SnapshotInfo says which point in time a job read. Kind is "scn" (Oracle
+// AS OF SCN), "pg_snapshot" (an exported PostgreSQL snapshot),
+// "read_only" (per-table read-only transactions: each table is consistent in
+// itself but tables may differ) or "none" (a source without time, like synth).
+type SnapshotInfo struct {
+	Kind string `json:"kind"`
+	ID   string `json:"id,omitempty"`
+	Note string `json:"note,omitempty"`
+}
+
+// Snapshot is a consistent point in time held open for the length of a job.
+type Snapshot interface {
+	Info() SnapshotInfo
+	Close() error
+}
+
+// ReadOptions controls one table reader.
+type ReadOptions struct {
+	BatchRows      int // rows per Batch (Config.ChunkRows)
+	FetchArraySize int // rows per database round trip (Config.FetchArraySize)
+	Limit          int // stop after this many rows; 0 reads all
+	Range          *Range
+}
+
+// Range is one part of a table for parallel reads (see RangeSplitter).
+type Range struct {
+	Index int    `json:"index"`
+	Total int    `json:"total"`
+	Lo    string `json:"lo"` // dialect-specific bounds, e.g. ctid pages or ROWIDs
+	Hi    string `json:"hi"`
+}
+
+// Status is a connector's health as shown by /api/v1/oracle/status.
+type Status struct {
+	Kind      string        `json:"kind"`
+	Reachable bool          `json:"reachable"`
+	Version   string        `json:"version,omitempty"`
+	Latency   time.Duration `json:"-"`
+	LatencyMS float64       `json:"latency_ms"`
+	Pool      PoolStats     `json:"pool"`
+	Snapshot  string        `json:"current_snapshot,omitempty"` // current SCN / txid
+	Error     string        `json:"error,omitempty"`
+}
+
+// PoolStats mirrors database/sql.DBStats for the status endpoint and metrics.
+type PoolStats struct {
+	MaxOpen int `json:"max_open"`
+	MinIdle int `json:"min_idle"`
+	Open    int `json:"open"`
+	InUse   int `json:"in_use"`
+	Idle    int `json:"idle"`
+}
+
+// Connector is a database (or the synthetic generator) that tables are read
+// from. Implementations: sources/synth, sources/postgres, sources/oracle.
+type Connector interface {
+	// Kind is "synth", "postgres" or "oracle".
+	Kind() string
+	// Tables lists the readable tables with row counts: estimates from
+	// statistics unless exact, which counts every table.
+	Tables(ctx context.Context, exact bool) ([]TableInfo, error)
+	// Describe resolves a user-given table name against the catalog (with the
+	// database's case rules) and returns it with its columns. Unknown names
+	// give an error wrapping ErrTableNotFound; names are never interpolated.
+	Describe(ctx context.Context, name string) (TableInfo, error)
+	// Snapshot captures one consistent point in time for a job.
+	Snapshot(ctx context.Context) (Snapshot, error)
+	// Open returns a reader of the table as of snap (nil: the current state).
+	Open(ctx context.Context, t TableInfo, snap Snapshot, opts ReadOptions) (Source, error)
+	// Status checks the connection.
+	Status(ctx context.Context) Status
+	Close() error
+}
+
+// RangeSplitter is implemented by connectors that can split one table into
+// ranges that are read in parallel as of one snapshot.
+type RangeSplitter interface {
+	Ranges(ctx context.Context, t TableInfo, snap Snapshot, n int) ([]Range, error)
+}
