@@ -1,0 +1,182 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/ora2gcs/ora2gcs/pipeline"
+)
+
+// Status values of transports, jobs and table extractions (spec data model).
+const (
+	StatusCreated   = "created"
+	StatusPending   = "pending"
+	StatusRunning   = "running"
+	StatusCompleted = "completed"
+	StatusFailed    = "failed"
+)
+
+// Errors the service returns (wrapped); the server maps them to HTTP codes.
+var (
+	ErrNotFound   = errors.New("not found")        // 404
+	ErrInvalid    = errors.New("invalid")          // 400/422, message says which field
+	ErrJobRunning = errors.New("a job is running") // 409, see RunningError
+	ErrShutdown   = errors.New("shutting down")    // 503
+	ErrUnknownTbl = pipeline.ErrTableNotFound      // 422 on create
+)
+
+// RunningError is returned by Execute while another job runs (spec BC-03).
+type RunningError struct{ JobID, TransportID string }
+
+func (e *RunningError) Error() string {
+	return "job " + e.JobID + " of " + e.TransportID + " is running"
+}
+func (e *RunningError) Unwrap() error { return ErrJobRunning }
+
+// Transport is a named group of tables exported together (spec FR-04).
+type Transport struct {
+	ID               string    `json:"id"` // TRP-YYYYMMDD-NNN (UTC, per-day sequence)
+	Name             string    `json:"name"`
+	Tables           []string  `json:"tables"` // canonical names as the catalog spells them
+	TargetBucket     string    `json:"target_bucket"`
+	Description      string    `json:"description"`
+	CreatedAt        time.Time `json:"created_at"`
+	Status           string    `json:"status"` // created, running, completed, failed
+	TableParallelism int       `json:"table_parallelism,omitempty"`
+	LastJobID        string    `json:"last_job_id,omitempty"`
+	LastJobVersion   string    `json:"last_job_version,omitempty"`
+}
+
+// NewTransport is the body of POST /transport.
+type NewTransport struct {
+	Name             string   `json:"name"`
+	Tables           []string `json:"tables"`
+	TargetBucket     string   `json:"target_bucket"`
+	Description      string   `json:"description"`
+	TableParallelism int      `json:"table_parallelism,omitempty"`
+}
+
+// Job is one execution of a transport (spec FR-04.3).
+type Job struct {
+	ID               string                `json:"id"` // JOB-YYYYMMDD-NNN
+	TransportID      string                `json:"transport_id"`
+	Version          string                `json:"version"` // v001, v002, … per transport
+	StartedAt        time.Time             `json:"started_at"`
+	CompletedAt      *time.Time            `json:"completed_at,omitempty"`
+	Status           string                `json:"status"` // running, completed, failed
+	TotalRows        int64                 `json:"total_rows"`
+	BytesTransferred int64                 `json:"bytes_transferred"`
+	Error            *string               `json:"error,omitempty"`
+	Source           string                `json:"source"` // connector kind
+	Snapshot         pipeline.SnapshotInfo `json:"snapshot"`
+	Manifest         string                `json:"manifest,omitempty"` // URI of _manifest.json
+	Tables           []TableExtraction     `json:"tables,omitempty"`   // filled by GetJob
+}
+
+// TableExtraction is one table of one job (spec data model).
+type TableExtraction struct {
+	TableName        string     `json:"table_name"`
+	RowCount         int64      `json:"row_count"`
+	BytesTransferred int64      `json:"bytes_transferred"`
+	StartedAt        time.Time  `json:"started_at"`
+	CompletedAt      *time.Time `json:"completed_at,omitempty"`
+	Status           string     `json:"status"` // pending, running, completed, failed
+	GCSPath          string     `json:"gcs_path"`
+	RowEstimate      int64      `json:"row_estimate"`
+	RawBytes         int64      `json:"raw_bytes"`
+	CRC32C           string     `json:"crc32c,omitempty"` // base64 of the big-endian CRC32C, as GCS shows it
+	Attempts         int        `json:"attempts"`
+	Error            *string    `json:"error,omitempty"`
+}
+
+// Event types of the SSE stream (spec FR-06.1).
+const (
+	EventTableStart    = "table_start"
+	EventProgress      = "progress"
+	EventTableComplete = "table_complete"
+	EventError         = "error"
+	EventComplete      = "complete"
+)
+
+// Event is one message of a job's event stream. Fields not relevant to a
+// type are omitted from its JSON.
+type Event struct {
+	ID          int64     `json:"-"` // monotonically increasing per job; SSE "id:"
+	Type        string    `json:"-"` // SSE "event:"
+	Time        time.Time `json:"timestamp"`
+	TransportID string    `json:"transport_id"`
+	JobID       string    `json:"job_id"`
+	JobVersion  string    `json:"job_version"`
+
+	Table            string  `json:"table,omitempty"`
+	RowsProcessed    int64   `json:"rows_processed"`
+	RowsPerSecond    float64 `json:"rows_per_second"`
+	BytesTransferred int64   `json:"bytes_transferred"`
+	ProgressPercent  float64 `json:"progress_percent"`
+	CurrentTable     string  `json:"current_table,omitempty"`
+
+	// progress: the whole job's figures besides the table's
+	Overall *Overall `json:"overall,omitempty"`
+	// table_complete / complete
+	TotalRows            int64   `json:"total_rows,omitempty"`
+	DurationSeconds      float64 `json:"duration_seconds,omitempty"`
+	TotalDurationSeconds float64 `json:"total_duration_seconds,omitempty"`
+	GCSPath              string  `json:"gcs_path,omitempty"`
+	CRC32C               string  `json:"crc32c,omitempty"`
+	Status               string  `json:"status,omitempty"` // complete: completed|failed
+	// error
+	Error     string `json:"error,omitempty"`
+	Retrying  bool   `json:"retrying,omitempty"`
+	Attempt   int    `json:"attempt,omitempty"`
+	ErrorCode string `json:"code,omitempty"`
+}
+
+// Overall is the job-wide part of a progress event.
+type Overall struct {
+	RowsProcessed    int64   `json:"rows_processed"`
+	RowsPerSecond    float64 `json:"rows_per_second"`
+	BytesTransferred int64   `json:"bytes_transferred"`
+	ProgressPercent  float64 `json:"progress_percent"`
+	TablesDone       int     `json:"tables_done"`
+	TablesTotal      int     `json:"tables_total"`
+}
+
+// JobFilter selects jobs for ListJobs; newest first.
+type JobFilter struct {
+	TransportID string
+	Status      string
+	Page        int // 1-based
+	PageSize    int // default 20, max 200
+}
+
+// Page is one page of a listing.
+type Page[T any] struct {
+	Items    []T `json:"items"`
+	Page     int `json:"page"`
+	PageSize int `json:"page_size"`
+	Total    int `json:"total"`
+}
+
+// Service is what the CLI and the HTTP server use. *Manager implements it.
+type Service interface {
+	CreateTransport(ctx context.Context, in NewTransport) (Transport, error)
+	GetTransport(ctx context.Context, id string) (Transport, error)
+	ListTransports(ctx context.Context, page, pageSize int) (Page[Transport], error)
+	// Execute starts the next job version of a transport in the background
+	// (its context derives from the Manager's, not ctx) and returns at once.
+	Execute(ctx context.Context, transportID string) (Job, error)
+	GetJob(ctx context.Context, id string) (Job, error) // with Tables
+	ListJobs(ctx context.Context, f JobFilter) (Page[Job], error)
+	// Subscribe returns the events of the transport's current or last job:
+	// first a replay giving the current state (table_start/table_complete so
+	// far, the latest progress, and the terminal events if done), then live
+	// events. The channel is closed after "complete" or when ctx ends; cancel
+	// releases the subscription. Progress may be coalesced for a slow reader;
+	// other events are never dropped.
+	Subscribe(ctx context.Context, transportID string) (<-chan Event, func(), error)
+	// Running returns the running job, if any.
+	Running() (Job, bool)
+	// Connector is the source the service reads (tables, sample, status).
+	Connector() pipeline.Connector
+}
