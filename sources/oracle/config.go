@@ -1,0 +1,367 @@
+package oracle
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/godror/godror"
+)
+
+// Environment variables read by ConfigFromEnv (spec FR-01.1, NFR-03.1).
+const (
+	EnvUser       = "ORACLE_USER"
+	EnvPassword   = "ORACLE_PASSWORD"
+	EnvTNSName    = "ORACLE_TNS_NAME"
+	EnvWalletPath = "ORACLE_WALLET_PATH"
+)
+
+// Defaults of Config (spec FR-01.2, FR-02.1).
+const (
+	DefaultPoolMin        = 5
+	DefaultPoolMax        = 20
+	DefaultFetchArraySize = 1000
+)
+
+// WalletFiles are the files an ATP wallet folder must hold for mTLS with the
+// auto-login wallet: the wallet itself, the client network configuration
+// (which must point WALLET_LOCATION at the folder) and the TNS aliases.
+var WalletFiles = []string{"cwallet.sso", "sqlnet.ora", "tnsnames.ora"}
+
+// Config says how to reach one Oracle database. Exactly one of ConnectString
+// (from an oracle:// URL: EZConnect host:port/service) or TNSName (an alias
+// of WalletPath's tnsnames.ora, e.g. "db_high") names the database.
+//
+// The password never comes from a command line: NewConfig and ConfigFromEnv
+// take it from ORACLE_PASSWORD. String redacts it; it is never put in an error.
+type Config struct {
+	// ConnectString is the EZConnect string "host:port/service" parsed from
+	// an oracle://user@host:port/service URL.
+	ConnectString string `json:"connect_string,omitempty" yaml:"connect_string"`
+	// User is the database user.
+	User string `json:"user" yaml:"user"`
+	// Password is the user's password (from ORACLE_PASSWORD).
+	Password string `json:"-" yaml:"-"`
+	// TNSName is an alias of tnsnames.ora (ATP: db_high, db_medium, db_low…).
+	TNSName string `json:"tns_name,omitempty" yaml:"tns_name"`
+	// WalletPath is the folder holding cwallet.sso, sqlnet.ora and
+	// tnsnames.ora. It becomes the client's configuration directory
+	// (TNS_ADMIN). The Oracle client reads it once per process: every Open in
+	// one process must use the same WalletPath.
+	WalletPath string `json:"wallet_path,omitempty" yaml:"wallet_path"`
+	// PoolMin and PoolMax bound the session pool (defaults 5 and 20).
+	PoolMin int `json:"pool_min" yaml:"pool_min"`
+	PoolMax int `json:"pool_max" yaml:"pool_max"`
+	// FetchArraySize is the rows per round trip (default 1000).
+	FetchArraySize int `json:"fetch_array_size" yaml:"fetch_array_size"`
+	// PrefetchCount is the rows the server sends with the execute reply
+	// (default FetchArraySize+1, so a small table needs a single round trip).
+	PrefetchCount int `json:"prefetch_count" yaml:"prefetch_count"`
+	// Timezone labels DATE and TIMESTAMP values (which carry no zone) and is
+	// the session TIME_ZONE, so TIMESTAMP WITH LOCAL TIME ZONE values arrive
+	// in it. Default UTC. Whatever it is, DATE and TIMESTAMP values keep the
+	// wall clock the database holds: no conversion happens.
+	Timezone *time.Location `json:"-" yaml:"-"`
+	// LibDir is where the Instant Client libraries are when they are not on
+	// the loader path (LD_LIBRARY_PATH / ldconfig). Optional.
+	LibDir string `json:"lib_dir,omitempty" yaml:"lib_dir"`
+}
+
+// NewConfig builds a Config from a --source value and the environment
+// (getenv is os.Getenv in production). An empty source means the ATP
+// settings of ConfigFromEnv. Otherwise source is
+//
+//	oracle://user@host:port/service     EZConnect
+//	oracle://user@alias                 a TNS alias of ORACLE_WALLET_PATH
+//
+// with the query parameters pool_min, pool_max, fetch_array_size,
+// prefetch_count, timezone and wallet (a wallet folder). The password comes
+// from ORACLE_PASSWORD; a URL that embeds one is rejected.
+func NewConfig(source string, getenv func(string) string) (Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if strings.TrimSpace(source) == "" {
+		return ConfigFromEnv(getenv)
+	}
+	u, err := url.Parse(source)
+	if err != nil {
+		// url.Parse quotes the input in its error, password included.
+		return Config{}, errors.New("oracle: source is not a valid oracle://user@host:port/service URL")
+	}
+	if u.Scheme != "oracle" {
+		return Config{}, fmt.Errorf("oracle: source scheme %q is not oracle:// (want oracle://user@host:port/service)", u.Scheme)
+	}
+	if _, has := u.User.Password(); has {
+		return Config{}, fmt.Errorf("oracle: the source URL must not contain a password (it would show in process lists and logs): remove it and set %s instead", EnvPassword)
+	}
+	c := Config{
+		User:       u.User.Username(),
+		Password:   getenv(EnvPassword),
+		WalletPath: getenv(EnvWalletPath),
+	}
+	if c.User == "" {
+		c.User = getenv(EnvUser)
+	}
+	service := strings.Trim(u.Path, "/")
+	switch {
+	case u.Host == "":
+		return Config{}, errors.New("oracle: source URL has no host (want oracle://user@host:port/service)")
+	case service == "" && u.Port() == "":
+		c.TNSName = u.Host
+	case service == "":
+		return Config{}, fmt.Errorf("oracle: source URL names no service: want oracle://user@%s/SERVICE", u.Host)
+	default:
+		host := u.Host
+		if u.Port() == "" {
+			host = net.JoinHostPort(u.Hostname(), "1521")
+		}
+		c.ConnectString = host + "/" + service
+	}
+	q := u.Query()
+	if w := q.Get("wallet"); w != "" {
+		c.WalletPath = w
+	}
+	for _, p := range []struct {
+		key string
+		dst *int
+	}{{"pool_min", &c.PoolMin}, {"pool_max", &c.PoolMax}, {"fetch_array_size", &c.FetchArraySize}, {"prefetch_count", &c.PrefetchCount}} {
+		if s := q.Get(p.key); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				return Config{}, fmt.Errorf("oracle: source parameter %s=%q is not an integer", p.key, s)
+			}
+			*p.dst = n
+		}
+	}
+	if tz := q.Get("timezone"); tz != "" {
+		loc, err := time.LoadLocation(tz)
+		if err != nil {
+			return Config{}, fmt.Errorf("oracle: source parameter timezone=%q: %w", tz, err)
+		}
+		c.Timezone = loc
+	}
+	return c.WithDefaults(), nil
+}
+
+// ConfigFromEnv builds the ATP configuration of the spec from ORACLE_USER,
+// ORACLE_PASSWORD, ORACLE_TNS_NAME and ORACLE_WALLET_PATH.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	c := Config{
+		User:       getenv(EnvUser),
+		Password:   getenv(EnvPassword),
+		TNSName:    getenv(EnvTNSName),
+		WalletPath: getenv(EnvWalletPath),
+	}
+	var missing []string
+	for _, kv := range [][2]string{{EnvUser, c.User}, {EnvPassword, c.Password}, {EnvTNSName, c.TNSName}} {
+		if kv[1] == "" {
+			missing = append(missing, kv[0])
+		}
+	}
+	if len(missing) > 0 {
+		return Config{}, fmt.Errorf("oracle: no --source given and %s not set (set them, plus %s for ATP, or pass --source oracle://user@host:port/service)",
+			strings.Join(missing, ", "), EnvWalletPath)
+	}
+	return c.WithDefaults(), nil
+}
+
+// WithDefaults returns c with every zero field set to its default.
+func (c Config) WithDefaults() Config {
+	if c.PoolMin == 0 {
+		c.PoolMin = DefaultPoolMin
+	}
+	if c.PoolMax == 0 {
+		c.PoolMax = DefaultPoolMax
+	}
+	if c.FetchArraySize == 0 {
+		c.FetchArraySize = DefaultFetchArraySize
+	}
+	if c.PrefetchCount == 0 {
+		c.PrefetchCount = c.FetchArraySize + 1
+	}
+	if c.Timezone == nil {
+		c.Timezone = time.UTC
+	}
+	return c
+}
+
+// Validate reports everything wrong with c at once: missing user, password
+// or database name, out-of-range pool and fetch sizes, and a wallet folder
+// that is missing or lacks one of WalletFiles (naming which).
+func (c Config) Validate() error {
+	var errs []error
+	if c.User == "" {
+		errs = append(errs, fmt.Errorf("user: missing (oracle://USER@… or %s)", EnvUser))
+	}
+	if c.Password == "" {
+		errs = append(errs, fmt.Errorf("password: missing (set %s)", EnvPassword))
+	}
+	switch {
+	case c.ConnectString == "" && c.TNSName == "":
+		errs = append(errs, fmt.Errorf("database: missing (oracle://user@host:port/service or %s)", EnvTNSName))
+	case c.ConnectString != "" && c.TNSName != "":
+		errs = append(errs, errors.New("database: both a host/service and a TNS name given; use one"))
+	}
+	if c.PoolMin < 0 || c.PoolMin > 1000 {
+		errs = append(errs, fmt.Errorf("pool_min: %d is out of range (0..1000)", c.PoolMin))
+	}
+	if c.PoolMax < 1 || c.PoolMax > 1000 || c.PoolMax < c.PoolMin {
+		errs = append(errs, fmt.Errorf("pool_max: %d is out of range (pool_min..1000)", c.PoolMax))
+	}
+	if c.FetchArraySize < 1 || c.FetchArraySize > 100000 {
+		errs = append(errs, fmt.Errorf("fetch_array_size: %d is out of range (1..100000)", c.FetchArraySize))
+	}
+	if c.PrefetchCount < 0 || c.PrefetchCount > 100001 {
+		errs = append(errs, fmt.Errorf("prefetch_count: %d is out of range (0..100001)", c.PrefetchCount))
+	}
+	if c.WalletPath != "" {
+		if err := CheckWallet(c.WalletPath); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("oracle: invalid config: %w", err)
+	}
+	return nil
+}
+
+var walletDirRE = regexp.MustCompile(`(?is)DIRECTORY\s*=\s*"?([^")]+?)"?\s*\)`)
+
+// CheckWallet checks that dir is a folder holding every one of WalletFiles
+// and that its sqlnet.ora points WALLET_LOCATION at a folder with
+// cwallet.sso. The error names what is missing and how to fix it; it never
+// contains file contents.
+func CheckWallet(dir string) error {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("wallet: %s is not readable (%s): unzip the ATP wallet there or fix %s", dir, errText(err), EnvWalletPath)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("wallet: %s is a file, not a folder: unzip the wallet zip and set %s to the folder", dir, EnvWalletPath)
+	}
+	var missing []string
+	for _, f := range WalletFiles {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			missing = append(missing, f)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("wallet: %s lacks %s (an ATP wallet folder holds %s): download the wallet zip again and unzip all of it",
+			dir, strings.Join(missing, ", "), strings.Join(WalletFiles, ", "))
+	}
+	ora, err := os.ReadFile(filepath.Join(dir, "sqlnet.ora"))
+	if err != nil {
+		return fmt.Errorf("wallet: read %s: %s", filepath.Join(dir, "sqlnet.ora"), errText(err))
+	}
+	m := walletDirRE.FindSubmatch(ora)
+	if m == nil {
+		return nil // no WALLET_LOCATION: the client looks in TNS_ADMIN, which is dir
+	}
+	loc := strings.TrimSpace(string(m[1]))
+	if strings.HasPrefix(loc, "?") {
+		return fmt.Errorf(`wallet: %s/sqlnet.ora has WALLET_LOCATION DIRECTORY="%s" (the client's home, not this folder): edit it to DIRECTORY="%s"`, dir, loc, dir)
+	}
+	if strings.Contains(loc, "$") {
+		loc = os.Expand(loc, func(k string) string {
+			if k == "TNS_ADMIN" {
+				return dir
+			}
+			return os.Getenv(k)
+		})
+	}
+	if _, err := os.Stat(filepath.Join(loc, "cwallet.sso")); err != nil {
+		return fmt.Errorf(`wallet: %s/sqlnet.ora has WALLET_LOCATION DIRECTORY="%s", which holds no cwallet.sso: edit it to DIRECTORY="%s"`, dir, loc, dir)
+	}
+	return nil
+}
+
+// errText is an OS error without the path it repeats.
+func errText(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// Database is what the config connects to, for messages: the EZConnect
+// string or the TNS alias. It never contains the password.
+func (c Config) Database() string {
+	if c.ConnectString != "" {
+		return c.ConnectString
+	}
+	return c.TNSName
+}
+
+// String describes c for logs; the password shows as [redacted].
+func (c Config) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "oracle user=%s database=%s", c.User, c.Database())
+	if c.Password != "" {
+		b.WriteString(" password=[redacted]")
+	}
+	if c.WalletPath != "" {
+		fmt.Fprintf(&b, " wallet=%s", c.WalletPath)
+	}
+	fmt.Fprintf(&b, " pool=%d..%d fetch_array_size=%d prefetch_count=%d", c.PoolMin, c.PoolMax, c.FetchArraySize, c.PrefetchCount)
+	if c.Timezone != nil {
+		fmt.Fprintf(&b, " timezone=%s", c.Timezone)
+	}
+	return b.String()
+}
+
+// GoString keeps %#v from printing the password.
+func (c Config) GoString() string { return c.String() }
+
+// Params turns c into godror's connection parameters: a session pool of
+// PoolMin..PoolMax, the wallet folder as configuration directory (TNS_ADMIN),
+// Timezone as the zone DATE/TIMESTAMP values are labelled with (so godror
+// neither asks the database for its OS zone nor shifts wall clocks) and as
+// the session TIME_ZONE (so TIMESTAMP WITH LOCAL TIME ZONE arrives in it).
+func (c Config) Params() godror.ConnectionParams {
+	c = c.WithDefaults()
+	var p godror.ConnectionParams
+	p.Username = c.User
+	p.Password = godror.NewPassword(c.Password)
+	p.ConnectString = c.Database()
+	p.ConfigDir = c.WalletPath
+	p.LibDir = c.LibDir
+	p.Timezone = c.Timezone
+	p.NoTZCheck = true
+	p.AlterSession = [][2]string{{"TIME_ZONE", sessionTimeZone(c.Timezone)}}
+	p.StandaloneConnection = godror.Bool(false)
+	p.MinSessions = c.PoolMin
+	p.MaxSessions = c.PoolMax
+	p.SessionIncrement = 1
+	p.WaitTimeout = 30 * time.Second
+	return p
+}
+
+// sessionTimeZone is loc as an Oracle TIME_ZONE value: a region name, or an
+// offset for UTC and fixed zones.
+func sessionTimeZone(loc *time.Location) string {
+	if loc == nil || loc == time.UTC || loc.String() == "UTC" {
+		return "+00:00"
+	}
+	name := loc.String()
+	if strings.Contains(name, "/") {
+		return name
+	}
+	_, off := time.Date(2000, 1, 1, 0, 0, 0, 0, loc).Zone()
+	sign := '+'
+	if off < 0 {
+		sign, off = '-', -off
+	}
+	return fmt.Sprintf("%c%02d:%02d", sign, off/3600, off%3600/60)
+}

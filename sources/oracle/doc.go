@@ -1,0 +1,27 @@
+// Package oracle reads Oracle tables through godror (cgo, Oracle Instant
+// Client): configuration from an oracle://user@host:port/service URL or the
+// ATP settings (ORACLE_USER, ORACLE_PASSWORD, ORACLE_TNS_NAME,
+// ORACLE_WALLET_PATH), a session pool, the catalog (ALL_TABLES,
+// ALL_TAB_COLUMNS), one SCN per job read AS OF SCN by every table and range
+// (or per-table READ ONLY transactions when the user lacks FLASHBACK),
+// ROWID ranges from extents for parallel reads, exact value normalisation and
+// errors translated into what the user should do.
+//
+// Contracts:
+//   - The password comes only from ORACLE_PASSWORD; a URL holding one is
+//     rejected, and no error, log line or String shows it.
+//   - Table names from users are resolved against the catalog with bind
+//     variables (unquoted names fold to upper case) and only catalog names,
+//     quoted, appear in SQL text.
+//   - NUMBER arrives as godror.Number and leaves as its exact digits (never
+//     float64); NULL strings, which Oracle returns as "", become nil; DATE and
+//     TIMESTAMP keep the database's wall clock (Config.Timezone only labels
+//     them); see TYPES.md for every type.
+//   - Errors from the database go through Translate: lost connections are
+//     transient (pipeline.IsTransient), ORA-01555/08180/01466 say how to
+//     avoid them, a missing Instant Client (DPI-1047) names what to install.
+//
+// godror is the only cgo dependency of the project and is confined to this
+// package. Without Instant Client the package builds, and Open fails with
+// the DPI-1047 translation.
+package oracle

@@ -1,0 +1,222 @@
+package oracle
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// fakeCol is a result column as godror describes it.
+type fakeCol struct {
+	name, dbType  string
+	prec, scale   int64
+	hasPS         bool
+	nullable      bool
+	nullableKnown bool
+}
+
+// fakeResult is what the fake database answers to one query.
+type fakeResult struct {
+	cols []fakeCol
+	rows [][]driver.Value
+	err  error // returned by the query itself
+}
+
+// fakeCall is one statement the fake database received.
+type fakeCall struct {
+	SQL  string
+	Args []any // bind values and godror options, in order
+	Tx   string
+}
+
+// fakeDB is a database/sql driver that speaks like godror: it reports
+// godror's DatabaseTypeName and precision/scale, returns godror's value
+// types, and records every statement with its arguments. answer decides
+// the reply to each query by its text.
+type fakeDB struct {
+	mu     sync.Mutex
+	calls  []fakeCall
+	answer func(sql string, args []any) fakeResult
+	open   int
+}
+
+func newFakeDB(t *testing.T, answer func(sql string, args []any) fakeResult) (*fakeDB, *sql.DB) {
+	t.Helper()
+	f := &fakeDB{answer: answer}
+	db := sql.OpenDB(f)
+	t.Cleanup(func() { _ = db.Close() })
+	return f, db
+}
+
+func (f *fakeDB) Connect(context.Context) (driver.Conn, error) {
+	f.mu.Lock()
+	f.open++
+	f.mu.Unlock()
+	return &fakeConn{db: f}, nil
+}
+
+func (f *fakeDB) Driver() driver.Driver { return fakeDriver{f} }
+
+// Calls returns the statements received so far.
+func (f *fakeDB) Calls() []fakeCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]fakeCall(nil), f.calls...)
+}
+
+// SQLs returns the text of the statements received so far.
+func (f *fakeDB) SQLs() []string {
+	var s []string
+	for _, c := range f.Calls() {
+		s = append(s, c.SQL)
+	}
+	return s
+}
+
+func (f *fakeDB) record(c fakeCall) fakeResult {
+	f.mu.Lock()
+	f.calls = append(f.calls, c)
+	answer := f.answer
+	f.mu.Unlock()
+	if answer == nil {
+		return fakeResult{err: errors.New("fake: no answer")}
+	}
+	return answer(c.SQL, c.Args)
+}
+
+type fakeDriver struct{ db *fakeDB }
+
+func (d fakeDriver) Open(string) (driver.Conn, error) { return d.db.Connect(context.Background()) }
+
+type fakeConn struct {
+	db *fakeDB
+	tx string // "", "rw", "ro"
+}
+
+var (
+	_ driver.QueryerContext                 = (*fakeConn)(nil)
+	_ driver.ExecerContext                  = (*fakeConn)(nil)
+	_ driver.ConnBeginTx                    = (*fakeConn)(nil)
+	_ driver.NamedValueChecker              = (*fakeConn)(nil)
+	_ driver.RowsColumnTypeDatabaseTypeName = (*fakeRows)(nil)
+	_ driver.RowsColumnTypePrecisionScale   = (*fakeRows)(nil)
+	_ driver.RowsColumnTypeNullable         = (*fakeRows)(nil)
+)
+
+// CheckNamedValue accepts every argument, as godror does with its Option
+// values (FetchArraySize, PrefetchCount).
+func (c *fakeConn) CheckNamedValue(*driver.NamedValue) error { return nil }
+
+func (c *fakeConn) Prepare(query string) (driver.Stmt, error) {
+	return nil, errors.New("fake: Prepare not supported; use QueryContext/ExecContext")
+}
+func (c *fakeConn) Close() error { return nil }
+func (c *fakeConn) Begin() (driver.Tx, error) {
+	return c.BeginTx(context.Background(), driver.TxOptions{})
+}
+
+// BeginTx records a read-only transaction as godror runs it.
+func (c *fakeConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	c.tx = "rw"
+	if opts.ReadOnly {
+		c.tx = "ro"
+		if r := c.db.record(fakeCall{SQL: ReadOnlySQL, Tx: c.tx}); r.err != nil {
+			return nil, r.err
+		}
+	}
+	return fakeTx{c}, nil
+}
+
+type fakeTx struct{ c *fakeConn }
+
+func (t fakeTx) Commit() error   { t.c.tx = ""; return nil }
+func (t fakeTx) Rollback() error { t.c.tx = ""; return nil }
+
+func args(named []driver.NamedValue) []any {
+	a := make([]any, len(named))
+	for i, n := range named {
+		a[i] = n.Value
+	}
+	return a
+}
+
+func (c *fakeConn) ExecContext(ctx context.Context, query string, named []driver.NamedValue) (driver.Result, error) {
+	r := c.db.record(fakeCall{SQL: query, Args: args(named), Tx: c.tx})
+	if r.err != nil {
+		return nil, r.err
+	}
+	return driver.RowsAffected(0), nil
+}
+
+func (c *fakeConn) QueryContext(ctx context.Context, query string, named []driver.NamedValue) (driver.Rows, error) {
+	r := c.db.record(fakeCall{SQL: query, Args: args(named), Tx: c.tx})
+	if r.err != nil {
+		return nil, r.err
+	}
+	return &fakeRows{res: r}, nil
+}
+
+type fakeRows struct {
+	res fakeResult
+	i   int
+}
+
+func (r *fakeRows) Columns() []string {
+	n := make([]string, len(r.res.cols))
+	for i, c := range r.res.cols {
+		n[i] = c.name
+	}
+	return n
+}
+func (r *fakeRows) Close() error { return nil }
+func (r *fakeRows) Next(dest []driver.Value) error {
+	if r.i >= len(r.res.rows) {
+		return io.EOF
+	}
+	row := r.res.rows[r.i]
+	r.i++
+	if len(row) != len(dest) {
+		return fmt.Errorf("fake: row has %d values for %d columns", len(row), len(dest))
+	}
+	copy(dest, row)
+	return nil
+}
+func (r *fakeRows) ColumnTypeDatabaseTypeName(i int) string { return r.res.cols[i].dbType }
+func (r *fakeRows) ColumnTypePrecisionScale(i int) (int64, int64, bool) {
+	c := r.res.cols[i]
+	return c.prec, c.scale, c.hasPS
+}
+func (r *fakeRows) ColumnTypeNullable(i int) (bool, bool) {
+	c := r.res.cols[i]
+	return c.nullable, c.nullableKnown
+}
+
+// oraErr is an error with godror's message shape ("ORA-NNNNN: text"); the
+// real *godror.OraErr cannot be built outside godror, so Code falls back
+// to its text.
+func oraErr(code int, msg string) error { return fmt.Errorf("ORA-%05d: %s", code, msg) }
+
+// textCols makes VARCHAR2 result columns named names.
+func textCols(names ...string) []fakeCol {
+	c := make([]fakeCol, len(names))
+	for i, n := range names {
+		c[i] = fakeCol{name: n, dbType: "VARCHAR2"}
+	}
+	return c
+}
+
+// matches reports whether sql contains every fragment.
+func matches(sql string, frags ...string) bool {
+	for _, f := range frags {
+		if !strings.Contains(sql, f) {
+			return false
+		}
+	}
+	return true
+}
