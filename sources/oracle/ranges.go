@@ -101,12 +101,13 @@ func RowidRanges(extents []Extent, n int) ([]pipeline.Range, error) {
 	if n > len(exts) {
 		n = len(exts)
 	}
-	// Cut before extent i when the blocks before it reach the next share.
+	// Cut before extent i when the next share boundary (total×next/n
+	// blocks) lies nearer its start than its end.
 	var starts []string
 	var acc int64
 	next := 1
 	for i, e := range exts {
-		if i > 0 && next < n && acc*int64(n) >= total*int64(next) {
+		if i > 0 && next < n && (2*acc+e.Blocks)*int64(n) >= 2*total*int64(next) {
 			starts = append(starts, RowidCreate(e.DataObjectID, e.RelativeFNO, e.BlockID, 0))
 			next++
 		}

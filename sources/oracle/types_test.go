@@ -1,0 +1,337 @@
+package oracle
+
+import (
+	"bytes"
+	"context"
+	"database/sql/driver"
+	"errors"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/godror/godror"
+
+	"github.com/ora2gcs/ora2gcs/pipeline"
+)
+
+func TestDriverColumn(t *testing.T) {
+	tests := []struct {
+		dbType      string
+		prec, scale int64
+		hasPS       bool
+		typ         pipeline.ColumnType
+		p, s        int
+		sourceType  string
+	}{
+		{"NUMBER", 13, 3, true, pipeline.TypeDecimal, 13, 3, "NUMBER(13,3)"},
+		{"NUMBER", 10, 0, true, pipeline.TypeDecimal, 10, 0, "NUMBER(10)"},
+		{"NUMBER", 10, -2, true, pipeline.TypeDecimal, 10, -2, "NUMBER(10,-2)"},
+		{"NUMBER", 0, -127, true, pipeline.TypeDecimal, 0, 0, "NUMBER"},    // NUMBER without precision
+		{"NUMBER", 126, -127, true, pipeline.TypeDecimal, 0, 0, "NUMBER"},  // FLOAT(126): decimal, any scale
+		{"FLOAT", 0, 0, false, pipeline.TypeFloat, 0, 0, "BINARY_FLOAT"},   // godror's name for BINARY_FLOAT
+		{"DOUBLE", 0, 0, false, pipeline.TypeFloat, 0, 0, "BINARY_DOUBLE"}, // godror's name for BINARY_DOUBLE
+		{"BINARY_DOUBLE", 0, 0, false, pipeline.TypeFloat, 0, 0, "BINARY_DOUBLE"},
+		{"VARCHAR2", 0, 0, false, pipeline.TypeString, 0, 0, "VARCHAR2"},
+		{"NVARCHAR2", 0, 0, false, pipeline.TypeString, 0, 0, "NVARCHAR2"},
+		{"CHAR", 0, 0, false, pipeline.TypeString, 0, 0, "CHAR"},
+		{"NCHAR", 0, 0, false, pipeline.TypeString, 0, 0, "NCHAR"},
+		{"LONG", 0, 0, false, pipeline.TypeString, 0, 0, "LONG"},
+		{"CLOB", 0, 0, false, pipeline.TypeString, 0, 0, "CLOB"},
+		{"NCLOB", 0, 0, false, pipeline.TypeString, 0, 0, "NCLOB"},
+		{"ROWID", 0, 0, false, pipeline.TypeString, 0, 0, "ROWID"},
+		{"XMLTYPE", 0, 0, false, pipeline.TypeString, 0, 0, "XMLTYPE"},
+		{"DATE", 0, 0, false, pipeline.TypeDateTime, 0, 0, "DATE"},
+		{"TIMESTAMP", 6, 0, true, pipeline.TypeTimestamp, 0, 6, "TIMESTAMP(6)"},
+		{"TIMESTAMP", 3, 0, true, pipeline.TypeTimestamp, 0, 3, "TIMESTAMP(3)"},
+		{"TIMESTAMP", 0, 0, true, pipeline.TypeTimestamp, 0, 0, "TIMESTAMP(0)"},
+		{"TIMESTAMP WITH TIME ZONE", 9, 0, true, pipeline.TypeTimestampTZ, 0, 9, "TIMESTAMP(9) WITH TIME ZONE"},
+		{"TIMESTAMP WITH LOCAL TIME ZONE", 6, 0, true, pipeline.TypeTimestampTZ, 0, 6, "TIMESTAMP(6) WITH LOCAL TIME ZONE"},
+		{"INTERVAL DAY TO SECOND", 0, 0, false, pipeline.TypeInterval, 0, 0, "INTERVAL DAY TO SECOND"},
+		{"INTERVAL YEAR TO MONTH", 0, 0, false, pipeline.TypeInterval, 0, 0, "INTERVAL YEAR TO MONTH"},
+		{"RAW", 0, 0, false, pipeline.TypeBytes, 0, 0, "RAW"},
+		{"LONG RAW", 0, 0, false, pipeline.TypeBytes, 0, 0, "LONG RAW"},
+		{"BLOB", 0, 0, false, pipeline.TypeBytes, 0, 0, "BLOB"},
+		{"BFILE", 0, 0, false, pipeline.TypeBytes, 0, 0, "BFILE"},
+		{"BOOLEAN", 0, 0, false, pipeline.TypeBool, 0, 0, "BOOLEAN"},
+		{"JSON", 0, 0, false, pipeline.TypeJSON, 0, 0, "JSON"},
+		{"OBJECT", 0, 0, false, pipeline.TypeString, 0, 0, "OBJECT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sourceType, func(t *testing.T) {
+			c := DriverColumn("C", tt.dbType, tt.prec, tt.scale, tt.hasPS, true)
+			if c.Type != tt.typ || c.Precision != tt.p || c.Scale != tt.s || c.SourceType != tt.sourceType || c.Name != "C" || !c.Nullable {
+				t.Fatalf("got %+v, want %v (%d,%d) %q", c, tt.typ, tt.p, tt.s, tt.sourceType)
+			}
+		})
+	}
+}
+
+func TestCatalogColumn(t *testing.T) {
+	tests := []struct {
+		dataType    string
+		prec, scale int64
+		typ         pipeline.ColumnType
+		p, s        int
+		sourceType  string
+	}{
+		{"NUMBER", 13, 3, pipeline.TypeDecimal, 13, 3, "NUMBER(13,3)"},
+		{"NUMBER", -1, -1, pipeline.TypeDecimal, 0, 0, "NUMBER"},
+		{"NUMBER", -1, 0, pipeline.TypeDecimal, 38, 0, "NUMBER(38)"}, // INTEGER
+		{"NUMBER", 10, -2, pipeline.TypeDecimal, 10, 0, "NUMBER(10)"},
+		{"FLOAT", 126, -1, pipeline.TypeDecimal, 0, 0, "FLOAT(126)"}, // Oracle FLOAT is a decimal NUMBER
+		{"BINARY_FLOAT", -1, -1, pipeline.TypeFloat, 0, 0, "BINARY_FLOAT"},
+		{"BINARY_DOUBLE", -1, -1, pipeline.TypeFloat, 0, 0, "BINARY_DOUBLE"},
+		{"DATE", -1, -1, pipeline.TypeDateTime, 0, 0, "DATE"},
+		{"TIMESTAMP(6)", -1, 6, pipeline.TypeTimestamp, 0, 6, "TIMESTAMP(6)"},
+		{"TIMESTAMP(3) WITH TIME ZONE", -1, 3, pipeline.TypeTimestampTZ, 0, 3, "TIMESTAMP(3) WITH TIME ZONE"},
+		{"TIMESTAMP(9) WITH LOCAL TIME ZONE", -1, -1, pipeline.TypeTimestampTZ, 0, 9, "TIMESTAMP(9) WITH LOCAL TIME ZONE"},
+		{"INTERVAL DAY(2) TO SECOND(6)", 2, 6, pipeline.TypeInterval, 0, 0, "INTERVAL DAY(2) TO SECOND(6)"},
+		{"INTERVAL YEAR(2) TO MONTH", 2, 0, pipeline.TypeInterval, 0, 0, "INTERVAL YEAR(2) TO MONTH"},
+		{"VARCHAR2", -1, -1, pipeline.TypeString, 0, 0, "VARCHAR2"},
+		{"NVARCHAR2", -1, -1, pipeline.TypeString, 0, 0, "NVARCHAR2"},
+		{"CHAR", -1, -1, pipeline.TypeString, 0, 0, "CHAR"},
+		{"LONG", -1, -1, pipeline.TypeString, 0, 0, "LONG"},
+		{"CLOB", -1, -1, pipeline.TypeString, 0, 0, "CLOB"},
+		{"ROWID", -1, -1, pipeline.TypeString, 0, 0, "ROWID"},
+		{"UROWID", -1, -1, pipeline.TypeString, 0, 0, "UROWID"},
+		{"XMLTYPE", -1, -1, pipeline.TypeString, 0, 0, "XMLTYPE"},
+		{"RAW", -1, -1, pipeline.TypeBytes, 0, 0, "RAW"},
+		{"LONG RAW", -1, -1, pipeline.TypeBytes, 0, 0, "LONG RAW"},
+		{"BLOB", -1, -1, pipeline.TypeBytes, 0, 0, "BLOB"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sourceType, func(t *testing.T) {
+			c := CatalogColumn("C", tt.dataType, tt.prec, tt.scale, false)
+			if c.Type != tt.typ || c.Precision != tt.p || c.Scale != tt.s || c.SourceType != tt.sourceType || c.Nullable {
+				t.Fatalf("got %+v, want %v (%d,%d) %q", c, tt.typ, tt.p, tt.s, tt.sourceType)
+			}
+		})
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	seoul := time.FixedZone("KST", 9*3600)
+	col := func(typ pipeline.ColumnType, src string, scale int) pipeline.Column {
+		return pipeline.Column{Name: "C", Type: typ, SourceType: src, Scale: scale}
+	}
+	tests := []struct {
+		name string
+		col  pipeline.Column
+		in   any
+		want any
+	}{
+		{"null", col(pipeline.TypeString, "VARCHAR2", 0), nil, nil},
+		{"empty string is null", col(pipeline.TypeString, "VARCHAR2", 0), "", nil},
+		{"empty char is null", col(pipeline.TypeString, "CHAR", 0), "", nil},
+		{"empty clob is null", col(pipeline.TypeString, "CLOB", 0), "", nil},
+		{"text", col(pipeline.TypeString, "NVARCHAR2", 0), "한국어 ✓", "한국어 ✓"},
+		{"blank-padded char kept", col(pipeline.TypeString, "CHAR", 0), "AB  ", "AB  "},
+		{"number digits", col(pipeline.TypeDecimal, "NUMBER(13,3)", 3), godror.Number("-12.340"), "-12.340"},
+		{"number 38 digits", col(pipeline.TypeDecimal, "NUMBER(38)", 0), godror.Number("12345678901234567890123456789012345678"), "12345678901234567890123456789012345678"},
+		{"negative scale", col(pipeline.TypeDecimal, "NUMBER(10,-2)", -2), godror.Number("12300"), "12300"},
+		{"huge exponent", col(pipeline.TypeDecimal, "NUMBER", 0), godror.Number("1E+125"), "1E+125"},
+		{"tiny", col(pipeline.TypeDecimal, "NUMBER", 0), godror.Number("1E-130"), "1E-130"},
+		{"empty number is null", col(pipeline.TypeDecimal, "NUMBER", 0), godror.Number(""), nil},
+		{"native int", col(pipeline.TypeDecimal, "NUMBER(10)", 0), int64(-42), int64(-42)},
+		{"date keeps wall clock", col(pipeline.TypeDateTime, "DATE", 0), time.Date(2024, 2, 29, 23, 59, 58, 0, seoul), time.Date(2024, 2, 29, 23, 59, 58, 0, time.UTC)},
+		{"timestamp keeps wall clock", col(pipeline.TypeTimestamp, "TIMESTAMP(9)", 9), time.Date(1, 1, 1, 0, 0, 0, 123456789, seoul), time.Date(1, 1, 1, 0, 0, 0, 123456789, time.UTC)},
+		{"tstz keeps offset", col(pipeline.TypeTimestampTZ, "TIMESTAMP(6) WITH TIME ZONE", 6), time.Date(2024, 1, 2, 3, 4, 5, 6000, seoul), time.Date(2024, 1, 2, 3, 4, 5, 6000, seoul)},
+		{"interval ds", col(pipeline.TypeInterval, "INTERVAL DAY(2) TO SECOND(6)", 6), 26*time.Hour + 3*time.Minute + 4*time.Second + 500*time.Millisecond, "+01 02:03:04.500000"},
+		{"interval ds negative", col(pipeline.TypeInterval, "INTERVAL DAY TO SECOND", 0), -(90 * time.Second), "-00 00:01:30.000000"},
+		{"interval ds nanos", col(pipeline.TypeInterval, "INTERVAL DAY TO SECOND(9)", 9), time.Duration(1), "+00 00:00:00.000000001"},
+		{"interval ym", col(pipeline.TypeInterval, "INTERVAL YEAR TO MONTH", 0), "1-2", "+01-02"},
+		{"interval ym negative", col(pipeline.TypeInterval, "INTERVAL YEAR(3) TO MONTH", 0), "-100--11", "-100-11"},
+		{"raw", col(pipeline.TypeBytes, "RAW", 0), []byte{0, 1, 0xff}, []byte{0, 1, 0xff}},
+		{"empty blob kept", col(pipeline.TypeBytes, "BLOB", 0), []byte{}, []byte{}},
+		{"binary float", col(pipeline.TypeFloat, "BINARY_FLOAT", 0), float32(1.5), float32(1.5)},
+		{"binary double inf", col(pipeline.TypeFloat, "BINARY_DOUBLE", 0), math.Inf(-1), math.Inf(-1)},
+		{"rowid", col(pipeline.TypeString, "ROWID", 0), "AAAR3sAAEAAAACXAAA", "AAAR3sAAEAAAACXAAA"},
+		{"clob via reader", col(pipeline.TypeString, "CLOB", 0), &godror.Lob{Reader: strings.NewReader("long text"), IsClob: true}, "long text"},
+		{"blob via reader", col(pipeline.TypeBytes, "BLOB", 0), &godror.Lob{Reader: bytes.NewReader([]byte{9, 8})}, []byte{9, 8}},
+		{"bool", col(pipeline.TypeBool, "BOOLEAN", 0), true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Normalize(tt.col, tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if wt, ok := tt.want.(time.Time); ok {
+				gt, ok := got.(time.Time)
+				if !ok || !gt.Equal(wt) || gt.Location().String() != wt.Location().String() {
+					t.Fatalf("got %v, want %v", got, wt)
+				}
+				return
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("got %#v (%T), want %#v (%T)", got, got, tt.want, tt.want)
+			}
+		})
+	}
+	t.Run("NaN passes", func(t *testing.T) {
+		got, err := Normalize(col(pipeline.TypeFloat, "BINARY_DOUBLE", 0), math.NaN())
+		if f, ok := got.(float64); err != nil || !ok || !math.IsNaN(f) {
+			t.Fatalf("got %v %v", got, err)
+		}
+	})
+	t.Run("unsupported", func(t *testing.T) {
+		if _, err := Normalize(col(pipeline.TypeString, "OBJECT", 0), struct{}{}); err == nil || !strings.Contains(err.Error(), "unsupported value type") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("bad year-month", func(t *testing.T) {
+		if _, err := Normalize(col(pipeline.TypeInterval, "INTERVAL YEAR TO MONTH", 0), "x"); err == nil {
+			t.Fatal("no error")
+		}
+	})
+	t.Run("lob read error", func(t *testing.T) {
+		lob := &godror.Lob{Reader: errReader{}, IsClob: true}
+		if _, err := Normalize(col(pipeline.TypeString, "CLOB", 0), lob); err == nil || !strings.Contains(err.Error(), "read LOB of C") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
+
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("lob gone") }
+
+// TestTypesThroughDatabaseSQL runs every Oracle type family through
+// database/sql with the fake godror driver: godror's type names and value
+// types in, the mapped columns and normalised values out, as a reader of
+// the shared SQL machinery sees them.
+func TestTypesThroughDatabaseSQL(t *testing.T) {
+	kst := time.FixedZone("+09:00", 9*3600)
+	cols := []fakeCol{
+		{name: "N_13_3", dbType: "NUMBER", prec: 13, scale: 3, hasPS: true, nullable: true, nullableKnown: true},
+		{name: "N_38", dbType: "NUMBER", prec: 38, scale: 0, hasPS: true},
+		{name: "N_NEG", dbType: "NUMBER", prec: 10, scale: -2, hasPS: true},
+		{name: "N_ANY", dbType: "NUMBER", prec: 0, scale: -127, hasPS: true},
+		{name: "V", dbType: "VARCHAR2"},
+		{name: "NV", dbType: "NVARCHAR2"},
+		{name: "D", dbType: "DATE"},
+		{name: "TS", dbType: "TIMESTAMP", prec: 6, hasPS: true},
+		{name: "TSTZ", dbType: "TIMESTAMP WITH TIME ZONE", prec: 6, hasPS: true},
+		{name: "IDS", dbType: "INTERVAL DAY TO SECOND"},
+		{name: "IYM", dbType: "INTERVAL YEAR TO MONTH"},
+		{name: "R", dbType: "RAW"},
+		{name: "B", dbType: "BLOB"},
+		{name: "C", dbType: "CLOB"},
+		{name: "BF", dbType: "FLOAT"},
+		{name: "BD", dbType: "DOUBLE"},
+		{name: "RID", dbType: "ROWID"},
+	}
+	rows := [][]driver.Value{
+		{godror.Number("-12.340"), godror.Number("99999999999999999999999999999999999999"), godror.Number("12300"), godror.Number("3.14159265358979323846264338327950288"),
+			"abc", "", time.Date(2024, 12, 31, 23, 59, 59, 0, kst), time.Date(2024, 1, 2, 3, 4, 5, 123456000, kst),
+			time.Date(2024, 1, 2, 3, 4, 5, 0, kst), 36 * time.Hour, "2-11", []byte{0xde, 0xad}, []byte{}, "", float32(math.Inf(1)), math.NaN(), "AAAR3sAAEAAAACXAAA"},
+		{nil, nil, nil, nil, "", "", nil, nil, nil, nil, nil, nil, nil, "", nil, nil, "AAAR3sAAEAAAACXAAB"},
+	}
+	fake, db := newFakeDB(t, func(q string, _ []any) fakeResult { return fakeResult{cols: cols, rows: rows} })
+	sel := Select{Owner: "SAPSR3", Table: "T", AsOfSCN: true}
+	for _, c := range cols {
+		sel.Columns = append(sel.Columns, c.name)
+	}
+	q, err := sel.SQL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := db.QueryContext(context.Background(), q, sel.Args("123456789", "", "", 0, 1000, 1001)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	cts, err := rs.ColumnTypes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pcols []pipeline.Column
+	for _, ct := range cts {
+		p, s, ok := ct.DecimalSize()
+		n, _ := ct.Nullable()
+		pcols = append(pcols, DriverColumn(ct.Name(), ct.DatabaseTypeName(), p, s, ok, n))
+	}
+	var got [][]any
+	for rs.Next() {
+		vals := make([]any, len(pcols))
+		ptrs := make([]any, len(pcols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rs.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		if err := NormalizeRow(pcols, vals); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, vals)
+	}
+	if err := rs.Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	wantTypes := []pipeline.ColumnType{pipeline.TypeDecimal, pipeline.TypeDecimal, pipeline.TypeDecimal, pipeline.TypeDecimal,
+		pipeline.TypeString, pipeline.TypeString, pipeline.TypeDateTime, pipeline.TypeTimestamp, pipeline.TypeTimestampTZ,
+		pipeline.TypeInterval, pipeline.TypeInterval, pipeline.TypeBytes, pipeline.TypeBytes, pipeline.TypeString,
+		pipeline.TypeFloat, pipeline.TypeFloat, pipeline.TypeString}
+	for i, c := range pcols {
+		if c.Type != wantTypes[i] {
+			t.Errorf("column %s: type %v, want %v", c.Name, c.Type, wantTypes[i])
+		}
+	}
+	if pcols[2].Precision != 10 || pcols[2].Scale != -2 {
+		t.Errorf("NUMBER(10,-2) mapped to (%d,%d)", pcols[2].Precision, pcols[2].Scale)
+	}
+	r0 := got[0]
+	want0 := []any{"-12.340", "99999999999999999999999999999999999999", "12300", "3.14159265358979323846264338327950288", "abc", nil}
+	for i, w := range want0 {
+		if !reflect.DeepEqual(r0[i], w) {
+			t.Errorf("row 0 col %s = %#v, want %#v", pcols[i].Name, r0[i], w)
+		}
+	}
+	if d := r0[6].(time.Time); d.Location() != time.UTC || d.Hour() != 23 || d.Day() != 31 {
+		t.Errorf("DATE shifted: %v", d)
+	}
+	if ts := r0[7].(time.Time); ts.Location() != time.UTC || ts.Hour() != 3 || ts.Nanosecond() != 123456000 {
+		t.Errorf("TIMESTAMP shifted: %v", ts)
+	}
+	if tz := r0[8].(time.Time); tz.Format(time.RFC3339) != "2024-01-02T03:04:05+09:00" {
+		t.Errorf("TSTZ: %v", tz)
+	}
+	if r0[9] != "+01 12:00:00.000000" || r0[10] != "+02-11" {
+		t.Errorf("intervals %v %v", r0[9], r0[10])
+	}
+	if !bytes.Equal(r0[11].([]byte), []byte{0xde, 0xad}) || r0[12] == nil || len(r0[12].([]byte)) != 0 || r0[13] != nil {
+		t.Errorf("raw/blob/clob %#v %#v %#v", r0[11], r0[12], r0[13])
+	}
+	if f, ok := r0[14].(float32); !ok || !math.IsInf(float64(f), 1) {
+		t.Errorf("BINARY_FLOAT +Inf: %#v", r0[14])
+	}
+	if f, ok := r0[15].(float64); !ok || !math.IsNaN(f) {
+		t.Errorf("BINARY_DOUBLE NaN: %#v", r0[15])
+	}
+	for i, v := range got[1][:len(got[1])-1] {
+		if v != nil {
+			t.Errorf("row 1 col %s = %#v, want null", pcols[i].Name, v)
+		}
+	}
+
+	calls := fake.Calls()
+	if len(calls) != 1 {
+		t.Fatalf("calls %v", calls)
+	}
+	wantSQL := `SELECT "N_13_3", "N_38", "N_NEG", "N_ANY", "V", "NV", "D", "TS", "TSTZ", "IDS", "IYM", "R", "B", "C", "BF", "BD", "RID" FROM "SAPSR3"."T" AS OF SCN :scn`
+	if calls[0].SQL != wantSQL {
+		t.Fatalf("SQL\n got %s\nwant %s", calls[0].SQL, wantSQL)
+	}
+	if len(calls[0].Args) != 3 || calls[0].Args[0] != "123456789" {
+		t.Fatalf("args %#v", calls[0].Args)
+	}
+	for _, a := range calls[0].Args[1:] {
+		if _, ok := a.(godror.Option); !ok {
+			t.Fatalf("fetch option %T is not a godror.Option", a)
+		}
+	}
+}
