@@ -127,6 +127,12 @@ func (e *Encoder) AppendRow(dst []byte, row []any) ([]byte, error) {
 			dst = append(dst, c.first...)
 		}
 		wrote = true
+		if c.typ == pipeline.TypeString { // fast path for the most common column
+			if s, ok := v.(string); ok {
+				dst = appendString(dst, s)
+				continue
+			}
+		}
 		var err error
 		if dst, err = e.appendValue(dst, c, v); err != nil {
 			return dst[:start], err

@@ -2,6 +2,9 @@ package stages
 
 import (
 	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -120,19 +123,47 @@ func TestVBRPShape(t *testing.T) {
 	}
 }
 
+// vbrpRows returns n VBRP rows that vary like real data (document numbers,
+// codes from small vocabularies, amounts, dates), deterministically.
+func vbrpRows(n int) ([]pipeline.Column, [][]any) {
+	cols, proto := vbrpRow()
+	rng := rand.New(rand.NewPCG(1, 2))
+	rows := make([][]any, n)
+	for r := range rows {
+		row := slices.Clone(proto)
+		for i, v := range row {
+			switch v := v.(type) {
+			case string:
+				if v != " " && rng.IntN(8) == 0 {
+					row[i] = v[:len(v)/2] + strconv.Itoa(rng.IntN(50))
+				}
+			case time.Time:
+				row[i] = v.AddDate(0, 0, rng.IntN(365))
+			case float64:
+				row[i] = rng.Float64() * 100
+			}
+			if cols[i].Type == pipeline.TypeDecimal && rng.IntN(3) == 0 {
+				row[i] = strconv.Itoa(rng.IntN(100000)) + ".25"
+			}
+		}
+		row[1] = fmt.Sprintf("%010d", 90000000+r/8) // VBELN
+		row[2] = strconv.Itoa(10 * (r%8 + 1))       // POSNR
+		rows[r] = row
+	}
+	return cols, rows
+}
+
 // vbrpNDJSON returns n VBRP rows as NDJSON.
 func vbrpNDJSON(tb testing.TB, n int) []byte {
 	tb.Helper()
-	cols, row := vbrpRow()
+	cols, rows := vbrpRows(n)
 	e, err := NewEncoder(cols, NDJSONOptions{})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var buf []byte
-	for range n {
-		if buf, err = e.AppendRow(buf, row); err != nil {
-			tb.Fatal(err)
-		}
+	buf, err := e.AppendRows(nil, rows)
+	if err != nil {
+		tb.Fatal(err)
 	}
 	return buf
 }
