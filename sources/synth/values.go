@@ -92,7 +92,7 @@ var (
 	adjectives = []string{"고강도", "소형", "대형", "내열", "방수", "표준", "특수", "신형", "수출용", "국내용", "경량", "정밀"}
 	nouns      = []string{"볼트", "너트", "와셔", "베어링", "파이프", "밸브", "펌프", "모터", "케이블", "커넥터", "센서", "필터",
 		"가스켓", "브라켓", "하우징", "샤프트", "기어", "스프링", "포장재", "라벨", "반도체 모듈", "디스플레이 패널", "배터리 팩", "냉각팬"}
-	specs = []string{"M8x20", "SUS304", "DN50", "220V", "10EA/BOX", "Type-A", "12mm", "AL6061", "IP67", "1/2\"", "3/4\" NPT", "24V DC"}
+	specs      = []string{"M8x20", "SUS304", "DN50", "220V", "10EA/BOX", "Type-A", "12mm", "AL6061", "IP67", "1/2\"", "3/4\" NPT", "24V DC"}
 	asciiNames = []string{"HEX BOLT M8X20 SUS", "BALL BEARING 6204ZZ", "GATE VALVE DN50", "PUMP SEAL KIT", "CABLE 3C 2.5SQ",
 		"CONNECTOR RJ45", "FILTER CARTRIDGE 10\"", "GASKET PTFE", "MOTOR 3PH 5.5KW", "SENSOR PT100"}
 	notes = []string{"납기 지연 주의", "고객 요청: 오전 배송", "Partial delivery 분할 출하", "세금계산서 발행 완료", "반품 처리 예정",
