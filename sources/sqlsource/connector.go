@@ -268,7 +268,39 @@ func (c *Connector) columns(ctx context.Context, t pipeline.TableInfo) ([]pipeli
 	}
 	for rows.Next() {
 	}
-	return cols, infos, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	if cc, ok := c.d.(ColumnCatalog); ok {
+		if err := c.mergeCatalog(ctx, cc, t, cols); err != nil {
+			return nil, nil, err
+		}
+	}
+	return cols, infos, nil
+}
+
+func (c *Connector) mergeCatalog(ctx context.Context, cc ColumnCatalog, t pipeline.TableInfo, cols []pipeline.Column) error {
+	q, args := cc.ColumnsSQL(t.Schema, t.Name)
+	rows, err := c.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	byName := make(map[string]int, len(cols))
+	for i, col := range cols {
+		byName[col.Name] = i
+	}
+	for rows.Next() {
+		var name, typ string
+		var nullable bool
+		if err := rows.Scan(&name, &typ, &nullable); err != nil {
+			return err
+		}
+		if i, ok := byName[name]; ok {
+			cols[i].SourceType, cols[i].Nullable = typ, nullable
+		}
+	}
+	return rows.Err()
 }
 
 // Snapshot captures one consistent point in time (the dialect decides how).

@@ -140,3 +140,13 @@ type Query struct {
 type RangeDialect interface {
 	Ranges(ctx context.Context, db *sql.DB, schema, name, table string, n int) ([]pipeline.Range, error)
 }
+
+// ColumnCatalog is implemented by dialects that can describe columns from
+// the catalog more precisely than the driver (declared type text,
+// nullability). Describe merges what it returns into the driver's view by
+// column name; the driver still decides order and Type.
+type ColumnCatalog interface {
+	// ColumnsSQL returns a query whose rows are (column name text, declared
+	// type text, nullable boolean) for the resolved table.
+	ColumnsSQL(schema, name string) (query string, args []any)
+}
