@@ -251,7 +251,7 @@ func TestValidateNamesKey(t *testing.T) {
 }
 
 func TestValidateBucketName(t *testing.T) {
-	for _, ok := range []string{"oracle-etl-data", "abc", "a.b-c_d", "b2"+strings.Repeat("x", 60)} {
+	for _, ok := range []string{"oracle-etl-data", "abc", "a.b-c_d", "b2" + strings.Repeat("x", 60)} {
 		if err := ValidateBucketName(ok); err != nil {
 			t.Errorf("%q: %v", ok, err)
 		}
