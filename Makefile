@@ -1,0 +1,50 @@
+# ora2gcs — the two commands a newcomer needs are `make demo` and `make test`.
+SHELL := /bin/bash
+GO    ?= go
+BIN   ?= bin/ora2gcs
+# Packages that need cgo (godror); everything else is tested with -race.
+CGO_PKGS  := ./sources/oracle/...
+PKGS       = $(shell $(GO) list ./... | grep -v /sources/oracle)
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+
+.PHONY: all build demo test test-go lint bench bench-go fuzz clean
+
+all: build
+
+## build: the ora2gcs binary (cgo on: godror needs it; Instant Client only at run time)
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ora2gcs
+
+## demo: the main job on the embedded defaults (synthetic VBRP/VBRK/LIKP → ./data/oracle-etl-data/TRP-LOCAL/vNNN/)
+demo: build
+	./$(BIN) run
+
+## test: every test, with a throwaway PostgreSQL started for the integration tests (what .ci/run calls)
+test:
+	bash scripts/with-postgres.sh $(MAKE) --no-print-directory test-go
+
+test-go: lint
+	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+	$(GO) test -count=1 -timeout 10m $(CGO_PKGS)
+
+## lint: gofmt and go vet
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+## bench: the README's performance figures (synth → null, median of 5)
+bench: build
+	./$(BIN) bench --source synth --tables VBRP --rows 200000 --target null --runs 5
+
+## bench-go: the go test benchmarks of encoder, compressor and pipeline
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./stages ./pipeline ./sources/synth
+
+## fuzz: a short run of the encoder fuzz test
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzEncode -fuzztime 60s ./stages
+
+clean:
+	rm -rf bin data/oracle-etl-data

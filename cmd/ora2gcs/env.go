@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"cloud.google.com/go/storage"
+	"google.golang.org/api/option"
+
+	"github.com/ora2gcs/ora2gcs/config"
+	"github.com/ora2gcs/ora2gcs/pipeline"
+	"github.com/ora2gcs/ora2gcs/sinks/discard"
+	"github.com/ora2gcs/ora2gcs/sinks/file"
+	"github.com/ora2gcs/ora2gcs/sinks/gcs"
+	"github.com/ora2gcs/ora2gcs/sources/postgres"
+	"github.com/ora2gcs/ora2gcs/sources/synth"
+	"github.com/ora2gcs/ora2gcs/stages"
+)
+
+// options are the flags every command shares; each overrides the config
+// file and the environment only when given.
+type options struct {
+	fs         *flag.FlagSet
+	configPath string
+	source     string
+	target     string
+	bucket     string
+	tables     string
+	rows       int64
+	parallel   int
+	gzipLevel  int
+	workers    int
+	chunk      int
+	tablePar   int
+	dataDir    string
+	json       bool
+	quiet      bool
+	decimalStr bool
+	omitNulls  bool
+}
+
+func addCommonFlags(fs *flag.FlagSet) *options {
+	o := &options{fs: fs}
+	fs.StringVar(&o.configPath, "config", "", "config file (the spec's config.yaml layout; ${VAR} is expanded)")
+	fs.StringVar(&o.source, "source", "", `source: "synth", "postgres://user@host:5432/db", "oracle://user@host:1521/service" or "oracle" (ATP wallet from ORACLE_* variables); password from ORACLE_PASSWORD / PGPASSWORD, never a flag`)
+	fs.StringVar(&o.target, "target", "", `target: "file://DIR" (default file://./data), "gcs" (Application Default Credentials; STORAGE_EMULATOR_HOST honoured) or "null" (discard)`)
+	fs.StringVar(&o.bucket, "bucket", "", "bucket (default oracle-etl-data)")
+	fs.StringVar(&o.tables, "tables", "", "comma-separated tables (default: every table of the synthetic source; required for databases)")
+	fs.Int64Var(&o.rows, "rows", 0, "rows per synthetic table (default 100000)")
+	fs.IntVar(&o.parallel, "parallel", 0, "tables at once (default 4, spec etl.parallel_tables)")
+	fs.IntVar(&o.gzipLevel, "gzip-level", 0, "gzip level 1 (fastest, default) … 9 (smallest)")
+	fs.IntVar(&o.workers, "workers", 0, "NDJSON encode workers per table (default GOMAXPROCS)")
+	fs.IntVar(&o.chunk, "chunk-size", 0, "rows per batch (default 10000)")
+	fs.IntVar(&o.tablePar, "table-parallelism", 0, "ranges of one table read at once (default 1)")
+	fs.StringVar(&o.dataDir, "data-dir", "", "state directory: job database and generated API key (default ./data)")
+	fs.BoolVar(&o.json, "json", false, "machine-readable JSON on stdout")
+	fs.BoolVar(&o.quiet, "quiet", false, "no progress output")
+	fs.BoolVar(&o.decimalStr, "decimals-as-strings", false, "write decimals as JSON strings instead of numbers")
+	fs.BoolVar(&o.omitNulls, "omit-nulls", false, "leave NULL columns out of each line instead of writing null")
+	return o
+}
+
+// loadConfig reads defaults, the config file, the environment, then flags.
+func (o *options) loadConfig() (config.Config, error) {
+	cfg := config.Default()
+	if o.configPath != "" {
+		var err error
+		if cfg, err = config.Load(o.configPath); err != nil {
+			return cfg, err
+		}
+	}
+	cfg.ApplyEnv(os.LookupEnv)
+	set := map[string]bool{}
+	o.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["source"] {
+		cfg.Source = o.source
+	}
+	if set["target"] || o.target != "" {
+		cfg.Target = o.target
+	}
+	if set["bucket"] {
+		cfg.GCS.DefaultBucket = o.bucket
+	}
+	if set["parallel"] {
+		cfg.ETL.ParallelTables = o.parallel
+	}
+	if set["gzip-level"] {
+		cfg.ETL.GzipLevel = o.gzipLevel
+	}
+	if set["workers"] {
+		cfg.ETL.EncodeWorkers = o.workers
+	}
+	if set["chunk-size"] {
+		cfg.ETL.ChunkSize = o.chunk
+	}
+	if set["table-parallelism"] {
+		cfg.ETL.TableParallelism = o.tablePar
+	}
+	if set["data-dir"] {
+		cfg.DataDir = o.dataDir
+	}
+	if cfg.Target == "null" {
+		// the discard target is for benchmarks only; config validation knows file and gcs
+		t := cfg.Target
+		cfg.Target = "file://./data"
+		err := cfg.Validate()
+		cfg.Target = t
+		return cfg, err
+	}
+	return cfg, cfg.Validate()
+}
+
+// env is what a command works with: a source connector and a way to make
+// sinks, built from the configuration.
+type env struct {
+	cfg     config.Config
+	conn    pipeline.Connector
+	pcfg    pipeline.Config
+	ndjson  stages.NDJSONOptions
+	bucket  string
+	tables  []string
+	sink    func(ctx context.Context, bucket string) (pipeline.Sink, error)
+	closers []func() error
+}
+
+func (o *options) open(ctx context.Context) (*env, error) {
+	cfg, err := o.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	e := &env{cfg: cfg, pcfg: cfg.Pipeline(), bucket: cfg.GCS.DefaultBucket,
+		ndjson: stages.NDJSONOptions{DecimalAsString: o.decimalStr, OmitNulls: o.omitNulls}}
+	if o.tables != "" {
+		for _, t := range strings.Split(o.tables, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				e.tables = append(e.tables, t)
+			}
+		}
+	}
+	if e.conn, err = openConnector(ctx, cfg, o.rows); err != nil {
+		return nil, err
+	}
+	e.closers = append(e.closers, e.conn.Close)
+	if e.sink, err = e.openTarget(ctx, cfg.Target); err != nil {
+		e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *env) Close() error {
+	var errs []error
+	for i := len(e.closers) - 1; i >= 0; i-- {
+		errs = append(errs, e.closers[i]())
+	}
+	return errors.Join(errs...)
+}
+
+func (e *env) readOptions() pipeline.ReadOptions {
+	return pipeline.ReadOptions{BatchRows: e.pcfg.ChunkRows, FetchArraySize: e.pcfg.FetchArraySize}
+}
+
+// resolveTables describes the requested tables (default: all of synth).
+func (e *env) resolveTables(ctx context.Context) ([]pipeline.TableInfo, error) {
+	names := e.tables
+	if len(names) == 0 {
+		if e.conn.Kind() != "synth" {
+			return nil, errors.New("--tables is required for a database source (see 'ora2gcs tables')")
+		}
+		all, err := e.conn.Tables(ctx, false)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range all {
+			names = append(names, t.Name)
+		}
+	}
+	out := make([]pipeline.TableInfo, 0, len(names))
+	for _, n := range names {
+		t, err := e.conn.Describe(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// openConnector builds the source named by cfg.Source.
+func openConnector(ctx context.Context, cfg config.Config, synthRows int64) (pipeline.Connector, error) {
+	src := strings.TrimSpace(cfg.Source)
+	switch {
+	case src == "" || src == "synth":
+		return synth.New(synth.Config{DefaultRows: synthRows})
+	case strings.HasPrefix(src, "postgres://") || strings.HasPrefix(src, "postgresql://"):
+		return postgres.Open(ctx, src, postgres.Options{MaxOpen: cfg.Oracle.PoolMax, MinIdle: cfg.Oracle.PoolMin})
+	case src == "oracle" || strings.HasPrefix(src, "oracle://"):
+		return openOracle(ctx, cfg)
+	}
+	return nil, fmt.Errorf("unknown source %q: use synth, postgres://…, oracle://… or oracle", src)
+}
+
+// openTarget returns a sink factory for cfg.Target.
+func (e *env) openTarget(ctx context.Context, target string) (func(context.Context, string) (pipeline.Sink, error), error) {
+	switch {
+	case target == "null":
+		return func(context.Context, string) (pipeline.Sink, error) { return discard.New(), nil }, nil
+	case strings.HasPrefix(target, "file://"):
+		dir := strings.TrimPrefix(target, "file://")
+		if dir == "" {
+			dir = "."
+		}
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return nil, err
+		}
+		return func(_ context.Context, bucket string) (pipeline.Sink, error) { return file.New(abs, bucket) }, nil
+	case target == "gcs" || strings.HasPrefix(target, "gs://"):
+		if b := strings.TrimPrefix(target, "gs://"); b != target && b != "" {
+			e.bucket = strings.TrimSuffix(b, "/")
+		}
+		var opts []option.ClientOption
+		if e.cfg.GCS.CredentialsFile != "" {
+			opts = append(opts, option.WithCredentialsFile(e.cfg.GCS.CredentialsFile))
+		}
+		if e.cfg.GCS.Endpoint != "" {
+			opts = append(opts, option.WithEndpoint(e.cfg.GCS.Endpoint))
+		}
+		client, err := storage.NewClient(ctx, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("gcs: client: %w (set GOOGLE_APPLICATION_CREDENTIALS or run 'gcloud auth application-default login')", err)
+		}
+		e.closers = append(e.closers, client.Close)
+		return func(_ context.Context, bucket string) (pipeline.Sink, error) {
+			return gcs.NewWithClient(client, gcs.Config{Bucket: bucket, ChunkSize: e.cfg.GCS.ChunkSize})
+		}, nil
+	}
+	return nil, fmt.Errorf("unknown target %q: use file://DIR, gcs, gs://BUCKET or null", target)
+}

@@ -1,0 +1,403 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/ora2gcs/ora2gcs/pipeline"
+)
+
+// Config is the whole configuration of the CLI and the server.
+type Config struct {
+	Server ServerConfig `yaml:"server" json:"server"`
+	Oracle OracleConfig `yaml:"oracle" json:"oracle"`
+	GCS    GCSConfig    `yaml:"gcs" json:"gcs"`
+	ETL    ETLConfig    `yaml:"etl" json:"etl"`
+	Auth   AuthConfig   `yaml:"auth" json:"auth"`
+	// Source selects the connector: "synth", "postgres://…", "oracle" (the
+	// oracle section) or "oracle://…".
+	Source string `yaml:"source" json:"source"`
+	// Target selects the sink: "file://DIR" or "gcs" (gcs.default_bucket) or
+	// "gs://BUCKET".
+	Target string `yaml:"target" json:"target"`
+	// DataDir holds the state database and the generated API key.
+	DataDir string `yaml:"data_dir" json:"data_dir"`
+}
+
+// ServerConfig is the HTTP server.
+type ServerConfig struct {
+	Port   int    `yaml:"port" json:"port"`
+	Listen string `yaml:"listen" json:"listen"` // host:port; wins over Port when set
+	// ReadTimeout bounds reading one request.
+	ReadTimeout time.Duration `yaml:"read_timeout" json:"read_timeout"`
+	// WriteTimeout bounds writing one response (SSE streams extend it per event).
+	WriteTimeout time.Duration `yaml:"write_timeout" json:"write_timeout"`
+	// ShutdownGrace is how long a running job may finish after SIGTERM.
+	ShutdownGrace time.Duration `yaml:"shutdown_grace" json:"shutdown_grace"`
+}
+
+// OracleConfig is the Oracle source (spec FR-01).
+type OracleConfig struct {
+	WalletPath     string `yaml:"wallet_path" json:"wallet_path"`
+	TNSName        string `yaml:"tns_name" json:"tns_name"`
+	Username       string `yaml:"username" json:"username"`
+	Password       string `yaml:"password" json:"password"`
+	DSN            string `yaml:"dsn" json:"dsn"` // full connect string; wins over tns_name
+	PoolMin        int    `yaml:"pool_min" json:"pool_min"`
+	PoolMax        int    `yaml:"pool_max" json:"pool_max"`
+	FetchArraySize int    `yaml:"fetch_array_size" json:"fetch_array_size"`
+}
+
+// GCSConfig is the Cloud Storage target (spec FR-03).
+type GCSConfig struct {
+	ProjectID       string `yaml:"project_id" json:"project_id"`
+	CredentialsFile string `yaml:"credentials_file" json:"credentials_file"`
+	DefaultBucket   string `yaml:"default_bucket" json:"default_bucket"`
+	// Endpoint overrides the API endpoint (an emulator); empty is Google's.
+	Endpoint string `yaml:"endpoint" json:"endpoint"`
+	// ChunkSize is the resumable upload chunk in bytes (a multiple of 256 KiB); 0 is the client default.
+	ChunkSize int `yaml:"chunk_size" json:"chunk_size"`
+}
+
+// ETLConfig is the engine (spec FR-02).
+type ETLConfig struct {
+	ChunkSize        int           `yaml:"chunk_size" json:"chunk_size"`               // rows per batch
+	ParallelTables   int           `yaml:"parallel_tables" json:"parallel_tables"`     // tables of a job at once
+	TableParallelism int           `yaml:"table_parallelism" json:"table_parallelism"` // ranges of one table at once
+	RetryAttempts    int           `yaml:"retry_attempts" json:"retry_attempts"`
+	RetryBackoff     time.Duration `yaml:"retry_backoff" json:"retry_backoff"`
+	GzipLevel        int           `yaml:"gzip_level" json:"gzip_level"`
+	EncodeWorkers    int           `yaml:"encode_workers" json:"encode_workers"` // 0: GOMAXPROCS
+}
+
+// AuthConfig is the API authentication (spec NFR-03.3).
+type AuthConfig struct {
+	// APIKey is one key, or several separated by commas.
+	APIKey string `yaml:"api_key" json:"api_key"`
+	// APIKeys lists further keys.
+	APIKeys []string `yaml:"api_keys" json:"api_keys"`
+	// EnableBearer accepts "Authorization: Bearer <key>" besides X-API-Key.
+	EnableBearer bool `yaml:"enable_bearer" json:"enable_bearer"`
+}
+
+// Keys returns every configured key: api_key split at commas, then
+// api_keys, trimmed, without empty entries and duplicates.
+func (a AuthConfig) Keys() []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(k string) {
+		k = strings.TrimSpace(k)
+		if k != "" && !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	for _, k := range strings.Split(a.APIKey, ",") {
+		add(k)
+	}
+	for _, k := range a.APIKeys {
+		add(k)
+	}
+	return out
+}
+
+// Default returns the embedded defaults: the synthetic source, a local file
+// target in ./data, the spec's timeouts and engine settings.
+func Default() Config {
+	return Config{
+		Server: ServerConfig{
+			Port:          8080,
+			ReadTimeout:   30 * time.Second,
+			WriteTimeout:  300 * time.Second,
+			ShutdownGrace: 30 * time.Second,
+		},
+		Oracle: OracleConfig{PoolMin: 5, PoolMax: 20, FetchArraySize: 1000},
+		GCS:    GCSConfig{DefaultBucket: "oracle-etl-data"},
+		ETL: ETLConfig{
+			ChunkSize:        10000,
+			ParallelTables:   4,
+			TableParallelism: 1,
+			RetryAttempts:    3,
+			RetryBackoff:     time.Second,
+			GzipLevel:        1,
+		},
+		Auth:    AuthConfig{EnableBearer: true},
+		Source:  "synth",
+		Target:  "file://./data",
+		DataDir: "./data",
+	}
+}
+
+// ListenAddr is the address the server listens on: server.listen, or
+// ":port".
+func (c Config) ListenAddr() string {
+	if c.Server.Listen != "" {
+		return c.Server.Listen
+	}
+	return ":" + strconv.Itoa(c.Server.Port)
+}
+
+// Pipeline returns the engine configuration the etl and oracle sections give.
+func (c Config) Pipeline() pipeline.Config {
+	return pipeline.Config{
+		FetchArraySize: c.Oracle.FetchArraySize,
+		ChunkRows:      c.ETL.ChunkSize,
+		EncodeWorkers:  c.ETL.EncodeWorkers,
+		GzipLevel:      c.ETL.GzipLevel,
+		Retry:          pipeline.Retry{Attempts: c.ETL.RetryAttempts, Backoff: c.ETL.RetryBackoff},
+	}.WithDefaults()
+}
+
+// Validate reports every invalid value, each as "config: KEY: problem".
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("config: %s: "+format, append([]any{key}, args...)...))
+	}
+	intRange := func(key string, v, lo, hi int) {
+		if v < lo || v > hi {
+			bad(key, "%d is out of range %d..%d", v, lo, hi)
+		}
+	}
+	durRange := func(key string, v, lo, hi time.Duration) {
+		if v < lo || v > hi {
+			bad(key, "%s is out of range %s..%s", v, lo, hi)
+		}
+	}
+	if c.Server.Listen == "" {
+		intRange("server.port", c.Server.Port, 0, 65535)
+	} else if _, _, err := splitHostPort(c.Server.Listen); err != nil {
+		bad("server.listen", "%q is not host:port", c.Server.Listen)
+	}
+	durRange("server.read_timeout", c.Server.ReadTimeout, time.Second, time.Hour)
+	durRange("server.write_timeout", c.Server.WriteTimeout, time.Second, 24*time.Hour)
+	durRange("server.shutdown_grace", c.Server.ShutdownGrace, 0, time.Hour)
+
+	intRange("oracle.pool_max", c.Oracle.PoolMax, 1, 1000)
+	intRange("oracle.pool_min", c.Oracle.PoolMin, 0, max(c.Oracle.PoolMax, 0))
+	intRange("oracle.fetch_array_size", c.Oracle.FetchArraySize, 1, 100000)
+
+	if c.GCS.DefaultBucket != "" {
+		if err := ValidateBucketName(c.GCS.DefaultBucket); err != nil {
+			bad("gcs.default_bucket", "%v", err)
+		}
+	}
+	if c.GCS.ChunkSize < 0 || c.GCS.ChunkSize%(256<<10) != 0 {
+		bad("gcs.chunk_size", "%d is not a non-negative multiple of 262144 (256 KiB)", c.GCS.ChunkSize)
+	}
+
+	intRange("etl.chunk_size", c.ETL.ChunkSize, 1, 1000000)
+	intRange("etl.parallel_tables", c.ETL.ParallelTables, 1, 64)
+	intRange("etl.table_parallelism", c.ETL.TableParallelism, 1, 64)
+	intRange("etl.retry_attempts", c.ETL.RetryAttempts, 1, 20)
+	durRange("etl.retry_backoff", c.ETL.RetryBackoff, 0, 10*time.Minute)
+	if l := c.ETL.GzipLevel; l != -2 && (l < 1 || l > 9) {
+		bad("etl.gzip_level", "%d is out of range 1..9 (or -2 for Huffman only)", l)
+	}
+	intRange("etl.encode_workers", c.ETL.EncodeWorkers, 0, 256)
+
+	for i, k := range c.Auth.Keys() {
+		if len(k) < 16 {
+			bad("auth.api_key", "key %d is shorter than 16 characters", i+1)
+		}
+	}
+
+	switch kind := SourceKind(c.Source); kind {
+	case "synth", "postgres":
+	case "oracle":
+		if c.Oracle.DSN == "" && c.Oracle.TNSName == "" && !strings.HasPrefix(c.Source, "oracle://") {
+			bad("oracle.tns_name", "required for source %q (or set oracle.dsn)", "oracle")
+		}
+	case "":
+		bad("source", "required (synth, postgres://…, oracle or oracle://…)")
+	default:
+		bad("source", "unknown kind %q (want synth, postgres://…, oracle or oracle://…)", kind)
+	}
+	switch {
+	case strings.HasPrefix(c.Target, "file://"):
+		if strings.TrimPrefix(c.Target, "file://") == "" {
+			bad("target", "file:// needs a directory")
+		}
+	case c.Target == "gcs":
+		if c.GCS.DefaultBucket == "" {
+			bad("gcs.default_bucket", "required for target gcs")
+		}
+	case strings.HasPrefix(c.Target, "gs://"):
+		if err := ValidateBucketName(strings.SplitN(strings.TrimPrefix(c.Target, "gs://"), "/", 2)[0]); err != nil {
+			bad("target", "%v", err)
+		}
+	case c.Target == "":
+		bad("target", "required (file://DIR, gcs or gs://BUCKET)")
+	default:
+		bad("target", "unknown target %q (want file://DIR, gcs or gs://BUCKET)", redactURL(c.Target))
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		bad("data_dir", "required")
+	}
+	return errors.Join(errs...)
+}
+
+// SourceKind is the connector kind a source setting names: "synth",
+// "postgres", "oracle", or the unrecognised scheme/word itself.
+func SourceKind(source string) string {
+	s := strings.ToLower(strings.TrimSpace(source))
+	switch {
+	case s == "synth" || strings.HasPrefix(s, "synth:"):
+		return "synth"
+	case strings.HasPrefix(s, "postgres://"), strings.HasPrefix(s, "postgresql://"), s == "postgres":
+		return "postgres"
+	case s == "oracle" || strings.HasPrefix(s, "oracle://"):
+		return "oracle"
+	}
+	if i := strings.Index(s, "://"); i > 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func splitHostPort(addr string) (string, int, error) {
+	i := strings.LastIndexByte(addr, ':')
+	if i < 0 {
+		return "", 0, errors.New("missing port")
+	}
+	p, err := strconv.Atoi(addr[i+1:])
+	if err != nil || p < 0 || p > 65535 {
+		return "", 0, errors.New("bad port")
+	}
+	return addr[:i], p, nil
+}
+
+// ValidateBucketName checks a name against the GCS bucket naming rules
+// (https://cloud.google.com/storage/docs/buckets#naming) without the dots
+// form's 222-character allowance for domain names: 3..63 characters of
+// lower-case letters, digits, '-', '_' and '.', beginning and ending with a
+// letter or digit, not an IP address, not starting with "goog" and not
+// containing "google".
+func ValidateBucketName(name string) error {
+	if n := len(name); n < 3 || n > 63 {
+		return fmt.Errorf("bucket name %q must be 3..63 characters", name)
+	}
+	for i := 0; i < len(name); i++ {
+		ch := name[i]
+		switch {
+		case ch >= 'a' && ch <= 'z', ch >= '0' && ch <= '9':
+		case ch == '-' || ch == '_' || ch == '.':
+			if i == 0 || i == len(name)-1 {
+				return fmt.Errorf("bucket name %q must begin and end with a letter or digit", name)
+			}
+		default:
+			return fmt.Errorf("bucket name %q may contain only lower-case letters, digits, '-', '_' and '.'", name)
+		}
+	}
+	if strings.HasPrefix(name, "goog") || strings.Contains(name, "google") || strings.Contains(name, "g00gle") {
+		return fmt.Errorf("bucket name %q must not start with \"goog\" or contain \"google\"", name)
+	}
+	if strings.Contains(name, "..") {
+		return fmt.Errorf("bucket name %q must not contain \"..\"", name)
+	}
+	parts := strings.Split(name, ".")
+	if len(parts) == 4 {
+		ip := true
+		for _, p := range parts {
+			if _, err := strconv.Atoi(p); err != nil {
+				ip = false
+			}
+		}
+		if ip {
+			return fmt.Errorf("bucket name %q must not be an IP address", name)
+		}
+	}
+	return nil
+}
+
+const redacted = "[REDACTED]"
+
+// Redacted returns a copy with the password, API keys and any password in a
+// source URL replaced by "[REDACTED]".
+func (c Config) Redacted() Config {
+	if c.Oracle.Password != "" {
+		c.Oracle.Password = redacted
+	}
+	c.Oracle.DSN = redactURL(c.Oracle.DSN)
+	if c.Auth.APIKey != "" {
+		c.Auth.APIKey = redacted
+	}
+	if len(c.Auth.APIKeys) > 0 {
+		keys := make([]string, len(c.Auth.APIKeys))
+		for i := range keys {
+			keys[i] = redacted
+		}
+		c.Auth.APIKeys = keys
+	}
+	c.Source = redactURL(c.Source)
+	c.Target = redactURL(c.Target)
+	return c
+}
+
+// redactURL hides the password of a URL ("postgres://u:p@h/db") and of an
+// Oracle "user/password@tns" connect string.
+func redactURL(s string) string {
+	if hasScheme(s) {
+		if u, err := url.Parse(s); err == nil {
+			if _, ok := u.User.Password(); ok {
+				u.User = url.UserPassword(u.User.Username(), "xxxxx")
+				return strings.Replace(u.String(), "xxxxx", redacted, 1)
+			}
+			return s
+		}
+		// Unparseable: drop everything between "://" and "@".
+		if i, j := strings.Index(s, "://"), strings.LastIndex(s, "@"); j > i {
+			return s[:i+3] + redacted + s[j:]
+		}
+		return s
+	}
+	if i, j := strings.Index(s, "/"), strings.LastIndex(s, "@"); i >= 0 && j > i {
+		return s[:i+1] + redacted + s[j:]
+	}
+	return s
+}
+
+// hasScheme reports whether s starts with "scheme://".
+func hasScheme(s string) bool {
+	i := strings.Index(s, "://")
+	if i <= 0 {
+		return false
+	}
+	for j := 0; j < i; j++ {
+		ch := s[j]
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || j > 0 && (ch >= '0' && ch <= '9' || ch == '+' || ch == '-' || ch == '.')) {
+			return false
+		}
+	}
+	return true
+}
+
+// String renders the redacted configuration as YAML.
+func (c Config) String() string {
+	b, err := yaml.Marshal(c.Redacted())
+	if err != nil {
+		return "config: " + err.Error()
+	}
+	return string(b)
+}
+
+// LogValue makes slog print the redacted configuration.
+func (c Config) LogValue() slog.Value {
+	r := c.Redacted()
+	return slog.GroupValue(
+		slog.String("source", r.Source),
+		slog.String("target", r.Target),
+		slog.String("data_dir", r.DataDir),
+		slog.String("listen", r.ListenAddr()),
+		slog.Int("parallel_tables", r.ETL.ParallelTables),
+		slog.Int("chunk_size", r.ETL.ChunkSize),
+		slog.Int("api_keys", len(c.Auth.Keys())),
+	)
+}

@@ -1,0 +1,28 @@
+// Package gcstest runs github.com/fsouza/fake-gcs-server in-process for
+// tests and benchmarks, and puts a fault-injecting reverse proxy in front of
+// it.
+//
+//	srv := gcstest.Start(t, "oracle-etl-data")   // emulator on 127.0.0.1:<free port>, bucket created
+//	client := srv.Client                           // *storage.Client talking to it (JSON API, no auth)
+//	p := srv.Proxy(t, gcstest.Plan{2: gcstest.Fail503, 3: gcstest.DropMidBody})
+//	faulty := p.Client                             // same emulator, but chunk requests 2 and 3 fail
+//
+// Everything is stopped by t.Cleanup.
+//
+// Emulator facts a test must know (fake-gcs-server v1.56.1, read in its
+// source):
+//   - Reads through the client's default XML API answer 404, so every client
+//     made here uses storage.WithJSONReads().
+//   - Chunks of a resumable upload are appended as they arrive: the
+//     Content-Range offset is ignored, so a chunk the emulator stored whose
+//     answer was lost is stored twice when the client resends it (real GCS
+//     answers with the persisted range instead). DropAfterForward provokes
+//     exactly this; a sink must detect the longer object by size/CRC32C.
+//   - The X-Goog-Hash crc32c that the client sends with the final chunk is
+//     ignored; only a crc32c declared in the initial metadata is checked.
+//     CorruptByte therefore makes the emulator store a corrupted object,
+//     which real GCS would have rejected at finalize.
+//   - It recomputes MD5 and CRC32C of the whole object on every chunk, so
+//     uploads slow down as objects grow; never tune performance against it.
+//   - It keeps every object in memory.
+package gcstest

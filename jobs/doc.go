@@ -1,0 +1,30 @@
+// Package jobs is the domain of ora2gcs: transports (named groups of tables),
+// their versioned jobs and per-table extractions, persisted in an embedded
+// SQLite database, and the Manager that runs a transport as a job for both
+// the CLI and the HTTP server.
+//
+// A transport gets an ID TRP-YYYYMMDD-NNN (UTC day, per-day sequence); every
+// execution is a job JOB-YYYYMMDD-NNN with the transport's next version v001,
+// v002, … (spec FR-04). One job runs at a time (spec BC-03): Execute returns
+// a *RunningError meanwhile.
+//
+// A job captures one snapshot of the source, runs its tables through the
+// pipeline with ManagerConfig.ParallelTables at once, each into the object
+// {trpid}/{jobver}/{TABLE}.jsonl.gz of the transport's bucket, retrying a
+// table from the start into a fresh object after a transient error, and
+// records every table's rows, bytes, CRC32C, object and attempts. At the end
+// it writes {trpid}/{jobver}/_manifest.json and a BigQuery schema
+// {TABLE}.schema.json per table next to the data. A job with a failed table
+// ends failed and names it; the tables that succeeded stay recorded.
+//
+// Every job has an event stream (spec FR-06): table_start, progress (per
+// table and overall, at most every ProgressInterval per table), table_complete,
+// error and complete. Subscribers never slow a job: progress is coalesced for
+// a slow reader, other events are never dropped, and a late subscriber first
+// gets a replay of the current state, from the store for a finished job.
+//
+// The store migrates itself at open (schema_migrations, migrations listed in
+// code) and marks jobs a crashed process left running as failed with the
+// error "interrupted". Metrics (github.com/VictoriaMetrics/metrics) are kept
+// in the Manager's own Set.
+package jobs

@@ -1,0 +1,480 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/ora2gcs/ora2gcs/pipeline"
+)
+
+// Limits of a transport (spec FR-04, API validation).
+const (
+	MaxNameLen          = 200
+	MaxTables           = 500
+	MaxTableParallelism = 64
+)
+
+// ManagerConfig injects everything a Manager uses.
+type ManagerConfig struct {
+	// Store is the path of the SQLite state database; default DefaultStorePath.
+	Store string
+	// Connector is the source every job reads.
+	Connector pipeline.Connector
+	// Sinks returns the sink writing into bucket; called once per job.
+	Sinks func(bucket string) (pipeline.Sink, error)
+	// Encoder and Compressor are the pipeline stages (see package stages).
+	Encoder    pipeline.EncoderFactory
+	Compressor pipeline.CompressorFactory
+	// Pipeline configures the engine, including the retry policy of a table.
+	Pipeline pipeline.Config
+	// ParallelTables is how many tables of a job run at once (spec
+	// etl.parallel_tables); default 4. A transport's TableParallelism overrides it.
+	ParallelTables int
+	// DefaultBucket is used for a transport created without a bucket.
+	DefaultBucket string
+	// ValidateBucket checks a bucket name; default ValidBucketName (GCS rules).
+	ValidateBucket func(string) error
+	// DecimalAsString tells the BigQuery schema that the encoder writes
+	// decimals as JSON strings.
+	DecimalAsString bool
+	// Logger receives the job log; default discards.
+	Logger *slog.Logger
+	// Clock gives the time; default time.Now.
+	Clock func() time.Time
+	// ProgressInterval is the least time between two progress events of one
+	// table; default 500ms.
+	ProgressInterval time.Duration
+	// RateWindow is the sliding window of rows_per_second; default 5s.
+	RateWindow time.Duration
+}
+
+// Validate reports missing dependencies and out-of-range values.
+func (c ManagerConfig) Validate() error {
+	var errs []error
+	if c.Connector == nil {
+		errs = append(errs, errors.New("connector is required"))
+	}
+	if c.Sinks == nil {
+		errs = append(errs, errors.New("sinks is required"))
+	}
+	if c.Encoder == nil {
+		errs = append(errs, errors.New("encoder is required"))
+	}
+	if c.Compressor == nil {
+		errs = append(errs, errors.New("compressor is required"))
+	}
+	if c.ParallelTables < 0 || c.ParallelTables > MaxTableParallelism {
+		errs = append(errs, fmt.Errorf("parallel_tables: %d is out of range (1..%d)", c.ParallelTables, MaxTableParallelism))
+	}
+	if c.ProgressInterval < 0 || c.RateWindow < 0 {
+		errs = append(errs, errors.New("progress interval and rate window must not be negative"))
+	}
+	if err := c.Pipeline.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("jobs: invalid manager config: %w", err)
+	}
+	return nil
+}
+
+func (c ManagerConfig) withDefaults() ManagerConfig {
+	if c.Store == "" {
+		c.Store = DefaultStorePath
+	}
+	if c.ParallelTables == 0 {
+		c.ParallelTables = 4
+	}
+	if c.ValidateBucket == nil {
+		c.ValidateBucket = ValidBucketName
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	if c.ProgressInterval == 0 {
+		c.ProgressInterval = 500 * time.Millisecond
+	}
+	if c.RateWindow == 0 {
+		c.RateWindow = 5 * time.Second
+	}
+	c.Pipeline = c.Pipeline.WithDefaults()
+	return c
+}
+
+// Manager runs transports as versioned jobs, one at a time, persists them in
+// a Store and streams their events. It implements Service.
+type Manager struct {
+	cfg     ManagerConfig
+	store   *Store
+	log     *slog.Logger
+	metrics *metrics.Set
+
+	base       context.Context
+	cancelBase context.CancelFunc
+
+	mu        sync.Mutex
+	running   *run
+	shutting  bool
+	subsOff   bool
+	jobWG     sync.WaitGroup
+	subWG     sync.WaitGroup
+	forceSubs chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+
+	statusMu   sync.Mutex
+	status     pipeline.Status
+	statusTime time.Time
+}
+
+var _ Service = (*Manager)(nil)
+
+// NewManager opens the store (failing jobs a previous process left running)
+// and returns a Manager whose jobs run under a context derived from ctx:
+// they keep its values but not its cancellation; Shutdown and Close stop them.
+// Call Shutdown, then Close.
+func NewManager(ctx context.Context, cfg ManagerConfig) (*Manager, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	st, err := OpenStore(ctx, cfg.Store, cfg.Clock())
+	if err != nil {
+		return nil, err
+	}
+	base, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m := &Manager{
+		cfg: cfg, store: st, log: cfg.Logger, metrics: metrics.NewSet(),
+		base: base, cancelBase: cancel, forceSubs: make(chan struct{}),
+	}
+	m.registerGauges()
+	return m, nil
+}
+
+// Store is the Manager's state database.
+func (m *Manager) Store() *Store { return m.store }
+
+// Metrics is the Manager's metric set; the server writes it to /metrics.
+func (m *Manager) Metrics() *metrics.Set { return m.metrics }
+
+// Connector is the source the Manager reads.
+func (m *Manager) Connector() pipeline.Connector { return m.cfg.Connector }
+
+func (m *Manager) now() time.Time { return m.cfg.Clock().UTC() }
+
+// CreateTransport validates in, resolves every table through the connector to
+// its canonical name and stores a new transport. Errors wrap ErrInvalid or
+// ErrUnknownTbl and name the field or table.
+func (m *Manager) CreateTransport(ctx context.Context, in NewTransport) (Transport, error) {
+	in.Name = strings.TrimSpace(in.Name)
+	switch {
+	case in.Name == "":
+		return Transport{}, fmt.Errorf("jobs: name is required: %w", ErrInvalid)
+	case utf8.RuneCountInString(in.Name) > MaxNameLen:
+		return Transport{}, fmt.Errorf("jobs: name is longer than %d characters: %w", MaxNameLen, ErrInvalid)
+	case len(in.Tables) == 0:
+		return Transport{}, fmt.Errorf("jobs: tables: at least one table is required: %w", ErrInvalid)
+	case len(in.Tables) > MaxTables:
+		return Transport{}, fmt.Errorf("jobs: tables: %d tables, at most %d allowed: %w", len(in.Tables), MaxTables, ErrInvalid)
+	case in.TableParallelism < 0 || in.TableParallelism > MaxTableParallelism:
+		return Transport{}, fmt.Errorf("jobs: table_parallelism: %d is out of range (0..%d): %w", in.TableParallelism, MaxTableParallelism, ErrInvalid)
+	}
+	if in.TargetBucket == "" {
+		in.TargetBucket = m.cfg.DefaultBucket
+	}
+	if in.TargetBucket == "" {
+		return Transport{}, fmt.Errorf("jobs: target_bucket is required (no default bucket configured): %w", ErrInvalid)
+	}
+	if err := m.cfg.ValidateBucket(in.TargetBucket); err != nil {
+		return Transport{}, fmt.Errorf("jobs: target_bucket %q: %v: %w", in.TargetBucket, err, ErrInvalid)
+	}
+	seen := make(map[string]string, len(in.Tables))
+	tables := make([]string, 0, len(in.Tables))
+	for _, name := range in.Tables {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			return Transport{}, fmt.Errorf("jobs: tables: empty table name: %w", ErrInvalid)
+		}
+		info, err := m.cfg.Connector.Describe(ctx, name)
+		if err != nil {
+			if errors.Is(err, pipeline.ErrTableNotFound) {
+				return Transport{}, fmt.Errorf("jobs: table %q: %w", name, err)
+			}
+			return Transport{}, fmt.Errorf("jobs: describe table %q: %w", name, err)
+		}
+		canon := info.Name
+		if strings.Contains(name, ".") && info.Schema != "" {
+			canon = info.Schema + "." + info.Name
+		}
+		if prev, dup := seen[canon]; dup {
+			return Transport{}, fmt.Errorf("jobs: tables: %q and %q are the same table %s: %w", prev, name, canon, ErrInvalid)
+		}
+		seen[canon] = name
+		tables = append(tables, canon)
+	}
+	in.Tables = tables
+	t, err := m.store.CreateTransport(ctx, in, m.now())
+	if err != nil {
+		return Transport{}, err
+	}
+	m.log.Info("transport created", "transport_id", t.ID, "tables", len(t.Tables), "bucket", t.TargetBucket)
+	return t, nil
+}
+
+// GetTransport returns a transport or an error wrapping ErrNotFound.
+func (m *Manager) GetTransport(ctx context.Context, id string) (Transport, error) {
+	return m.store.GetTransport(ctx, id)
+}
+
+// FindTransportByName returns the newest transport called name, or an error
+// wrapping ErrNotFound (the CLI reuses transports by name).
+func (m *Manager) FindTransportByName(ctx context.Context, name string) (Transport, error) {
+	return m.store.FindTransportByName(ctx, strings.TrimSpace(name))
+}
+
+// ListTransports lists transports newest first.
+func (m *Manager) ListTransports(ctx context.Context, page, pageSize int) (Page[Transport], error) {
+	return m.store.ListTransports(ctx, page, pageSize)
+}
+
+// ListJobs lists jobs newest first, without tables.
+func (m *Manager) ListJobs(ctx context.Context, f JobFilter) (Page[Job], error) {
+	return m.store.ListJobs(ctx, f)
+}
+
+// GetJob returns a job with its tables; a running job shows its live counts.
+func (m *Manager) GetJob(ctx context.Context, id string) (Job, error) {
+	j, err := m.store.GetJob(ctx, id)
+	if err != nil {
+		return Job{}, err
+	}
+	m.mu.Lock()
+	r := m.running
+	m.mu.Unlock()
+	if r != nil && r.job.ID == id {
+		r.overlay(&j)
+	}
+	return j, nil
+}
+
+// Running returns the running job with its live counts, if any.
+func (m *Manager) Running() (Job, bool) {
+	m.mu.Lock()
+	r := m.running
+	m.mu.Unlock()
+	if r == nil {
+		return Job{}, false
+	}
+	return r.snapshot(), true
+}
+
+// Execute starts the next job version of a transport in the background and
+// returns it at once. While a job runs it returns a *RunningError; after
+// Shutdown, an error wrapping ErrShutdown.
+func (m *Manager) Execute(ctx context.Context, transportID string) (Job, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.shutting {
+		return Job{}, fmt.Errorf("jobs: execute %s: %w", transportID, ErrShutdown)
+	}
+	if r := m.running; r != nil {
+		return Job{}, &RunningError{JobID: r.job.ID, TransportID: r.job.TransportID}
+	}
+	t, err := m.store.GetTransport(ctx, transportID)
+	if err != nil {
+		return Job{}, err
+	}
+	j, err := m.store.CreateJob(ctx, t, m.cfg.Connector.Kind(), m.now())
+	if err != nil {
+		return Job{}, err
+	}
+	jctx, cancel := context.WithCancel(m.base)
+	r := newRun(m, t, j, cancel)
+	m.running = r
+	m.jobWG.Add(1)
+	go m.execute(jctx, r)
+	m.log.Info("job started", "transport_id", t.ID, "job_id", j.ID, "job_version", j.Version, "tables", len(t.Tables))
+	out := j
+	out.Tables = append([]TableExtraction(nil), j.Tables...)
+	return out, nil
+}
+
+// Wait blocks until job id is no longer running (or ctx ends) and returns
+// its stored state. The CLI runs a job with Execute then Wait.
+func (m *Manager) Wait(ctx context.Context, id string) (Job, error) {
+	m.mu.Lock()
+	r := m.running
+	m.mu.Unlock()
+	if r != nil && r.job.ID == id {
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			return Job{}, fmt.Errorf("jobs: wait for %s: %w", id, ctx.Err())
+		}
+	}
+	return m.store.GetJob(ctx, id)
+}
+
+// Subscribe streams the events of the transport's current or last job; see
+// Service. A transport without a job gives an error wrapping ErrNotFound.
+func (m *Manager) Subscribe(ctx context.Context, transportID string) (<-chan Event, func(), error) {
+	m.mu.Lock()
+	if m.subsOff {
+		m.mu.Unlock()
+		return nil, nil, fmt.Errorf("jobs: subscribe %s: %w", transportID, ErrShutdown)
+	}
+	r := m.running
+	s := newSubscription()
+	if r != nil && r.job.TransportID == transportID {
+		r.hub.attach(s)
+		m.subWG.Add(1)
+		m.mu.Unlock()
+		go s.pump(ctx, m.forceSubs, func() { r.hub.detach(s); m.subWG.Done() })
+		return s.out, s.cancel, nil
+	}
+	m.mu.Unlock()
+	// Not running here: the store has the final state (FinishJob happens
+	// before the run is cleared).
+	j, err := m.store.LastJob(ctx, transportID)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			if _, terr := m.store.GetTransport(ctx, transportID); terr != nil {
+				return nil, nil, terr
+			}
+		}
+		return nil, nil, err
+	}
+	for _, e := range replayFromStore(j) {
+		s.push(e)
+	}
+	s.finite = true
+	m.mu.Lock()
+	if m.subsOff {
+		m.mu.Unlock()
+		return nil, nil, fmt.Errorf("jobs: subscribe %s: %w", transportID, ErrShutdown)
+	}
+	m.subWG.Add(1)
+	m.mu.Unlock()
+	go s.pump(ctx, m.forceSubs, m.subWG.Done)
+	return s.out, s.cancel, nil
+}
+
+// Shutdown stops accepting jobs (Execute returns ErrShutdown), waits for the
+// running job to end until ctx is done, then cancels it: it ends failed with
+// "interrupted" and its objects are aborted. Subscribers get the job's final
+// complete event; streams still open when ctx is done (and a second
+// later, when the job had to be cancelled) are closed. It returns an error
+// wrapping ctx.Err() if the job had to be cancelled.
+func (m *Manager) Shutdown(ctx context.Context) error {
+	m.mu.Lock()
+	m.shutting = true
+	r := m.running
+	m.mu.Unlock()
+
+	jobsDone := make(chan struct{})
+	go func() { m.jobWG.Wait(); close(jobsDone) }()
+	var err error
+	select {
+	case <-jobsDone:
+	case <-ctx.Done():
+		if r != nil {
+			m.log.Warn("shutdown: interrupting job", "transport_id", r.job.TransportID, "job_id", r.job.ID)
+			err = fmt.Errorf("jobs: shutdown: job %s interrupted: %w", r.job.ID, ctx.Err())
+		}
+		m.cancelBase()
+		<-jobsDone
+	}
+
+	subsDone := make(chan struct{})
+	go func() { m.subWG.Wait(); close(subsDone) }()
+	grace := time.NewTimer(time.Second)
+	defer grace.Stop()
+	select {
+	case <-subsDone:
+	case <-ctx.Done():
+		select {
+		case <-subsDone:
+		case <-grace.C:
+		}
+	}
+	m.mu.Lock()
+	if !m.subsOff {
+		m.subsOff = true
+		close(m.forceSubs)
+	}
+	m.mu.Unlock()
+	<-subsDone
+	return err
+}
+
+// Close cancels any running job, waits for it and closes the store.
+// Call Shutdown first for a graceful stop.
+func (m *Manager) Close() error {
+	m.closeOnce.Do(func() {
+		m.mu.Lock()
+		m.shutting = true
+		if !m.subsOff {
+			m.subsOff = true
+			close(m.forceSubs)
+		}
+		m.mu.Unlock()
+		m.cancelBase()
+		m.jobWG.Wait()
+		m.subWG.Wait()
+		m.closeErr = m.store.Close()
+	})
+	return m.closeErr
+}
+
+// ValidBucketName checks a bucket name against the GCS naming rules: 3–63
+// characters (222 with dots, each dot-separated part at most 63) of
+// lowercase letters, digits, '-', '_' and '.', starting and ending with a
+// letter or digit, not an IP address, not starting with "goog" and not
+// containing "google".
+func ValidBucketName(name string) error {
+	n := len(name)
+	hasDot := strings.Contains(name, ".")
+	if n < 3 || (!hasDot && n > 63) || n > 222 {
+		return errors.New("must be 3 to 63 characters (222 with dots)")
+	}
+	alnum := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
+	for i := 0; i < n; i++ {
+		c := name[i]
+		if !alnum(c) && c != '-' && c != '_' && c != '.' {
+			return fmt.Errorf("character %q is not allowed (lowercase letters, digits, '-', '_', '.')", c)
+		}
+	}
+	if !alnum(name[0]) || !alnum(name[n-1]) {
+		return errors.New("must start and end with a letter or digit")
+	}
+	allDigits := true
+	for _, part := range strings.Split(name, ".") {
+		if part == "" || len(part) > 63 {
+			return errors.New("each dot-separated part must be 1 to 63 characters")
+		}
+		for i := 0; i < len(part); i++ {
+			if part[i] < '0' || part[i] > '9' {
+				allDigits = false
+			}
+		}
+	}
+	if allDigits && strings.Count(name, ".") == 3 {
+		return errors.New("must not be an IP address")
+	}
+	if strings.HasPrefix(name, "goog") || strings.Contains(name, "google") || strings.Contains(name, "g00gle") {
+		return errors.New(`must not start with "goog" or contain "google"`)
+	}
+	return nil
+}

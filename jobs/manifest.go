@@ -1,0 +1,176 @@
+package jobs
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/ora2gcs/ora2gcs/pipeline"
+)
+
+// ManifestFormat identifies the layout of _manifest.json.
+const ManifestFormat = "ora2gcs-manifest/1"
+
+// Manifest is the content of {trpid}/{jobver}/_manifest.json, written next
+// to the data at the end of a job: what was read, as of which snapshot, and
+// how to verify every object.
+type Manifest struct {
+	Format        string                `json:"format"`
+	TransportID   string                `json:"transport_id"`
+	TransportName string                `json:"transport_name"`
+	JobID         string                `json:"job_id"`
+	JobVersion    string                `json:"job_version"`
+	Status        string                `json:"status"` // completed or failed
+	Error         string                `json:"error,omitempty"`
+	StartedAt     time.Time             `json:"started_at"`
+	CompletedAt   time.Time             `json:"completed_at"`
+	Source        string                `json:"source"` // connector kind
+	Snapshot      pipeline.SnapshotInfo `json:"snapshot"`
+	Bucket        string                `json:"bucket"`
+	TotalRows     int64                 `json:"total_rows"`
+	TotalBytes    int64                 `json:"total_bytes"`
+	Tables        []ManifestTable       `json:"tables"`
+}
+
+// ManifestTable is one table of a Manifest. Object fields are empty for a
+// table that failed.
+type ManifestTable struct {
+	Table       string           `json:"table"`
+	Status      string           `json:"status"`
+	Error       string           `json:"error,omitempty"`
+	Object      string           `json:"object,omitempty"` // name below the bucket
+	URI         string           `json:"uri,omitempty"`
+	Schema      string           `json:"schema,omitempty"` // name of the BigQuery schema object
+	Rows        int64            `json:"rows"`
+	Bytes       int64            `json:"bytes"`     // stored (compressed)
+	RawBytes    int64            `json:"raw_bytes"` // uncompressed NDJSON
+	CRC32C      string           `json:"crc32c,omitempty"`
+	CRC32CHex   string           `json:"crc32c_hex,omitempty"`
+	RawCRC32C   string           `json:"raw_crc32c,omitempty"` // of the uncompressed NDJSON
+	RawCRC32Hex string           `json:"raw_crc32c_hex,omitempty"`
+	Attempts    int              `json:"attempts"`
+	Columns     []ManifestColumn `json:"columns"`
+}
+
+// ManifestColumn is one column with its source type.
+type ManifestColumn struct {
+	Name       string `json:"name"`
+	Type       string `json:"type"`
+	SourceType string `json:"source_type"`
+	Precision  int    `json:"precision"`
+	Scale      int    `json:"scale"`
+	Nullable   bool   `json:"nullable"`
+}
+
+func manifestColumns(cols []pipeline.Column) []ManifestColumn {
+	out := make([]ManifestColumn, len(cols))
+	for i, c := range cols {
+		out[i] = ManifestColumn{Name: c.Name, Type: c.Type.String(), SourceType: c.SourceType,
+			Precision: c.Precision, Scale: c.Scale, Nullable: c.Nullable}
+	}
+	return out
+}
+
+// CRC32CBase64 formats a CRC32C as GCS shows it: base64 of its big-endian bytes.
+func CRC32CBase64(c uint32) string {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], c)
+	return base64.StdEncoding.EncodeToString(b[:])
+}
+
+// BigQueryField is one field of a BigQuery JSON schema file.
+type BigQueryField struct {
+	Name        string `json:"name"`
+	Type        string `json:"type"`
+	Mode        string `json:"mode"`
+	Description string `json:"description,omitempty"`
+}
+
+// BigQuerySchema maps columns to a BigQuery schema for the NDJSON the encoder
+// writes. decimalAsString says decimals are emitted as JSON strings.
+//
+// DECIMAL becomes NUMERIC when its integer digits (precision−scale) are at
+// most 29 and its scale at most 9, BIGNUMERIC otherwise or when the
+// precision is unknown (STRING if emitted as strings); INT with more than 18
+// digits of precision is treated as a decimal. DATETIME and TIMESTAMP
+// without zone become DATETIME, TIMESTAMPTZ becomes TIMESTAMP, INTERVAL and
+// unknown types STRING. Nullable columns are NULLABLE, others REQUIRED. The
+// description carries the source type.
+func BigQuerySchema(cols []pipeline.Column, decimalAsString bool) []BigQueryField {
+	out := make([]BigQueryField, len(cols))
+	for i, c := range cols {
+		mode := "REQUIRED"
+		if c.Nullable {
+			mode = "NULLABLE"
+		}
+		out[i] = BigQueryField{Name: c.Name, Type: bigQueryType(c, decimalAsString), Mode: mode, Description: c.SourceType}
+	}
+	return out
+}
+
+func bigQueryType(c pipeline.Column, decimalAsString bool) string {
+	decimal := func() string {
+		if decimalAsString {
+			return "STRING"
+		}
+		if c.Precision <= 0 {
+			return "BIGNUMERIC"
+		}
+		if c.Precision-c.Scale <= 29 && c.Scale <= 9 {
+			return "NUMERIC"
+		}
+		return "BIGNUMERIC"
+	}
+	switch c.Type {
+	case pipeline.TypeString, pipeline.TypeInterval:
+		return "STRING"
+	case pipeline.TypeDecimal:
+		return decimal()
+	case pipeline.TypeInt:
+		if c.Precision > 18 {
+			return decimal()
+		}
+		return "INT64"
+	case pipeline.TypeFloat:
+		return "FLOAT64"
+	case pipeline.TypeBool:
+		return "BOOL"
+	case pipeline.TypeDate:
+		return "DATE"
+	case pipeline.TypeDateTime, pipeline.TypeTimestamp:
+		return "DATETIME"
+	case pipeline.TypeTimestampTZ:
+		return "TIMESTAMP"
+	case pipeline.TypeBytes:
+		return "BYTES"
+	case pipeline.TypeJSON:
+		return "JSON"
+	default:
+		return "STRING"
+	}
+}
+
+// writeJSON writes v as one committed object name of sink.
+func writeJSON(ctx context.Context, sink pipeline.Sink, name string, v any) (pipeline.ObjectInfo, error) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return pipeline.ObjectInfo{}, fmt.Errorf("jobs: encode %s: %w", name, err)
+	}
+	b = append(b, '\n')
+	obj, err := sink.Create(ctx, name)
+	if err != nil {
+		return pipeline.ObjectInfo{}, fmt.Errorf("jobs: create %s: %w", name, err)
+	}
+	if _, err := obj.Write(b); err != nil {
+		_ = obj.Abort()
+		return pipeline.ObjectInfo{}, fmt.Errorf("jobs: write %s: %w", name, err)
+	}
+	info, err := obj.Commit()
+	if err != nil {
+		return pipeline.ObjectInfo{}, fmt.Errorf("jobs: commit %s: %w", name, err)
+	}
+	return info, nil
+}

@@ -1,0 +1,55 @@
+package jobs
+
+import (
+	"context"
+	"time"
+
+	"github.com/ora2gcs/ora2gcs/pipeline"
+)
+
+// statusTTL is how long a sampled Connector.Status serves the pool gauges.
+const statusTTL = 2 * time.Second
+
+// registerGauges adds the gauges sampled at scrape time: running jobs and
+// the source's pool, from one Connector.Status call per statusTTL.
+func (m *Manager) registerGauges() {
+	m.metrics.GetOrCreateGauge(`ora2gcs_jobs_running`, func() float64 {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.running != nil {
+			return 1
+		}
+		return 0
+	})
+	b2f := func(b bool) float64 {
+		if b {
+			return 1
+		}
+		return 0
+	}
+	gauges := map[string]func(pipeline.Status) float64{
+		`ora2gcs_source_up`:              func(s pipeline.Status) float64 { return b2f(s.Reachable) },
+		`ora2gcs_source_pool_max_open`:   func(s pipeline.Status) float64 { return float64(s.Pool.MaxOpen) },
+		`ora2gcs_source_pool_open`:       func(s pipeline.Status) float64 { return float64(s.Pool.Open) },
+		`ora2gcs_source_pool_in_use`:     func(s pipeline.Status) float64 { return float64(s.Pool.InUse) },
+		`ora2gcs_source_pool_idle`:       func(s pipeline.Status) float64 { return float64(s.Pool.Idle) },
+		`ora2gcs_source_latency_seconds`: func(s pipeline.Status) float64 { return s.Latency.Seconds() },
+	}
+	for name, f := range gauges {
+		m.metrics.GetOrCreateGauge(name, func() float64 { return f(m.sourceStatus()) })
+	}
+}
+
+// sourceStatus returns the connector's status, sampled at most every statusTTL.
+func (m *Manager) sourceStatus() pipeline.Status {
+	m.statusMu.Lock()
+	defer m.statusMu.Unlock()
+	if !m.statusTime.IsZero() && time.Since(m.statusTime) < statusTTL {
+		return m.status
+	}
+	ctx, cancel := context.WithTimeout(m.base, 2*time.Second)
+	defer cancel()
+	m.status = m.cfg.Connector.Status(ctx)
+	m.statusTime = time.Now()
+	return m.status
+}

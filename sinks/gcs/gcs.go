@@ -1,0 +1,277 @@
+package gcs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"net/http"
+	"regexp"
+	"sync/atomic"
+	"time"
+
+	"cloud.google.com/go/storage"
+	"github.com/googleapis/gax-go/v2"
+	"google.golang.org/api/googleapi"
+	"google.golang.org/api/option"
+
+	"github.com/ora2gcs/ora2gcs/pipeline"
+	"github.com/ora2gcs/ora2gcs/sinks/internal/objname"
+)
+
+var (
+	// ErrExists is matched (errors.Is) by a Commit that failed because an
+	// object of that name already exists: the sink never overwrites.
+	ErrExists = errors.New("gcs: object already exists")
+	// ErrMismatch is matched by a Commit whose stored object differs in size
+	// or CRC32C from the bytes written. The sink deletes such an object.
+	ErrMismatch = errors.New("gcs: stored object differs from the bytes written")
+)
+
+// deleteTimeout bounds the clean-up of a mismatched object.
+const deleteTimeout = 30 * time.Second
+
+// Sink writes objects into one bucket. It is safe for concurrent use.
+type Sink struct {
+	client *storage.Client
+	bucket *storage.BucketHandle
+	cfg    Config
+	owned  bool // Close closes client
+}
+
+// New validates cfg and creates a storage client with opts. Without options
+// the client uses Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS
+// names a service-account key file; otherwise gcloud's user credentials or the
+// metadata server). When STORAGE_EMULATOR_HOST is set (host:port or a URL), the
+// client itself sends every request there without authentication. Reads
+// (Open) use the JSON API, which emulators serve too.
+func New(ctx context.Context, cfg Config, opts ...option.ClientOption) (*Sink, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	opts = append([]option.ClientOption{storage.WithJSONReads()}, opts...)
+	c, err := storage.NewClient(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("gcs: client: %s", redact(err.Error()))
+	}
+	s, err := NewWithClient(c, cfg)
+	if err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	s.owned = true
+	return s, nil
+}
+
+// NewWithClient returns a sink using c, which the caller keeps owning (Close
+// does not close it). For Open against an emulator, c needs storage.WithJSONReads().
+func NewWithClient(c *storage.Client, cfg Config) (*Sink, error) {
+	if c == nil {
+		return nil, errors.New("gcs: nil client")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	return &Sink{client: c, bucket: c.Bucket(cfg.Bucket), cfg: cfg}, nil
+}
+
+// Close closes the client if New created it.
+func (s *Sink) Close() error {
+	if !s.owned {
+		return nil
+	}
+	if err := s.client.Close(); err != nil {
+		return fmt.Errorf("gcs: close: %w", err)
+	}
+	return nil
+}
+
+// Config returns the configuration in use, defaults applied.
+func (s *Sink) Config() Config { return s.cfg }
+
+// URI is the gs:// URI of object name.
+func (s *Sink) URI(name string) string { return "gs://" + s.cfg.Bucket + "/" + name }
+
+// Create starts a resumable upload of object name. See the package
+// documentation for retries, verification and what Abort guarantees.
+func (s *Sink) Create(ctx context.Context, name string) (pipeline.Object, error) {
+	if err := objname.Validate(name); err != nil {
+		return nil, fmt.Errorf("gcs: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("gcs: create %s: %w", s.URI(name), err)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	o := &object{s: s, name: name, parent: ctx, ctx: wctx, cancel: cancel}
+	h := s.bucket.Object(name).
+		If(storage.Conditions{DoesNotExist: true}).
+		Retryer(
+			storage.WithBackoff(gax.Backoff{Initial: s.cfg.Backoff, Max: 32 * s.cfg.Backoff, Multiplier: 2}),
+			// The DoesNotExist precondition makes the upload idempotent, so
+			// the default policy retries it; RetryAlways is not needed.
+			storage.WithPolicy(storage.RetryIdempotent),
+			storage.WithMaxAttempts(s.cfg.MaxAttempts),
+			// Resumable uploads over HTTP ignore WithMaxAttempts (only the
+			// backoff and this function reach the uploader), so the bound
+			// is enforced here: MaxAttempts per request, reset by progress.
+			storage.WithErrorFunc(o.shouldRetry),
+		)
+	w := h.NewWriter(wctx)
+	w.ChunkSize = s.cfg.ChunkSize
+	w.ContentType = s.cfg.ContentType
+	w.ProgressFunc = func(int64) { o.failures.Store(0) }
+	o.w = w
+	return o, nil
+}
+
+// Open reads object name. A missing object gives an error matching
+// storage.ErrObjectNotExist.
+func (s *Sink) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+	if err := objname.Validate(name); err != nil {
+		return nil, fmt.Errorf("gcs: %w", err)
+	}
+	r, err := s.bucket.Object(name).NewReader(ctx)
+	if err != nil {
+		return nil, &opError{msg: fmt.Sprintf("gcs: open %s: %s", s.URI(name), redact(err.Error())), errs: []error{err}}
+	}
+	return r, nil
+}
+
+type object struct {
+	s        *Sink
+	name     string
+	parent   context.Context // Create's context
+	ctx      context.Context // the writer's child context
+	cancel   context.CancelFunc
+	w        *storage.Writer
+	size     int64
+	crc      uint32
+	err      error // sticky
+	done     bool
+	failures atomic.Int32 // consecutive failed attempts of the current request
+}
+
+func (o *object) shouldRetry(err error) bool {
+	if !storage.ShouldRetry(err) {
+		return false
+	}
+	return int(o.failures.Add(1)) < o.s.cfg.MaxAttempts
+}
+
+// Write hands p to the storage writer, which uploads a chunk whenever
+// ChunkSize bytes are buffered (blocking the caller meanwhile).
+func (o *object) Write(p []byte) (int, error) {
+	if o.done {
+		return 0, fmt.Errorf("gcs: write %s: object already committed or aborted", o.s.URI(o.name))
+	}
+	if o.err != nil {
+		return 0, o.err
+	}
+	n, err := o.w.Write(p)
+	o.crc = crc32.Update(o.crc, pipeline.Castagnoli, p[:n])
+	o.size += int64(n)
+	if err != nil {
+		o.err = o.fail("write", err)
+	}
+	return n, o.err
+}
+
+// Commit finalizes the upload and verifies the stored size and CRC32C
+// against the bytes written; a mismatched object is deleted.
+func (o *object) Commit() (pipeline.ObjectInfo, error) {
+	if o.done {
+		return pipeline.ObjectInfo{}, fmt.Errorf("gcs: commit %s: object already committed or aborted", o.s.URI(o.name))
+	}
+	o.done = true
+	defer o.cancel()
+	if o.err == nil {
+		if err := o.ctx.Err(); err != nil {
+			o.err = o.fail("commit", err)
+		}
+	}
+	if o.err != nil {
+		o.cancel() // never finalize after a failure
+		_ = o.w.Close()
+		return pipeline.ObjectInfo{}, o.err
+	}
+	if err := o.w.Close(); err != nil {
+		return pipeline.ObjectInfo{}, o.fail("commit", err)
+	}
+	attrs := o.w.Attrs()
+	if err := verify(o.size, o.crc, attrs); err != nil {
+		err = fmt.Errorf("gcs: commit %s: %w", o.s.URI(o.name), err)
+		if attrs != nil {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(o.parent), deleteTimeout)
+			defer cancel()
+			if derr := o.s.bucket.Object(o.name).Generation(attrs.Generation).Delete(ctx); derr != nil {
+				err = fmt.Errorf("%w (deleting the bad object failed too: %s)", err, redact(derr.Error()))
+			}
+		}
+		return pipeline.ObjectInfo{}, err
+	}
+	return pipeline.ObjectInfo{Name: o.name, URI: o.s.URI(o.name), Size: attrs.Size, CRC32C: attrs.CRC32C}, nil
+}
+
+// Abort cancels the upload. The object is only finalized by the request
+// sent from Close after the last chunk, and cancelling first makes every
+// later request fail, so no object is created. A no-op after Commit.
+func (o *object) Abort() error {
+	if o.done {
+		return nil
+	}
+	o.done = true
+	o.cancel()
+	_ = o.w.Close() // waits for the upload goroutine; returns context.Canceled
+	return nil
+}
+
+// verify compares the locally counted size and CRC32C with the stored
+// object's attributes.
+func verify(size int64, crc uint32, attrs *storage.ObjectAttrs) error {
+	switch {
+	case attrs == nil:
+		return fmt.Errorf("%w: storage returned no object attributes", ErrMismatch)
+	case attrs.Size != size:
+		return fmt.Errorf("%w: wrote %d bytes, storage holds %d", ErrMismatch, size, attrs.Size)
+	case attrs.CRC32C != crc:
+		return fmt.Errorf("%w: wrote CRC32C %08x, storage holds %08x", ErrMismatch, crc, attrs.CRC32C)
+	}
+	return nil
+}
+
+// fail builds the error of a failed operation on the object: which object,
+// why, without secrets, marked transient when retrying the whole object may
+// succeed.
+func (o *object) fail(op string, err error) error {
+	errs := []error{err}
+	why := redact(err.Error())
+	var gerr *googleapi.Error
+	if errors.As(err, &gerr) && gerr.Code == http.StatusPreconditionFailed {
+		errs = append(errs, ErrExists)
+		why = "object already exists (the sink never overwrites; use a new job version): " + why
+	}
+	var e error = &opError{msg: fmt.Sprintf("gcs: %s %s: %s", op, o.s.URI(o.name), why), errs: errs}
+	if o.parent.Err() == nil && !errors.Is(err, context.Canceled) && storage.ShouldRetry(err) {
+		e = pipeline.Transient(e)
+	}
+	return e
+}
+
+// opError carries a redacted message and the original errors for errors.Is/As.
+type opError struct {
+	msg  string
+	errs []error
+}
+
+func (e *opError) Error() string   { return e.msg }
+func (e *opError) Unwrap() []error { return e.errs }
+
+var secrets = regexp.MustCompile(`(?i)((?:upload_id|access_token|refresh_token|id_token|token|key|signature|x-goog-signature|x-goog-credential|client_secret)=)[^&\s"']+|(bearer\s+)[^\s"']+`)
+
+// redact replaces query-string secrets (the resumable upload_id is a bearer
+// capability for the upload session) and bearer tokens with "REDACTED".
+func redact(s string) string {
+	return secrets.ReplaceAllString(s, "${1}${2}REDACTED")
+}

@@ -1,0 +1,38 @@
+// Package postgres is the PostgreSQL source: the sqlsource machinery with a
+// PostgreSQL dialect over a pgx/v5 pool, and a native reader that streams
+// raw column bytes through pgx's wire-level interface.
+//
+// Open(ctx, dsn, Options) returns a *Connector (pipeline.Connector and
+// pipeline.RangeSplitter). Consistency (spec NFR-02.3): Snapshot opens one
+// REPEATABLE READ READ ONLY transaction, exports it with pg_export_snapshot
+// and holds it until Snapshot.Close; every table reader begins its own
+// REPEATABLE READ READ ONLY transaction and imports the snapshot with
+// SET TRANSACTION SNAPSHOT. Without a snapshot each table is still read in
+// one REPEATABLE READ READ ONLY transaction.
+//
+// Values (Batch value → pipeline type):
+//
+//	int2, int4, int8          int64            TypeInt
+//	numeric                   string (exact digits, "NaN", "Infinity")  TypeDecimal
+//	float4 / float8           float32 / float64 (NaN, ±Inf kept)        TypeFloat
+//	bool                      bool             TypeBool
+//	date                      time.Time (UTC midnight)                  TypeDate
+//	timestamp(0)              time.Time (wall clock in UTC location)    TypeDateTime
+//	timestamp(p)              time.Time (wall clock), Scale p           TypeTimestamp
+//	timestamptz(p)            time.Time, the instant in UTC (offset +00:00), Scale p  TypeTimestampTZ
+//	bytea                     []byte           TypeBytes
+//	json, jsonb               pipeline.RawJSON (the server's text)      TypeJSON
+//	arrays of any type        pipeline.RawJSON array: numbers and bools typed, NULL as null,
+//	                          NaN/Infinity and every other element type as JSON strings  TypeJSON
+//	interval                  string (server text, IntervalStyle)       TypeInterval
+//	text, varchar, bpchar (padded), uuid, time, money, enums, anything else
+//	                          string (the server's text form)           TypeString
+//
+// NULL is nil; an empty string stays "". Infinite dates and timestamps have
+// no exact representation and fail the read rather than change the value.
+// Column.SourceType is format_type() of the column, Nullable from the catalog.
+//
+// Errors: lost connections (SQLSTATE class 08, 57P01 admin shutdown as from
+// pg_terminate_backend, 57P02, 57P03, 53300, io.EOF, resets) are wrapped with
+// pipeline.Transient so the job retries the table.
+package postgres

@@ -1,0 +1,207 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/ora2gcs/ora2gcs/pipeline"
+	"github.com/ora2gcs/ora2gcs/sources/sqlsource"
+)
+
+// nativeDialect reads tables with pgx's wire-level interface: one prepared
+// query, binary results for fixed-size types and text for the rest, raw
+// column bytes decoded without database/sql's per-value conversions. Rows
+// stream from the socket; nothing holds more than one batch.
+type nativeDialect struct {
+	dialect
+	pool *pgxpool.Pool
+}
+
+var _ sqlsource.NativeReader = nativeDialect{}
+
+func classify(err error) error {
+	if err == nil || pipeline.IsTransient(err) {
+		return err
+	}
+	if e := (dialect{}).Classify(err); pipeline.IsTransient(e) {
+		return e
+	} else {
+		err = e
+	}
+	return sqlsource.ClassifyCommon(err)
+}
+
+func beginSQL(setup sqlsource.ReadSetup) string {
+	var parts []string
+	if setup.Tx != nil {
+		b := "BEGIN"
+		switch setup.Tx.Isolation {
+		case sql.LevelRepeatableRead, sql.LevelSnapshot:
+			b += " ISOLATION LEVEL REPEATABLE READ"
+		case sql.LevelSerializable, sql.LevelLinearizable:
+			b += " ISOLATION LEVEL SERIALIZABLE"
+		case sql.LevelReadCommitted:
+			b += " ISOLATION LEVEL READ COMMITTED"
+		}
+		if setup.Tx.ReadOnly {
+			b += " READ ONLY"
+		}
+		parts = append(parts, b)
+	}
+	parts = append(parts, setup.Statements...)
+	return strings.Join(parts, "; ")
+}
+
+// OpenNative acquires a connection, begins the read transaction (importing
+// the snapshot) in one round trip, prepares the SELECT and starts it.
+func (d nativeDialect) OpenNative(ctx context.Context, q sqlsource.Query) (pipeline.Source, error) {
+	if len(q.Args) > 0 {
+		return nil, fmt.Errorf("native reader: query arguments are not supported")
+	}
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, cancel) // cancelling Open's ctx aborts the open
+	defer stop()
+	conn, err := d.pool.Acquire(rctx)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	r := &reader{q: q, conn: conn, pg: conn.Conn().PgConn(), cancel: cancel}
+	if err := r.start(rctx); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+type reader struct {
+	q       sqlsource.Query
+	conn    *pgxpool.Conn
+	pg      *pgconn.PgConn
+	cancel  context.CancelFunc
+	rr      *pgconn.ResultReader
+	dec     []decoder
+	batches *sqlsource.Batches
+	read    int
+	done    bool // result read to the end (rr closed)
+	err     error
+}
+
+func (r *reader) start(ctx context.Context) error {
+	if b := beginSQL(r.q.Setup); b != "" {
+		if _, err := r.pg.Exec(ctx, b).ReadAll(); err != nil {
+			return err
+		}
+	}
+	sd, err := r.pg.Prepare(ctx, "", r.q.SQL, nil)
+	if err != nil {
+		return err
+	}
+	cols := r.q.Table.Columns
+	if len(sd.Fields) != len(cols) {
+		return fmt.Errorf("query returns %d columns, the table was described with %d (did it change?)", len(sd.Fields), len(cols))
+	}
+	formats := make([]int16, len(sd.Fields))
+	r.dec = make([]decoder, len(sd.Fields))
+	m := r.conn.Conn().TypeMap()
+	for i, f := range sd.Fields {
+		if f.Name != cols[i].Name {
+			return fmt.Errorf("column %d is %q, the table was described with %q (did it change?)", i, f.Name, cols[i].Name)
+		}
+		formats[i], r.dec[i] = plan(f.DataTypeOID, m)
+	}
+	r.batches = sqlsource.NewBatches(len(cols), r.q.Options.BatchRows, 4)
+	r.rr = r.pg.ExecPrepared(ctx, "", nil, nil, formats)
+	return nil
+}
+
+func (r *reader) Columns() []pipeline.Column { return r.q.Table.Columns }
+
+// Next decodes up to BatchRows rows. Cancelling ctx interrupts a read
+// blocked on the network (the reader is then unusable).
+func (r *reader) Next(ctx context.Context) (*pipeline.Batch, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	if r.done {
+		return nil, io.EOF
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	stop := context.AfterFunc(ctx, r.cancel)
+	defer stop()
+	store := r.batches.Rows()
+	n := 0
+	for n < len(store) {
+		if !r.rr.NextRow() {
+			_, err := r.rr.Close()
+			r.done = true
+			if err != nil {
+				return nil, r.fail(err)
+			}
+			break
+		}
+		row := store[n]
+		for j, v := range r.rr.Values() {
+			if v == nil {
+				row[j] = nil
+				continue
+			}
+			x, err := r.dec[j](v)
+			if err != nil {
+				return nil, r.fail(fmt.Errorf("column %s: %w", r.q.Table.Columns[j].Name, err))
+			}
+			row[j] = x
+		}
+		n++
+		r.read++
+	}
+	if n == 0 {
+		return nil, io.EOF
+	}
+	return r.batches.Batch(store, n), nil
+}
+
+func (r *reader) fail(err error) error {
+	r.err = fmt.Errorf("postgres: read %s.%s after %d rows: %w", r.q.Table.Schema, r.q.Table.Name, r.read, classify(err))
+	if !r.done {
+		r.abandon()
+	}
+	return r.err
+}
+
+// abandon drops the connection under an unfinished result: closing the
+// socket is the only way not to read the rest of the table.
+func (r *reader) abandon() {
+	if r.rr != nil && !r.done {
+		_ = r.pg.Conn().Close()
+		_, _ = r.rr.Close()
+		r.done = true
+	}
+}
+
+// Close ends the read transaction and returns the connection to the pool;
+// an unfinished result is abandoned (its connection discarded), never drained.
+func (r *reader) Close() error {
+	if r.conn == nil {
+		return nil
+	}
+	if r.rr != nil && !r.done {
+		r.abandon()
+	} else if !r.pg.IsClosed() && r.pg.TxStatus() != 'I' {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, _ = r.pg.Exec(ctx, "ROLLBACK").ReadAll()
+		cancel()
+	}
+	r.conn.Release()
+	r.conn = nil
+	r.cancel()
+	return nil
+}

@@ -1,0 +1,90 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/ora2gcs/ora2gcs/pipeline"
+	"github.com/ora2gcs/ora2gcs/sources/sqlsource"
+)
+
+// Options configures Open. Zero values mean the defaults.
+type Options struct {
+	// MaxOpen is the most connections (default 20, spec FR-01.2).
+	MaxOpen int
+	// MinIdle is the connections pgxpool keeps open (default 5).
+	MinIdle int
+	// DatabaseSQL reads tables through database/sql (the path the Oracle
+	// dialect takes) instead of pgx's native reader. For tests and
+	// comparisons; the native reader is faster.
+	DatabaseSQL bool
+}
+
+// Validate reports options out of range.
+func (o Options) Validate() error {
+	err := sqlsource.Options{MaxOpen: o.MaxOpen, MinIdle: o.MinIdle}.Validate()
+	if err != nil {
+		return fmt.Errorf("postgres: %w", errors.Unwrap(err))
+	}
+	return nil
+}
+
+// Connector is a PostgreSQL pipeline.Connector and pipeline.RangeSplitter:
+// the shared sqlsource machinery over a pgxpool, with pgx's native reader.
+type Connector struct {
+	*sqlsource.Connector
+	pool *pgxpool.Pool
+}
+
+var (
+	_ pipeline.Connector     = (*Connector)(nil)
+	_ pipeline.RangeSplitter = (*Connector)(nil)
+)
+
+// Open connects to dsn (postgres://user@host:port/db?sslmode=…, or a
+// key=value string; the password may come from PGPASSWORD) and checks the
+// connection. Errors never contain the password.
+func Open(ctx context.Context, dsn string, opts Options) (*Connector, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	so := sqlsource.Options{MaxOpen: opts.MaxOpen, MinIdle: opts.MinIdle}.WithDefaults()
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse dsn: %w", err)
+	}
+	cfg.MaxConns, cfg.MinConns = int32(so.MaxOpen), int32(so.MinIdle)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect: %w", classify(err))
+	}
+	so.ExternalPool = true
+	so.PoolStats = func() pipeline.PoolStats {
+		s := pool.Stat()
+		return pipeline.PoolStats{MaxOpen: int(s.MaxConns()), MinIdle: int(cfg.MinConns), Open: int(s.TotalConns()), InUse: int(s.AcquiredConns()), Idle: int(s.IdleConns())}
+	}
+	var d sqlsource.Dialect = nativeDialect{pool: pool}
+	if opts.DatabaseSQL {
+		d = dialect{}
+	}
+	c, err := sqlsource.New(stdlib.OpenDBFromPool(pool), d, so)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &Connector{Connector: c, pool: pool}, nil
+}
+
+// Close closes the database/sql handle and the pool.
+func (c *Connector) Close() error {
+	err := c.Connector.Close()
+	c.pool.Close()
+	return err
+}

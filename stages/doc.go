@@ -1,0 +1,21 @@
+// Package stages holds the standard stages of a pipeline.Pipeline:
+//
+//   - NDJSON (Encoder): the type-exact, append-based row encoder. Every value
+//     is written as the ColumnType contract of package pipeline says: decimals
+//     as their exact digits, dates and timestamps as wall clocks or RFC 3339
+//     with their own offset, bytes as base64, NaN and infinities as strings,
+//     and strings escaped so that any input (control characters, U+2028,
+//     invalid UTF-8) gives valid JSON on exactly one line.
+//   - Gzip: a parallel github.com/klauspost/pgzip compressor writing a single
+//     gzip member, so every gzip reader sees the whole object.
+//   - CRC32C helpers formatting checksums as GCS shows them.
+//
+// Use them together:
+//
+//	p := &pipeline.Pipeline{
+//		Source: src, Sink: sink, Name: "TRP-001/v001/VBRP.jsonl.gz",
+//		Encoder:    stages.NDJSON(stages.NDJSONOptions{}),
+//		Compressor: stages.Gzip(),
+//	}
+//	stats, err := p.Run(ctx)
+package stages
