@@ -62,7 +62,8 @@ type Config struct {
 	// FetchArraySize is the rows per round trip (default 1000).
 	FetchArraySize int `json:"fetch_array_size" yaml:"fetch_array_size"`
 	// PrefetchCount is the rows the server sends with the execute reply
-	// (default FetchArraySize+1, so a small table needs a single round trip).
+	// (0: each query's fetch array size + 1, so a table smaller than one
+	// array needs a single round trip).
 	PrefetchCount int `json:"prefetch_count" yaml:"prefetch_count"`
 	// Timezone labels DATE and TIMESTAMP values (which carry no zone) and is
 	// the session TIME_ZONE, so TIMESTAMP WITH LOCAL TIME ZONE values arrive
@@ -186,9 +187,6 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.FetchArraySize == 0 {
 		c.FetchArraySize = DefaultFetchArraySize
-	}
-	if c.PrefetchCount == 0 {
-		c.PrefetchCount = c.FetchArraySize + 1
 	}
 	if c.Timezone == nil {
 		c.Timezone = time.UTC

@@ -73,7 +73,7 @@ func TestNewConfig(t *testing.T) {
 
 func TestConfigDefaultsAndRedaction(t *testing.T) {
 	c := Config{User: "scott", Password: testSecret, ConnectString: "h:1521/S"}.WithDefaults()
-	if c.PoolMin != 5 || c.PoolMax != 20 || c.FetchArraySize != 1000 || c.PrefetchCount != 1001 || c.Timezone != time.UTC {
+	if c.PoolMin != 5 || c.PoolMax != 20 || c.FetchArraySize != 1000 || c.PrefetchCount != 0 || c.Timezone != time.UTC {
 		t.Fatalf("defaults: %s", c)
 	}
 	for _, s := range []string{c.String(), fmt.Sprintf("%v", c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c)} {

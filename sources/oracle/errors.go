@@ -62,11 +62,13 @@ type Error struct {
 	Err  error
 }
 
+// Error is the hint and the driver's message. It has no package prefix:
+// the boundary that returns it adds "oracle: " (sqlsource does for reads).
 func (e *Error) Error() string {
 	if e.Err == nil {
-		return "oracle: " + e.Hint
+		return e.Hint
 	}
-	return "oracle: " + e.Hint + ": " + e.Err.Error()
+	return e.Hint + ": " + e.Err.Error()
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -249,6 +251,11 @@ func KindOf(err error) Kind {
 	}
 	return KindOther
 }
+
+// FlashbackDenied reports errors that mean the job cannot capture an SCN
+// or read AS OF one, so it falls back to per-table READ ONLY transactions
+// (see ReadOnlyNote).
+func FlashbackDenied(err error) bool { return err != nil && flashbackDenied(err) }
 
 // flashbackDenied reports errors meaning the user may not read AS OF SCN or
 // capture an SCN, so the job falls back to read-only transactions:

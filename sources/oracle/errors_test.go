@@ -71,7 +71,7 @@ func TestTranslate(t *testing.T) {
 				t.Fatal("original error lost from the chain")
 			}
 			msg := got.Error()
-			if !strings.HasPrefix(msg, "oracle: read SCOTT.EMP: ") {
+			if !strings.HasPrefix(msg, "read SCOTT.EMP: ") {
 				t.Fatalf("message %q lacks the operation", msg)
 			}
 			for _, h := range tt.hint {

@@ -32,11 +32,11 @@ func claimConfigDir(dir string) error {
 	return nil
 }
 
-// OpenDB validates cfg and opens a pool of sessions to the database, then
+// openDB validates cfg and opens a pool of sessions to the database, then
 // pings it. Errors are translated (see Translate): a missing Instant Client
 // names what to install, a bad wallet or TNS alias what to fix; none
-// contains the password. The pool's size follows cfg.PoolMin/PoolMax.
-func OpenDB(ctx context.Context, cfg Config) (*sql.DB, error) {
+// contains the password.
+func openDB(ctx context.Context, cfg Config) (*sql.DB, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -45,11 +45,9 @@ func OpenDB(ctx context.Context, cfg Config) (*sql.DB, error) {
 		return nil, err
 	}
 	db := sql.OpenDB(godror.NewConnector(cfg.Params()))
-	db.SetMaxOpenConns(cfg.PoolMax)
-	db.SetMaxIdleConns(cfg.PoolMax)
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
-		return nil, redact(Translate(err, "connect to "+cfg.Database()+" as "+cfg.User), cfg.Password)
+		return nil, fmt.Errorf("oracle: %w", redact(Translate(err, "connect to "+cfg.Database()+" as "+cfg.User), cfg.Password))
 	}
 	return db, nil
 }

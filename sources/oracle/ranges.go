@@ -45,6 +45,8 @@ const (
 		` table_name => :name, by_row => FALSE, chunk_size => :blocks); END;`
 	ChunksSQL   = `SELECT ROWIDTOCHAR(START_ROWID), ROWIDTOCHAR(END_ROWID) FROM USER_PARALLEL_EXECUTE_CHUNKS WHERE TASK_NAME = :task ORDER BY START_ROWID`
 	DropTaskSQL = `BEGIN DBMS_PARALLEL_EXECUTE.DROP_TASK(task_name => :task); END;`
+	// BlocksSQL is the table's size in blocks from its statistics, to size chunks.
+	BlocksSQL = `SELECT BLOCKS FROM ALL_TABLES WHERE OWNER = :owner AND TABLE_NAME = :name`
 )
 
 const rowidAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -145,12 +147,4 @@ func boundsToRanges(starts []string) []pipeline.Range {
 		}
 	}
 	return rs
-}
-
-// RangeSelect sets s's ROWID bounds for r: Lo and Hi become binds when set.
-func RangeSelect(s Select, r *pipeline.Range) Select {
-	if r != nil {
-		s.RowidLo, s.RowidHi = r.Lo != "", r.Hi != ""
-	}
-	return s
 }

@@ -112,16 +112,3 @@ func TestRangesFromChunks(t *testing.T) {
 		t.Fatalf("more ranges than chunks: %+v", rs)
 	}
 }
-
-func TestRangeSelect(t *testing.T) {
-	s := Select{Owner: "S", Table: "T", Columns: []string{"A"}, AsOfSCN: true}
-	for _, tt := range []struct {
-		r      *pipeline.Range
-		lo, hi bool
-	}{{nil, false, false}, {&pipeline.Range{Hi: "x"}, false, true}, {&pipeline.Range{Lo: "x", Hi: "y"}, true, true}, {&pipeline.Range{Lo: "x"}, true, false}} {
-		got := RangeSelect(s, tt.r)
-		if got.RowidLo != tt.lo || got.RowidHi != tt.hi {
-			t.Errorf("%+v: lo %v hi %v", tt.r, got.RowidLo, got.RowidHi)
-		}
-	}
-}

@@ -1,12 +1,14 @@
 package oracle
 
 import (
-	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/godror/godror"
+
+	"github.com/ora2gcs/ora2gcs/pipeline"
 )
 
 // SystemOwners are the schemas Oracle installs; Tables never lists them.
@@ -20,94 +22,13 @@ var SystemOwners = []string{
 	"SYSDG", "SYSKM", "SYSMAN", "SYSRAC", "SYSTEM", "WMSYS", "XDB", "XS$NULL",
 	// Autonomous Database
 	"ADMIN_INTERNAL", "C##ADP$SERVICE", "C##API", "C##CLOUD$SERVICE", "C##CLOUD_OPS", "C##DV_ACCT_ADMIN",
-	"C##DV_OWNER", "C##OMLIDM", "GRAPH$METADATA", "GSMROOTUSER", "OML$METADATA", "RMAN$CATALOG", "SH",
+	"C##DV_OWNER", "C##OMLIDM", "GRAPH$METADATA", "GSMROOTUSER", "OML$METADATA", "RMAN$CATALOG",
 }
 
-// maxIdent is Oracle's identifier length limit in bytes (128 from 12.2; 30 before).
-const maxIdent = 128
-
-// QuoteIdent quotes name as an Oracle identifier: "NAME", case kept. Oracle
-// identifiers cannot contain a double quote or NUL, so such names (and
-// empty or over-long ones) are an error rather than escaped.
-func QuoteIdent(name string) (string, error) {
-	switch {
-	case name == "":
-		return "", errors.New("oracle: empty identifier")
-	case len(name) > maxIdent:
-		return "", fmt.Errorf("oracle: identifier longer than %d bytes", maxIdent)
-	case strings.ContainsAny(name, "\"\x00"), !utf8.ValidString(name):
-		return "", fmt.Errorf("oracle: identifier %q contains a double quote, NUL or invalid UTF-8", name)
-	}
-	return `"` + name + `"`, nil
-}
-
-// QualifiedName quotes owner.table.
-func QualifiedName(owner, table string) (string, error) {
-	t, err := QuoteIdent(table)
-	if err != nil {
-		return "", err
-	}
-	if owner == "" {
-		return t, nil
-	}
-	o, err := QuoteIdent(owner)
-	if err != nil {
-		return "", err
-	}
-	return o + "." + t, nil
-}
-
-// ParseTableName splits a user-given table name into owner (empty when not
-// given) and table, with Oracle's case rules: unquoted parts fold to upper
-// case (vbrp → VBRP, sapsr3.vbrp → SAPSR3.VBRP), "Quoted" parts keep
-// theirs. The result is only ever compared with the catalog through bind
-// variables, never put into SQL text.
-func ParseTableName(s string) (owner, table string, err error) {
-	s = strings.TrimSpace(s)
-	var parts []string
-	for rest := s; ; {
-		var part string
-		if strings.HasPrefix(rest, `"`) {
-			end := strings.IndexByte(rest[1:], '"')
-			if end < 0 {
-				return "", "", fmt.Errorf("oracle: table name %q: unbalanced double quote", s)
-			}
-			part, rest = rest[1:end+1], rest[end+2:]
-		} else {
-			end := strings.IndexByte(rest, '.')
-			if end < 0 {
-				end = len(rest)
-			}
-			part, rest = strings.ToUpper(strings.TrimSpace(rest[:end])), rest[end:]
-			if strings.ContainsAny(part, `"`) {
-				return "", "", fmt.Errorf("oracle: table name %q: stray double quote", s)
-			}
-		}
-		if part == "" {
-			return "", "", fmt.Errorf("oracle: table name %q: empty part", s)
-		}
-		parts = append(parts, part)
-		if rest == "" {
-			break
-		}
-		if rest[0] != '.' {
-			return "", "", fmt.Errorf("oracle: table name %q: want TABLE or OWNER.TABLE", s)
-		}
-		rest = rest[1:]
-	}
-	if len(parts) > 2 {
-		return "", "", fmt.Errorf("oracle: table name %q: want TABLE or OWNER.TABLE", s)
-	}
-	for _, p := range parts {
-		if _, err := QuoteIdent(p); err != nil {
-			return "", "", fmt.Errorf("oracle: table name %q: %w", s, err)
-		}
-	}
-	if len(parts) == 2 {
-		return parts[0], parts[1], nil
-	}
-	return "", parts[0], nil
-}
+// quoteIdent quotes name as an Oracle identifier, case kept. Names come
+// from the catalog, where a double quote cannot occur; one would be doubled
+// and make the statement fail, never change its meaning.
+func quoteIdent(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
 
 // systemOwnerList is SystemOwners as a SQL list of literals. The literals are
 // this package's constants, never user input.
@@ -124,153 +45,125 @@ func systemOwnerList() string {
 const tableFilter = `t.DROPPED = 'NO' AND t.NESTED = 'NO' AND t.SECONDARY = 'N' AND t.TEMPORARY = 'N'` +
 	` AND (t.IOT_TYPE IS NULL OR t.IOT_TYPE = 'IOT')`
 
-// CatalogSQL lists the readable tables outside SystemOwners with the
-// optimizer's row estimate (NUM_ROWS, NULL when never analysed), column
-// count and comment. Columns: OWNER, TABLE_NAME, NUM_ROWS, COLUMN_COUNT,
-// COMMENTS, PARTITIONED.
+// tableSelect is the row shape sqlsource expects of the catalog: owner,
+// table name, column count, the optimizer's row estimate (NUM_ROWS, NULL
+// when never analysed).
+const tableSelect = `SELECT t.OWNER, t.TABLE_NAME,` +
+	` (SELECT COUNT(*) FROM ALL_TAB_COLUMNS c WHERE c.OWNER = t.OWNER AND c.TABLE_NAME = t.TABLE_NAME),` +
+	` t.NUM_ROWS FROM ALL_TABLES t WHERE `
+
+// CatalogSQL lists the readable tables (ALL_TABLES) outside SystemOwners.
 func CatalogSQL() string {
-	return `SELECT t.OWNER, t.TABLE_NAME, t.NUM_ROWS,` +
-		` (SELECT COUNT(*) FROM ALL_TAB_COLUMNS c WHERE c.OWNER = t.OWNER AND c.TABLE_NAME = t.TABLE_NAME) AS COLUMN_COUNT,` +
-		` cm.COMMENTS, t.PARTITIONED` +
-		` FROM ALL_TABLES t` +
-		` LEFT JOIN ALL_TAB_COMMENTS cm ON cm.OWNER = t.OWNER AND cm.TABLE_NAME = t.TABLE_NAME` +
-		` WHERE t.OWNER NOT IN (` + systemOwnerList() + `) AND ` + tableFilter +
-		` ORDER BY t.OWNER, t.TABLE_NAME`
+	return tableSelect + `t.OWNER NOT IN (` + systemOwnerList() + `) AND ` + tableFilter + ` ORDER BY t.OWNER, t.TABLE_NAME`
 }
 
-// ResolveSQL finds a table by exact owner and name (binds :owner, :name).
-// With no owner given, ResolveCurrentSchemaSQL looks in the session's
-// schema first and ResolveAnyOwnerSQL then in every owner (ambiguous when
-// more than one row comes back). Columns: OWNER, TABLE_NAME, NUM_ROWS.
-func ResolveSQL() string {
-	return `SELECT t.OWNER, t.TABLE_NAME, t.NUM_ROWS FROM ALL_TABLES t WHERE t.OWNER = :owner AND t.TABLE_NAME = :name AND ` + tableFilter
-}
-
-// ResolveCurrentSchemaSQL finds :name in the session's current schema.
-func ResolveCurrentSchemaSQL() string {
-	return `SELECT t.OWNER, t.TABLE_NAME, t.NUM_ROWS FROM ALL_TABLES t` +
-		` WHERE t.OWNER = SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA') AND t.TABLE_NAME = :name AND ` + tableFilter
-}
-
-// ResolveAnyOwnerSQL finds :name in every non-system owner.
-func ResolveAnyOwnerSQL() string {
-	return `SELECT t.OWNER, t.TABLE_NAME, t.NUM_ROWS FROM ALL_TABLES t` +
-		` WHERE t.TABLE_NAME = :name AND t.OWNER NOT IN (` + systemOwnerList() + `) AND ` + tableFilter +
-		` ORDER BY t.OWNER`
-}
-
-// ColumnsSQL lists a table's columns in table order (binds :owner, :name).
-// Columns: COLUMN_NAME, DATA_TYPE, DATA_PRECISION, DATA_SCALE, NULLABLE.
-// ALL_TAB_COLUMNS leaves out hidden and virtual-only system columns.
-func ColumnsSQL() string {
-	return `SELECT COLUMN_NAME, DATA_TYPE, DATA_PRECISION, DATA_SCALE, NULLABLE FROM ALL_TAB_COLUMNS` +
-		` WHERE OWNER = :owner AND TABLE_NAME = :name ORDER BY COLUMN_ID`
-}
-
-// PartitionsSQL lists a table's partitions in order (binds :owner, :name).
-func PartitionsSQL() string {
-	return `SELECT PARTITION_NAME FROM ALL_TAB_PARTITIONS WHERE TABLE_OWNER = :owner AND TABLE_NAME = :name ORDER BY PARTITION_POSITION`
-}
-
-// CountSQL counts a table's rows exactly (as of :scn when asOf).
-func CountSQL(owner, table string, asOf bool) (string, error) {
-	q, err := QualifiedName(owner, table)
-	if err != nil {
-		return "", err
+// FindTableSQL finds the candidates for a user-given name, matching case
+// insensitively (sqlsource then applies Oracle's rule: unquoted names are
+// upper case). With an owner it looks there; without, in the session's
+// current schema, or, when that has no such table, in every non-system
+// owner (an unqualified name that exists in two other schemas is
+// ambiguous). Binds: the name (and owner), never interpolated.
+func FindTableSQL(owner, name string) (string, []any) {
+	if owner != "" {
+		return tableSelect + `UPPER(t.OWNER) = UPPER(:owner) AND UPPER(t.TABLE_NAME) = UPPER(:name) AND ` + tableFilter +
+			` ORDER BY t.OWNER, t.TABLE_NAME`, []any{owner, name}
 	}
-	s := "SELECT COUNT(*) FROM " + q
-	if asOf {
-		s += " AS OF SCN :scn"
+	return tableSelect + `UPPER(t.TABLE_NAME) = UPPER(:name) AND ` + tableFilter +
+		` AND (t.OWNER = SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA') OR (t.OWNER NOT IN (` + systemOwnerList() + `)` +
+		` AND NOT EXISTS (SELECT 1 FROM ALL_TABLES x WHERE x.OWNER = SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA') AND UPPER(x.TABLE_NAME) = UPPER(:name2))))` +
+		` ORDER BY t.OWNER, t.TABLE_NAME`, []any{name, name}
+}
+
+// ColumnsSQL gives each column's declared type as Oracle writes it
+// (NUMBER(13,3), VARCHAR2(40 CHAR), TIMESTAMP(6) WITH TIME ZONE…) and its
+// nullability ('true'/'false'), for the resolved owner and table.
+func ColumnsSQL(owner, name string) (string, []any) {
+	return `SELECT COLUMN_NAME, CASE` +
+		` WHEN DATA_TYPE = 'NUMBER' AND DATA_PRECISION IS NOT NULL THEN 'NUMBER(' || DATA_PRECISION || CASE WHEN DATA_SCALE <> 0 THEN ',' || DATA_SCALE END || ')'` +
+		` WHEN DATA_TYPE = 'NUMBER' AND DATA_SCALE = 0 THEN 'INTEGER'` +
+		` WHEN DATA_TYPE = 'FLOAT' THEN 'FLOAT(' || DATA_PRECISION || ')'` +
+		` WHEN DATA_TYPE IN ('VARCHAR2', 'NVARCHAR2', 'CHAR', 'NCHAR') THEN DATA_TYPE || '(' || CHAR_LENGTH || CASE CHAR_USED WHEN 'C' THEN ' CHAR' END || ')'` +
+		` WHEN DATA_TYPE = 'RAW' THEN 'RAW(' || DATA_LENGTH || ')'` +
+		` ELSE DATA_TYPE END,` +
+		` CASE NULLABLE WHEN 'N' THEN 'false' ELSE 'true' END` +
+		` FROM ALL_TAB_COLUMNS WHERE OWNER = :owner AND TABLE_NAME = :name ORDER BY COLUMN_ID`, []any{owner, name}
+}
+
+var (
+	scnRE   = regexp.MustCompile(`^[0-9]{1,20}$`)
+	rowidRE = regexp.MustCompile(`^[A-Za-z0-9+/]{18}$`)
+)
+
+// AsOfClause is the clause that reads a table as of scn ("AS OF SCN 123").
+// scn must be decimal digits; it is the only literal put into SQL text.
+func AsOfClause(scn string) (string, error) {
+	if !scnRE.MatchString(scn) {
+		return "", fmt.Errorf("SCN %q is not a number", scn)
 	}
-	return s, nil
+	return "AS OF SCN " + scn, nil
 }
 
-// Select describes one table read.
-type Select struct {
-	Owner, Table string
-	Columns      []string // catalog names, in table order
-	AsOfSCN      bool     // add AS OF SCN :scn (first bind)
-	Partition    string   // read one partition only
-	// RowidLo and RowidHi bound a ROWID range, half-open: ROWID >= :lo AND
-	// ROWID < :hi. Either may be false for the first and last range, so the
-	// ranges of a table cover it without gaps whatever its extents did.
-	RowidLo, RowidHi bool
-	Limit            bool // ROWNUM <= :lim (Oracle 11g has no FETCH FIRST)
-}
-
-// SQL builds the statement text; binds follow in the order :scn, :lo, :hi,
-// :lim for those present (see Args). Every identifier is quoted.
-func (s Select) SQL() (string, error) {
-	if len(s.Columns) == 0 {
-		return "", fmt.Errorf("oracle: select from %s: no columns", s.Table)
+// SelectSQL reads the (already quoted) columns of a quoted table, in
+// order, with asOf ("" or AsOfClause) after the table name. limit > 0
+// keeps the first limit rows with ROWNUM (Oracle 11g has no FETCH FIRST).
+// A range r bounds ROWIDs half-open, ROWID >= :lo AND ROWID < :hi, each
+// bound only when set, so the ranges of a table cover it without gaps;
+// the bounds are binds.
+func SelectSQL(table string, columns []string, asOf string, limit int, r *pipeline.Range) (string, []any, error) {
+	if len(columns) == 0 {
+		return "", nil, fmt.Errorf("select from %s: no columns", table)
 	}
 	var b strings.Builder
 	b.WriteString("SELECT ")
-	for i, c := range s.Columns {
-		q, err := QuoteIdent(c)
-		if err != nil {
-			return "", fmt.Errorf("oracle: select from %s: %w", s.Table, err)
-		}
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(q)
-	}
-	from, err := QualifiedName(s.Owner, s.Table)
-	if err != nil {
-		return "", err
-	}
+	b.WriteString(strings.Join(columns, ", "))
 	b.WriteString(" FROM ")
-	b.WriteString(from)
-	if s.Partition != "" {
-		p, err := QuoteIdent(s.Partition)
-		if err != nil {
-			return "", err
-		}
-		b.WriteString(" PARTITION (" + p + ")")
-	}
-	if s.AsOfSCN {
-		b.WriteString(" AS OF SCN :scn")
+	b.WriteString(table)
+	if asOf != "" {
+		b.WriteString(" " + asOf)
 	}
 	var where []string
-	if s.RowidLo {
-		where = append(where, "ROWID >= CHARTOROWID(:lo)")
+	var args []any
+	if r != nil {
+		for _, p := range []struct{ v, cond string }{{r.Lo, "ROWID >= CHARTOROWID(:lo)"}, {r.Hi, "ROWID < CHARTOROWID(:hi)"}} {
+			if p.v == "" {
+				continue
+			}
+			if !rowidRE.MatchString(p.v) {
+				return "", nil, fmt.Errorf("range bound %q is not a ROWID", p.v)
+			}
+			where, args = append(where, p.cond), append(args, p.v)
+		}
 	}
-	if s.RowidHi {
-		where = append(where, "ROWID < CHARTOROWID(:hi)")
-	}
-	if s.Limit {
-		where = append(where, "ROWNUM <= :lim")
+	if limit > 0 {
+		where = append(where, "ROWNUM <= "+strconv.Itoa(limit))
 	}
 	if len(where) > 0 {
 		b.WriteString(" WHERE " + strings.Join(where, " AND "))
 	}
-	return b.String(), nil
+	return b.String(), args, nil
 }
 
-// Args returns the binds for the statement of SQL, in order, followed by
-// godror's fetch options (FetchArraySize, PrefetchCount) which godror takes
-// "naked" among the query arguments. lo/hi are ROWID strings, scn the job's
-// SCN as decimal digits.
-func (s Select) Args(scn, lo, hi string, limit, fetchArraySize, prefetch int) []any {
-	var args []any
-	if s.AsOfSCN {
-		args = append(args, scn)
+// CountSQL counts a quoted table's rows, as of asOf when not "".
+func CountSQL(table, asOf string) string {
+	s := "SELECT COUNT(*) FROM " + table
+	if asOf != "" {
+		s += " " + asOf
 	}
-	if s.RowidLo {
-		args = append(args, lo)
-	}
-	if s.RowidHi {
-		args = append(args, hi)
-	}
-	if s.Limit {
-		args = append(args, limit)
-	}
-	return append(args, FetchOptions(fetchArraySize, prefetch)...)
+	return s
+}
+
+// ProbeSQL returns no rows but describes every column of a quoted table.
+func ProbeSQL(table string) string { return "SELECT * FROM " + table + " WHERE 1 = 0" }
+
+// AsOfProbeSQL fails with ORA-01031 when the user may not read a quoted
+// table AS OF an SCN, and otherwise reads nothing.
+func AsOfProbeSQL(table, asOf string) string {
+	return "SELECT COUNT(*) FROM (SELECT 1 FROM " + table + " " + asOf + " WHERE 1 = 0)"
 }
 
 // FetchOptions are godror's per-query options for bulk reads: rows per
-// round trip and rows sent with the execute reply. Zero keeps the default.
+// round trip and rows sent with the execute reply. godror takes them
+// "naked" among the query arguments. Zero keeps godror's default.
 func FetchOptions(fetchArraySize, prefetch int) []any {
 	var opts []any
 	if fetchArraySize > 0 {

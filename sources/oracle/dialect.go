@@ -1,0 +1,383 @@
+package oracle
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/ora2gcs/ora2gcs/pipeline"
+	"github.com/ora2gcs/ora2gcs/sources/sqlsource"
+)
+
+// dialect is the Oracle sqlsource.Dialect.
+type dialect struct{ cfg Config }
+
+var (
+	_ sqlsource.Dialect       = dialect{}
+	_ sqlsource.RangeDialect  = dialect{}
+	_ sqlsource.ColumnCatalog = dialect{}
+)
+
+func (dialect) Kind() string                                    { return "oracle" }
+func (dialect) ListTablesSQL() string                           { return CatalogSQL() }
+func (dialect) FindTableSQL(owner, name string) (string, []any) { return FindTableSQL(owner, name) }
+func (dialect) ColumnsSQL(owner, name string) (string, []any)   { return ColumnsSQL(owner, name) }
+func (dialect) FoldCase(s string) string                        { return strings.ToUpper(s) }
+func (dialect) QuoteIdent(s string) string                      { return quoteIdent(s) }
+func (dialect) ProbeSQL(table string) string                    { return ProbeSQL(table) }
+func (dialect) CountSQL(table, asOf string) string              { return CountSQL(table, asOf) }
+
+func (dialect) SelectSQL(table string, columns []string, asOf string, limit int, r *pipeline.Range) (string, []any, error) {
+	return SelectSQL(table, columns, asOf, limit, r)
+}
+
+func (dialect) Column(ci sqlsource.ColumnInfo) pipeline.Column {
+	return DriverColumn(ci.Name, ci.DatabaseTypeName, ci.Precision, ci.Scale, ci.HasPrecision, ci.Nullable || !ci.HasNullable)
+}
+
+// Converter normalises godror's values (see Normalize). Binary floats,
+// integers and RAW need nothing and get no converter.
+func (dialect) Converter(c pipeline.Column, ci sqlsource.ColumnInfo) func(any) (any, error) {
+	switch strings.ToUpper(ci.DatabaseTypeName) {
+	case "FLOAT", "DOUBLE", "BINARY_FLOAT", "BINARY_DOUBLE", "BINARY_INTEGER", "RAW", "LONG RAW", "BOOLEAN":
+		return nil
+	}
+	if c.Type == pipeline.TypeInterval {
+		if fs := secondPrecision(c.SourceType); fs >= 0 {
+			c.Scale = fs
+		}
+	}
+	return func(v any) (any, error) { return Normalize(c, v) }
+}
+
+// secondPrecision is n of "… SECOND(n)", or -1.
+func secondPrecision(t string) int {
+	i := strings.Index(strings.ToUpper(t), "SECOND(")
+	if i < 0 {
+		return -1
+	}
+	return parenInt(t[i:])
+}
+
+// QueryArgs are godror's fetch options: FetchArraySize rows per round trip
+// and PrefetchCount rows with the execute reply (Config.PrefetchCount, or
+// FetchArraySize+1 so a table under one array needs one round trip).
+func (d dialect) QueryArgs(opts pipeline.ReadOptions) []any {
+	fetch := opts.FetchArraySize
+	if fetch <= 0 {
+		fetch = d.cfg.FetchArraySize
+	}
+	prefetch := d.cfg.PrefetchCount
+	if prefetch <= 0 {
+		prefetch = fetch + 1
+	}
+	return FetchOptions(fetch, prefetch)
+}
+
+func (dialect) StatusSQL() (string, string) { return VersionSQL, SCNSQL }
+
+// Classify translates the error (see Translate); lost connections come
+// back transient.
+func (dialect) Classify(err error) error { return Translate(err, "") }
+
+// scnSnapshot is one SCN every table of a job is read AS OF. Tables whose
+// AS OF read was refused (no FLASHBACK privilege on them) are read in a
+// READ ONLY transaction instead and listed in the Note.
+type scnSnapshot struct {
+	scn      string
+	mu       chan struct{} // 1-slot lock, so the zero value is never used
+	readOnly []string
+}
+
+func newSCNSnapshot(scn string) *scnSnapshot {
+	return &scnSnapshot{scn: scn, mu: make(chan struct{}, 1)}
+}
+
+// Info is kind "scn" with the SCN; when some tables fell back to READ ONLY
+// transactions the Note names them (read it at the end of the job).
+func (s *scnSnapshot) Info() pipeline.SnapshotInfo {
+	s.mu <- struct{}{}
+	defer func() { <-s.mu }()
+	info := SCNInfo(s.scn)
+	if len(s.readOnly) > 0 {
+		info.Note = fmt.Sprintf("%s were read in READ ONLY transactions, not AS OF SCN %s: the user lacks FLASHBACK on them "+
+			"(GRANT FLASHBACK ON each table, or FLASHBACK ANY TABLE, for one consistent point in time)", strings.Join(s.readOnly, ", "), s.scn)
+	}
+	return info
+}
+
+func (s *scnSnapshot) fellBack(table string) {
+	s.mu <- struct{}{}
+	defer func() { <-s.mu }()
+	for _, t := range s.readOnly {
+		if t == table {
+			return
+		}
+	}
+	s.readOnly = append(s.readOnly, table)
+}
+
+func (s *scnSnapshot) Close() error { return nil }
+
+// readOnlySnapshot: no SCN could be captured, every table is read in its
+// own READ ONLY transaction.
+type readOnlySnapshot struct{ info pipeline.SnapshotInfo }
+
+func (s readOnlySnapshot) Info() pipeline.SnapshotInfo { return s.info }
+func (s readOnlySnapshot) Close() error                { return nil }
+
+var errNoSCN = errors.New("no SCN")
+
+// SCNInfo is the SnapshotInfo of a job read AS OF scn.
+func SCNInfo(scn string) pipeline.SnapshotInfo {
+	return pipeline.SnapshotInfo{Kind: "scn", ID: scn}
+}
+
+// ReadOnlyInfo is the SnapshotInfo of a job that fell back to per-table
+// READ ONLY transactions; cause (may be nil) is why.
+func ReadOnlyInfo(cause error) pipeline.SnapshotInfo {
+	note := ReadOnlyNote
+	if c := Code(cause); c != 0 {
+		note = fmt.Sprintf("%s (ORA-%05d)", note, c)
+	}
+	return pipeline.SnapshotInfo{Kind: "read_only", Note: note}
+}
+
+// captureSCN returns the current SCN from DBMS_FLASHBACK or V$DATABASE; an
+// error wrapping errNoSCN when the user may use neither.
+func captureSCN(ctx context.Context, db *sql.DB) (string, error) {
+	var scn string
+	err := db.QueryRowContext(ctx, SCNSQL).Scan(&scn)
+	if err == nil {
+		return scn, nil
+	}
+	if !flashbackDenied(err) {
+		return "", err
+	}
+	err2 := db.QueryRowContext(ctx, SCNFallbackSQL).Scan(&scn)
+	switch {
+	case err2 == nil:
+		return scn, nil
+	case flashbackDenied(err2):
+		return "", fmt.Errorf("%w: %w", errNoSCN, err2)
+	}
+	return "", err2
+}
+
+// Snapshot captures the job's SCN (DBMS_FLASHBACK.GET_SYSTEM_CHANGE_NUMBER,
+// else V$DATABASE.CURRENT_SCN). When the user may read neither, the job
+// falls back to one READ ONLY transaction per table and the snapshot's
+// kind is "read_only" with a Note saying so.
+func (dialect) Snapshot(ctx context.Context, db *sql.DB) (pipeline.Snapshot, error) {
+	scn, err := captureSCN(ctx, db)
+	if errors.Is(err, errNoSCN) {
+		return readOnlySnapshot{info: ReadOnlyInfo(err)}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := AsOfClause(scn); err != nil {
+		return nil, fmt.Errorf("capture SCN: %w", err)
+	}
+	return newSCNSnapshot(scn), nil
+}
+
+// ReadSetup reads AS OF SCN for kind "scn" and in a READ ONLY transaction
+// for kind "read_only"; nil reads the current state (one statement is
+// consistent in itself).
+func (dialect) ReadSetup(snap pipeline.Snapshot) (sqlsource.ReadSetup, error) {
+	if snap == nil {
+		return sqlsource.ReadSetup{}, nil
+	}
+	switch info := snap.Info(); info.Kind {
+	case "scn":
+		asOf, err := AsOfClause(info.ID)
+		if err != nil {
+			return sqlsource.ReadSetup{}, err
+		}
+		return sqlsource.ReadSetup{AsOf: asOf}, nil
+	case "read_only":
+		return sqlsource.ReadSetup{Tx: &sql.TxOptions{ReadOnly: true}}, nil
+	default:
+		return sqlsource.ReadSetup{}, fmt.Errorf("snapshot of kind %q is not an Oracle snapshot", info.Kind)
+	}
+}
+
+// Ranges splits a table by ROWID from its extents (DBA_EXTENTS); without
+// access to DBA_EXTENTS it asks DBMS_PARALLEL_EXECUTE for ROWID chunks; when
+// both are refused the table is read as one range.
+func (d dialect) Ranges(ctx context.Context, db *sql.DB, owner, name, _ string, n int) ([]pipeline.Range, error) {
+	rs, err := extentRanges(ctx, db, owner, name, n)
+	if err == nil || !privilegeDenied(err) {
+		return rs, err
+	}
+	rs, err = chunkRanges(ctx, db, owner, name, n)
+	if err == nil || !privilegeDenied(err) {
+		return rs, err
+	}
+	return []pipeline.Range{{Index: 0, Total: 1}}, nil
+}
+
+// privilegeDenied: no access to a dictionary view or package.
+func privilegeDenied(err error) bool {
+	switch Code(err) {
+	case 942, 1031, 904, 6550, 27486:
+		return true
+	}
+	return strings.Contains(err.Error(), "PLS-00201")
+}
+
+func extentRanges(ctx context.Context, db *sql.DB, owner, name string, n int) ([]pipeline.Range, error) {
+	rows, err := db.QueryContext(ctx, ExtentsSQL(), owner, name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var exts []Extent
+	for rows.Next() {
+		var e Extent
+		if err := rows.Scan(&e.DataObjectID, &e.RelativeFNO, &e.BlockID, &e.Blocks); err != nil {
+			return nil, err
+		}
+		exts = append(exts, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return RowidRanges(exts, n)
+}
+
+// chunkRanges asks DBMS_PARALLEL_EXECUTE for about 4n ROWID chunks (sized
+// from ALL_TABLES.BLOCKS) and groups them into n ranges; the task is
+// dropped afterwards.
+func chunkRanges(ctx context.Context, db *sql.DB, owner, name string, n int) (_ []pipeline.Range, err error) {
+	var blocks sql.NullInt64
+	if err := db.QueryRowContext(ctx, BlocksSQL, owner, name).Scan(&blocks); err != nil {
+		return nil, err
+	}
+	chunk := int64(10000)
+	if blocks.Valid && blocks.Int64 > 0 {
+		chunk = max(blocks.Int64/int64(4*n), 64)
+	}
+	var rnd [6]byte
+	_, _ = rand.Read(rnd[:])
+	task := "ORA2GCS_" + strings.ToUpper(hex.EncodeToString(rnd[:]))
+	if _, err := db.ExecContext(ctx, CreateTaskSQL, task); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if _, derr := db.ExecContext(context.WithoutCancel(ctx), DropTaskSQL, task); derr != nil && err == nil {
+			err = derr
+		}
+	}()
+	if _, err := db.ExecContext(ctx, ChunksByRowidSQL, task, owner, name, chunk); err != nil {
+		return nil, err
+	}
+	rows, err := db.QueryContext(ctx, ChunksSQL, task)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var starts []string
+	for rows.Next() {
+		var lo, hi string
+		if err := rows.Scan(&lo, &hi); err != nil {
+			return nil, err
+		}
+		starts = append(starts, lo)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return RangesFromChunks(starts, n)
+}
+
+// Connector is the Oracle pipeline.Connector and pipeline.RangeSplitter: the
+// shared sqlsource machinery over a godror session pool, plus the
+// per-table READ ONLY fallback for tables the user may not read AS OF SCN.
+type Connector struct {
+	*sqlsource.Connector
+	cfg Config
+}
+
+var (
+	_ pipeline.Connector     = (*Connector)(nil)
+	_ pipeline.RangeSplitter = (*Connector)(nil)
+)
+
+// Open validates cfg, opens a godror session pool (PoolMin..PoolMax) and
+// pings the database. A missing Instant Client, a bad wallet, TNS alias or
+// password give one clear error each (see Translate); none shows the
+// password.
+func Open(ctx context.Context, cfg Config) (*Connector, error) {
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	c, err := New(db, cfg)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// New returns a Connector over db, which must speak godror's dialect of
+// database/sql (godror itself, or a test double of it). It owns db.
+func New(db *sql.DB, cfg Config) (*Connector, error) {
+	cfg = cfg.WithDefaults()
+	sc, err := sqlsource.New(db, dialect{cfg: cfg}, sqlsource.Options{MaxOpen: cfg.PoolMax, MinIdle: cfg.PoolMin})
+	if err != nil {
+		return nil, fmt.Errorf("oracle: %w", err)
+	}
+	return &Connector{Connector: sc, cfg: cfg}, nil
+}
+
+// Open returns a reader of t as of snap. When snap is an SCN and the user
+// may not read t AS OF it (ORA-01031: no FLASHBACK on the table), t is read
+// in a READ ONLY transaction instead and the snapshot's Note says so.
+func (c *Connector) Open(ctx context.Context, t pipeline.TableInfo, snap pipeline.Snapshot, opts pipeline.ReadOptions) (pipeline.Source, error) {
+	src, err := c.Connector.Open(ctx, t, snap, opts)
+	if err == nil || snap == nil || snap.Info().Kind != "scn" || !asOfDenied(err) {
+		return src, err
+	}
+	if s, ok := snap.(*scnSnapshot); ok {
+		s.fellBack(t.Schema + "." + t.Name)
+	}
+	return c.Connector.Open(ctx, t, readOnlySnapshot{info: ReadOnlyInfo(err)}, opts)
+}
+
+// Ranges splits t for parallel reads as of snap. Ranges must share one
+// point in time, so a table read without AS OF SCN (a "read_only" snapshot,
+// or no FLASHBACK on t) is one range.
+func (c *Connector) Ranges(ctx context.Context, t pipeline.TableInfo, snap pipeline.Snapshot, n int) ([]pipeline.Range, error) {
+	one := []pipeline.Range{{Index: 0, Total: 1}}
+	if n <= 1 || snap == nil || snap.Info().Kind != "scn" {
+		return one, nil
+	}
+	asOf, err := AsOfClause(snap.Info().ID)
+	if err != nil {
+		return nil, fmt.Errorf("oracle: ranges of %s: %w", t.Name, err)
+	}
+	var cnt int64
+	if err := c.DB().QueryRowContext(ctx, AsOfProbeSQL(c.QuoteTable(t), asOf)).Scan(&cnt); err != nil {
+		if asOfDenied(err) {
+			return one, nil
+		}
+		return nil, fmt.Errorf("oracle: ranges of %s: %w", t.Name, Translate(err, ""))
+	}
+	return c.Connector.Ranges(ctx, t, snap, n)
+}
+
+// asOfDenied: the user may not read this table AS OF an SCN.
+func asOfDenied(err error) bool {
+	switch Code(err) {
+	case 1031, 8187:
+		return true
+	}
+	return false
+}
