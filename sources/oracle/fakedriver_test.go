@@ -26,6 +26,10 @@ type fakeResult struct {
 	cols []fakeCol
 	rows [][]driver.Value
 	err  error // returned by the query itself
+	// failAt, with failErr, makes Next fail when row failAt is due (the
+	// connection dropping mid-table).
+	failAt  int
+	failErr error
 }
 
 // fakeCall is one statement the fake database received.
@@ -176,6 +180,9 @@ func (r *fakeRows) Columns() []string {
 }
 func (r *fakeRows) Close() error { return nil }
 func (r *fakeRows) Next(dest []driver.Value) error {
+	if r.res.failErr != nil && r.i == r.res.failAt {
+		return r.res.failErr
+	}
 	if r.i >= len(r.res.rows) {
 		return io.EOF
 	}
