@@ -53,11 +53,13 @@ func openDB(ctx context.Context, cfg Config) (*sql.DB, error) {
 }
 
 // redact returns err with every occurrence of secret in its message
-// replaced by [redacted]. A translated *Error keeps its Kind and codes; the
+// replaced by [redacted]. Secrets under 4 bytes are left alone: replacing
+// them would mangle ordinary words, and Oracle's messages do not echo
+// passwords anyway; this is a second line of defence. A translated *Error keeps its Kind and codes; the
 // driver error under it is replaced by its redacted text, so no chain
 // printed later can show the secret.
 func redact(err error, secret string) error {
-	if err == nil || secret == "" || !strings.Contains(err.Error(), secret) {
+	if err == nil || len(secret) < 4 || !strings.Contains(err.Error(), secret) {
 		return err
 	}
 	clean := func(s string) string { return strings.ReplaceAll(s, secret, "[redacted]") }
