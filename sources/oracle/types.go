@@ -129,6 +129,9 @@ func timestampColumn(c pipeline.Column, base string, fs int) pipeline.Column {
 	switch base {
 	case "TIMESTAMP":
 		c.Type = pipeline.TypeTimestamp
+		if fs == 0 { // TIMESTAMP(0): wall clock to the second, like DATE
+			c.Type = pipeline.TypeDateTime
+		}
 		c.SourceType = fmt.Sprintf("TIMESTAMP(%d)", fs)
 	case "TIMESTAMP WITH TIME ZONE":
 		c.Type = pipeline.TypeTimestampTZ

@@ -43,7 +43,7 @@ func TestDriverColumn(t *testing.T) {
 		{"DATE", 0, 0, false, pipeline.TypeDateTime, 0, 0, "DATE"},
 		{"TIMESTAMP", 6, 0, true, pipeline.TypeTimestamp, 0, 6, "TIMESTAMP(6)"},
 		{"TIMESTAMP", 3, 0, true, pipeline.TypeTimestamp, 0, 3, "TIMESTAMP(3)"},
-		{"TIMESTAMP", 0, 0, true, pipeline.TypeTimestamp, 0, 0, "TIMESTAMP(0)"},
+		{"TIMESTAMP", 0, 0, true, pipeline.TypeDateTime, 0, 0, "TIMESTAMP(0)"},
 		{"TIMESTAMP WITH TIME ZONE", 9, 0, true, pipeline.TypeTimestampTZ, 0, 9, "TIMESTAMP(9) WITH TIME ZONE"},
 		{"TIMESTAMP WITH LOCAL TIME ZONE", 6, 0, true, pipeline.TypeTimestampTZ, 0, 6, "TIMESTAMP(6) WITH LOCAL TIME ZONE"},
 		{"INTERVAL DAY TO SECOND", 0, 0, false, pipeline.TypeInterval, 0, 0, "INTERVAL DAY TO SECOND"},
