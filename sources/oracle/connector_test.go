@@ -316,8 +316,8 @@ func TestConnectorReadTypes(t *testing.T) {
 	if sel.SQL != wantSQL {
 		t.Fatalf("SELECT\n got %s\nwant %s", sel.SQL, wantSQL)
 	}
-	if len(sel.Args) != 2 {
-		t.Fatalf("args %#v: want godror.FetchArraySize and PrefetchCount", sel.Args)
+	if len(sel.Args) != 3 {
+		t.Fatalf("args %#v: want godror.FetchArraySize, PrefetchCount and JSONAsString", sel.Args)
 	}
 	for _, a := range sel.Args {
 		if _, ok := a.(godror.Option); !ok {

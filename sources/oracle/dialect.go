@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/godror/godror"
+
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/sources/sqlsource"
 )
@@ -63,9 +65,10 @@ func secondPrecision(t string) int {
 	return parenInt(t[i:])
 }
 
-// QueryArgs are godror's fetch options: FetchArraySize rows per round trip
-// and PrefetchCount rows with the execute reply (Config.PrefetchCount, or
-// FetchArraySize+1 so a table under one array needs one round trip).
+// QueryArgs are godror's options for the table SELECT: FetchArraySize rows
+// per round trip, PrefetchCount rows with the execute reply
+// (Config.PrefetchCount, or FetchArraySize+1 so a table under one array
+// needs one round trip), and JSONAsString so JSON columns arrive as text.
 func (d dialect) QueryArgs(opts pipeline.ReadOptions) []any {
 	fetch := opts.FetchArraySize
 	if fetch <= 0 {
@@ -75,7 +78,7 @@ func (d dialect) QueryArgs(opts pipeline.ReadOptions) []any {
 	if prefetch <= 0 {
 		prefetch = fetch + 1
 	}
-	return FetchOptions(fetch, prefetch)
+	return append(FetchOptions(fetch, prefetch), godror.JSONAsString())
 }
 
 func (dialect) StatusSQL() (string, string) { return VersionSQL, SCNSQL }
