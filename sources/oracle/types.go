@@ -53,56 +53,6 @@ func DriverColumn(name, dbType string, precision, scale int64, hasPS, nullable b
 	return nameColumn(c, t)
 }
 
-// CatalogColumn maps a row of ALL_TAB_COLUMNS (DATA_TYPE, DATA_PRECISION,
-// DATA_SCALE, NULLABLE; precision and scale < 0 when NULL) to a
-// pipeline.Column. Here "FLOAT" is Oracle's FLOAT(b), a decimal NUMBER
-// whose precision is binary digits: it maps to TypeDecimal with unknown
-// precision (0), as does NUMBER without precision.
-func CatalogColumn(name, dataType string, precision, scale int64, nullable bool) pipeline.Column {
-	c := pipeline.Column{Name: name, Nullable: nullable, SourceType: dataType}
-	t := strings.ToUpper(strings.TrimSpace(dataType))
-	switch {
-	case t == "NUMBER":
-		c.Type = pipeline.TypeDecimal
-		switch {
-		case precision > 0:
-			if scale < 0 {
-				scale = 0
-			}
-			c.Precision, c.Scale = int(precision), int(scale)
-			c.SourceType = numberType(c.Precision, c.Scale)
-		case scale == 0: // NUMBER(*,0), INTEGER
-			c.Precision, c.SourceType = 38, "NUMBER(38)"
-		}
-		return c
-	case t == "FLOAT":
-		c.Type = pipeline.TypeDecimal
-		if precision > 0 {
-			c.SourceType = "FLOAT(" + strconv.FormatInt(precision, 10) + ")"
-		}
-		return c
-	case t == "BINARY_FLOAT" || t == "BINARY_DOUBLE":
-		c.Type = pipeline.TypeFloat
-		return c
-	case strings.HasPrefix(t, "TIMESTAMP"):
-		fs := 6
-		if scale >= 0 && scale <= 9 {
-			fs = int(scale)
-		} else if p := parenInt(t); p >= 0 {
-			fs = p
-		}
-		base := "TIMESTAMP"
-		switch {
-		case strings.HasSuffix(t, "WITH LOCAL TIME ZONE"):
-			base = "TIMESTAMP WITH LOCAL TIME ZONE"
-		case strings.HasSuffix(t, "WITH TIME ZONE"):
-			base = "TIMESTAMP WITH TIME ZONE"
-		}
-		return timestampColumn(c, base, fs)
-	}
-	return nameColumn(c, t)
-}
-
 func numberType(p, s int) string {
 	if s == 0 {
 		return "NUMBER(" + strconv.Itoa(p) + ")"
@@ -227,22 +177,6 @@ func Normalize(c pipeline.Column, v any) (any, error) {
 		return v, nil
 	}
 	return nil, fmt.Errorf("oracle: column %s (%s): unsupported value type %T", c.Name, c.SourceType, v)
-}
-
-// NormalizeRow normalises row in place; cols[i] describes row[i].
-func NormalizeRow(cols []pipeline.Column, row []any) error {
-	for i, v := range row {
-		switch v.(type) {
-		case nil, []byte, float64, float32, int64:
-			continue // the common values that need nothing
-		}
-		n, err := Normalize(cols[i], v)
-		if err != nil {
-			return err
-		}
-		row[i] = n
-	}
-	return nil
 }
 
 // wallClockUTC re-expresses t's wall clock (in t's own location) in UTC.

@@ -66,49 +66,6 @@ func TestDriverColumn(t *testing.T) {
 	}
 }
 
-func TestCatalogColumn(t *testing.T) {
-	tests := []struct {
-		dataType    string
-		prec, scale int64
-		typ         pipeline.ColumnType
-		p, s        int
-		sourceType  string
-	}{
-		{"NUMBER", 13, 3, pipeline.TypeDecimal, 13, 3, "NUMBER(13,3)"},
-		{"NUMBER", -1, -1, pipeline.TypeDecimal, 0, 0, "NUMBER"},
-		{"NUMBER", -1, 0, pipeline.TypeDecimal, 38, 0, "NUMBER(38)"}, // INTEGER
-		{"NUMBER", 10, -2, pipeline.TypeDecimal, 10, 0, "NUMBER(10)"},
-		{"FLOAT", 126, -1, pipeline.TypeDecimal, 0, 0, "FLOAT(126)"}, // Oracle FLOAT is a decimal NUMBER
-		{"BINARY_FLOAT", -1, -1, pipeline.TypeFloat, 0, 0, "BINARY_FLOAT"},
-		{"BINARY_DOUBLE", -1, -1, pipeline.TypeFloat, 0, 0, "BINARY_DOUBLE"},
-		{"DATE", -1, -1, pipeline.TypeDateTime, 0, 0, "DATE"},
-		{"TIMESTAMP(6)", -1, 6, pipeline.TypeTimestamp, 0, 6, "TIMESTAMP(6)"},
-		{"TIMESTAMP(3) WITH TIME ZONE", -1, 3, pipeline.TypeTimestampTZ, 0, 3, "TIMESTAMP(3) WITH TIME ZONE"},
-		{"TIMESTAMP(9) WITH LOCAL TIME ZONE", -1, -1, pipeline.TypeTimestampTZ, 0, 9, "TIMESTAMP(9) WITH LOCAL TIME ZONE"},
-		{"INTERVAL DAY(2) TO SECOND(6)", 2, 6, pipeline.TypeInterval, 0, 0, "INTERVAL DAY(2) TO SECOND(6)"},
-		{"INTERVAL YEAR(2) TO MONTH", 2, 0, pipeline.TypeInterval, 0, 0, "INTERVAL YEAR(2) TO MONTH"},
-		{"VARCHAR2", -1, -1, pipeline.TypeString, 0, 0, "VARCHAR2"},
-		{"NVARCHAR2", -1, -1, pipeline.TypeString, 0, 0, "NVARCHAR2"},
-		{"CHAR", -1, -1, pipeline.TypeString, 0, 0, "CHAR"},
-		{"LONG", -1, -1, pipeline.TypeString, 0, 0, "LONG"},
-		{"CLOB", -1, -1, pipeline.TypeString, 0, 0, "CLOB"},
-		{"ROWID", -1, -1, pipeline.TypeString, 0, 0, "ROWID"},
-		{"UROWID", -1, -1, pipeline.TypeString, 0, 0, "UROWID"},
-		{"XMLTYPE", -1, -1, pipeline.TypeString, 0, 0, "XMLTYPE"},
-		{"RAW", -1, -1, pipeline.TypeBytes, 0, 0, "RAW"},
-		{"LONG RAW", -1, -1, pipeline.TypeBytes, 0, 0, "LONG RAW"},
-		{"BLOB", -1, -1, pipeline.TypeBytes, 0, 0, "BLOB"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.sourceType, func(t *testing.T) {
-			c := CatalogColumn("C", tt.dataType, tt.prec, tt.scale, false)
-			if c.Type != tt.typ || c.Precision != tt.p || c.Scale != tt.s || c.SourceType != tt.sourceType || c.Nullable {
-				t.Fatalf("got %+v, want %v (%d,%d) %q", c, tt.typ, tt.p, tt.s, tt.sourceType)
-			}
-		})
-	}
-}
-
 func TestNormalize(t *testing.T) {
 	seoul := time.FixedZone("KST", 9*3600)
 	col := func(typ pipeline.ColumnType, src string, scale int) pipeline.Column {
