@@ -62,7 +62,9 @@ func TestMain(m *testing.M) {
 	}
 	if code == 0 {
 		// fasthttp starts one process-wide date updater on first use.
-		if err := goleak.Find(goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1")); err != nil {
+		if err := goleak.Find(goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
+			// fasthttp's worker-pool cleaner sleeps out its interval after Shutdown.
+			goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2")); err != nil {
 			fmt.Fprintf(os.Stderr, "FAIL: leaked goroutines: %v\n", err)
 			code = 1
 		}
