@@ -395,3 +395,34 @@ func BenchmarkAPILatency(b *testing.B) {
 		b.ReportMetric(q(0.99), name+"_p99_ms")
 	}
 }
+
+// TestSSEOutlivesWriteTimeout keeps a stream open for several write
+// timeouts; every event must still arrive.
+func TestSSEOutlivesWriteTimeout(t *testing.T) {
+	s, svc, _ := newTestServer(t, func(o *Options) {
+		o.WriteTimeout = 100 * time.Millisecond
+		o.SSEHeartbeat = 20 * time.Millisecond
+	})
+	base := serve(t, s)
+	trpID := createTransport(t, s, "VBRK", "LIKP")
+	job, _ := svc.Execute(context.Background(), trpID)
+	resp, msgs, errc := openStream(t, context.Background(), base, trpID)
+	defer resp.Body.Close()
+	var got []sseMessage
+	for _, ev := range jobEvents() {
+		time.Sleep(60 * time.Millisecond) // 7×60 ms: the stream lives 4× the write timeout
+		svc.publish(trpID, ev)
+		m, ok := next(t, msgs)
+		if !ok {
+			t.Fatalf("stream cut after %d events", len(got))
+		}
+		got = append(got, m)
+	}
+	if _, ok := next(t, msgs); ok {
+		t.Fatal("event after complete")
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	checkSequence(t, got, trpID, job.ID)
+}
