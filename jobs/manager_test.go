@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -982,5 +983,73 @@ func TestManagerConfigValidate(t *testing.T) {
 		Encoder: newJSONEncoder, Compressor: gzipCompressor, ParallelTables: 65}
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "parallel_tables") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestJobLevelFailures(t *testing.T) {
+	t.Run("snapshot", func(t *testing.T) {
+		conn := newFakeConnector(&fakeTable{name: "A", rows: 5})
+		conn.snapErr = errors.New("fake: ORA-12541 no listener")
+		e := newEnv(t, conn)
+		tr := mustCreate(t, e.m, "s", "A")
+		j := runJob(t, e.m, tr.ID)
+		if j.Status != StatusFailed || j.Error == nil || !strings.Contains(*j.Error, "snapshot: fake: ORA-12541") {
+			t.Fatalf("job %+v", j)
+		}
+		if j.Tables[0].Status != StatusFailed || j.Tables[0].Error == nil {
+			t.Fatalf("table %+v", j.Tables[0])
+		}
+	})
+	t.Run("manifest", func(t *testing.T) {
+		e := newEnv(t, newFakeConnector(&fakeTable{name: "A", rows: 5}))
+		tr := mustCreate(t, e.m, "s", "A")
+		if _, err := e.m.cfg.Sinks("test-bucket"); err != nil {
+			t.Fatal(err)
+		}
+		e.sink("test-bucket").failOn = "_manifest.json"
+		j := runJob(t, e.m, tr.ID)
+		if j.Status != StatusFailed || j.Error == nil || !strings.Contains(*j.Error, "manifest") || j.Manifest != "" {
+			t.Fatalf("job %+v", j)
+		}
+		if j.Tables[0].Status != StatusCompleted || j.TotalRows != 5 {
+			t.Fatalf("table %+v", j.Tables[0])
+		}
+	})
+}
+
+// syncBuffer is a log destination safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func TestLogFields(t *testing.T) {
+	var buf syncBuffer
+	logger := slog.New(slog.NewJSONHandler(&buf, nil))
+	e := newEnv(t, newFakeConnector(&fakeTable{name: "A", rows: 5}), func(c *ManagerConfig) { c.Logger = logger })
+	tr := mustCreate(t, e.m, "logs", "A")
+	j := runJob(t, e.m, tr.ID)
+	var sawTable, sawJob bool
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if rec["msg"] == "table completed" && rec["table"] == "A" && rec["job_id"] == j.ID && rec["transport_id"] == tr.ID {
+			sawTable = true
+		}
+		if rec["msg"] == "job completed" && rec["job_id"] == j.ID && rec["transport_id"] == tr.ID && rec["job_version"] == "v001" {
+			sawJob = true
+		}
+	}
+	if !sawTable || !sawJob {
+		t.Fatalf("log lacks fields:\n%s", buf.String())
 	}
 }
