@@ -65,7 +65,8 @@ var migrations = []string{
 		UNIQUE (transport_id, version_no)
 	);
 	CREATE INDEX jobs_by_started ON jobs(started_at);
-	CREATE INDEX jobs_by_status ON jobs(status);
+	CREATE INDEX jobs_by_status ON jobs(status, started_at);
+	CREATE INDEX jobs_by_transport ON jobs(transport_id, started_at);
 	CREATE TABLE table_extractions (
 		job_id            TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
 		position          INTEGER NOT NULL,
