@@ -843,7 +843,7 @@ func TestRestart(t *testing.T) {
 	j := runJob(t, e.m, tr.ID)
 	// a job a crashed process left running
 	crashed := mustCreate(t, e.m, "crash", "A")
-	cj, err := e.m.Store().CreateJob(context.Background(), crashed, "fake", time.Now())
+	cj, err := e.m.Store().CreateJob(context.Background(), crashed, "fake", "", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -177,9 +177,6 @@ func failedTables(r *run) []string {
 // runTables runs every table, at most the parallelism at once.
 func (m *Manager) runTables(ctx context.Context, r *run, snap pipeline.Snapshot, sink pipeline.Sink) {
 	par := m.cfg.ParallelTables
-	if r.transport.TableParallelism > 0 {
-		par = r.transport.TableParallelism
-	}
 	sem := make(chan struct{}, par)
 	var wg sync.WaitGroup
 	for _, ts := range r.tables {

@@ -23,7 +23,7 @@ func benchStore(b *testing.B) (*Store, Transport) {
 			b.Fatal(err)
 		}
 		for range 20 {
-			j, err := s.CreateJob(ctx, tr, "synth", time.Now())
+			j, err := s.CreateJob(ctx, tr, "synth", "", time.Now())
 			if err != nil {
 				b.Fatal(err)
 			}
