@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -37,8 +38,12 @@ type ManagerConfig struct {
 	// Pipeline configures the engine, including the retry policy of a table.
 	Pipeline pipeline.Config
 	// ParallelTables is how many tables of a job run at once (spec
-	// etl.parallel_tables); default 4. A transport's TableParallelism overrides it.
+	// etl.parallel_tables); default 4.
 	ParallelTables int
+	// TableParallelism is how many ranges of one table are read at once
+	// (spec etl.table_parallelism); default 1. A transport's TableParallelism
+	// overrides it.
+	TableParallelism int
 	// DefaultBucket is used for a transport created without a bucket.
 	DefaultBucket string
 	// ValidateBucket checks a bucket name; default ValidBucketName (GCS rules).
@@ -180,6 +185,8 @@ func (m *Manager) now() time.Time { return m.cfg.Clock().UTC() }
 func (m *Manager) CreateTransport(ctx context.Context, in NewTransport) (Transport, error) {
 	in.Name = strings.TrimSpace(in.Name)
 	switch {
+	case in.ID != "" && !transportIDRE.MatchString(in.ID):
+		return Transport{}, fmt.Errorf("jobs: transport id %q: want letters, digits, '-', '_' or '.' (1..64, starting with a letter or digit): %w", in.ID, ErrInvalid)
 	case in.Name == "":
 		return Transport{}, fmt.Errorf("jobs: name is required: %w", ErrInvalid)
 	case utf8.RuneCountInString(in.Name) > MaxNameLen:
@@ -284,6 +291,12 @@ func (m *Manager) Running() (Job, bool) {
 // returns it at once. While a job runs it returns a *RunningError; after
 // Shutdown, an error wrapping ErrShutdown.
 func (m *Manager) Execute(ctx context.Context, transportID string) (Job, error) {
+	return m.ExecuteVersion(ctx, transportID, "")
+}
+
+// ExecuteVersion is Execute with an explicit job version ("" is the next);
+// an existing version is refused, never overwritten.
+func (m *Manager) ExecuteVersion(ctx context.Context, transportID, version string) (Job, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.shutting {
@@ -296,7 +309,7 @@ func (m *Manager) Execute(ctx context.Context, transportID string) (Job, error) 
 	if err != nil {
 		return Job{}, err
 	}
-	j, err := m.store.CreateJob(ctx, t, m.cfg.Connector.Kind(), m.now())
+	j, err := m.store.CreateJob(ctx, t, m.cfg.Connector.Kind(), version, m.now())
 	if err != nil {
 		return Job{}, err
 	}
@@ -330,21 +343,12 @@ func (m *Manager) Wait(ctx context.Context, id string) (Job, error) {
 // Subscribe streams the events of the transport's current or last job; see
 // Service. A transport without a job gives an error wrapping ErrNotFound.
 func (m *Manager) Subscribe(ctx context.Context, transportID string) (<-chan Event, func(), error) {
-	m.mu.Lock()
-	if m.subsOff {
-		m.mu.Unlock()
-		return nil, nil, fmt.Errorf("jobs: subscribe %s: %w", transportID, ErrShutdown)
-	}
-	r := m.running
 	s := newSubscription()
-	if r != nil && r.job.TransportID == transportID {
-		r.hub.attach(s)
-		m.subWG.Add(1)
-		m.mu.Unlock()
-		go s.pump(ctx, m.forceSubs, func() { r.hub.detach(s); m.subWG.Done() })
+	if ok, err := m.attachRunning(ctx, s, transportID, ""); err != nil {
+		return nil, nil, err
+	} else if ok {
 		return s.out, s.cancel, nil
 	}
-	m.mu.Unlock()
 	// Not running here: the store has the final state (FinishJob happens
 	// before the run is cleared).
 	j, err := m.store.LastJob(ctx, transportID)
@@ -356,19 +360,45 @@ func (m *Manager) Subscribe(ctx context.Context, transportID string) (<-chan Eve
 		}
 		return nil, nil, err
 	}
+	if j.Status == StatusRunning {
+		// It started since we looked; or another process runs it, then the
+		// stream ends after the state stored so far.
+		if ok, err := m.attachRunning(ctx, s, transportID, j.ID); err != nil {
+			return nil, nil, err
+		} else if ok {
+			return s.out, s.cancel, nil
+		}
+	}
 	for _, e := range replayFromStore(j) {
 		s.push(e)
 	}
 	s.finite = true
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	if m.subsOff {
-		m.mu.Unlock()
 		return nil, nil, fmt.Errorf("jobs: subscribe %s: %w", transportID, ErrShutdown)
 	}
 	m.subWG.Add(1)
-	m.mu.Unlock()
 	go s.pump(ctx, m.forceSubs, m.subWG.Done)
 	return s.out, s.cancel, nil
+}
+
+// attachRunning subscribes s to the running job if it belongs to the
+// transport (and is job jobID, when given).
+func (m *Manager) attachRunning(ctx context.Context, s *subscription, transportID, jobID string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.subsOff {
+		return false, fmt.Errorf("jobs: subscribe %s: %w", transportID, ErrShutdown)
+	}
+	r := m.running
+	if r == nil || r.job.TransportID != transportID || (jobID != "" && r.job.ID != jobID) {
+		return false, nil
+	}
+	r.hub.attach(s)
+	m.subWG.Add(1)
+	go s.pump(ctx, m.forceSubs, func() { r.hub.detach(s); m.subWG.Done() })
+	return true, nil
 }
 
 // Shutdown stops accepting jobs (Execute returns ErrShutdown), waits for the
@@ -478,3 +508,5 @@ func ValidBucketName(name string) error {
 	}
 	return nil
 }
+
+var transportIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)

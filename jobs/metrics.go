@@ -7,6 +7,17 @@ import (
 	"github.com/ora2gcs/ora2gcs/pipeline"
 )
 
+// Metrics of a Manager (all in its own Set):
+//
+//	ora2gcs_rows_total{table}, ora2gcs_bytes_total{table}   rows and compressed bytes written, live (retried attempts count too)
+//	ora2gcs_job_rows_total{transport_id,job_id}, ora2gcs_job_bytes_total{…}  the same per job
+//	ora2gcs_job_duration_seconds{status}   histogram of job durations
+//	ora2gcs_jobs_total{status}             finished jobs
+//	ora2gcs_failed_tables_total, ora2gcs_table_failures_total{table}
+//	ora2gcs_jobs_running                   1 while a job runs
+//	ora2gcs_source_up, ora2gcs_source_pool_{max_open,open,in_use,idle}, ora2gcs_source_latency_seconds
+//	                                       from Connector.Status, sampled at most every 2 s at scrape time
+
 // statusTTL is how long a sampled Connector.Status serves the pool gauges.
 const statusTTL = 2 * time.Second
 

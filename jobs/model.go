@@ -50,6 +50,9 @@ type Transport struct {
 
 // NewTransport is the body of POST /transport.
 type NewTransport struct {
+	// ID, if set, is used instead of a generated TRP-YYYYMMDD-NNN (the CLI's
+	// --transport-id, default TRP-LOCAL). Not settable through the API.
+	ID               string   `json:"-"`
 	Name             string   `json:"name"`
 	Tables           []string `json:"tables"`
 	TargetBucket     string   `json:"target_bucket"`

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
+
 	"github.com/ora2gcs/ora2gcs/pipeline"
 )
 
@@ -21,6 +23,8 @@ type run struct {
 	cancel    context.CancelFunc
 	done      chan struct{}
 	log       *slog.Logger
+
+	jobRows, jobBytes *metrics.Counter
 
 	mu      sync.Mutex // guards everything below and job.Snapshot
 	tables  []*tableState
@@ -40,6 +44,8 @@ type tableState struct {
 	done     bool
 	lastEmit time.Time
 	rate     rateWindow
+	// metrics, fed by observe
+	rowsTotal, bytesTotal *metrics.Counter
 }
 
 func newRun(m *Manager, t Transport, j Job, cancel context.CancelFunc) *run {
@@ -49,8 +55,14 @@ func newRun(m *Manager, t Transport, j Job, cancel context.CancelFunc) *run {
 		overall: rateWindow{span: m.cfg.RateWindow},
 	}
 	r.job.Tables = nil
+	jl := fmt.Sprintf(`{transport_id=%s,job_id=%s}`, quoteLabel(j.TransportID), quoteLabel(j.ID))
+	r.jobRows = m.metrics.GetOrCreateCounter(`ora2gcs_job_rows_total` + jl)
+	r.jobBytes = m.metrics.GetOrCreateCounter(`ora2gcs_job_bytes_total` + jl)
 	for _, te := range j.Tables {
-		r.tables = append(r.tables, &tableState{te: te, rate: rateWindow{span: m.cfg.RateWindow}})
+		tl := fmt.Sprintf(`{table=%s}`, quoteLabel(te.TableName))
+		r.tables = append(r.tables, &tableState{te: te, rate: rateWindow{span: m.cfg.RateWindow},
+			rowsTotal:  m.metrics.GetOrCreateCounter(`ora2gcs_rows_total` + tl),
+			bytesTotal: m.metrics.GetOrCreateCounter(`ora2gcs_bytes_total` + tl)})
 	}
 	r.overall.add(j.StartedAt, 0)
 	return r
@@ -165,9 +177,6 @@ func failedTables(r *run) []string {
 // runTables runs every table, at most the parallelism at once.
 func (m *Manager) runTables(ctx context.Context, r *run, snap pipeline.Snapshot, sink pipeline.Sink) {
 	par := m.cfg.ParallelTables
-	if r.transport.TableParallelism > 0 {
-		par = r.transport.TableParallelism
-	}
 	sem := make(chan struct{}, par)
 	var wg sync.WaitGroup
 	for _, ts := range r.tables {
@@ -324,11 +333,10 @@ func (r *run) resetTable(ts *tableState) {
 // progress event at most every ProgressInterval per table.
 func (r *run) observe(ts *tableState, p pipeline.Progress) {
 	name := ts.te.TableName
-	r.m.metrics.GetOrCreateCounter(fmt.Sprintf(`ora2gcs_rows_total{table=%s}`, quoteLabel(name))).Add(int(p.Rows))
-	r.m.metrics.GetOrCreateCounter(fmt.Sprintf(`ora2gcs_bytes_total{table=%s}`, quoteLabel(name))).Add(int(p.CompressedBytes))
-	jl := fmt.Sprintf(`{transport_id=%s,job_id=%s}`, quoteLabel(r.job.TransportID), quoteLabel(r.job.ID))
-	r.m.metrics.GetOrCreateCounter(`ora2gcs_job_rows_total` + jl).Add(int(p.Rows))
-	r.m.metrics.GetOrCreateCounter(`ora2gcs_job_bytes_total` + jl).Add(int(p.CompressedBytes))
+	ts.rowsTotal.Add(int(p.Rows))
+	ts.bytesTotal.Add(int(p.CompressedBytes))
+	r.jobRows.Add(int(p.Rows))
+	r.jobBytes.Add(int(p.CompressedBytes))
 
 	now := r.m.now()
 	r.mu.Lock()

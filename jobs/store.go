@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,7 +67,8 @@ var migrations = []string{
 		UNIQUE (transport_id, version_no)
 	);
 	CREATE INDEX jobs_by_started ON jobs(started_at);
-	CREATE INDEX jobs_by_status ON jobs(status);
+	CREATE INDEX jobs_by_status ON jobs(status, started_at);
+	CREATE INDEX jobs_by_transport ON jobs(transport_id, started_at);
 	CREATE TABLE table_extractions (
 		job_id            TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
 		position          INTEGER NOT NULL,
@@ -241,11 +244,32 @@ func (s *Store) CreateTransport(ctx context.Context, in NewTransport, now time.T
 		TableParallelism: in.TableParallelism,
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if in.ID != "" {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM transports WHERE id = ?`, in.ID).Scan(&n); err != nil {
+				return fmt.Errorf("jobs: check transport id: %w", err)
+			}
+			if n > 0 {
+				return fmt.Errorf("jobs: transport %s exists already: %w", in.ID, ErrInvalid)
+			}
+			t.ID = in.ID
+			return s.insertTransport(ctx, tx, &t, now)
+		}
 		id, err := nextID(ctx, tx, "TRP", now)
 		if err != nil {
 			return err
 		}
 		t.ID = id
+		return s.insertTransport(ctx, tx, &t, now)
+	})
+	if err != nil {
+		return Transport{}, err
+	}
+	return t, nil
+}
+
+func (s *Store) insertTransport(ctx context.Context, tx *sql.Tx, t *Transport, now time.Time) error {
+	{
 		if _, err := tx.ExecContext(ctx, `INSERT INTO transports(id, name, target_bucket, description, table_parallelism, status, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, t.ID, t.Name, t.TargetBucket, t.Description, t.TableParallelism, t.Status, now.UnixNano()); err != nil {
 			return fmt.Errorf("jobs: insert transport: %w", err)
@@ -255,12 +279,8 @@ func (s *Store) CreateTransport(ctx context.Context, in NewTransport, now time.T
 				return fmt.Errorf("jobs: insert transport table %s: %w", name, err)
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		return Transport{}, err
 	}
-	return t, nil
+	return nil
 }
 
 const transportCols = `id, name, target_bucket, description, table_parallelism, status, created_at, last_job_id, last_job_version`
@@ -376,7 +396,16 @@ func (s *Store) ListTransports(ctx context.Context, page, pageSize int) (Page[Tr
 
 // CreateJob stores the next job version of transport t as running, with a
 // pending TableExtraction per table, and sets the transport running.
-func (s *Store) CreateJob(ctx context.Context, t Transport, source string, now time.Time) (Job, error) {
+// CreateJob records the next job of t; version "" takes the next free vNNN,
+// an explicit version must be well formed and not used yet.
+func (s *Store) CreateJob(ctx context.Context, t Transport, source, version string, now time.Time) (Job, error) {
+	want := 0
+	if version != "" {
+		if !versionRE.MatchString(version) {
+			return Job{}, fmt.Errorf("jobs: job version %q: want v001…v999999: %w", version, ErrInvalid)
+		}
+		want, _ = strconv.Atoi(version[1:])
+	}
 	j := Job{TransportID: t.ID, StartedAt: now.UTC(), Status: StatusRunning, Source: source}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		id, err := nextID(ctx, tx, "JOB", now)
@@ -387,6 +416,16 @@ func (s *Store) CreateJob(ctx context.Context, t Transport, source string, now t
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version_no), 0) + 1 FROM jobs WHERE transport_id = ?`, t.ID).Scan(&n); err != nil {
 			return fmt.Errorf("jobs: next version: %w", err)
+		}
+		if want > 0 {
+			var used int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE transport_id = ? AND version_no = ?`, t.ID, want).Scan(&used); err != nil {
+				return fmt.Errorf("jobs: check version: %w", err)
+			}
+			if used > 0 {
+				return fmt.Errorf("jobs: %s %s exists already (next free version is %s): %w", t.ID, FormatVersion(want), FormatVersion(n), ErrInvalid)
+			}
+			n = want
 		}
 		j.Version = FormatVersion(n)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO jobs(id, transport_id, version_no, version, status, started_at, source)
@@ -587,3 +626,5 @@ func nullTimePtr(t *time.Time) any {
 	}
 	return nullNanos(*t)
 }
+
+var versionRE = regexp.MustCompile(`^v[0-9]{3,6}$`)

@@ -38,7 +38,9 @@ func cmdTables(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return enc.Encode(ts)
 	}
 	rows := make([][]string, 0, len(ts))
+	estimated := false
 	for _, t := range ts {
+		estimated = estimated || (t.Rows >= 0 && !t.RowsExact)
 		count := "unknown"
 		if t.Rows >= 0 {
 			count = fmt.Sprint(t.Rows)
@@ -49,7 +51,7 @@ func cmdTables(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		rows = append(rows, []string{t.Schema, t.Name, count, fmt.Sprint(t.ColumnCount)})
 	}
 	printTable(stdout, []string{"schema", "table", "rows", "columns"}, rows)
-	if !*exact {
+	if estimated {
 		fmt.Fprintln(stderr, "(~ rows are estimates from the database's statistics; --exact counts them)")
 	}
 	return nil
