@@ -50,6 +50,9 @@ type fakeDB struct {
 	open   int
 }
 
+// sqlOpenDB opens a pool over f.
+func sqlOpenDB(f *fakeDB) *sql.DB { return sql.OpenDB(f) }
+
 func newFakeDB(t *testing.T, answer func(sql string, args []any) fakeResult) (*fakeDB, *sql.DB) {
 	t.Helper()
 	f := &fakeDB{answer: answer}
