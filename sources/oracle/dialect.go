@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/godror/godror"
 
@@ -92,19 +93,17 @@ func (dialect) Classify(err error) error { return Translate(err, "") }
 // READ ONLY transaction instead and listed in the Note.
 type scnSnapshot struct {
 	scn      string
-	mu       chan struct{} // 1-slot lock, so the zero value is never used
-	readOnly []string
+	mu       sync.Mutex
+	readOnly []string // guarded by mu
 }
 
-func newSCNSnapshot(scn string) *scnSnapshot {
-	return &scnSnapshot{scn: scn, mu: make(chan struct{}, 1)}
-}
+func newSCNSnapshot(scn string) *scnSnapshot { return &scnSnapshot{scn: scn} }
 
 // Info is kind "scn" with the SCN; when some tables fell back to READ ONLY
 // transactions the Note names them (read it at the end of the job).
 func (s *scnSnapshot) Info() pipeline.SnapshotInfo {
-	s.mu <- struct{}{}
-	defer func() { <-s.mu }()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	info := SCNInfo(s.scn)
 	if len(s.readOnly) > 0 {
 		info.Note = fmt.Sprintf("%s were read in READ ONLY transactions, not AS OF SCN %s: the user lacks FLASHBACK on them "+
@@ -114,8 +113,8 @@ func (s *scnSnapshot) Info() pipeline.SnapshotInfo {
 }
 
 func (s *scnSnapshot) fellBack(table string) {
-	s.mu <- struct{}{}
-	defer func() { <-s.mu }()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, t := range s.readOnly {
 		if t == table {
 			return
