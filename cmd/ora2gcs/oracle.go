@@ -2,13 +2,48 @@ package main
 
 import (
 	"context"
-	"errors"
+	"os"
 
 	"github.com/ora2gcs/ora2gcs/config"
 	"github.com/ora2gcs/ora2gcs/pipeline"
+	"github.com/ora2gcs/ora2gcs/sources/oracle"
 )
 
-// openOracle is replaced when the Oracle source lands.
+// openOracle connects to Oracle: "oracle" uses the config's oracle section
+// (the spec's ATP settings, filled from ORACLE_* variables), "oracle://…"
+// an EZConnect URL or TNS alias. The password never comes from a flag.
 func openOracle(ctx context.Context, cfg config.Config) (pipeline.Connector, error) {
-	return nil, errors.New("oracle source: not built into this binary yet")
+	oc := oracle.Config{
+		User:           cfg.Oracle.Username,
+		Password:       cfg.Oracle.Password,
+		TNSName:        cfg.Oracle.TNSName,
+		WalletPath:     cfg.Oracle.WalletPath,
+		ConnectString:  cfg.Oracle.DSN,
+		PoolMin:        cfg.Oracle.PoolMin,
+		PoolMax:        cfg.Oracle.PoolMax,
+		FetchArraySize: cfg.Oracle.FetchArraySize,
+	}.WithDefaults()
+	if cfg.Source != "oracle" {
+		// values of the config file stand in for unset variables
+		getenv := func(k string) string {
+			if v := os.Getenv(k); v != "" {
+				return v
+			}
+			switch k {
+			case oracle.EnvPassword:
+				return cfg.Oracle.Password
+			case oracle.EnvUser:
+				return cfg.Oracle.Username
+			case oracle.EnvWalletPath:
+				return cfg.Oracle.WalletPath
+			}
+			return ""
+		}
+		u, err := oracle.NewConfig(cfg.Source, getenv)
+		if err != nil {
+			return nil, err
+		}
+		oc = u
+	}
+	return oracle.Open(ctx, oc)
 }
