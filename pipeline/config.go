@@ -26,12 +26,22 @@ type Config struct {
 	// also the buffer that lets compression run ahead of a blocked upload.
 	// Default 2×GOMAXPROCS+2.
 	GzipBlocks int `json:"gzip_blocks" yaml:"gzip_blocks"`
-	// BatchQueue is the capacity of the channel from source to encoders.
-	// Default 2×EncodeWorkers.
+	// BatchQueue is how many batches wait for each encode worker besides the
+	// one it encodes. Default 0: the reader hands a batch over and reads the
+	// next one while the workers encode, so at most EncodeWorkers+1 batches of
+	// rows exist (a 10,000-row VBRP batch is ≈45 MB of row values).
 	BatchQueue int `json:"batch_queue" yaml:"batch_queue"`
-	// EncodedQueue is the capacity of the channel from encoders to the writer.
-	// Default 2×EncodeWorkers.
+	// EncodedQueue is how many encoded pieces (≈PieceBytes each) wait per
+	// encode worker for the writer. Default 4.
 	EncodedQueue int `json:"encoded_queue" yaml:"encoded_queue"`
+	// PieceBytes is the size at which an encode worker hands NDJSON to the
+	// writer, so encoded memory does not grow with the batch. Default 1 MiB.
+	PieceBytes int `json:"piece_bytes" yaml:"piece_bytes"`
+	// PartBytes, if set, splits a table's output into parts of about this
+	// many compressed bytes at batch boundaries: {TABLE}.part-00001.jsonl.gz,
+	// … each a complete gzip file. BigQuery loads gzip files of at most 4 GB,
+	// so tables larger than that compressed need it. 0 writes one object.
+	PartBytes int64 `json:"part_bytes" yaml:"part_bytes"`
 	// Retry is the policy for retrying a whole table after a transient error.
 	Retry Retry `json:"retry" yaml:"retry"`
 }
@@ -67,11 +77,11 @@ func (c Config) WithDefaults() Config {
 	if c.GzipBlocks == 0 {
 		c.GzipBlocks = 2*procs + 2
 	}
-	if c.BatchQueue == 0 {
-		c.BatchQueue = 2 * c.EncodeWorkers
-	}
 	if c.EncodedQueue == 0 {
-		c.EncodedQueue = 2 * c.EncodeWorkers
+		c.EncodedQueue = 4
+	}
+	if c.PieceBytes == 0 {
+		c.PieceBytes = 1 << 20
 	}
 	if c.Retry.Attempts == 0 {
 		c.Retry.Attempts = 3
@@ -96,8 +106,10 @@ func (c Config) Validate() error {
 	check(c.GzipLevel == 0 || c.GzipLevel == -2 || (c.GzipLevel >= 1 && c.GzipLevel <= 9), "gzip_level", c.GzipLevel, "1..9 or -2")
 	check(c.GzipBlockSize == 0 || (c.GzipBlockSize >= 64<<10 && c.GzipBlockSize <= 64<<20), "gzip_block_size", c.GzipBlockSize, "64KiB..64MiB")
 	check(c.GzipBlocks >= 0 && c.GzipBlocks <= 1024, "gzip_blocks", c.GzipBlocks, "1..1024")
-	check(c.BatchQueue >= 0 && c.BatchQueue <= 4096, "batch_queue", c.BatchQueue, "1..4096")
+	check(c.BatchQueue >= 0 && c.BatchQueue <= 4096, "batch_queue", c.BatchQueue, "0..4096")
 	check(c.EncodedQueue >= 0 && c.EncodedQueue <= 4096, "encoded_queue", c.EncodedQueue, "1..4096")
+	check(c.PieceBytes >= 0 && c.PieceBytes <= 256<<20, "piece_bytes", c.PieceBytes, "4KiB..256MiB")
+	check(c.PartBytes == 0 || (c.PartBytes >= 1<<20 && c.PartBytes <= 5<<40), "part_bytes", c.PartBytes, "0 or 1MiB..5TiB")
 	check(c.Retry.Attempts >= 0 && c.Retry.Attempts <= 20, "retry_attempts", c.Retry.Attempts, "1..20")
 	check(c.Retry.Backoff >= 0 && c.Retry.Backoff <= 10*time.Minute, "retry_backoff", c.Retry.Backoff, "0..10m")
 	if err := errors.Join(errs...); err != nil {
@@ -106,6 +118,8 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// InFlight is the most batches that exist at once in one pipeline: memory is
-// O(InFlight × ChunkRows × row size), never O(table).
-func (c Config) InFlight() int { return c.BatchQueue + c.EncodeWorkers + c.EncodedQueue + 1 }
+// InFlight is the most batches of rows that exist at once in one pipeline:
+// each worker's current and queued batches plus the one the reader holds.
+// Memory is O(InFlight × ChunkRows × row size + EncodeWorkers × EncodedQueue ×
+// PieceBytes + GzipBlocks × GzipBlockSize), never O(table).
+func (c Config) InFlight() int { return c.EncodeWorkers*(c.BatchQueue+1) + 1 }

@@ -7,6 +7,7 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,6 +34,12 @@ type CompressorFactory func(w io.Writer, cfg Config) (io.WriteCloser, error)
 // workers, so in parallel and not in Seq order).
 type Transform func(ctx context.Context, cols []Column, b *Batch) error
 
+// Remover is implemented by sinks that can delete committed objects. With
+// Config.PartBytes set, the parts a failed table had committed are removed.
+type Remover interface {
+	Remove(ctx context.Context, name string) error
+}
+
 // Progress is what one batch added. Observers receive it off the hot path:
 // a slow observer gets several batches summed into one call, never blocks the
 // pipeline, and gets everything before Run returns.
@@ -50,16 +57,27 @@ func (p *Progress) add(q Progress) {
 	p.CompressedBytes += q.CompressedBytes
 }
 
+// Part is one object of a table split by Config.PartBytes.
+type Part struct {
+	Object    ObjectInfo `json:"object"`
+	Rows      int64      `json:"rows"`
+	RawBytes  int64      `json:"raw_bytes"`
+	RawCRC32C uint32     `json:"raw_crc32c"`
+}
+
 // Stats is the result of a successful Run.
 type Stats struct {
 	Rows            int64         `json:"rows"`
 	Batches         int64         `json:"batches"`
 	RawBytes        int64         `json:"raw_bytes"`
-	RawCRC32C       uint32        `json:"raw_crc32c"` // CRC32C of the uncompressed NDJSON
+	RawCRC32C       uint32        `json:"raw_crc32c"` // CRC32C of the uncompressed NDJSON (all parts in order)
 	CompressedBytes int64         `json:"bytes"`
-	CRC32C          uint32        `json:"crc32c"` // CRC32C of the object as stored
+	CRC32C          uint32        `json:"crc32c"` // CRC32C of the object as stored (0 when split into parts)
 	Duration        time.Duration `json:"-"`
-	Object          ObjectInfo    `json:"object"`
+	// Object is the committed object; when split, its Name is Pipeline.Name,
+	// Size the sum and Parts the part names.
+	Object ObjectInfo `json:"object"`
+	Parts  []Part     `json:"parts,omitempty"` // only when split into parts
 }
 
 // Pipeline copies one Source into one Object named Name of Sink.
@@ -74,17 +92,39 @@ type Pipeline struct {
 	Observer   func(Progress) // optional
 }
 
-type encoded struct {
-	seq  int64
-	rows int64
+// piece is a run of encoded lines of one batch; last marks its end.
+type piece struct {
 	buf  *[]byte
+	rows int64
+	last bool
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1<<20); return &b }}
 
-// Run executes the pipeline. On success the object is committed and verified;
-// on any error it is aborted and the first error is returned. The Source is
-// closed in every case.
+func putBuf(bp *[]byte) {
+	if cap(*bp) <= 4<<20 { // do not keep buffers a huge row made huge
+		bufPool.Put(bp)
+	}
+}
+
+// PartName is the name of part n (1-based) of object name:
+// "A/VBRP.jsonl.gz" → "A/VBRP.part-00001.jsonl.gz".
+func PartName(name string, n int) string {
+	base, ext := name, ""
+	if i := strings.Index(name[strings.LastIndex(name, "/")+1:], "."); i >= 0 {
+		cut := strings.LastIndex(name, "/") + 1 + i
+		base, ext = name[:cut], name[cut:]
+	}
+	return fmt.Sprintf("%s.part-%05d%s", base, n, ext)
+}
+
+// Run executes the pipeline. On success the object (or every part) is
+// committed and verified; on any error nothing is left that looks complete
+// and the first error is returned. The Source is closed in every case.
+//
+// Order: the reader hands batch i to worker i mod W; the writer takes the
+// workers' output in the same rotation, so lines are written in source order
+// without a reorder buffer and each stage is bounded by its channel.
 func (p *Pipeline) Run(ctx context.Context) (st Stats, err error) {
 	start := time.Now()
 	defer func() {
@@ -100,43 +140,46 @@ func (p *Pipeline) Run(ctx context.Context) (st Stats, err error) {
 		return st, err
 	}
 	cols := p.Source.Columns()
-	encs := make([]RowEncoder, cfg.EncodeWorkers)
+	W := cfg.EncodeWorkers
+	encs := make([]RowEncoder, W)
 	for i := range encs {
 		if encs[i], err = p.Encoder(cols); err != nil {
 			return st, fmt.Errorf("pipeline: %s: encoder: %w", p.Name, err)
 		}
 	}
 
-	obj, err := p.Sink.Create(ctx, p.Name)
-	if err != nil {
-		return st, fmt.Errorf("pipeline: create %s: %w", p.Name, err)
+	w := &writer{p: p, cfg: cfg, raw: crc32.New(Castagnoli)}
+	if cfg.PartBytes == 0 {
+		if err := w.open(ctx, p.Name); err != nil {
+			return st, err
+		}
 	}
-	committed := false
 	defer func() {
-		if !committed {
-			if aerr := obj.Abort(); aerr != nil {
-				err = errors.Join(err, fmt.Errorf("pipeline: abort %s: %w", p.Name, aerr))
-			}
+		if err != nil {
+			err = errors.Join(err, w.cleanup())
 		}
 	}()
 
 	obs := newNotifier(p.Observer)
 	defer obs.stop()
+	w.obs = obs
 
 	g, gctx := errgroup.WithContext(ctx)
-	tokens := make(chan struct{}, cfg.InFlight()) // bounds batches alive at once
-	batches := make(chan *Batch, cfg.BatchQueue)
-	out := make(chan encoded, cfg.EncodedQueue)
+	ins := make([]chan *Batch, W)
+	outs := make([]chan piece, W)
+	for i := range ins {
+		ins[i] = make(chan *Batch, cfg.BatchQueue)
+		outs[i] = make(chan piece, cfg.EncodedQueue)
+	}
 
-	// Reader: the only sender on batches.
+	// Reader: the only sender on ins.
 	g.Go(func() error {
-		defer close(batches)
-		for {
-			select {
-			case tokens <- struct{}{}:
-			case <-gctx.Done():
-				return gctx.Err()
+		defer func() {
+			for _, in := range ins {
+				close(in)
 			}
+		}()
+		for i := 0; ; i++ {
 			b, err := p.Source.Next(gctx)
 			if err == io.EOF {
 				return nil
@@ -145,113 +188,23 @@ func (p *Pipeline) Run(ctx context.Context) (st Stats, err error) {
 				return fmt.Errorf("pipeline: %s: read: %w", p.Name, err)
 			}
 			select {
-			case batches <- b:
+			case ins[i%W] <- b:
 			case <-gctx.Done():
 				return gctx.Err()
 			}
 		}
 	})
 
-	// Encoders: the last one to finish closes out.
-	var encWG sync.WaitGroup
-	for _, enc := range encs {
-		encWG.Add(1)
+	// Encoders: worker i is the only sender on outs[i].
+	for i := range encs {
 		g.Go(func() error {
-			defer encWG.Done()
-			for b := range batches {
-				for _, t := range p.Transforms {
-					if err := t(gctx, cols, b); err != nil {
-						return fmt.Errorf("pipeline: %s: transform batch %d: %w", p.Name, b.Seq, err)
-					}
-				}
-				bp := bufPool.Get().(*[]byte)
-				buf, err := enc.AppendRows((*bp)[:0], b.Rows)
-				*bp = buf
-				n := int64(len(b.Rows))
-				if b.Release != nil {
-					b.Release()
-				}
-				if err != nil {
-					bufPool.Put(bp)
-					return fmt.Errorf("pipeline: %s: encode batch %d: %w", p.Name, b.Seq, err)
-				}
-				select {
-				case out <- encoded{seq: b.Seq, rows: n, buf: bp}:
-				case <-gctx.Done():
-					bufPool.Put(bp)
-					return gctx.Err()
-				}
-			}
-			return nil
+			defer close(outs[i])
+			return p.encode(gctx, cfg, cols, encs[i], ins[i], outs[i])
 		})
 	}
-	go func() { encWG.Wait(); close(out) }()
 
-	// Writer: restores Seq order, compresses, counts.
-	cw := &countingWriter{w: obj, crc: crc32.New(Castagnoli)}
-	var raw hash.Hash32 = crc32.New(Castagnoli)
-	g.Go(func() error {
-		gz, err := p.Compressor(cw, cfg)
-		if err != nil {
-			return fmt.Errorf("pipeline: %s: compressor: %w", p.Name, err)
-		}
-		closed := false
-		defer func() {
-			if !closed {
-				_ = gz.Close() // stops the compressor's goroutines; the object is aborted anyway
-			}
-		}()
-		pending := map[int64]encoded{}
-		var next int64
-		var lastCompressed int64
-		write := func(e encoded) error {
-			buf := *e.buf
-			raw.Write(buf)
-			_, err := gz.Write(buf)
-			bufPool.Put(e.buf)
-			<-tokens
-			if err != nil {
-				return fmt.Errorf("pipeline: %s: write batch %d: %w", p.Name, e.seq, err)
-			}
-			st.Rows += e.rows
-			st.Batches++
-			st.RawBytes += int64(len(buf))
-			c := cw.n.Load()
-			obs.add(Progress{Rows: e.rows, Batches: 1, RawBytes: int64(len(buf)), CompressedBytes: c - lastCompressed})
-			lastCompressed = c
-			return nil
-		}
-		for e := range out {
-			if gctx.Err() != nil { // drain so encoders can exit
-				bufPool.Put(e.buf)
-				continue
-			}
-			pending[e.seq] = e
-			for {
-				e, ok := pending[next]
-				if !ok {
-					break
-				}
-				delete(pending, next)
-				next++
-				if err := write(e); err != nil {
-					return err
-				}
-			}
-		}
-		if gctx.Err() != nil {
-			return gctx.Err()
-		}
-		if len(pending) != 0 {
-			return fmt.Errorf("pipeline: %s: batch sequence has a gap at %d (%d batches pending)", p.Name, next, len(pending))
-		}
-		closed = true
-		if err := gz.Close(); err != nil {
-			return fmt.Errorf("pipeline: %s: flush compressor: %w", p.Name, err)
-		}
-		obs.add(Progress{CompressedBytes: cw.n.Load() - lastCompressed})
-		return nil
-	})
+	// Writer: takes the workers' pieces in rotation.
+	g.Go(func() error { return w.run(gctx, outs) })
 
 	if err := g.Wait(); err != nil {
 		return st, err
@@ -259,21 +212,261 @@ func (p *Pipeline) Run(ctx context.Context) (st Stats, err error) {
 	if err := ctx.Err(); err != nil {
 		return st, err
 	}
-	info, err := obj.Commit()
-	committed = true // a failed Commit leaves nothing behind by the Object contract
-	if err != nil {
-		return st, fmt.Errorf("pipeline: commit %s: %w", p.Name, err)
+	if err := w.finish(); err != nil {
+		return st, err
 	}
-	st.RawCRC32C = raw.Sum32()
-	st.CompressedBytes = cw.n.Load()
-	st.CRC32C = cw.crc.Sum32()
-	st.Object = info
-	if info.Size != 0 && info.Size != st.CompressedBytes {
-		return st, fmt.Errorf("pipeline: %s: storage reports %d bytes, %d were written", p.Name, info.Size, st.CompressedBytes)
-	}
-	if info.CRC32C != 0 && info.CRC32C != st.CRC32C {
-		return st, fmt.Errorf("pipeline: %s: storage reports CRC32C %08x, written bytes have %08x", p.Name, info.CRC32C, st.CRC32C)
-	}
+	st = w.stats
+	st.RawCRC32C = w.raw.Sum32()
 	st.Duration = time.Since(start)
 	return st, nil
+}
+
+// encode turns batches into pieces of about PieceBytes.
+func (p *Pipeline) encode(ctx context.Context, cfg Config, cols []Column, enc RowEncoder, in <-chan *Batch, out chan<- piece) error {
+	send := func(pc piece) error {
+		select {
+		case out <- pc:
+			return nil
+		case <-ctx.Done():
+			putBuf(pc.buf)
+			return ctx.Err()
+		}
+	}
+	step := 64 // rows per AppendRows call, adapted to the row size
+	for b := range in {
+		for _, t := range p.Transforms {
+			if err := t(ctx, cols, b); err != nil {
+				return fmt.Errorf("pipeline: %s: transform batch %d: %w", p.Name, b.Seq, err)
+			}
+		}
+		rows := b.Rows
+		bp := bufPool.Get().(*[]byte)
+		buf := (*bp)[:0]
+		var n int64
+		for i := 0; i < len(rows); {
+			j := min(i+step, len(rows))
+			var err error
+			before := len(buf)
+			buf, err = enc.AppendRows(buf, rows[i:j])
+			if err != nil {
+				*bp = buf
+				putBuf(bp)
+				return fmt.Errorf("pipeline: %s: encode batch %d: %w", p.Name, b.Seq, err)
+			}
+			if per := (len(buf) - before) / (j - i); per > 0 {
+				step = max(1, min(4096, cfg.PieceBytes/per/2))
+			}
+			n += int64(j - i)
+			i = j
+			if len(buf) >= cfg.PieceBytes && i < len(rows) {
+				*bp = buf
+				if err := send(piece{buf: bp, rows: n}); err != nil {
+					return err
+				}
+				bp = bufPool.Get().(*[]byte)
+				buf, n = (*bp)[:0], 0
+			}
+		}
+		if b.Release != nil {
+			b.Release()
+		}
+		*bp = buf
+		if err := send(piece{buf: bp, rows: n, last: true}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writer owns the compressor and the current object.
+type writer struct {
+	p     *Pipeline
+	cfg   Config
+	obs   *notifier
+	raw   hash.Hash32
+	stats Stats
+
+	obj       Object
+	name      string
+	gz        io.WriteCloser
+	cw        *countingWriter
+	part      Part
+	partRaw   hash.Hash32
+	reported  int64    // compressed bytes already reported to the observer
+	committed []string // committed part names, removed if the table fails
+}
+
+func (w *writer) open(ctx context.Context, name string) error {
+	obj, err := w.p.Sink.Create(ctx, name)
+	if err != nil {
+		return fmt.Errorf("pipeline: create %s: %w", name, err)
+	}
+	w.obj, w.name = obj, name
+	w.cw = &countingWriter{w: obj, crc: crc32.New(Castagnoli)}
+	w.reported = 0
+	if w.gz, err = w.p.Compressor(w.cw, w.cfg); err != nil {
+		return fmt.Errorf("pipeline: %s: compressor: %w", name, err)
+	}
+	w.part, w.partRaw = Part{}, crc32.New(Castagnoli)
+	return nil
+}
+
+func (w *writer) run(ctx context.Context, outs []chan piece) error {
+	W := len(outs)
+	var batchRows, batchRaw int64
+	for i := 0; ; {
+		var pc piece
+		var ok bool
+		select {
+		case pc, ok = <-outs[i]:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if !ok {
+			// worker i has no batch: the source ended. Every other worker
+			// must be done as well, or a batch went missing.
+			for k := 1; k < W; k++ {
+				for pc := range outs[(i+k)%W] {
+					putBuf(pc.buf)
+					if ctx.Err() == nil {
+						return fmt.Errorf("pipeline: %s: batch order broken: worker %d has output after the end", w.p.Name, (i+k)%W)
+					}
+				}
+			}
+			return ctx.Err()
+		}
+		if w.obj == nil { // PartBytes: the next part starts with data
+			if err := w.open(ctx, PartName(w.p.Name, len(w.stats.Parts)+1)); err != nil {
+				putBuf(pc.buf)
+				return err
+			}
+		}
+		buf := *pc.buf
+		w.raw.Write(buf)
+		w.partRaw.Write(buf)
+		_, err := w.gz.Write(buf)
+		putBuf(pc.buf)
+		if err != nil {
+			return fmt.Errorf("pipeline: %s: write: %w", w.name, err)
+		}
+		batchRows += pc.rows
+		batchRaw += int64(len(buf))
+		if !pc.last {
+			continue
+		}
+		w.stats.Rows += batchRows
+		w.stats.Batches++
+		w.stats.RawBytes += batchRaw
+		w.part.Rows += batchRows
+		w.part.RawBytes += batchRaw
+		c := w.cw.n.Load()
+		w.obs.add(Progress{Rows: batchRows, Batches: 1, RawBytes: batchRaw, CompressedBytes: c - w.reported})
+		w.reported = c
+		batchRows, batchRaw = 0, 0
+		i = (i + 1) % W
+		if w.cfg.PartBytes > 0 && c >= w.cfg.PartBytes {
+			if err := w.commit(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// commit closes the compressor and commits the current object, checking
+// what the storage reports against what was written.
+func (w *writer) commit() error {
+	gz, obj := w.gz, w.obj
+	w.gz, w.obj = nil, nil
+	if err := gz.Close(); err != nil {
+		_ = obj.Abort()
+		return fmt.Errorf("pipeline: %s: flush compressor: %w", w.name, err)
+	}
+	w.obs.add(Progress{CompressedBytes: w.cw.n.Load() - w.reported})
+	info, err := obj.Commit()
+	if err != nil {
+		return fmt.Errorf("pipeline: commit %s: %w", w.name, err)
+	}
+	size, crc := w.cw.n.Load(), w.cw.crc.Sum32()
+	if w.cfg.PartBytes > 0 {
+		w.committed = append(w.committed, w.name)
+	}
+	if info.Size != 0 && info.Size != size {
+		return fmt.Errorf("pipeline: %s: storage reports %d bytes, %d were written", w.name, info.Size, size)
+	}
+	if info.CRC32C != 0 && info.CRC32C != crc {
+		return fmt.Errorf("pipeline: %s: storage reports CRC32C %08x, written bytes have %08x", w.name, info.CRC32C, crc)
+	}
+	if info.Size == 0 {
+		info.Size = size
+	}
+	if info.CRC32C == 0 {
+		info.CRC32C = crc
+	}
+	w.stats.CompressedBytes += size
+	if w.cfg.PartBytes == 0 {
+		w.stats.CRC32C = crc
+		w.stats.Object = info
+		return nil
+	}
+	w.part.Object = info
+	w.part.RawCRC32C = w.partRaw.Sum32()
+	w.stats.Parts = append(w.stats.Parts, w.part)
+	return nil
+}
+
+// finish commits the last object after every stage ended without error.
+func (w *writer) finish() error {
+	if w.obj == nil && w.cfg.PartBytes > 0 && len(w.stats.Parts) == 0 {
+		// an empty table still gets one (empty) part
+		if err := w.open(context.Background(), PartName(w.p.Name, 1)); err != nil {
+			return err
+		}
+	}
+	if w.obj != nil {
+		if err := w.commit(); err != nil {
+			return err
+		}
+	}
+	if w.cfg.PartBytes > 0 {
+		w.stats.Object = ObjectInfo{Name: w.p.Name, Size: w.stats.CompressedBytes}
+		for _, pt := range w.stats.Parts {
+			w.stats.Object.Parts = append(w.stats.Object.Parts, pt.Object.Name)
+		}
+		if len(w.stats.Parts) > 0 {
+			w.stats.Object.URI = strings.TrimSuffix(w.stats.Parts[0].Object.URI, w.stats.Parts[0].Object.Name) + w.p.Name
+		}
+	}
+	return nil
+}
+
+// cleanup runs after a failure: the open object is aborted and committed
+// parts are removed, so a failed table leaves nothing that looks complete.
+func (w *writer) cleanup() error {
+	var errs []error
+	if w.gz != nil {
+		_ = w.gz.Close() // stops the compressor's goroutines; the object is aborted anyway
+		w.gz = nil
+	}
+	if w.obj != nil {
+		if err := w.obj.Abort(); err != nil {
+			errs = append(errs, fmt.Errorf("pipeline: abort %s: %w", w.name, err))
+		}
+		w.obj = nil
+	}
+	if len(w.committed) > 0 {
+		rm, ok := w.p.Sink.(Remover)
+		if !ok {
+			errs = append(errs, fmt.Errorf("pipeline: %d committed parts of %s remain (the sink cannot remove objects): %s", len(w.committed), w.p.Name, strings.Join(w.committed, ", ")))
+		} else {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			for _, n := range w.committed {
+				if err := rm.Remove(ctx, n); err != nil {
+					errs = append(errs, fmt.Errorf("pipeline: remove part %s: %w", n, err))
+				}
+			}
+		}
+		w.committed = nil
+	}
+	return errors.Join(errs...)
 }

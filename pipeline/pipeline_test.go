@@ -324,7 +324,7 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatalf("error %v, want both keys", err)
 	}
 	d := pipeline.DefaultConfig()
-	if d.FetchArraySize != 1000 || d.ChunkRows != 10000 || d.GzipLevel != 1 || d.Retry.Attempts != 3 || d.InFlight() != d.BatchQueue+d.EncodeWorkers+d.EncodedQueue+1 {
+	if d.FetchArraySize != 1000 || d.ChunkRows != 10000 || d.GzipLevel != 1 || d.Retry.Attempts != 3 || d.InFlight() != d.EncodeWorkers*(d.BatchQueue+1)+1 {
 		t.Fatalf("defaults %+v", d)
 	}
 }
