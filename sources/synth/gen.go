@@ -11,6 +11,7 @@ import (
 // vals[state>>shift], so len(vals) is 1<<(64-shift).
 type poolCol struct {
 	vals  []any
+	key   uint64 // per-column random key mixed into the row state
 	shift uint
 }
 
@@ -74,7 +75,10 @@ func newTable(file string, seed uint64) (*table, error) {
 		cseed := mix64(t.seed ^ hashString(c.Name))
 		spec := specFor(c, lengths[i], cseed)
 		vals := buildPool(c, spec, &rng{s: cseed ^ 0xA5A5A5A5A5A5A5A5})
-		t.pools[i] = poolCol{vals: vals, shift: uint(64 - spec.bits)}
+		if spec.bits == 0 { // a constant: two equal entries keep shift < 64
+			spec.bits = 1
+		}
+		t.pools[i] = poolCol{vals: vals, key: mix64(cseed ^ 0x5A5A5A5A5A5A5A5A), shift: uint(64 - spec.bits)}
 	}
 	for col, base := range docCols[name] {
 		if i, ok := byName[col]; ok {
@@ -124,12 +128,14 @@ func (t *table) fill(s *slot, lo uint64, n int) {
 		row := s.cells[r*ncol : (r+1)*ncol : (r+1)*ncol]
 		s.rows[r] = row
 		i := lo + uint64(r)
+		// Each column's index is the high bits of (row hash ^ column key) ×
+		// an odd constant: independent per column, so the loop has no
+		// dependency chain and the CPU overlaps the columns.
 		st := mix64(t.seed + i*0x9E3779B97F4A7C15)
 		pools := t.pools[:len(row)]
 		for j := range pools {
-			st = st*6364136223846793005 + 1442695040888963407
 			p := &pools[j]
-			row[j] = p.vals[st>>p.shift]
+			row[j] = p.vals[((st^p.key)*0xD6E8FEB86659FD93)>>(p.shift&63)]
 		}
 		if len(t.docs) == 0 {
 			continue
