@@ -241,6 +241,9 @@ func (c *Connector) Open(ctx context.Context, t pipeline.TableInfo, snap pipelin
 	if batch == 0 {
 		batch = defaultBatchRows
 	}
+	if n := hi - lo; n > 0 && n < int64(batch) {
+		batch = int(n) // no storage for rows that will never come
+	}
 	return &source{
 		t:     tab,
 		cols:  append([]pipeline.Column(nil), tab.info.Columns...),

@@ -310,7 +310,7 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestDeterminism(t *testing.T) {
-	const rows = 1000
+	const rows = 700
 	cfg := Config{DefaultRows: rows, Seed: 42}
 	a, b := newConnector(t, cfg), newConnector(t, cfg)
 	other := newConnector(t, Config{DefaultRows: rows, Seed: 43})
@@ -323,7 +323,7 @@ func TestDeterminism(t *testing.T) {
 			if again := readAll(t, open(t, b, name, pipeline.ReadOptions{BatchRows: 1000})); !equalRows(whole, again) {
 				t.Error("two connectors with the same seed differ")
 			}
-			for _, bs := range []int{1, 7, 333, 5000} {
+			for _, bs := range []int{1, 7, 333, 5000} { // 5000: one batch
 				if got := readAll(t, open(t, a, name, pipeline.ReadOptions{BatchRows: bs})); !equalRows(whole, got) {
 					t.Errorf("batch size %d gives other rows", bs)
 				}
@@ -332,7 +332,7 @@ func TestDeterminism(t *testing.T) {
 				t.Error("different seeds give identical rows")
 			}
 			// Ranges concatenated in order equal the whole table.
-			for _, n := range []int{1, 3, 8} {
+			for _, n := range []int{3, 8} {
 				info := describe(t, a, name)
 				ranges, err := a.Ranges(context.Background(), info, nil, n)
 				if err != nil {
