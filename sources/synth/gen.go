@@ -80,8 +80,8 @@ func newTable(file string, seed uint64) (*table, error) {
 		}
 		t.pools[i] = poolCol{vals: vals, key: mix64(cseed ^ 0x5A5A5A5A5A5A5A5A), shift: uint(64 - spec.bits)}
 	}
-	for col, base := range docCols[name] {
-		if i, ok := byName[col]; ok {
+	for i, c := range cols { // in column order, so the layout is deterministic too
+		if base, ok := docCols[name][c.Name]; ok {
 			t.docs = append(t.docs, docCol{idx: i, base: base})
 		}
 	}
