@@ -178,6 +178,7 @@ func TestOracleColumn(t *testing.T) {
 		{typ: "NVARCHAR2(20)", want: pipeline.Column{Type: pipeline.TypeString}, wantLen: 20},
 		{typ: "NUMBER(13,3)", want: pipeline.Column{Type: pipeline.TypeDecimal, Precision: 13, Scale: 3}},
 		{typ: "NUMBER(6)", want: pipeline.Column{Type: pipeline.TypeDecimal, Precision: 6}},
+		{typ: "NUMBER", want: pipeline.Column{Type: pipeline.TypeDecimal}},
 		{typ: "DATE", want: pipeline.Column{Type: pipeline.TypeDateTime}},
 		{typ: "BINARY_DOUBLE", want: pipeline.Column{Type: pipeline.TypeFloat}},
 		{typ: "BINARY_FLOAT", want: pipeline.Column{Type: pipeline.TypeFloat}},
@@ -206,7 +207,7 @@ func TestOracleColumn(t *testing.T) {
 }
 
 func TestCatalog(t *testing.T) {
-	c := newConnector(t, Config{Rows: map[string]int64{"VBRK": 7}, DefaultRows: 11})
+	c := newConnector(t, Config{Rows: map[string]int64{"vbrk": 7}, DefaultRows: 11})
 	ctx := context.Background()
 	if got := c.TableNames(); !reflect.DeepEqual(got, []string{"VBRP", "VBRK", "LIKP"}) {
 		t.Errorf("TableNames = %v", got)
@@ -288,7 +289,7 @@ func TestConfigValidate(t *testing.T) {
 		{"zero", Config{}, true},
 		{"rows", Config{Rows: map[string]int64{"VBRP": 5, "LIKP": 0}, DefaultRows: 3, Seed: 9}, true},
 		{"unknown table", Config{Rows: map[string]int64{"MARA": 5}}, false},
-		{"lower-case name", Config{Rows: map[string]int64{"vbrp": 5}}, false},
+		{"lower-case name", Config{Rows: map[string]int64{" vbrp": 5}}, true},
 		{"negative rows", Config{Rows: map[string]int64{"VBRP": -1}}, false},
 		{"negative default", Config{DefaultRows: -1}, false},
 	}
