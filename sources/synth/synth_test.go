@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/ora2gcs/ora2gcs/pipeline"
 )
@@ -790,4 +791,19 @@ func benchmarkGenerate(b *testing.B, name string, batchRows int) {
 		bt.Release()
 	}
 	b.ReportMetric(float64(done)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// TestPools checks the invariant the hot loop's unchecked indexing relies on.
+func TestPools(t *testing.T) {
+	c := newConnector(t, Config{})
+	for _, tab := range c.tables {
+		if len(tab.pools) != len(tab.info.Columns) {
+			t.Fatalf("%s: %d pools for %d columns", tab.info.Name, len(tab.pools), len(tab.info.Columns))
+		}
+		for j, p := range tab.pools {
+			if p.shift < 64-maxPoolBits || p.shift > 63 || len(p.vals) != 1<<(64-p.shift) || p.base != unsafe.Pointer(&p.vals[0]) {
+				t.Errorf("%s.%s: pool of %d values with shift %d", tab.info.Name, tab.info.Columns[j].Name, len(p.vals), p.shift)
+			}
+		}
+	}
 }

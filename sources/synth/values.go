@@ -54,7 +54,7 @@ type colSpec struct {
 
 // buildPool draws the pool of one column.
 func buildPool(col pipeline.Column, spec colSpec, r *rng) []any {
-	pool := make([]any, 1<<max(spec.bits, 1))
+	pool := make([]any, 1<<spec.bits)
 	var blank any = " "
 	if col.Type == pipeline.TypeDecimal {
 		blank = "0"
