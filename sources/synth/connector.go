@@ -26,7 +26,8 @@ const (
 
 // Config configures a Connector. The zero value is valid.
 type Config struct {
-	// Rows is the row count per table, keyed by upper-case table name.
+	// Rows is the row count per table, keyed by table name (VBRP, VBRK,
+	// LIKP; case and surrounding spaces are ignored).
 	Rows map[string]int64
 	// DefaultRows is the row count of tables not in Rows; 0 means 100,000.
 	DefaultRows int64
@@ -47,7 +48,7 @@ func (c Config) Validate() error {
 	sort.Strings(names)
 	for _, name := range names {
 		n := c.Rows[name]
-		if !knownTable(name) {
+		if !knownTable(normName(name)) {
 			errs = append(errs, fmt.Errorf("rows: unknown table %q (known: VBRP, VBRK, LIKP)", name))
 		}
 		if n < 0 {
@@ -59,6 +60,8 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+func normName(name string) string { return strings.ToUpper(strings.TrimSpace(name)) }
 
 func knownTable(name string) bool {
 	switch name {
@@ -93,13 +96,17 @@ func New(cfg Config) (*Connector, error) {
 	if def == 0 {
 		def = DefaultRows
 	}
+	rows := make(map[string]int64, len(cfg.Rows))
+	for name, n := range cfg.Rows {
+		rows[normName(name)] = n
+	}
 	c := &Connector{}
 	for _, f := range schemaFiles {
 		t, err := newTable(f, seed)
 		if err != nil {
 			return nil, err
 		}
-		n, ok := cfg.Rows[t.info.Name]
+		n, ok := rows[t.info.Name]
 		if !ok {
 			n = def
 		}
@@ -137,7 +144,7 @@ func (c *Connector) Tables(ctx context.Context, exact bool) ([]pipeline.TableInf
 // lookup resolves a user-given name: case-insensitive, spaces trimmed, an
 // owner prefix allowed only if it is SYNTH.
 func (c *Connector) lookup(name string) (int, error) {
-	n := strings.ToUpper(strings.TrimSpace(name))
+	n := normName(name)
 	if owner, rest, ok := strings.Cut(n, "."); ok {
 		if strings.TrimSpace(owner) != schemaName {
 			return 0, fmt.Errorf("synth: %q: %w", name, pipeline.ErrTableNotFound)
@@ -240,6 +247,9 @@ func (c *Connector) Open(ctx context.Context, t pipeline.TableInfo, snap pipelin
 	batch := opts.BatchRows
 	if batch == 0 {
 		batch = defaultBatchRows
+	}
+	if n := hi - lo; n > 0 && n < int64(batch) {
+		batch = int(n) // no storage for rows that will never come
 	}
 	return &source{
 		t:     tab,

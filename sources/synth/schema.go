@@ -79,11 +79,13 @@ func oracleColumn(name, typ string, nullable bool) (col pipeline.Column, length 
 		col.Type = pipeline.TypeString
 		length = nums[0]
 	case "NUMBER":
-		if len(nums) < 1 || len(nums) > 2 || nums[0] < 1 || nums[0] > 38 {
+		if len(nums) > 2 || len(nums) > 0 && (nums[0] < 1 || nums[0] > 38) {
 			return col, 0, fmt.Errorf("column %s: bad type %q", name, typ)
 		}
 		col.Type = pipeline.TypeDecimal
-		col.Precision = nums[0]
+		if len(nums) > 0 { // plain NUMBER has neither precision nor scale
+			col.Precision = nums[0]
+		}
 		if len(nums) == 2 {
 			if nums[1] < 0 || nums[1] > nums[0] {
 				return col, 0, fmt.Errorf("column %s: bad type %q", name, typ)

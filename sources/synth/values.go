@@ -194,6 +194,9 @@ func (r *rng) randDigits(n int) uint64 {
 
 // decimalDraw returns a generator of NUMBER(p,s) values that always fit.
 func decimalDraw(name string, p, s int) func(r *rng) any {
+	if p == 0 { // plain NUMBER
+		p, s = 38, 0
+	}
 	intMax := p - s // digits allowed before the point
 	switch {
 	case s == 5 && intMax <= 4: // exchange rates (KURSK, STCUR, AKKUR, KURRF…)
