@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/storage"
+	"go.uber.org/goleak"
 
 	"github.com/ora2gcs/ora2gcs/internal/gcstest"
 	"github.com/ora2gcs/ora2gcs/pipeline"
@@ -19,6 +20,13 @@ import (
 )
 
 const bucket = "oracle-etl-data"
+
+func TestMain(m *testing.M) {
+	// OpenCensus starts one global worker in its package init (a dependency
+	// of the storage client). Everything else, including aborted uploads'
+	// goroutines, must be gone when the tests end.
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("go.opencensus.io/stats/view.(*worker).start"))
+}
 
 // testConfig uses the smallest chunks so a few MB make many chunk requests,
 // and a short backoff so retries do not slow the suite.
