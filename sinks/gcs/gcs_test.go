@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"strings"
@@ -330,7 +331,8 @@ func BenchmarkUpload64MB(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		i++
-		obj, err := s.Create(context.Background(), "bench/"+strings.Repeat("x", i%7+1)+string(rune('a'+i%26))+"/VBRP.jsonl.gz")
+		name := fmt.Sprintf("bench/%d/VBRP.jsonl.gz", i)
+		obj, err := s.Create(context.Background(), name)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -343,8 +345,7 @@ func BenchmarkUpload64MB(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		_ = srv.Client.Bucket(bucket).Object("bench/" + strings.Repeat("x", i%7+1) + string(rune('a'+i%26)) + "/VBRP.jsonl.gz").Delete(context.Background())
+		_ = srv.Client.Bucket(bucket).Object(name).Delete(context.Background()) // the emulator keeps objects in memory
 		b.StartTimer()
 	}
-	b.ReportMetric(float64(size)*float64(b.N)/b.Elapsed().Seconds()/1e6, "MB/s")
 }
