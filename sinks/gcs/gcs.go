@@ -200,8 +200,8 @@ func (o *object) Commit() (pipeline.ObjectInfo, error) {
 		return pipeline.ObjectInfo{}, o.fail("commit", err)
 	}
 	attrs := o.w.Attrs()
-	if err := verify(o.size, o.crc, attrs); err != nil {
-		err = fmt.Errorf("gcs: commit %s: %w", o.s.URI(o.name), err)
+	if verr := verify(o.size, o.crc, attrs); verr != nil {
+		var err error = &opError{msg: fmt.Sprintf("gcs: commit %s: %s", o.s.URI(o.name), verr), errs: []error{ErrMismatch, verr}}
 		if attrs != nil {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(o.parent), deleteTimeout)
 			defer cancel()
@@ -232,11 +232,11 @@ func (o *object) Abort() error {
 func verify(size int64, crc uint32, attrs *storage.ObjectAttrs) error {
 	switch {
 	case attrs == nil:
-		return fmt.Errorf("%w: storage returned no object attributes", ErrMismatch)
+		return errors.New("storage returned no object attributes")
 	case attrs.Size != size:
-		return fmt.Errorf("%w: wrote %d bytes, storage holds %d", ErrMismatch, size, attrs.Size)
+		return fmt.Errorf("stored object differs: wrote %d bytes, storage holds %d", size, attrs.Size)
 	case attrs.CRC32C != crc:
-		return fmt.Errorf("%w: wrote CRC32C %08x, storage holds %08x", ErrMismatch, crc, attrs.CRC32C)
+		return fmt.Errorf("stored object differs: wrote CRC32C %08x, storage holds %08x", crc, attrs.CRC32C)
 	}
 	return nil
 }
@@ -247,6 +247,9 @@ func verify(size int64, crc uint32, attrs *storage.ObjectAttrs) error {
 func (o *object) fail(op string, err error) error {
 	errs := []error{err}
 	why := redact(err.Error())
+	if n := int(o.failures.Load()); n >= o.s.cfg.MaxAttempts {
+		why = fmt.Sprintf("gave up after %d attempts: %s", n, why)
+	}
 	var gerr *googleapi.Error
 	if errors.As(err, &gerr) && gerr.Code == http.StatusPreconditionFailed {
 		errs = append(errs, ErrExists)
