@@ -148,9 +148,9 @@ func (p *Pipeline) Run(ctx context.Context) (st Stats, err error) {
 		}
 	}
 
-	w := &writer{p: p, cfg: cfg, raw: crc32.New(Castagnoli)}
+	w := &writer{p: p, cfg: cfg, ctx: ctx, raw: crc32.New(Castagnoli)}
 	if cfg.PartBytes == 0 {
-		if err := w.open(ctx, p.Name); err != nil {
+		if err := w.open(p.Name); err != nil {
 			return st, err
 		}
 	}
@@ -281,6 +281,7 @@ func (p *Pipeline) encode(ctx context.Context, cfg Config, cols []Column, enc Ro
 // writer owns the compressor and the current object.
 type writer struct {
 	p     *Pipeline
+	ctx   context.Context // Run's: objects outlive the stage group until committed
 	cfg   Config
 	obs   *notifier
 	raw   hash.Hash32
@@ -296,8 +297,8 @@ type writer struct {
 	committed []string // committed part names, removed if the table fails
 }
 
-func (w *writer) open(ctx context.Context, name string) error {
-	obj, err := w.p.Sink.Create(ctx, name)
+func (w *writer) open(name string) error {
+	obj, err := w.p.Sink.Create(w.ctx, name)
 	if err != nil {
 		return fmt.Errorf("pipeline: create %s: %w", name, err)
 	}
@@ -336,7 +337,7 @@ func (w *writer) run(ctx context.Context, outs []chan piece) error {
 			return ctx.Err()
 		}
 		if w.obj == nil { // PartBytes: the next part starts with data
-			if err := w.open(ctx, PartName(w.p.Name, len(w.stats.Parts)+1)); err != nil {
+			if err := w.open(PartName(w.p.Name, len(w.stats.Parts)+1)); err != nil {
 				putBuf(pc.buf)
 				return err
 			}
@@ -418,7 +419,7 @@ func (w *writer) commit() error {
 func (w *writer) finish() error {
 	if w.obj == nil && w.cfg.PartBytes > 0 && len(w.stats.Parts) == 0 {
 		// an empty table still gets one (empty) part
-		if err := w.open(context.Background(), PartName(w.p.Name, 1)); err != nil {
+		if err := w.open(PartName(w.p.Name, 1)); err != nil {
 			return err
 		}
 	}
@@ -470,3 +471,6 @@ func (w *writer) cleanup() error {
 	}
 	return errors.Join(errs...)
 }
+
+// CRC32C is the Castagnoli CRC of b.
+func CRC32C(b []byte) uint32 { return crc32.Checksum(b, Castagnoli) }

@@ -79,6 +79,19 @@ func (s *Sink) Create(ctx context.Context, name string) (pipeline.Object, error)
 	return &object{ctx: ctx, sink: s, name: name, final: final, f: f}, nil
 }
 
+// Remove deletes committed object name (pipeline.Remover); a missing
+// object is not an error.
+func (s *Sink) Remove(_ context.Context, name string) error {
+	p, err := s.Path(name)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("file: remove %s: %w", name, err)
+	}
+	return nil
+}
+
 // Open reads committed object name.
 func (s *Sink) Open(name string) (io.ReadCloser, error) {
 	p, err := s.Path(name)
@@ -136,6 +149,9 @@ func (o *object) Commit() (pipeline.ObjectInfo, error) {
 	err := o.err
 	if err == nil {
 		err = o.ctx.Err()
+	}
+	if err == nil {
+		err = o.f.Chmod(0o644) // temp files are 0600; a committed object is an ordinary file
 	}
 	if err == nil {
 		err = o.f.Sync()

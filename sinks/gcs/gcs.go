@@ -126,6 +126,19 @@ func (s *Sink) Create(ctx context.Context, name string) (pipeline.Object, error)
 	return o, nil
 }
 
+// Remove deletes object name (pipeline.Remover); a missing object is not
+// an error.
+func (s *Sink) Remove(ctx context.Context, name string) error {
+	if err := objname.Validate(name); err != nil {
+		return fmt.Errorf("gcs: %w", err)
+	}
+	err := s.bucket.Object(name).Delete(ctx)
+	if err != nil && !errors.Is(err, storage.ErrObjectNotExist) {
+		return &opError{msg: fmt.Sprintf("gcs: remove %s: %s", s.URI(name), redact(err.Error())), errs: []error{err}}
+	}
+	return nil
+}
+
 // Open reads object name. A missing object gives an error matching
 // storage.ErrObjectNotExist.
 func (s *Sink) Open(ctx context.Context, name string) (io.ReadCloser, error) {
