@@ -116,7 +116,7 @@ func VBRPInsertSQL(table string) string {
 		switch m[1] {
 		case "VARCHAR2":
 			n, _ := strconv.Atoi(m[2])
-			e = fmt.Sprintf("substr(h, %d, 1 + (g + %d) %% %d)", 1+i%24, i, n)
+			e = fmt.Sprintf("substr(h, %d, (1 + (g + %d) %% %d)::int)", 1+i%24, i, n)
 			if i%5 == 0 {
 				e = fmt.Sprintf("CASE WHEN g %% 11 = %d THEN '' ELSE %s END", i%11, e)
 			}
@@ -127,7 +127,7 @@ func VBRPInsertSQL(table string) string {
 				s, _ = strconv.Atoi(m[3])
 			}
 			ip := min(p-s, 9)
-			e = fmt.Sprintf("(((g * %d + %d) %% 1%s)::numeric", 7919+i, i, strings.Repeat("0", ip))
+			e = fmt.Sprintf("((g * %d + %d) %% 1%s)::numeric", 7919+i, i, strings.Repeat("0", ip))
 			if s > 0 {
 				e = fmt.Sprintf("(%s + ((g * %d) %% 1%s)::numeric / 1%s)", e, 31+i, strings.Repeat("0", s), strings.Repeat("0", s))
 			}
@@ -147,7 +147,6 @@ func VBRPInsertSQL(table string) string {
 	return fmt.Sprintf("INSERT INTO %s (%s)\nSELECT %s\nFROM generate_series($1::bigint, $2::bigint) g, LATERAL (SELECT upper(md5(g::text)) AS h) x",
 		quote(table), strings.Join(cols, ", "), strings.Join(exprs, ",\n  "))
 }
-
 
 // CreateVBRP drops and creates table as VBRP and loads rows generated rows,
 // then analyses it. exec runs one statement with arguments.
