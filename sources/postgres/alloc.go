@@ -23,6 +23,11 @@ type alloc struct {
 	f64s  slab[float64]
 	f32s  slab[float32]
 	times slab[time.Time]
+	// short caches boxed strings of one and two bytes (codes like "X",
+	// "EA", "01" fill most columns of SAP tables); a boxed string is
+	// immutable, so one box serves every occurrence.
+	short1 *[256]any
+	short2 *[1 << 16]any
 }
 
 const slabLen = 2048
@@ -67,8 +72,27 @@ func (a *alloc) copyBytes(b []byte) []byte {
 }
 
 func (a *alloc) str(b []byte) any {
-	if len(b) == 0 {
+	switch len(b) {
+	case 0:
 		return ""
+	case 1:
+		if a.short1 == nil {
+			a.short1 = new([256]any)
+		}
+		v := &a.short1[b[0]]
+		if *v == nil {
+			*v = string(b)
+		}
+		return *v
+	case 2:
+		if a.short2 == nil {
+			a.short2 = new([1 << 16]any)
+		}
+		v := &a.short2[int(b[0])<<8|int(b[1])]
+		if *v == nil {
+			*v = string(b)
+		}
+		return *v
 	}
 	c := a.copyBytes(b)
 	return a.strs.box(unsafe.String(&c[0], len(c)))
