@@ -15,7 +15,7 @@ import (
 
 // decoder turns one non-NULL raw column value into a Batch value. src is
 // only valid during the call: decoders copy what they keep.
-type decoder func(src []byte) (any, error)
+type decoder func(a *alloc, src []byte) (any, error)
 
 // pgEpoch is 2000-01-01 00:00:00 UTC, the origin of binary dates and timestamps.
 var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -30,49 +30,49 @@ var errInfinity = errors.New("infinite date/timestamp has no exact representatio
 func plan(oid uint32, m *pgtype.Map) (int16, decoder) {
 	switch oid {
 	case pgtype.Int2OID:
-		return pgtype.BinaryFormatCode, func(b []byte) (any, error) {
+		return pgtype.BinaryFormatCode, func(a *alloc, b []byte) (any, error) {
 			if len(b) != 2 {
 				return nil, errSize("int2", b)
 			}
-			return int64(int16(binary.BigEndian.Uint16(b))), nil
+			return a.ints.box(int64(int16(binary.BigEndian.Uint16(b)))), nil
 		}
 	case pgtype.Int4OID:
-		return pgtype.BinaryFormatCode, func(b []byte) (any, error) {
+		return pgtype.BinaryFormatCode, func(a *alloc, b []byte) (any, error) {
 			if len(b) != 4 {
 				return nil, errSize("int4", b)
 			}
-			return int64(int32(binary.BigEndian.Uint32(b))), nil
+			return a.ints.box(int64(int32(binary.BigEndian.Uint32(b)))), nil
 		}
 	case pgtype.Int8OID:
-		return pgtype.BinaryFormatCode, func(b []byte) (any, error) {
+		return pgtype.BinaryFormatCode, func(a *alloc, b []byte) (any, error) {
 			if len(b) != 8 {
 				return nil, errSize("int8", b)
 			}
-			return int64(binary.BigEndian.Uint64(b)), nil
+			return a.ints.box(int64(binary.BigEndian.Uint64(b))), nil
 		}
 	case pgtype.Float4OID:
-		return pgtype.BinaryFormatCode, func(b []byte) (any, error) {
+		return pgtype.BinaryFormatCode, func(a *alloc, b []byte) (any, error) {
 			if len(b) != 4 {
 				return nil, errSize("float4", b)
 			}
-			return math.Float32frombits(binary.BigEndian.Uint32(b)), nil
+			return a.f32s.box(math.Float32frombits(binary.BigEndian.Uint32(b))), nil
 		}
 	case pgtype.Float8OID:
-		return pgtype.BinaryFormatCode, func(b []byte) (any, error) {
+		return pgtype.BinaryFormatCode, func(a *alloc, b []byte) (any, error) {
 			if len(b) != 8 {
 				return nil, errSize("float8", b)
 			}
-			return math.Float64frombits(binary.BigEndian.Uint64(b)), nil
+			return a.f64s.box(math.Float64frombits(binary.BigEndian.Uint64(b))), nil
 		}
 	case pgtype.BoolOID:
-		return pgtype.BinaryFormatCode, func(b []byte) (any, error) {
+		return pgtype.BinaryFormatCode, func(a *alloc, b []byte) (any, error) {
 			if len(b) != 1 {
 				return nil, errSize("bool", b)
 			}
 			return b[0] != 0, nil
 		}
 	case pgtype.DateOID:
-		return pgtype.BinaryFormatCode, func(b []byte) (any, error) {
+		return pgtype.BinaryFormatCode, func(a *alloc, b []byte) (any, error) {
 			if len(b) != 4 {
 				return nil, errSize("date", b)
 			}
@@ -80,11 +80,11 @@ func plan(oid uint32, m *pgtype.Map) (int16, decoder) {
 			if d == math.MaxInt32 || d == math.MinInt32 {
 				return nil, errInfinity
 			}
-			return pgEpoch.AddDate(0, 0, int(d)), nil
+			return a.times.box(pgEpoch.AddDate(0, 0, int(d))), nil
 		}
 	case pgtype.TimestampOID, pgtype.TimestamptzOID:
 		// timestamp: wall clock in UTC location; timestamptz: the instant in UTC.
-		return pgtype.BinaryFormatCode, func(b []byte) (any, error) {
+		return pgtype.BinaryFormatCode, func(a *alloc, b []byte) (any, error) {
 			if len(b) != 8 {
 				return nil, errSize("timestamp", b)
 			}
@@ -96,14 +96,14 @@ func plan(oid uint32, m *pgtype.Map) (int16, decoder) {
 			if frac < 0 {
 				sec, frac = sec-1, frac+1e6
 			}
-			return time.Unix(sec+pgEpochUnix, frac*1000).UTC(), nil
+			return a.times.box(time.Unix(sec+pgEpochUnix, frac*1000).UTC()), nil
 		}
 	case pgtype.ByteaOID:
-		return pgtype.BinaryFormatCode, func(b []byte) (any, error) {
+		return pgtype.BinaryFormatCode, func(a *alloc, b []byte) (any, error) {
 			return append(make([]byte, 0, len(b)), b...), nil
 		}
 	case pgtype.JSONOID, pgtype.JSONBOID:
-		return pgtype.TextFormatCode, func(b []byte) (any, error) {
+		return pgtype.TextFormatCode, func(a *alloc, b []byte) (any, error) {
 			return pipeline.RawJSON(append(make([]byte, 0, len(b)), b...)), nil
 		}
 	}
@@ -111,12 +111,12 @@ func plan(oid uint32, m *pgtype.Map) (int16, decoder) {
 		if t, ok := m.TypeForOID(oid); ok {
 			if ac, ok := t.Codec.(*pgtype.ArrayCodec); ok {
 				elem := elemKindByName(ac.ElementType.Name)
-				return pgtype.TextFormatCode, func(b []byte) (any, error) { return arrayTextToJSON(b, elem) }
+				return pgtype.TextFormatCode, func(a *alloc, b []byte) (any, error) { return arrayTextToJSON(b, elem) }
 			}
 		}
 	}
 	// numeric, text, varchar, bpchar, uuid, interval, time, and any other type: its text.
-	return pgtype.TextFormatCode, func(b []byte) (any, error) { return string(b), nil }
+	return pgtype.TextFormatCode, func(a *alloc, b []byte) (any, error) { return a.str(b), nil }
 }
 
 func errSize(typ string, b []byte) error {

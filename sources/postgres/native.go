@@ -87,6 +87,7 @@ type reader struct {
 	cancel  context.CancelFunc
 	rr      *pgconn.ResultReader
 	dec     []decoder
+	alloc   alloc
 	batches *sqlsource.Batches
 	read    int
 	done    bool // result read to the end (rr closed)
@@ -154,7 +155,7 @@ func (r *reader) Next(ctx context.Context) (*pipeline.Batch, error) {
 				row[j] = nil
 				continue
 			}
-			x, err := r.dec[j](v)
+			x, err := r.dec[j](&r.alloc, v)
 			if err != nil {
 				return nil, r.fail(fmt.Errorf("column %s: %w", r.q.Table.Columns[j].Name, err))
 			}

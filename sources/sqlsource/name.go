@@ -30,6 +30,9 @@ func parseName(s string) (tableRef, error) {
 	if !utf8.ValidString(s) {
 		return bad("name is not valid UTF-8")
 	}
+	if strings.ContainsRune(s, 0) {
+		return bad("name contains a NUL character")
+	}
 	var parts []string
 	var quoted []bool
 	i := 0
