@@ -116,7 +116,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	ae := classify(err)
 	rid := requestID(c)
 	if ae.Status >= 500 && ae.cause != nil {
-		s.log.LogAttrs(c.Context(), slog.LevelError, "request failed",
+		s.log.LogAttrs(c.UserContext(), slog.LevelError, "request failed",
 			slog.String("request_id", rid), slog.String("path", c.Path()), slog.String("error", ae.cause.Error()))
 	}
 	if ae.Status == http.StatusUnauthorized {

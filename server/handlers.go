@@ -93,7 +93,7 @@ func (s *Server) handleTables(c *fiber.Ctx) error {
 		return err
 	}
 	q := strings.ToUpper(c.Query("q"))
-	tables, err := s.svc.Connector().Tables(c.Context(), exact)
+	tables, err := s.svc.Connector().Tables(c.UserContext(), exact)
 	if err != nil {
 		return s.sourceError(c, "list tables", err)
 	}
@@ -119,7 +119,7 @@ func (s *Server) handleSample(c *fiber.Ctx) error {
 	if err != nil || strings.TrimSpace(name) == "" {
 		return &apiError{Status: http.StatusBadRequest, Code: CodeBadRequest, Field: "name", Message: "name: not a valid table name"}
 	}
-	ctx := c.Context()
+	ctx := c.UserContext()
 	conn := s.svc.Connector()
 	info, err := conn.Describe(ctx, name)
 	if err != nil {
@@ -254,7 +254,7 @@ func (s *Server) handleCreateTransport(c *fiber.Ctx) error {
 	if err := s.validateTransport(&in); err != nil {
 		return err
 	}
-	t, err := s.svc.CreateTransport(c.Context(), in)
+	t, err := s.svc.CreateTransport(c.UserContext(), in)
 	if err != nil {
 		return err
 	}
@@ -280,7 +280,7 @@ func (s *Server) handleListTransports(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p, err := s.svc.ListTransports(c.Context(), page, size)
+	p, err := s.svc.ListTransports(c.UserContext(), page, size)
 	if err != nil {
 		return err
 	}
@@ -291,7 +291,7 @@ func (s *Server) handleListTransports(c *fiber.Ctx) error {
 }
 
 func (s *Server) handleGetTransport(c *fiber.Ctx) error {
-	t, err := s.svc.GetTransport(c.Context(), c.Params("id"))
+	t, err := s.svc.GetTransport(c.UserContext(), c.Params("id"))
 	if err != nil {
 		return err
 	}
@@ -300,7 +300,7 @@ func (s *Server) handleGetTransport(c *fiber.Ctx) error {
 
 func (s *Server) handleExecute(c *fiber.Ctx) error {
 	id := c.Params("id")
-	job, err := s.svc.Execute(c.Context(), id)
+	job, err := s.svc.Execute(c.UserContext(), id)
 	if err != nil {
 		return err
 	}
@@ -330,7 +330,7 @@ func (s *Server) handleListJobs(c *fiber.Ctx) error {
 		return &apiError{Status: http.StatusBadRequest, Code: CodeBadRequest, Field: "status",
 			Message: fmt.Sprintf("status: %q is not one of pending, running, completed, failed", f.Status)}
 	}
-	p, err := s.svc.ListJobs(c.Context(), f)
+	p, err := s.svc.ListJobs(c.UserContext(), f)
 	if err != nil {
 		return err
 	}
@@ -341,7 +341,7 @@ func (s *Server) handleListJobs(c *fiber.Ctx) error {
 }
 
 func (s *Server) handleGetJob(c *fiber.Ctx) error {
-	j, err := s.svc.GetJob(c.Context(), c.Params("id"))
+	j, err := s.svc.GetJob(c.UserContext(), c.Params("id"))
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -79,8 +80,14 @@ func requestID(c *fiber.Ctx) string {
 }
 
 // withRequestID assigns the request id, echoes it, and refuses new requests
-// once Shutdown began.
+// once Shutdown began. It also gives the request its own context
+// (c.UserContext), cancelled when the handler returns: fasthttp recycles its
+// RequestCtx, so c.Context() must never reach code that may outlive the
+// handler (database/sql watches a query's context from another goroutine).
 func (s *Server) withRequestID(c *fiber.Ctx) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c.SetUserContext(ctx)
 	c.Set(headerRequestID, requestID(c))
 	if s.shuttingDown() {
 		return newError(http.StatusServiceUnavailable, CodeShuttingDown, "server is shutting down")
@@ -125,7 +132,7 @@ func (s *Server) withAccessLog(c *fiber.Ctx) error {
 	if status >= 500 {
 		level = slog.LevelError
 	}
-	s.log.LogAttrs(c.Context(), level, "request", attrs...)
+	s.log.LogAttrs(c.UserContext(), level, "request", attrs...)
 	return nil
 }
 
