@@ -387,17 +387,17 @@
         append(body, h('div', { class: 'empty', id: 'transports-empty' }, 'No transports yet. ', h('a', { href: '#/transports/new' }, 'Create one'), ' to export tables.'));
         return;
       }
-      append(body, h('div', { class: 'table-wrap' }, h('table', { class: 'list', id: 'transports-table' },
+      append(body, h('div', { class: 'table-wrap' }, h('table', { class: 'list cards', id: 'transports-table' },
         h('thead', {}, h('tr', {}, h('th', {}, 'Transport'), h('th', {}, 'Tables'), h('th', { class: 'opt' }, 'Bucket'),
           h('th', {}, 'Status'), h('th', { class: 'opt' }, 'Last job'), h('th', {}, ''))),
         h('tbody', {}, p.items.map(function (t) {
           return h('tr', { 'data-transport-id': t.id },
-            h('td', {}, h('div', {}, h('strong', {}, t.name)), h('div', { class: 'mono hint' }, t.id), t.description ? h('div', { class: 'hint opt' }, t.description) : null),
-            h('td', { class: 'mono' }, t.tables.join(', ')),
+            h('td', { 'data-label': 'Transport' }, h('div', {}, h('div', {}, h('strong', {}, t.name)), h('div', { class: 'mono hint nowrap' }, t.id), t.description ? h('div', { class: 'hint opt' }, t.description) : null)),
+            h('td', { class: 'mono', 'data-label': 'Tables' }, t.tables.join(', ')),
             h('td', { class: 'opt mono' }, t.target_bucket),
-            h('td', {}, badge(t.status)),
+            h('td', { 'data-label': 'Status' }, badge(t.status)),
             h('td', { class: 'opt' }, t.last_job_id ? h('a', { href: '#/job/' + enc(t.last_job_id) }, t.last_job_id + ' ' + (t.last_job_version || '')) : '–'),
-            h('td', {}, h('div', { class: 'actions' }, executeButton(t, box, signal),
+            h('td', { 'data-label': '' }, h('div', { class: 'actions' }, executeButton(t, box, signal),
               h('a', { class: 'btn btn-quiet btn-small', href: withQuery('#/jobs', { transport_id: t.id }) }, 'History'))));
         })))));
       if (p.total > p.page_size) append(body, pager(p, function (n) { location.hash = withQuery('#/transports', { page: n }); }));
@@ -497,13 +497,14 @@
     var barFill = h('span', {});
     var bar = h('div', { class: 'bar', id: 'overall-bar', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': 0, 'aria-label': 'Overall progress' }, barFill);
     var stats = h('div', { class: 'stats', id: 'job-stats' });
+    var sparkNote = h('div', { class: 'hint spark-note', id: 'spark-note' });
     var spark = h('svg:svg', { class: 'spark', id: 'sparkline', viewBox: '0 0 100 40', preserveAspectRatio: 'none', role: 'img', 'aria-label': 'rows per second' });
     var tbody = h('tbody', {});
     var errList = h('ul', { class: 'events', id: 'job-errors' });
     var errPanel = h('div', { class: 'panel', hidden: true }, h('h2', {}, 'Errors'), errList);
     page('job', head, msg,
       h('div', { class: 'panel' }, h('div', { class: 'progress-line' }, bar, pctEl), stats,
-        h('div', { class: 'hint' }, 'Rows per second'), spark),
+        h('div', { class: 'hint' }, 'Rows per second'), sparkNote, spark),
       errPanel,
       h('div', { class: 'panel' }, h('h2', {}, 'Tables'), h('div', { class: 'table-wrap' }, h('table', { class: 'list', id: 'job-tables' },
         h('thead', {}, h('tr', {}, h('th', {}, 'Table'), h('th', {}, 'Status'), h('th', { class: 'num' }, 'Rows'), h('th', { class: 'num opt' }, 'Bytes'),
@@ -524,9 +525,20 @@
         else if (x.row_estimate > 0) t.pct = Math.min(99, 100 * x.row_count / x.row_estimate);
       });
     }
+    // overallPct is the stream's figure; before any progress event (a late
+    // subscriber, a fast table) it is the tables' rows over their estimates.
     function overallPct() {
       if (st.status === 'completed') return 100;
-      return st.overall ? st.overall.progress_percent : 0;
+      if (st.overall) return st.overall.progress_percent;
+      var num = 0, den = 0;
+      st.order.forEach(function (n) {
+        var t = st.tables[n], est = t.status === 'completed' ? Math.max(t.rows, t.estimate) : t.estimate;
+        if (est > 0) { den += est; num += Math.min(t.rows, est); }
+      });
+      return den > 0 ? Math.min(99, 100 * num / den) : 0;
+    }
+    function currentTables() {
+      return st.order.filter(function (n) { return st.tables[n].status === 'running'; }).join(', ');
     }
     function render() {
       var j = st.job || {};
@@ -544,11 +556,12 @@
       var rows = 0, bytes = 0, done = 0;
       st.order.forEach(function (n) { var t = st.tables[n]; rows += t.rows; bytes += t.bytes; if (t.status === 'completed') done++; });
       if (st.overall && st.status === 'running') { rows = Math.max(rows, st.overall.rows_processed); bytes = Math.max(bytes, st.overall.bytes_transferred); }
-      var rate = st.overall && st.status === 'running' ? st.overall.rows_per_second : (jobDuration(j) ? rows / jobDuration(j) : 0);
+      var live = st.status === 'running' && st.overall;
+      var rate = live ? st.overall.rows_per_second : (jobDuration(j) ? rows / jobDuration(j) : 0);
       clear(stats);
-      [['Rows', fmtInt(rows), 'stat-rows'], ['Rows/s', st.status === 'running' ? fmtRate(rate) : fmtRate(rate) + ' avg', 'stat-rate'],
+      [['Rows', fmtInt(rows), 'stat-rows'], [live ? 'Rows/s' : 'Rows/s (average)', rate ? fmtInt(rate) : '–', 'stat-rate'],
         ['Bytes', fmtBytes(bytes), 'stat-bytes'], ['Tables', done + ' / ' + (st.overall ? st.overall.tables_total : st.order.length), 'stat-tables'],
-        ['Current table', st.status === 'running' ? (st.current || '–') : '–', 'stat-current'], ['Duration', fmtDur(jobDuration(j)), 'stat-duration']]
+        ['Current table', st.status === 'running' ? (currentTables() || st.current || '–') : '–', 'stat-current'], ['Duration', fmtDur(jobDuration(j)), 'stat-duration']]
         .forEach(function (s) { append(stats, h('div', { class: 'stat' }, h('div', { class: 'k' }, s[0]), h('div', { class: 'v', id: s[2] }, s[1]))); });
       if (j.error) {
         clear(msg);
@@ -562,7 +575,7 @@
         append(tbody, h('tr', { 'data-table': n, 'data-rows': t.rows, 'data-status': t.status },
           h('td', { class: 'mono' }, h('a', { href: '#/tables/' + enc(n) + '/sample' }, n)),
           h('td', {}, badge(t.status), t.error ? h('div', { class: 'hint err' }, t.error) : null),
-          h('td', { class: 'num rows' }, fmtInt(t.rows) + (t.estimate && t.status !== 'completed' ? ' / ' + fmtInt(t.estimate) : '')),
+          h('td', { class: 'num rows' }, fmtInt(t.rows), t.estimate && t.status !== 'completed' ? h('span', { class: 'opt' }, ' / ' + fmtInt(t.estimate)) : null),
           h('td', { class: 'num opt' }, fmtBytes(t.bytes)),
           h('td', { class: 'num opt' }, t.status === 'running' ? fmtRate(t.rate) : '–'),
           h('td', {}, h('div', { class: 'bar small' + (t.status === 'completed' ? ' done' : t.status === 'failed' ? ' failed' : '') }, fill)),
@@ -574,10 +587,10 @@
     function renderSpark() {
       clear(spark);
       var v = st.rates;
-      if (v.length < 2) {
-        append(spark, h('svg:text', { x: 50, y: 24, 'text-anchor': 'middle', 'font-size': 8, fill: '#98a2b3' }, st.status === 'running' ? 'waiting for progress…' : 'no live samples'));
-        return;
-      }
+      sparkNote.hidden = v.length >= 2;
+      if (v.length >= 2) spark.removeAttribute('hidden'); else spark.setAttribute('hidden', '');
+      sparkNote.textContent = st.status === 'running' ? 'Waiting for progress samples…' : 'No live samples: the job ran while this page was closed.';
+      if (v.length < 2) return;
       var max = Math.max.apply(null, v) || 1, pts = v.map(function (r, i) { return (100 * i / (v.length - 1)).toFixed(2) + ',' + (38 - 36 * r / max).toFixed(2); });
       append(spark, h('svg:polygon', { class: 'area', points: '0,40 ' + pts.join(' ') + ' 100,40' }));
       append(spark, h('svg:polyline', { points: pts.join(' ') }));
@@ -667,16 +680,16 @@
         if (p.total > 0 && pg > 1) append(body, pager(p, apply));
         return;
       }
-      append(body, h('div', { class: 'table-wrap' }, h('table', { class: 'list', id: 'jobs-table' },
+      append(body, h('div', { class: 'table-wrap' }, h('table', { class: 'list cards', id: 'jobs-table' },
         h('thead', {}, h('tr', {}, h('th', {}, 'Job'), h('th', { class: 'opt' }, 'Transport'), h('th', {}, 'Status'), h('th', { class: 'opt' }, 'Started'),
           h('th', { class: 'num' }, 'Rows'), h('th', { class: 'num opt' }, 'Bytes'), h('th', { class: 'num opt' }, 'Duration'), h('th', { class: 'opt' }, 'Error'))),
         h('tbody', {}, p.items.map(function (j) {
           return h('tr', { 'data-job-id': j.id },
-            h('td', {}, h('a', { href: '#/job/' + enc(j.id), class: 'mono' }, j.id), h('div', { class: 'hint' }, j.version)),
+            h('td', { 'data-label': 'Job' }, h('div', {}, h('a', { href: '#/job/' + enc(j.id), class: 'mono nowrap' }, j.id), h('span', { class: 'hint' }, ' ' + j.version))),
             h('td', { class: 'opt' }, h('a', { class: 'mono', href: withQuery('#/jobs', { transport_id: j.transport_id }) }, j.transport_id)),
-            h('td', {}, badge(j.status)),
+            h('td', { 'data-label': 'Status' }, badge(j.status)),
             h('td', { class: 'opt' }, fmtTime(j.started_at)),
-            h('td', { class: 'num' }, fmtInt(j.total_rows)),
+            h('td', { class: 'num', 'data-label': 'Rows' }, fmtInt(j.total_rows)),
             h('td', { class: 'num opt' }, fmtBytes(j.bytes_transferred)),
             h('td', { class: 'num opt' }, fmtDur(jobDuration(j))),
             h('td', { class: 'opt err' }, j.error || ''));
