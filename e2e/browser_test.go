@@ -151,8 +151,14 @@ func eval[T any](b *browser, expr string) T {
 // wait polls a JavaScript predicate until it is truthy.
 func (b *browser) wait(what, expr string) {
 	b.t.Helper()
+	b.waitFor(what, expr, waitTimeout)
+}
+
+// waitFor is wait with its own bound, for a whole job to run.
+func (b *browser) waitFor(what, expr string, timeout time.Duration) {
+	b.t.Helper()
 	_, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](expr,
-		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(waitTimeout)))
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
 	if err != nil {
 		b.fail("waiting for %s (%s): %v", what, expr, err)
 	}

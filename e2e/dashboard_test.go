@@ -14,13 +14,16 @@ import (
 	"github.com/ora2gcs/ora2gcs/jobs"
 )
 
+// jobTimeout bounds the wait for a job of the synthetic tables to finish.
+const jobTimeout = 90 * time.Second
+
 // TestDashboard walks the dashboard as a user would, against the real stack:
 // sign-in (a bad key first), a transport of the synthetic tables made with the
 // picker, its job watched to 100 %, the history, a 274-column sample, the
 // source status, a 409 while another job runs, a stream dropped and resumed,
 // a reload that keeps the session, and a stale key sent back to sign-in.
 func TestDashboard(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	st := startStack(t)
 	b := newBrowser(t, ctx)
@@ -92,7 +95,7 @@ func TestDashboard(t *testing.T) {
 	b.wait("the job page", `location.hash.startsWith('#/job/')`)
 	jobID := strings.TrimPrefix(eval[string](b, `decodeURIComponent(location.hash)`), "#/job/")
 	b.waitPage("job")
-	b.wait("100 %", `document.getElementById('overall-percent').textContent === '100 %' && document.getElementById('job-sub').dataset.status === 'completed'`)
+	b.waitFor("100 %", `document.getElementById('overall-percent').textContent === '100 %' && document.getElementById('job-sub').dataset.status === 'completed'`, jobTimeout)
 	job := st.waitJob(t, jobID)
 	checkJobView(t, b, job, 3)
 	b.shoot("job-completed")
@@ -194,7 +197,7 @@ func TestDashboard(t *testing.T) {
 		b.fail("after the reconnect VBRK shows %d rows, had %d before: state lost", after, before)
 	}
 	st.open()
-	b.wait("the held job to complete", `document.getElementById('overall-percent').textContent === '100 %' && document.getElementById('job-sub').dataset.status === 'completed'`)
+	b.waitFor("the held job to complete", `document.getElementById('overall-percent').textContent === '100 %' && document.getElementById('job-sub').dataset.status === 'completed'`, jobTimeout)
 	checkJobView(t, b, st.waitJob(t, started.JobID), 1)
 
 	t.Log("a reload keeps the session")
