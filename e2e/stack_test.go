@@ -30,6 +30,9 @@ const (
 	// gatedBucket's objects wait in Commit until the test opens the gate, so
 	// a job into it stays running as long as the test needs.
 	gatedBucket = "gated-bucket"
+	// brokenBucket's objects cannot be created once the test opens its gate.
+	brokenBucket = "broken-bucket"
+	brokenMsg    = "disk full (injected by the e2e test)"
 )
 
 // synthRows is the row count of every synthetic table (fewer under -race).
@@ -43,12 +46,13 @@ func init() {
 
 // stack is the real server, in-process on 127.0.0.1.
 type stack struct {
-	url   string
-	mgr   *jobs.Manager
-	ln    *trackingListener
-	logs  *syncBuffer
-	open  func() // opens the gate of gatedBucket; idempotent
-	httpc *http.Client
+	url       string
+	mgr       *jobs.Manager
+	ln        *trackingListener
+	logs      *syncBuffer
+	open      func() // opens the gate of gatedBucket; idempotent
+	breakSink func() // lets brokenBucket fail; idempotent
+	httpc     *http.Client
 }
 
 func startStack(t *testing.T) *stack {
@@ -58,9 +62,10 @@ func startStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gate := make(chan struct{})
-	var once sync.Once
+	gate, broken := make(chan struct{}), make(chan struct{})
+	var once, brokenOnce sync.Once
 	open := func() { once.Do(func() { close(gate) }) }
+	breakSink := func() { brokenOnce.Do(func() { close(broken) }) }
 
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
@@ -72,8 +77,11 @@ func startStack(t *testing.T) *stack {
 			if err != nil {
 				return nil, err
 			}
-			if b == gatedBucket {
+			switch b {
+			case gatedBucket:
 				return gatedSink{Sink: s, gate: gate}, nil
+			case brokenBucket:
+				return brokenSink{gate: broken}, nil
 			}
 			return s, nil
 		},
@@ -109,6 +117,7 @@ func startStack(t *testing.T) *stack {
 
 	t.Cleanup(func() {
 		open()
+		breakSink()
 		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer scancel()
 		// Not srv.Shutdown: fasthttp's ShutdownWithContext writes the field
@@ -132,7 +141,7 @@ func startStack(t *testing.T) *stack {
 			t.Error("the API key appears in the server's log output")
 		}
 	})
-	return &stack{url: "http://" + raw.Addr().String(), mgr: m, ln: ln, logs: logs, open: open,
+	return &stack{url: "http://" + raw.Addr().String(), mgr: m, ln: ln, logs: logs, open: open, breakSink: breakSink,
 		httpc: &http.Client{Timeout: 10 * time.Second}}
 }
 
@@ -215,6 +224,18 @@ type gatedObject struct {
 func (o gatedObject) Commit() (pipeline.ObjectInfo, error) {
 	<-o.gate
 	return o.Object.Commit()
+}
+
+// brokenSink fails every Create once gate is closed.
+type brokenSink struct{ gate <-chan struct{} }
+
+func (s brokenSink) Create(ctx context.Context, name string) (pipeline.Object, error) {
+	select {
+	case <-s.gate:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return nil, errors.New(brokenMsg)
 }
 
 // trackingListener remembers the connections it accepted so the test can
