@@ -589,7 +589,7 @@
       var v = st.rates;
       sparkNote.hidden = v.length >= 2;
       if (v.length >= 2) spark.removeAttribute('hidden'); else spark.setAttribute('hidden', '');
-      sparkNote.textContent = st.status === 'running' ? 'Waiting for progress samples…' : 'No live samples: the job ran while this page was closed.';
+      sparkNote.textContent = st.status === 'running' ? 'Waiting for progress samples…' : 'No progress samples for this job.';
       if (v.length < 2) return;
       var max = Math.max.apply(null, v) || 1, pts = v.map(function (r, i) { return (100 * i / (v.length - 1)).toFixed(2) + ',' + (38 - 36 * r / max).toFixed(2); });
       append(spark, h('svg:polygon', { class: 'area', points: '0,40 ' + pts.join(' ') + ' 100,40' }));
