@@ -142,6 +142,7 @@ func (s *Server) routes() {
 		g.Get("/jobs", s.requireKey, s.handleListJobs)
 		g.Get("/jobs/:id", s.requireKey, s.handleGetJob)
 	}
+	s.mountDashboard()
 }
 
 // App returns the Fiber app (for app.Test and for mounting).
