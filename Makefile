@@ -25,6 +25,7 @@ test:
 	bash scripts/with-postgres.sh $(MAKE) --no-print-directory test-go
 
 test-go: lint
+	bash scripts/install-chromium.sh
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
 	$(GO) test -count=1 -timeout 10m $(CGO_PKGS)
 

@@ -120,12 +120,11 @@ func startStack(t *testing.T) *stack {
 		breakSink()
 		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer scancel()
-		// Not srv.Shutdown: fasthttp's ShutdownWithContext writes the field
-		// that RequestCtx.Done reads, and the handlers hand the RequestCtx to
-		// database/sql as a context, whose watcher goroutine read it: -race
-		// reports that (see the report of issue 6). Closing the listener
-		// and the connections ends Serve without touching it.
-		_ = ln.Close()
+		// The real shutdown path: the server ends its SSE streams and stops
+		// accepting, then the manager stops its job.
+		if err := srv.Shutdown(sctx); err != nil {
+			t.Errorf("server shutdown: %v", err)
+		}
 		ln.dropAll()
 		if err := m.Shutdown(sctx); err != nil {
 			t.Errorf("manager shutdown: %v", err)
