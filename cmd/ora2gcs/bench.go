@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"time"
 
@@ -34,8 +35,20 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	o := addCommonFlags(fs)
 	runs := fs.Int("runs", 5, "number of runs; the median is reported")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of all runs to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if o.target == "" {
 		o.target = "null"
@@ -128,4 +141,3 @@ func medianResult(rs []benchResult) benchResult {
 	return m
 }
 
-var _ = os.Stderr
