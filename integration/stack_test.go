@@ -223,3 +223,5 @@ func num(v any) int64 {
 	}
 	panic(fmt.Sprintf("not a number: %T %v", v, v))
 }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
