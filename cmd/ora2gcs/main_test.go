@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ora2gcs/ora2gcs/jobs"
+)
+
+// cli runs the command in-process and returns its exit code and output.
+func cli(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestRunWritesTablesAndVersions(t *testing.T) {
+	dir := t.TempDir()
+	common := []string{"--rows", "700", "--data-dir", dir, "--target", "file://" + dir, "--quiet"}
+	code, out, errs := cli(t, append([]string{"run", "--json"}, common...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var job jobs.Job
+	if err := json.Unmarshal([]byte(out), &job); err != nil {
+		t.Fatalf("--json output: %v\n%s", err, out)
+	}
+	if job.TransportID != "TRP-LOCAL" || job.Version != "v001" || job.Status != "completed" || job.TotalRows != 2100 || len(job.Tables) != 3 {
+		t.Fatalf("job %+v", job)
+	}
+	for _, te := range job.Tables {
+		p := filepath.Join(dir, "oracle-etl-data", "TRP-LOCAL", "v001", te.TableName+".jsonl.gz")
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines bytes.Buffer
+		if _, err := lines.ReadFrom(zr); err != nil {
+			t.Fatal(err)
+		}
+		if n := bytes.Count(lines.Bytes(), []byte("\n")); n != 700 {
+			t.Fatalf("%s: %d lines", p, n)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "oracle-etl-data", "TRP-LOCAL", "v001", "_manifest.json")); err != nil {
+		t.Fatal(err)
+	}
+
+	// The summary table names every table, and the next run is v002.
+	code, out, errs = cli(t, append([]string{"run"}, common...)...)
+	if code != 0 || !strings.Contains(out, "TRP-LOCAL v002") || !strings.Contains(out, "VBRP") || !strings.Contains(out, "crc32c") {
+		t.Fatalf("second run: %d\n%s\n%s", code, out, errs)
+	}
+	// An existing version is refused, never overwritten.
+	code, _, errs = cli(t, append([]string{"run", "--job-version", "v001"}, common...)...)
+	if code != 1 || !strings.Contains(errs, "v001 exists already") {
+		t.Fatalf("explicit existing version: %d %s", code, errs)
+	}
+	// A named transport of its own tables starts at v001.
+	code, out, errs = cli(t, append([]string{"run", "--transport", "headers", "--tables", "vbrk,LIKP"}, common...)...)
+	if code != 0 || !strings.Contains(out, " v001 ") || strings.Contains(out, "VBRP") {
+		t.Fatalf("named transport: %d\n%s\n%s", code, out, errs)
+	}
+}
+
+func TestTablesSampleBench(t *testing.T) {
+	code, out, errs := cli(t, "tables", "--json")
+	var ts []map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &ts) != nil || len(ts) != 3 {
+		t.Fatalf("tables: %d %s %s", code, out, errs)
+	}
+	code, out, errs = cli(t, "sample", "--limit", "3", "vbrp")
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if code != 0 || len(lines) != 3 {
+		t.Fatalf("sample: %d %d lines %s", code, len(lines), errs)
+	}
+	var row map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &row); err != nil || len(row) != 274 {
+		t.Fatalf("sample row: %v, %d keys", err, len(row))
+	}
+	code, out, errs = cli(t, "bench", "--tables", "VBRK", "--rows", "3000", "--runs", "2", "--target", "null", "--json")
+	var res struct {
+		Median benchResult   `json:"median"`
+		Runs   []benchResult `json:"runs"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || len(res.Runs) != 2 || res.Median.Rows != 3000 || res.Median.RowsPerSec <= 0 || res.Median.PeakRSSMiB <= 0 {
+		t.Fatalf("bench: %d %s %s", code, out, errs)
+	}
+}
+
+func TestErrorsAreOneClearLine(t *testing.T) {
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"sample", "nosuch"}, 1, `"nosuch": table not found`},
+		{[]string{"run", "--source", "mysql://x", "--quiet"}, 1, `unknown kind "mysql"`},
+		{[]string{"run", "--target", "s3://x", "--quiet"}, 1, "target"},
+		{[]string{"tables", "--source", "oracle://scott:tiger@db:1521/ORCL"}, 1, "must not contain a password"},
+		{[]string{"run", "--gzip-level", "42", "--quiet"}, 1, "gzip_level"},
+		{[]string{"frobnicate"}, 2, "unknown command"},
+		{[]string{"run", "--no-such-flag"}, 2, "flag provided but not defined"},
+	}
+	for _, c := range cases {
+		code, _, errs := cli(t, c.args...)
+		if code != c.code || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", c.args, code, errs, c.code, c.want)
+		}
+		if strings.Contains(errs, "tiger") {
+			t.Errorf("%v: the password is in the error output", c.args)
+		}
+	}
+}
+
+// TestOracleWithoutInstantClient: on a machine without Oracle Instant Client
+// the Oracle source fails with one line that says what to install.
+func TestOracleWithoutInstantClient(t *testing.T) {
+	t.Setenv("ORACLE_PASSWORD", "pw-never-printed")
+	code, _, errs := cli(t, "tables", "--source", "oracle://scott@127.0.0.1:1/ORCL")
+	if code != 1 || strings.Contains(errs, "pw-never-printed") {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(errs, "Instant Client 19") && !strings.Contains(errs, "127.0.0.1") {
+		t.Fatalf("error does not say what to install (or, with a client, which host failed): %s", errs)
+	}
+}
