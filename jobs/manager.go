@@ -123,6 +123,7 @@ func (c ManagerConfig) withDefaults() ManagerConfig {
 type Manager struct {
 	cfg     ManagerConfig
 	store   *Store
+	lock    *storeLock // exclusive use of the state database
 	log     *slog.Logger
 	metrics *metrics.Set
 
@@ -155,13 +156,18 @@ func NewManager(ctx context.Context, cfg ManagerConfig) (*Manager, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	lock, err := lockStore(cfg.Store)
+	if err != nil {
+		return nil, err
+	}
 	st, err := OpenStore(ctx, cfg.Store, cfg.Clock())
 	if err != nil {
+		lock.release()
 		return nil, err
 	}
 	base, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m := &Manager{
-		cfg: cfg, store: st, log: cfg.Logger, metrics: metrics.NewSet(),
+		cfg: cfg, store: st, lock: lock, log: cfg.Logger, metrics: metrics.NewSet(),
 		base: base, cancelBase: cancel, forceSubs: make(chan struct{}),
 	}
 	m.registerGauges()
@@ -463,7 +469,7 @@ func (m *Manager) Close() error {
 		m.cancelBase()
 		m.jobWG.Wait()
 		m.subWG.Wait()
-		m.closeErr = m.store.Close()
+		m.closeErr = errors.Join(m.store.Close(), m.lock.release())
 	})
 	return m.closeErr
 }
