@@ -46,7 +46,7 @@ type Options struct {
 	// SSEHeartbeat is the interval of ": ping" comments on SSE streams;
 	// default 15 s.
 	SSEHeartbeat time.Duration
-	// MaxTables is the most tables one transport may list; default 1000.
+	// MaxTables is the most tables one transport may list; default jobs.MaxTables (500).
 	MaxTables int
 }
 
@@ -96,7 +96,7 @@ func New(svc jobs.Service, opts Options) (*Server, error) {
 		opts.SSEHeartbeat = 15 * time.Second
 	}
 	if opts.MaxTables <= 0 {
-		opts.MaxTables = 1000
+		opts.MaxTables = jobs.MaxTables
 	}
 	s := &Server{
 		svc:     svc,
