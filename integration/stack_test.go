@@ -41,7 +41,7 @@ const testKey = "integration-test-key-0123456789"
 
 // stack is a Manager and a server on a real 127.0.0.1 listener.
 type stack struct {
-	t    *testing.T
+	t    testing.TB
 	m    *jobs.Manager
 	srv  *server.Server
 	base string // http://127.0.0.1:PORT/api/v1
@@ -66,7 +66,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func startStack(t *testing.T, dir string, conn pipeline.Connector, sinks func(string) (pipeline.Sink, error), mutate func(*jobs.ManagerConfig)) *stack {
+func startStack(t testing.TB, dir string, conn pipeline.Connector, sinks func(string) (pipeline.Sink, error), mutate func(*jobs.ManagerConfig)) *stack {
 	t.Helper()
 	logs := &syncBuffer{}
 	log := server.NewLogger(logs, slog.LevelDebug)
