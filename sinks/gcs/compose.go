@@ -37,6 +37,14 @@ func (s *Sink) Compose(ctx context.Context, dst string, srcs []string) (pipeline
 			return pipeline.ObjectInfo{}, fmt.Errorf("gcs: compose %s: %w", s.URI(dst), err)
 		}
 	}
+	// The precondition below is what protects dst in GCS; this check gives a
+	// clear error early and also holds against emulators that ignore
+	// preconditions on compose (fake-gcs-server v1.56.1 does).
+	if _, err := s.bucket.Object(dst).Attrs(ctx); err == nil {
+		return pipeline.ObjectInfo{}, &opError{msg: fmt.Sprintf("gcs: compose %s: object already exists (the sink never overwrites)", s.URI(dst)), errs: []error{ErrExists}}
+	} else if !errors.Is(err, storage.ErrObjectNotExist) {
+		return pipeline.ObjectInfo{}, (&object{s: s, name: dst, parent: ctx}).fail("compose", err)
+	}
 	var temps []string
 	defer func() {
 		if len(temps) == 0 {
