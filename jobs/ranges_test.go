@@ -188,7 +188,7 @@ func TestRangesPostgres(t *testing.T) {
 	for _, tab := range []string{"rng_a", "rng_b"} {
 		pgExec(t, pool, "DROP TABLE IF EXISTS "+tab,
 			"CREATE TABLE "+tab+" (id bigint NOT NULL, code text, amount numeric(12,2))",
-			fmt.Sprintf("INSERT INTO %s SELECT g, to_hex(g * 7919), g / 8.0 FROM generate_series(1, %d) g", tab, rows),
+			fmt.Sprintf("INSERT INTO %s SELECT g, to_hex(g::bigint * 7919), g / 8.0 FROM generate_series(1, %d) g", tab, rows),
 			"ANALYZE "+tab)
 	}
 	conn, err := postgres.Open(context.Background(), pgtest.DSN(t), postgres.Options{MaxOpen: 10})
@@ -259,7 +259,8 @@ func (e *rangeEnv) manifestTable(t *testing.T, j Job, table string) ManifestTabl
 	return ManifestTable{}
 }
 
-// killingSource terminates its own backend after its first batch.
+// killingSource terminates its own backend before it reads anything: the
+// query has started, the backend is sending, and the client has not read.
 type killingSource struct {
 	pipeline.Source
 	kill func()
@@ -267,7 +268,7 @@ type killingSource struct {
 }
 
 func (s *killingSource) Next(ctx context.Context) (*pipeline.Batch, error) {
-	if s.n++; s.n == 2 {
+	if s.n++; s.n == 1 {
 		s.kill()
 	}
 	return s.Source.Next(ctx)
