@@ -30,6 +30,7 @@ import (
 type hookedConnector struct {
 	pipeline.Connector
 	afterSnapshot func()
+	beforeOpen    func(r *pipeline.Range)
 	wrap          func(r *pipeline.Range, src pipeline.Source) pipeline.Source
 }
 
@@ -42,6 +43,9 @@ func (c *hookedConnector) Snapshot(ctx context.Context) (pipeline.Snapshot, erro
 }
 
 func (c *hookedConnector) Open(ctx context.Context, t pipeline.TableInfo, snap pipeline.Snapshot, opts pipeline.ReadOptions) (pipeline.Source, error) {
+	if c.beforeOpen != nil {
+		c.beforeOpen(opts.Range)
+	}
 	src, err := c.Connector.Open(ctx, t, snap, opts)
 	if err == nil && c.wrap != nil {
 		src = c.wrap(opts.Range, src)
@@ -259,60 +263,71 @@ func (e *rangeEnv) manifestTable(t *testing.T, j Job, table string) ManifestTabl
 	return ManifestTable{}
 }
 
-// killingSource terminates its own backend before it reads anything: the
-// query has started, the backend is sending, and the client has not read.
-type killingSource struct {
-	pipeline.Source
-	kill func()
-	n    int
-}
-
-func (s *killingSource) Next(ctx context.Context) (*pipeline.Batch, error) {
-	if s.n++; s.n == 1 {
-		s.kill()
-	}
-	return s.Source.Next(ctx)
-}
-
-// TestRangeWorkerKilled terminates the backend reading range 3 of 4 once
-// (pg_terminate_backend): that range alone is retried and the output still
-// equals a parallelism-1 read.
+// TestRangeWorkerKilled terminates the backend of range 3 of 4 once
+// (pg_terminate_backend) after its read began: that range alone is retried
+// and the output still equals a parallelism-1 read.
+//
+// To hit the backend while its range is being read, and not after it has
+// already pushed the whole range into the socket buffers (4 MB here; that
+// made a kill after the first batch miss), the test holds an ACCESS
+// EXCLUSIVE lock on the table when range 3 opens: its reader has begun its
+// transaction, imported the snapshot and sent the SELECT, which waits for
+// the lock; that waiting backend is terminated, then the lock released.
 func TestRangeWorkerKilled(t *testing.T) {
 	const rows = 300000
+	ctx := context.Background()
 	pool := pgPool(t)
 	pgExec(t, pool, "DROP TABLE IF EXISTS rng_k",
 		"CREATE TABLE rng_k (id bigint NOT NULL, code text)",
 		fmt.Sprintf("INSERT INTO rng_k SELECT g, md5(g::text) FROM generate_series(1, %d) g", rows),
 		"ANALYZE rng_k")
-	conn, err := postgres.Open(context.Background(), pgtest.DSN(t), postgres.Options{MaxOpen: 10})
+	conn, err := postgres.Open(ctx, pgtest.DSN(t), postgres.Options{MaxOpen: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	var once sync.Once
-	killed := 0
+	var armed atomic.Bool
+	var killed atomic.Int64
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	hc := &hookedConnector{Connector: conn}
-	hc.wrap = func(r *pipeline.Range, src pipeline.Source) pipeline.Source {
-		if r == nil || r.Index != 2 {
-			return src
+	hc.beforeOpen = func(r *pipeline.Range) {
+		if r == nil || r.Index != 2 || !armed.CompareAndSwap(true, false) {
+			return
 		}
-		return &killingSource{Source: src, kill: func() {
-			once.Do(func() {
-				// the reading backend runs the TID range scan starting at this range's page
-				pat := fmt.Sprintf("%%ctid >= '(%s,0)'%%", r.Lo)
-				err := pool.QueryRow(context.Background(),
-					`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND query LIKE $1`, pat).Scan(&killed)
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			t.Errorf("begin: %v", err)
+			return
+		}
+		if _, err := tx.Exec(ctx, "LOCK TABLE rng_k IN ACCESS EXCLUSIVE MODE"); err != nil {
+			t.Errorf("lock: %v", err)
+		}
+		pat := fmt.Sprintf("%%ctid >= '(%s,0)'%%", r.Lo)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer tx.Rollback(ctx)
+			for i := 0; i < 3000 && killed.Load() == 0; i++ {
+				var n int64
+				err := pool.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+					WHERE pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND query LIKE $1`, pat).Scan(&n)
 				if err != nil {
 					t.Errorf("terminate: %v", err)
+					return
 				}
-			})
-		}}
+				killed.Add(n)
+				time.Sleep(5 * time.Millisecond)
+			}
+		}()
 	}
 	e := newRangeEnv(t, hc, func(c *ManagerConfig) { c.RangeMinRows = 1000; c.Pipeline.ChunkRows = 2000 })
 	ref := e.runTransport(t, "ref", 1, "RNG_K")
+	armed.Store(true)
 	j := e.runTransport(t, "killed", 4, "RNG_K")
-	if killed != 1 {
-		t.Fatalf("terminated %d backends, want 1", killed)
+	wg.Wait()
+	if killed.Load() != 1 {
+		t.Fatalf("terminated %d backends, want 1", killed.Load())
 	}
 	te := tableOf(t, j, "rng_k")
 	if len(te.Ranges) != 4 {
@@ -334,7 +349,7 @@ func TestRangeWorkerKilled(t *testing.T) {
 		t.Fatal("output after a killed range differs from the parallelism-1 read")
 	}
 	// the stored job detail has the ranges too
-	stored, err := e.m.GetJob(context.Background(), j.ID)
+	stored, err := e.m.GetJob(ctx, j.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
