@@ -8,6 +8,7 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -69,6 +70,8 @@ type RangeRun struct {
 	Transforms []Transform
 	Config     Config
 	// Workers is how many ranges are read at once; default len(Ranges).
+	// When Config.EncodeWorkers is 0, each range's pipeline gets
+	// GOMAXPROCS/Workers encoders (at least 1) instead of GOMAXPROCS.
 	Workers int
 	// Observer, if set, receives the table's progress summed over its
 	// ranges, from one goroutine at a time. When a range is retried, its
@@ -116,7 +119,17 @@ func (rr *RangeRun) Run(ctx context.Context) (Stats, []RangeResult, error) {
 	case rr.Config.PartBytes != 0:
 		return Stats{}, results, fmt.Errorf("pipeline: %s: part_bytes cannot be combined with ranges", rr.Name)
 	}
-	cfg := rr.Config.WithDefaults()
+	workers := rr.Workers
+	if workers <= 0 || workers > len(rr.Ranges) {
+		workers = len(rr.Ranges)
+	}
+	cfg := rr.Config
+	if cfg.EncodeWorkers == 0 {
+		// the ranges run in parallel already: share the default encoders
+		// among them, so rows in flight (and memory) do not grow W-fold
+		cfg.EncodeWorkers = max(1, runtime.GOMAXPROCS(0)/workers)
+	}
+	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return Stats{}, results, err
 	}
@@ -130,10 +143,6 @@ func (rr *RangeRun) Run(ctx context.Context) (Stats, []RangeResult, error) {
 	}()
 
 	obs := &rangeObserver{fn: rr.Observer}
-	workers := rr.Workers
-	if workers <= 0 || workers > len(rr.Ranges) {
-		workers = len(rr.Ranges)
-	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(workers)
 	for i := range rr.Ranges {
