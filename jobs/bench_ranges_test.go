@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -90,7 +91,9 @@ func selfCPU() time.Duration {
 }
 
 func (c *cpuMeter) start() {
-	// reset the peak RSS (VmHWM) of this process (Linux ≥ 4.0)
+	// return the heap of earlier runs to the OS, then reset the peak RSS
+	// (VmHWM) of this process to the current RSS (Linux ≥ 4.0)
+	debug.FreeOSMemory()
 	c.rssReset = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
 	c.goStart, c.pgStart = selfCPU(), c.pgCPU()
 }
