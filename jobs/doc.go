@@ -27,4 +27,15 @@
 // code) and marks jobs a crashed process left running as failed with the
 // error "interrupted". Metrics (github.com/VictoriaMetrics/metrics) are kept
 // in the Manager's own Set.
+//
+// Table parallelism (ManagerConfig.TableParallelism, overridden per
+// transport): when the connector splits tables (pipeline.RangeSplitter), the
+// sink composes and removes objects, parts are off, the parallelism is above
+// 1 and a table's row estimate reaches RangeMinRows, the table is read as
+// ranges of the job's one snapshot by pipeline.RangeRun into its single
+// object; otherwise it runs as one pipeline, unchanged. Range readers per
+// table are capped so that parallel_tables × readers + the snapshot's
+// connection stay within the connector's pool maximum (logged when capped).
+// Events and metrics stay per table; TableExtraction.Ranges and the
+// manifest list each range's rows, bytes and attempts.
 package jobs

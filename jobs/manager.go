@@ -15,6 +15,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/ora2gcs/ora2gcs/pipeline"
+	"github.com/ora2gcs/ora2gcs/stages"
 )
 
 // Limits of a transport (spec FR-04, API validation).
@@ -22,6 +23,10 @@ const (
 	MaxNameLen          = 200
 	MaxTables           = 500
 	MaxTableParallelism = 64
+	// DefaultRangeMinRows is the default of ManagerConfig.RangeMinRows.
+	DefaultRangeMinRows = 200000
+	// MaxRanges bounds the ranges of one table.
+	MaxRanges = 1000
 )
 
 // ManagerConfig injects everything a Manager uses.
@@ -44,6 +49,17 @@ type ManagerConfig struct {
 	// (spec etl.table_parallelism); default 1. A transport's TableParallelism
 	// overrides it.
 	TableParallelism int
+	// RangeMinRows is the least row estimate of a table that is split into
+	// ranges (spec etl.range_min_rows); smaller tables run as one pipeline.
+	// Default DefaultRangeMinRows; negative splits every table.
+	RangeMinRows int64
+	// RangeRows, if set, is the target rows per range: a table gets
+	// max(workers, estimate/RangeRows) ranges (at most MaxRanges), so a
+	// failed range costs less to retry. 0: one range per worker.
+	RangeRows int64
+	// Segment compresses the ranges of a split table into raw DEFLATE
+	// segments (see pipeline.RangeRun); default stages.Deflate().
+	Segment pipeline.CompressorFactory
 	// DefaultBucket is used for a transport created without a bucket.
 	DefaultBucket string
 	// ValidateBucket checks a bucket name; default ValidBucketName (GCS rules).
@@ -80,6 +96,12 @@ func (c ManagerConfig) Validate() error {
 	if c.ParallelTables < 0 || c.ParallelTables > MaxTableParallelism {
 		errs = append(errs, fmt.Errorf("parallel_tables: %d is out of range (1..%d)", c.ParallelTables, MaxTableParallelism))
 	}
+	if c.TableParallelism < 0 || c.TableParallelism > MaxTableParallelism {
+		errs = append(errs, fmt.Errorf("table_parallelism: %d is out of range (1..%d)", c.TableParallelism, MaxTableParallelism))
+	}
+	if c.RangeRows < 0 {
+		errs = append(errs, fmt.Errorf("range_rows: %d is negative", c.RangeRows))
+	}
 	if c.ProgressInterval < 0 || c.RateWindow < 0 {
 		errs = append(errs, errors.New("progress interval and rate window must not be negative"))
 	}
@@ -98,6 +120,15 @@ func (c ManagerConfig) withDefaults() ManagerConfig {
 	}
 	if c.ParallelTables == 0 {
 		c.ParallelTables = 4
+	}
+	if c.TableParallelism == 0 {
+		c.TableParallelism = 1
+	}
+	if c.RangeMinRows == 0 {
+		c.RangeMinRows = DefaultRangeMinRows
+	}
+	if c.Segment == nil {
+		c.Segment = stages.Deflate()
 	}
 	if c.ValidateBucket == nil {
 		c.ValidateBucket = ValidBucketName

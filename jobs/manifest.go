@@ -53,6 +53,8 @@ type ManifestTable struct {
 	RawCRC32Hex string           `json:"raw_crc32c_hex,omitempty"`
 	Attempts    int              `json:"attempts"`
 	Columns     []ManifestColumn `json:"columns"`
+	// Ranges lists the parallel ranges the object was composed from.
+	Ranges []RangeExtraction `json:"ranges,omitempty"`
 }
 
 // ManifestColumn is one column with its source type.

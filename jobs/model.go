@@ -91,6 +91,21 @@ type TableExtraction struct {
 	CRC32C           string     `json:"crc32c,omitempty"` // base64 of the big-endian CRC32C, as GCS shows it
 	Attempts         int        `json:"attempts"`
 	Error            *string    `json:"error,omitempty"`
+	// Ranges is set when the table was read as parallel ranges (table
+	// parallelism > 1): one entry per range, in range order. The table's
+	// own figures describe the composed object.
+	Ranges []RangeExtraction `json:"ranges,omitempty"`
+}
+
+// RangeExtraction is one range of a table read in parallel.
+type RangeExtraction struct {
+	Index    int    `json:"index"`
+	Lo       string `json:"lo,omitempty"` // dialect-specific bounds (ctid pages, ROWIDs, row numbers)
+	Hi       string `json:"hi,omitempty"`
+	Rows     int64  `json:"rows"`
+	RawBytes int64  `json:"raw_bytes"`
+	Bytes    int64  `json:"bytes"` // compressed segment
+	Attempts int    `json:"attempts"`
 }
 
 // Event types of the SSE stream (spec FR-06.1).

@@ -25,6 +25,7 @@ type run struct {
 	log       *slog.Logger
 
 	jobRows, jobBytes *metrics.Counter
+	rangeWorkers      int // ranges of one table read at once (1: no splitting)
 
 	mu      sync.Mutex // guards everything below and job.Snapshot
 	tables  []*tableState
@@ -177,6 +178,7 @@ func failedTables(r *run) []string {
 // runTables runs every table, at most the parallelism at once.
 func (m *Manager) runTables(ctx context.Context, r *run, snap pipeline.Snapshot, sink pipeline.Sink) {
 	par := m.cfg.ParallelTables
+	r.rangeWorkers = m.rangeWorkers(ctx, r, min(par, len(r.tables)))
 	sem := make(chan struct{}, par)
 	var wg sync.WaitGroup
 	for _, ts := range r.tables {
@@ -232,7 +234,11 @@ func (m *Manager) runTable(ctx context.Context, r *run, ts *tableState, snap pip
 	var st pipeline.Stats
 	attempts := 0
 	err := derr
+	ranged := false
 	if err == nil {
+		ranged, st, attempts, err = m.runRanged(ctx, r, ts, info, snap, sink, log)
+	}
+	if err == nil && !ranged {
 		retry := m.cfg.Pipeline.Retry
 		attempts, err = retry.Do(ctx, func(attempt int) error {
 			r.resetTable(ts)
@@ -271,6 +277,9 @@ func (m *Manager) runTable(ctx context.Context, r *run, ts *tableState, snap pip
 
 	now = m.now()
 	r.mu.Lock()
+	if ranged && err == nil {
+		ts.cols = info.Columns
+	}
 	ts.running = false
 	ts.done = true
 	ts.te.Attempts = attempts
@@ -333,15 +342,20 @@ func (r *run) resetTable(ts *tableState) {
 // progress event at most every ProgressInterval per table.
 func (r *run) observe(ts *tableState, p pipeline.Progress) {
 	name := ts.te.TableName
-	ts.rowsTotal.Add(int(p.Rows))
-	ts.bytesTotal.Add(int(p.CompressedBytes))
-	r.jobRows.Add(int(p.Rows))
-	r.jobBytes.Add(int(p.CompressedBytes))
+	// Counters count work done, so rows of a retried range are counted again.
+	if p.Rows > 0 {
+		ts.rowsTotal.Add(int(p.Rows))
+		r.jobRows.Add(int(p.Rows))
+	}
+	if p.CompressedBytes > 0 {
+		ts.bytesTotal.Add(int(p.CompressedBytes))
+		r.jobBytes.Add(int(p.CompressedBytes))
+	}
 
 	now := r.m.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	ts.te.RowCount += p.Rows
+	ts.te.RowCount += p.Rows // negative when a retried range takes its rows back
 	ts.te.RawBytes += p.RawBytes
 	ts.te.BytesTransferred += p.CompressedBytes
 	if now.Sub(ts.lastEmit) < r.m.cfg.ProgressInterval {
@@ -448,7 +462,7 @@ func (m *Manager) writeManifest(ctx context.Context, r *run, sink pipeline.Sink,
 	var schemas []schema
 	for _, ts := range r.tables {
 		mt := ManifestTable{Table: ts.te.TableName, Status: ts.te.Status, Attempts: ts.te.Attempts,
-			Columns: manifestColumns(ts.cols)}
+			Columns: manifestColumns(ts.cols), Ranges: ts.te.Ranges}
 		if ts.te.Error != nil {
 			mt.Error = *ts.te.Error
 		}

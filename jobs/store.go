@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -92,6 +93,8 @@ var migrations = []string{
 		n    INTEGER NOT NULL,
 		PRIMARY KEY (kind, day)
 	);`,
+	// 2: per-range details of tables read in parallel (JSON array).
+	`ALTER TABLE table_extractions ADD COLUMN ranges TEXT NOT NULL DEFAULT '';`,
 }
 
 // Store persists transports, jobs and table extractions in an embedded
@@ -464,11 +467,19 @@ func (s *Store) UpdateJobSnapshot(ctx context.Context, jobID string, snap pipeli
 
 // UpdateTable writes the state of one table of a job.
 func (s *Store) UpdateTable(ctx context.Context, jobID string, te TableExtraction) error {
+	var ranges string
+	if len(te.Ranges) > 0 {
+		b, err := json.Marshal(te.Ranges)
+		if err != nil {
+			return fmt.Errorf("jobs: update table %s of %s: %w", te.TableName, jobID, err)
+		}
+		ranges = string(b)
+	}
 	_, err := s.db.ExecContext(ctx, `UPDATE table_extractions SET status = ?, row_count = ?, bytes_transferred = ?, raw_bytes = ?,
-		row_estimate = ?, crc32c = ?, gcs_path = ?, attempts = ?, started_at = ?, completed_at = ?, error = ?
+		row_estimate = ?, crc32c = ?, gcs_path = ?, attempts = ?, started_at = ?, completed_at = ?, error = ?, ranges = ?
 		WHERE job_id = ? AND table_name = ?`,
 		te.Status, te.RowCount, te.BytesTransferred, te.RawBytes, te.RowEstimate, te.CRC32C, te.GCSPath, te.Attempts,
-		nullNanos(te.StartedAt), nullTimePtr(te.CompletedAt), te.Error, jobID, te.TableName)
+		nullNanos(te.StartedAt), nullTimePtr(te.CompletedAt), te.Error, ranges, jobID, te.TableName)
 	if err != nil {
 		return fmt.Errorf("jobs: update table %s of %s: %w", te.TableName, jobID, err)
 	}
@@ -527,7 +538,7 @@ func (s *Store) GetJob(ctx context.Context, id string) (Job, error) {
 		return Job{}, fmt.Errorf("jobs: get job %s: %w", id, err)
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT table_name, status, row_count, bytes_transferred, raw_bytes, row_estimate, crc32c,
-		gcs_path, attempts, started_at, completed_at, error FROM table_extractions WHERE job_id = ? ORDER BY position`, id)
+		gcs_path, attempts, started_at, completed_at, error, ranges FROM table_extractions WHERE job_id = ? ORDER BY position`, id)
 	if err != nil {
 		return Job{}, fmt.Errorf("jobs: tables of %s: %w", id, err)
 	}
@@ -537,9 +548,15 @@ func (s *Store) GetJob(ctx context.Context, id string) (Job, error) {
 		var te TableExtraction
 		var started, completed sql.NullInt64
 		var terr sql.NullString
+		var ranges string
 		if err := rows.Scan(&te.TableName, &te.Status, &te.RowCount, &te.BytesTransferred, &te.RawBytes, &te.RowEstimate, &te.CRC32C,
-			&te.GCSPath, &te.Attempts, &started, &completed, &terr); err != nil {
+			&te.GCSPath, &te.Attempts, &started, &completed, &terr, &ranges); err != nil {
 			return Job{}, fmt.Errorf("jobs: tables of %s: %w", id, err)
+		}
+		if ranges != "" {
+			if err := json.Unmarshal([]byte(ranges), &te.Ranges); err != nil {
+				return Job{}, fmt.Errorf("jobs: ranges of %s in %s: %w", te.TableName, id, err)
+			}
 		}
 		if started.Valid {
 			te.StartedAt = fromNanos(started.Int64)

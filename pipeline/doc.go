@@ -16,4 +16,14 @@
 // stages for the NDJSON encoder and the pgzip compressor), so a program can
 // compose its own graph. Connector describes a database (catalog, consistent
 // snapshot, table readers) and is implemented by the packages under sources/.
+//
+// RangeRun reads one table as parallel ranges (RangeSplitter) and still
+// writes ONE object that is ONE gzip member: each range's pipeline writes a
+// raw DEFLATE segment ending in a sync flush (stages.Deflate) into a
+// temporary object; a 10-byte gzip header object, the segments in range
+// order and a trailer object (final empty block, CRC-32 combined from the
+// ranges' CRCs with CRC32Combine, ISIZE) are joined by the sink's Composer
+// (GCS compose, in a tree above 32 sources), the composite CRC32C checked
+// against the one combined from the parts, and the temporary objects
+// removed. A failed range is retried alone; a failed table leaves nothing.
 package pipeline

@@ -195,3 +195,84 @@ func syncDir(dir string) {
 	_ = d.Sync()
 	_ = d.Close()
 }
+
+// Compose writes dst as the concatenation of the committed objects srcs
+// (pipeline.Composer): a temporary file is filled, synced and then linked
+// to dst, so dst appears complete or not at all and an existing dst is
+// never overwritten. The sources are left in place.
+func (s *Sink) Compose(ctx context.Context, dst string, srcs []string) (info pipeline.ObjectInfo, err error) {
+	final, err := s.Path(dst)
+	if err != nil {
+		return info, err
+	}
+	if len(srcs) == 0 {
+		return info, fmt.Errorf("file: compose %s: no sources", dst)
+	}
+	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+		return info, fmt.Errorf("file: compose %s: %w", dst, err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(final), filepath.Base(final)+".*.tmp")
+	if err != nil {
+		return info, fmt.Errorf("file: compose %s: %w", dst, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(f.Name())
+		}
+	}()
+	h := crc32.New(pipeline.Castagnoli)
+	w := io.MultiWriter(f, h)
+	var size int64
+	for _, src := range srcs {
+		if err := ctx.Err(); err != nil {
+			return info, fmt.Errorf("file: compose %s: %w", dst, err)
+		}
+		n, err := s.copyFrom(w, src)
+		size += n
+		if err != nil {
+			return info, fmt.Errorf("file: compose %s: %w", dst, err)
+		}
+	}
+	if err = f.Chmod(0o644); err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Link(f.Name(), final)
+		if err == nil || errors.Is(err, os.ErrExist) {
+			_ = os.Remove(f.Name())
+		} else { // no hard links here: rename, after checking dst is absent
+			if _, serr := os.Lstat(final); serr == nil {
+				err = os.ErrExist
+			} else {
+				err = os.Rename(f.Name(), final)
+			}
+		}
+	}
+	if err != nil {
+		return info, fmt.Errorf("file: compose %s: %w", dst, err)
+	}
+	syncDir(filepath.Dir(final))
+	return pipeline.ObjectInfo{Name: dst, URI: s.URI(dst), Size: size, CRC32C: h.Sum32()}, nil
+}
+
+func (s *Sink) copyFrom(w io.Writer, name string) (int64, error) {
+	r, err := s.Open(name)
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	n, err := io.Copy(w, r)
+	if err != nil {
+		return n, fmt.Errorf("copy %s: %w", name, err)
+	}
+	return n, nil
+}
+
+var (
+	_ pipeline.Composer = (*Sink)(nil)
+	_ pipeline.Remover  = (*Sink)(nil)
+)

@@ -291,3 +291,8 @@ var secrets = regexp.MustCompile(`(?i)((?:upload_id|access_token|refresh_token|i
 func redact(s string) string {
 	return secrets.ReplaceAllString(s, "${1}${2}REDACTED")
 }
+
+var (
+	_ pipeline.Composer = (*Sink)(nil)
+	_ pipeline.Remover  = (*Sink)(nil)
+)

@@ -186,6 +186,54 @@ func Run(t *testing.T, h Harness) {
 			h.checkStored(t, names[i], datas[i])
 		}
 	})
+
+	t.Run("Compose", func(t *testing.T) {
+		if _, ok := h.New(t).(pipeline.Composer); !ok {
+			return // the sink does not compose; nothing to check
+		}
+		for _, n := range []int{1, 3, 32, 33, 70} { // > 32 needs a tree in GCS
+			t.Run(fmt.Sprint(n), func(t *testing.T) {
+				s := h.New(t)
+				comp := s.(pipeline.Composer)
+				var srcs []string
+				var all []byte
+				for i := range n {
+					name := fmt.Sprintf("TRP-X/v001/_ranges/T/%05d.deflate", i)
+					data := Random(i*37%300+1, uint64(i))
+					obj := create(t, s, context.Background(), name)
+					writePieces(t, obj, data, nil)
+					if _, err := obj.Commit(); err != nil {
+						t.Fatalf("Commit %s: %v", name, err)
+					}
+					srcs = append(srcs, name)
+					all = append(all, data...)
+				}
+				info, err := comp.Compose(context.Background(), SpecName, srcs)
+				if err != nil {
+					t.Fatalf("Compose: %v", err)
+				}
+				h.checkInfo(t, info, SpecName, all)
+				h.checkStored(t, SpecName, all)
+				for i, name := range srcs { // sources stay
+					if _, ok := h.Read(t, name); !ok && !h.StoresNothing {
+						t.Fatalf("source %d vanished", i)
+					}
+				}
+				// never overwrites
+				if _, err := comp.Compose(context.Background(), SpecName, srcs[:1]); err == nil {
+					t.Fatal("Compose over an existing object succeeded")
+				}
+				h.checkStored(t, SpecName, all)
+			})
+		}
+		t.Run("missing-source", func(t *testing.T) {
+			s := h.New(t)
+			if _, err := s.(pipeline.Composer).Compose(context.Background(), SpecName, []string{"TRP-X/v001/nope"}); err == nil {
+				t.Fatal("Compose of a missing source succeeded")
+			}
+			h.checkAbsent(t, SpecName, "after a failed Compose")
+		})
+	})
 }
 
 func create(t *testing.T, s pipeline.Sink, ctx context.Context, name string) pipeline.Object {

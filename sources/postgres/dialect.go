@@ -174,17 +174,23 @@ func (dialect) Snapshot(ctx context.Context, db *sql.DB) (pipeline.Snapshot, err
 }
 
 // ReadSetup: every reader runs in its own REPEATABLE READ READ ONLY
-// transaction; with a snapshot it imports it first.
+// transaction; with a snapshot it imports it first. Synchronized sequential
+// scans are off in it, so a whole-table read starts at page 0 and gives the
+// rows in the same physical order as its ctid ranges read one after another
+// (with them on, a scan of a table larger than a quarter of shared_buffers
+// may start where another scan of it is or was).
 func (dialect) ReadSetup(snap pipeline.Snapshot) (sqlsource.ReadSetup, error) {
 	setup := sqlsource.ReadSetup{Tx: &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}}
+	const noSync = "SET LOCAL synchronize_seqscans = off"
 	if snap == nil {
+		setup.Statements = []string{noSync}
 		return setup, nil
 	}
 	info := snap.Info()
 	if info.Kind != "pg_snapshot" || !snapshotID.MatchString(info.ID) {
 		return setup, fmt.Errorf("snapshot %q of kind %q is not a PostgreSQL exported snapshot", info.ID, info.Kind)
 	}
-	setup.Statements = []string{"SET TRANSACTION SNAPSHOT '" + info.ID + "'"}
+	setup.Statements = []string{"SET TRANSACTION SNAPSHOT '" + info.ID + "'", noSync}
 	return setup, nil
 }
 

@@ -1,0 +1,374 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Composer is implemented by sinks that can build one object from committed
+// objects: dst holds the bytes of srcs concatenated in order. dst must not
+// exist and is visible only when complete; on error nothing is left under
+// dst and no intermediate object remains. The sources are not removed.
+// ObjectInfo reports the stored object (Size, and CRC32C as the storage
+// computed it).
+type Composer interface {
+	Compose(ctx context.Context, dst string, srcs []string) (ObjectInfo, error)
+}
+
+// RangeResult is what one range of a RangeRun produced.
+type RangeResult struct {
+	Range     Range         `json:"range"`
+	Rows      int64         `json:"rows"`
+	RawBytes  int64         `json:"raw_bytes"`
+	Bytes     int64         `json:"bytes"`  // compressed segment size
+	CRC32C    uint32        `json:"crc32c"` // of the segment as stored
+	RawCRC32C uint32        `json:"raw_crc32c"`
+	RawCRC32  uint32        `json:"-"` // IEEE CRC of the raw bytes, for the gzip trailer
+	Attempts  int           `json:"attempts"`
+	Duration  time.Duration `json:"-"`
+	Segment   string        `json:"segment,omitempty"` // temporary object, removed at the end
+}
+
+// RangeRun copies the ranges of one table, each read by its own Source and
+// compressed by its own pipeline, into ONE object Name that is ONE gzip
+// member, byte for byte the NDJSON a single Run over the whole table in
+// range order would give (the compressed bytes differ).
+//
+// Each range is encoded by a Pipeline whose Segment compressor writes a raw
+// DEFLATE segment ending in a sync flush (stages.Deflate) into the temporary
+// object TempPrefix+"NNNNN-aK.deflate" (range N, attempt K). When every range
+// succeeded, a 10-byte gzip header object and a trailer object (final empty
+// block 03 00, CRC-32 of the whole stream combined from the ranges' CRCs,
+// ISIZE) are written, and the Sink's Compose builds Name from header,
+// segments in range order and trailer. The CRC32C the storage reports for
+// Name is checked against the CRC32C combined from the parts. At the end
+// every temporary object is removed; after a failure Name does not exist.
+//
+// A range that fails with a transient error is retried alone (Config.Retry)
+// from a fresh Source into a fresh segment object. The Sink must implement
+// Composer and Remover. Config.PartBytes must be 0.
+type RangeRun struct {
+	Name       string
+	TempPrefix string // e.g. "TRP/v001/_ranges/VBRP/"; must end in "/"
+	Ranges     []Range
+	// Open returns a fresh Source for one range (called once per attempt).
+	Open       func(ctx context.Context, r Range) (Source, error)
+	Sink       Sink
+	Encoder    EncoderFactory
+	Segment    CompressorFactory // raw DEFLATE segments, see stages.Deflate
+	Transforms []Transform
+	Config     Config
+	// Workers is how many ranges are read at once; default len(Ranges).
+	// When Config.EncodeWorkers is 0, each range's pipeline gets
+	// GOMAXPROCS/Workers encoders (at least 1) instead of GOMAXPROCS.
+	Workers int
+	// Observer, if set, receives the table's progress summed over its
+	// ranges, from one goroutine at a time. When a range is retried, its
+	// progress so far is taken back with one negative Progress.
+	Observer func(Progress)
+	// OnRetry, if set, is called before a range is retried.
+	OnRetry func(r Range, attempt int, err error)
+}
+
+// gzipHeader is a gzip member header: deflate, no flags, no mtime, OS unknown.
+var gzipHeader = []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
+
+// GzipTrailer returns the bytes that close a gzip member whose DEFLATE data
+// so far ended with a sync flush: a final empty fixed-Huffman block, the
+// CRC-32 (IEEE) of the uncompressed stream and its size modulo 2^32.
+func GzipTrailer(crc uint32, size int64) []byte {
+	b := []byte{0x03, 0x00, 0, 0, 0, 0, 0, 0, 0, 0}
+	binary.LittleEndian.PutUint32(b[2:], crc)
+	binary.LittleEndian.PutUint32(b[6:], uint32(size))
+	return b
+}
+
+// GzipHeader returns the 10-byte gzip member header RangeRun writes.
+func GzipHeader() []byte { return append([]byte(nil), gzipHeader...) }
+
+// Run executes the ranges and composes the object. It returns the table's
+// Stats (Object, CompressedBytes and CRC32C describe the final object;
+// RawCRC32C is the CRC32C of the whole NDJSON) and one RangeResult per
+// range in range order (also on failure, as far as they got).
+func (rr *RangeRun) Run(ctx context.Context) (Stats, []RangeResult, error) {
+	start := time.Now()
+	results := make([]RangeResult, len(rr.Ranges))
+	for i, r := range rr.Ranges {
+		results[i].Range = r
+	}
+	comp, ok1 := rr.Sink.(Composer)
+	rm, ok2 := rr.Sink.(Remover)
+	switch {
+	case !ok1 || !ok2:
+		return Stats{}, results, fmt.Errorf("pipeline: %s: the sink cannot compose and remove objects", rr.Name)
+	case len(rr.Ranges) == 0:
+		return Stats{}, results, fmt.Errorf("pipeline: %s: no ranges", rr.Name)
+	case rr.Open == nil || rr.Encoder == nil || rr.Segment == nil:
+		return Stats{}, results, fmt.Errorf("pipeline: %s: Open, Encoder and Segment are required", rr.Name)
+	case rr.Config.PartBytes != 0:
+		return Stats{}, results, fmt.Errorf("pipeline: %s: part_bytes cannot be combined with ranges", rr.Name)
+	}
+	workers := rr.Workers
+	if workers <= 0 || workers > len(rr.Ranges) {
+		workers = len(rr.Ranges)
+	}
+	cfg := rr.Config
+	if cfg.EncodeWorkers == 0 {
+		// the ranges run in parallel already: share the default encoders
+		// among them, so rows in flight (and memory) do not grow W-fold
+		cfg.EncodeWorkers = max(1, runtime.GOMAXPROCS(0)/workers)
+	}
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return Stats{}, results, err
+	}
+
+	t := &tempSet{}
+	var err error
+	defer func() {
+		if cerr := t.removeAll(rm); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+	}()
+
+	obs := &rangeObserver{fn: rr.Observer}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(workers)
+	for i := range rr.Ranges {
+		g.Go(func() error { return rr.runRange(gctx, cfg, &results[i], t, rm, obs) })
+	}
+	if err = g.Wait(); err != nil {
+		return Stats{}, results, err
+	}
+	if err = ctx.Err(); err != nil {
+		return Stats{}, results, err
+	}
+
+	var st Stats
+	st, err = rr.compose(ctx, comp, rm, results, t)
+	if err != nil {
+		return Stats{}, results, err
+	}
+	st.Duration = time.Since(start)
+	return st, results, nil
+}
+
+// runRange reads one range with retries into a committed segment.
+func (rr *RangeRun) runRange(ctx context.Context, cfg Config, res *RangeResult, t *tempSet, rm Remover, obs *rangeObserver) error {
+	r := res.Range
+	start := time.Now()
+	attempts, err := cfg.Retry.Do(ctx, func(attempt int) error {
+		obs.retract(r.Index)
+		name := fmt.Sprintf("%s%05d-a%d.deflate", rr.TempPrefix, r.Index, attempt)
+		t.add(name) // Remove of a name never committed is a no-op
+		src, err := rr.Open(ctx, r)
+		if err != nil {
+			err = fmt.Errorf("pipeline: %s: open range %d: %w", rr.Name, r.Index, err)
+		} else {
+			var ieee hash.Hash32
+			p := Pipeline{
+				Source: src, Sink: rr.Sink, Name: name, Encoder: rr.Encoder, Transforms: rr.Transforms, Config: cfg,
+				Compressor: func(w io.Writer, cfg Config) (io.WriteCloser, error) {
+					zw, err := rr.Segment(w, cfg)
+					if err != nil {
+						return nil, err
+					}
+					ieee = crc32.NewIEEE()
+					return &teeCompressor{zw: zw, h: ieee}, nil
+				},
+				Observer: func(p Progress) { obs.add(r.Index, p) },
+			}
+			var st Stats
+			st, err = p.Run(ctx)
+			if err == nil {
+				res.Rows, res.RawBytes, res.Bytes, res.RawCRC32C = st.Rows, st.RawBytes, st.CompressedBytes, st.RawCRC32C
+				res.RawCRC32, res.Segment, res.CRC32C = ieee.Sum32(), name, st.CRC32C
+				return nil
+			}
+		}
+		if IsTransient(err) && attempt < cfg.Retry.Attempts && ctx.Err() == nil {
+			if rr.OnRetry != nil {
+				rr.OnRetry(r, attempt, err)
+			}
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			_ = rm.Remove(rctx, name) // normally nothing is there; removeAll retries
+			cancel()
+		}
+		return err
+	})
+	res.Attempts, res.Duration = attempts, time.Since(start)
+	if err != nil {
+		return fmt.Errorf("pipeline: %s: range %d of %d: %w", rr.Name, r.Index+1, len(rr.Ranges), err)
+	}
+	return nil
+}
+
+// compose writes header and trailer and composes the final object.
+func (rr *RangeRun) compose(ctx context.Context, comp Composer, rm Remover, results []RangeResult, t *tempSet) (Stats, error) {
+	var st Stats
+	var ieee uint32
+	for _, res := range results {
+		st.Rows += res.Rows
+		st.RawCRC32C = CRC32Combine(PolyCastagnoli, st.RawCRC32C, res.RawCRC32C, res.RawBytes)
+		ieee = CRC32Combine(PolyIEEE, ieee, res.RawCRC32, res.RawBytes)
+		st.RawBytes += res.RawBytes
+	}
+	header, trailer := rr.TempPrefix+"header.gz", rr.TempPrefix+"trailer.gz"
+	type piece struct {
+		name string
+		size int64
+		crc  uint32
+	}
+	var pieces []piece
+	for _, w := range []struct {
+		name string
+		b    []byte
+	}{{header, gzipHeader}, {trailer, GzipTrailer(ieee, st.RawBytes)}} {
+		t.add(w.name)
+		info, err := writeSmall(ctx, rr.Sink, w.name, w.b)
+		if err != nil {
+			return st, fmt.Errorf("pipeline: %s: %w", rr.Name, err)
+		}
+		pieces = append(pieces, piece{w.name, int64(len(w.b)), info.CRC32C})
+	}
+	srcs := []string{header}
+	want := piece{crc: pieces[0].crc, size: pieces[0].size}
+	for _, res := range results {
+		srcs = append(srcs, res.Segment)
+		// the segment's CRC32C was verified against storage at its commit
+		want.crc = CRC32Combine(PolyCastagnoli, want.crc, res.CRC32C, res.Bytes)
+		want.size += res.Bytes
+	}
+	srcs = append(srcs, trailer)
+	want.crc = CRC32Combine(PolyCastagnoli, want.crc, pieces[1].crc, pieces[1].size)
+	want.size += pieces[1].size
+
+	info, err := comp.Compose(ctx, rr.Name, srcs)
+	if err != nil {
+		return st, fmt.Errorf("pipeline: compose %s: %w", rr.Name, err)
+	}
+	if info.Size != want.size || (info.CRC32C != 0 && info.CRC32C != want.crc) {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		rerr := rm.Remove(rctx, rr.Name)
+		return st, errors.Join(fmt.Errorf("pipeline: %s: composed object has %d bytes CRC32C %08x, its parts add up to %d bytes CRC32C %08x",
+			rr.Name, info.Size, info.CRC32C, want.size, want.crc), rerr)
+	}
+	if info.CRC32C == 0 {
+		info.CRC32C = want.crc
+	}
+	st.CompressedBytes, st.CRC32C, st.Object = info.Size, info.CRC32C, info
+	return st, nil
+}
+
+// writeSmall writes b as object name.
+func writeSmall(ctx context.Context, s Sink, name string, b []byte) (ObjectInfo, error) {
+	obj, err := s.Create(ctx, name)
+	if err != nil {
+		return ObjectInfo{}, fmt.Errorf("create %s: %w", name, err)
+	}
+	if _, err := obj.Write(b); err != nil {
+		_ = obj.Abort()
+		return ObjectInfo{}, fmt.Errorf("write %s: %w", name, err)
+	}
+	info, err := obj.Commit()
+	if err != nil {
+		return ObjectInfo{}, fmt.Errorf("commit %s: %w", name, err)
+	}
+	if c := CRC32C(b); info.CRC32C != 0 && info.CRC32C != c {
+		return ObjectInfo{}, fmt.Errorf("%s: storage reports CRC32C %08x, written bytes have %08x", name, info.CRC32C, c)
+	}
+	info.CRC32C = CRC32C(b)
+	return info, nil
+}
+
+// teeCompressor hashes the raw bytes on their way into the compressor.
+type teeCompressor struct {
+	zw io.WriteCloser
+	h  hash.Hash32
+}
+
+func (c *teeCompressor) Write(p []byte) (int, error) {
+	n, err := c.zw.Write(p)
+	c.h.Write(p[:n])
+	return n, err
+}
+
+func (c *teeCompressor) Close() error { return c.zw.Close() }
+
+// tempSet is the temporary objects of a RangeRun.
+type tempSet struct {
+	mu    sync.Mutex
+	names []string
+}
+
+func (t *tempSet) add(name string) {
+	t.mu.Lock()
+	t.names = append(t.names, name)
+	t.mu.Unlock()
+}
+
+func (t *tempSet) removeAll(rm Remover) error {
+	t.mu.Lock()
+	names := t.names
+	t.names = nil
+	t.mu.Unlock()
+	sort.Strings(names)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var errs []error
+	for _, n := range names {
+		if err := rm.Remove(ctx, n); err != nil {
+			errs = append(errs, fmt.Errorf("pipeline: remove temporary %s: %w", n, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// rangeObserver sums per-range progress into one table observer.
+type rangeObserver struct {
+	fn    func(Progress)
+	mu    sync.Mutex
+	byIdx map[int]Progress
+}
+
+func (o *rangeObserver) add(i int, p Progress) {
+	if o.fn == nil {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.byIdx == nil {
+		o.byIdx = map[int]Progress{}
+	}
+	q := o.byIdx[i]
+	q.add(p)
+	o.byIdx[i] = q
+	o.fn(p)
+}
+
+// retract takes back what range i reported, before it starts again.
+func (o *rangeObserver) retract(i int) {
+	if o.fn == nil {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	q, ok := o.byIdx[i]
+	if !ok || q == (Progress{}) {
+		return
+	}
+	delete(o.byIdx, i)
+	o.fn(Progress{Rows: -q.Rows, Batches: -q.Batches, RawBytes: -q.RawBytes, CompressedBytes: -q.CompressedBytes})
+}

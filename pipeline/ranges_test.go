@@ -1,0 +1,281 @@
+package pipeline_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/ora2gcs/ora2gcs/pipeline"
+	"github.com/ora2gcs/ora2gcs/sinks/file"
+	"github.com/ora2gcs/ora2gcs/sources/synth"
+	"github.com/ora2gcs/ora2gcs/stages"
+)
+
+const rangeTable = "VBRK"
+
+func synthTable(t *testing.T, rows int64) (*synth.Connector, pipeline.TableInfo) {
+	t.Helper()
+	c, err := synth.New(synth.Config{Rows: map[string]int64{rangeTable: rows}, DefaultRows: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := c.Describe(context.Background(), rangeTable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, info
+}
+
+// singleMember gunzips b as exactly one gzip member with nothing after it.
+func singleMember(t *testing.T, b []byte) []byte {
+	t.Helper()
+	br := bytes.NewReader(b)
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		t.Fatalf("gzip header: %v", err)
+	}
+	zr.Multistream(false)
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("gunzip: %v", err)
+	}
+	if br.Len() != 0 {
+		t.Fatalf("%d bytes follow the first gzip member", br.Len())
+	}
+	return out
+}
+
+func readFile(t *testing.T, s *file.Sink, name string) []byte {
+	t.Helper()
+	r, err := s.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func listFiles(t *testing.T, root string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(root, p)
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// flakySource fails with a transient error after its first batch.
+type flakySource struct {
+	pipeline.Source
+	n int
+}
+
+func (s *flakySource) Next(ctx context.Context) (*pipeline.Batch, error) {
+	if s.n++; s.n == 2 {
+		return nil, pipeline.Transient(errors.New("connection reset"))
+	}
+	return s.Source.Next(ctx)
+}
+
+func TestRangeRun(t *testing.T) {
+	ctx := context.Background()
+	const rows = 12000
+	c, info := synthTable(t, rows)
+	cfg := pipeline.Config{ChunkRows: 500, EncodeWorkers: 2, Retry: pipeline.Retry{Attempts: 3, Backoff: 1}}
+
+	// reference: one pipeline over the whole table
+	ref, err := file.New(t.TempDir(), "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := c.Open(ctx, info, nil, pipeline.ReadOptions{BatchRows: cfg.ChunkRows})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pipeline.Pipeline{Source: src, Sink: ref, Name: "T/v001/VBRK.jsonl.gz", Encoder: stages.NDJSON(stages.NDJSONOptions{}), Compressor: stages.Gzip(), Config: cfg}
+	want, err := p.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantNDJSON := singleMember(t, readFile(t, ref, p.Name))
+
+	newRun := func(t *testing.T, n, workers int, open func(ctx context.Context, r pipeline.Range) (pipeline.Source, error)) (*pipeline.RangeRun, *file.Sink) {
+		sink, err := file.New(t.TempDir(), "b")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := c.Ranges(ctx, info, nil, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if open == nil {
+			open = func(ctx context.Context, r pipeline.Range) (pipeline.Source, error) {
+				return c.Open(ctx, info, nil, pipeline.ReadOptions{BatchRows: cfg.ChunkRows, Range: &r})
+			}
+		}
+		return &pipeline.RangeRun{Name: p.Name, TempPrefix: "T/v001/_ranges/VBRK/", Ranges: rs, Open: open, Sink: sink,
+			Encoder: stages.NDJSON(stages.NDJSONOptions{}), Segment: stages.Deflate(), Config: cfg, Workers: workers}, sink
+	}
+
+	for _, tc := range []struct {
+		name       string
+		n, workers int
+		level      int
+	}{{"one-range", 1, 1, 1}, {"4-ranges", 4, 4, 1}, {"40-ranges-2-workers", 40, 2, 1}, {"7-ranges-level-6", 7, 3, 6}, {"huffman-only", 3, 3, -2}} {
+		t.Run(tc.name, func(t *testing.T) {
+			rr, sink := newRun(t, tc.n, tc.workers, nil)
+			rr.Config.GzipLevel = tc.level
+			var mu sync.Mutex
+			var seen pipeline.Progress
+			rr.Observer = func(p pipeline.Progress) { mu.Lock(); seen.Rows += p.Rows; seen.RawBytes += p.RawBytes; mu.Unlock() }
+			st, res, err := rr.Run(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := readFile(t, sink, p.Name)
+			if !bytes.Equal(singleMember(t, got), wantNDJSON) {
+				t.Fatal("decompressed output differs from the single pipeline's")
+			}
+			if st.Rows != rows || st.RawBytes != want.RawBytes || st.RawCRC32C != want.RawCRC32C {
+				t.Fatalf("stats rows %d raw %d crc %08x; single run: %d %d %08x", st.Rows, st.RawBytes, st.RawCRC32C, want.Rows, want.RawBytes, want.RawCRC32C)
+			}
+			if st.CRC32C != pipeline.CRC32C(got) || st.CompressedBytes != int64(len(got)) || st.Object.Name != p.Name {
+				t.Fatalf("stats crc %08x size %d, object has %08x %d", st.CRC32C, st.CompressedBytes, pipeline.CRC32C(got), len(got))
+			}
+			if seen.Rows != rows || seen.RawBytes != want.RawBytes {
+				t.Fatalf("observer saw %d rows %d bytes", seen.Rows, seen.RawBytes)
+			}
+			if len(res) != tc.n {
+				t.Fatalf("%d results, want %d", len(res), tc.n)
+			}
+			for _, r := range res {
+				if r.Attempts != 1 || r.Rows == 0 {
+					t.Fatalf("range %d: %d attempts %d rows", r.Range.Index, r.Attempts, r.Rows)
+				}
+			}
+			if files := listFiles(t, sink.Root()); len(files) != 1 || files[0] != p.Name {
+				t.Fatalf("files left: %v", files)
+			}
+		})
+	}
+
+	t.Run("retry-one-range", func(t *testing.T) {
+		var mu sync.Mutex
+		opened := map[int]int{}
+		rr, sink := newRun(t, 5, 5, func(ctx context.Context, r pipeline.Range) (pipeline.Source, error) {
+			mu.Lock()
+			opened[r.Index]++
+			first := opened[r.Index] == 1
+			mu.Unlock()
+			s, err := c.Open(ctx, info, nil, pipeline.ReadOptions{BatchRows: cfg.ChunkRows, Range: &r})
+			if err == nil && r.Index == 2 && first {
+				return &flakySource{Source: s}, nil
+			}
+			return s, err
+		})
+		var seen int64
+		rr.Observer = func(p pipeline.Progress) { seen += p.Rows }
+		retried := -1
+		rr.OnRetry = func(r pipeline.Range, attempt int, err error) { retried = r.Index }
+		st, res, err := rr.Run(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res {
+			want := 1
+			if r.Range.Index == 2 {
+				want = 2
+			}
+			if r.Attempts != want {
+				t.Errorf("range %d: %d attempts, want %d", r.Range.Index, r.Attempts, want)
+			}
+		}
+		if retried != 2 || seen != rows || st.Rows != rows {
+			t.Fatalf("retried %d, observer %d rows, stats %d", retried, seen, st.Rows)
+		}
+		if !bytes.Equal(singleMember(t, readFile(t, sink, p.Name)), wantNDJSON) {
+			t.Fatal("output after a retried range differs")
+		}
+		if files := listFiles(t, sink.Root()); len(files) != 1 {
+			t.Fatalf("files left: %v", files)
+		}
+	})
+
+	t.Run("last-range-fails", func(t *testing.T) {
+		boom := errors.New("permission denied")
+		rr, sink := newRun(t, 6, 1, func(ctx context.Context, r pipeline.Range) (pipeline.Source, error) {
+			if r.Index == 5 {
+				return nil, boom
+			}
+			return c.Open(ctx, info, nil, pipeline.ReadOptions{BatchRows: cfg.ChunkRows, Range: &r})
+		})
+		_, res, err := rr.Run(ctx)
+		if !errors.Is(err, boom) {
+			t.Fatalf("err = %v, want %v", err, boom)
+		}
+		if res[4].Attempts != 1 || res[4].Rows == 0 {
+			t.Fatalf("range 4 should have succeeded first: %+v", res[4])
+		}
+		if files := listFiles(t, sink.Root()); len(files) != 0 {
+			t.Fatalf("files left after failure: %v", files)
+		}
+	})
+
+	t.Run("transient-exhausted", func(t *testing.T) {
+		rr, sink := newRun(t, 3, 3, func(ctx context.Context, r pipeline.Range) (pipeline.Source, error) {
+			s, err := c.Open(ctx, info, nil, pipeline.ReadOptions{BatchRows: cfg.ChunkRows, Range: &r})
+			if err == nil && r.Index == 1 {
+				return &flakySource{Source: s}, nil
+			}
+			return s, err
+		})
+		_, res, err := rr.Run(ctx)
+		if err == nil || !pipeline.IsTransient(err) {
+			t.Fatalf("err = %v, want a transient error", err)
+		}
+		if res[1].Attempts != 3 {
+			t.Fatalf("range 1: %d attempts, want 3", res[1].Attempts)
+		}
+		if files := listFiles(t, sink.Root()); len(files) != 0 {
+			t.Fatalf("files left after failure: %v", files)
+		}
+	})
+
+	t.Run("sink-without-compose", func(t *testing.T) {
+		rr, _ := newRun(t, 2, 2, nil)
+		rr.Sink = createOnly{rr.Sink}
+		if _, _, err := rr.Run(ctx); err == nil {
+			t.Fatal("a sink without Compose was accepted")
+		}
+	})
+}
+
+type createOnly struct{ pipeline.Sink }
+
+func TestGzipTrailer(t *testing.T) {
+	b := pipeline.GzipTrailer(0x11223344, 1<<32+5)
+	want := []byte{3, 0, 0x44, 0x33, 0x22, 0x11, 5, 0, 0, 0}
+	if !bytes.Equal(b, want) {
+		t.Fatalf("trailer % x, want % x", b, want)
+	}
+	if h := pipeline.GzipHeader(); len(h) != 10 || h[0] != 0x1f || h[1] != 0x8b || h[2] != 8 {
+		t.Fatalf("header % x", h)
+	}
+}

@@ -1,0 +1,109 @@
+package gcs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+
+	"cloud.google.com/go/storage"
+	"github.com/googleapis/gax-go/v2"
+
+	"github.com/ora2gcs/ora2gcs/pipeline"
+	"github.com/ora2gcs/ora2gcs/sinks/internal/objname"
+)
+
+// MaxComposeSources is the most source objects one GCS compose request takes.
+const MaxComposeSources = 32
+
+// Compose builds dst from the committed objects srcs in order
+// (pipeline.Composer). With more than MaxComposeSources sources it composes
+// a tree: groups of up to 32 into intermediate objects named
+// "_compose.{dst base}.{level}.{n}" beside srcs[0], then those, and so on;
+// intermediates are deleted before Compose returns, also on failure. Every
+// compose request carries a DoesNotExist precondition, so dst is never
+// overwritten and a retried request is idempotent. The returned ObjectInfo
+// is what GCS reports for dst (its size and composite CRC32C); the caller
+// compares it with the CRC it expects.
+func (s *Sink) Compose(ctx context.Context, dst string, srcs []string) (pipeline.ObjectInfo, error) {
+	if err := objname.Validate(dst); err != nil {
+		return pipeline.ObjectInfo{}, fmt.Errorf("gcs: %w", err)
+	}
+	if len(srcs) == 0 {
+		return pipeline.ObjectInfo{}, fmt.Errorf("gcs: compose %s: no sources", s.URI(dst))
+	}
+	for _, n := range srcs {
+		if err := objname.Validate(n); err != nil {
+			return pipeline.ObjectInfo{}, fmt.Errorf("gcs: compose %s: %w", s.URI(dst), err)
+		}
+	}
+	// The precondition below is what protects dst in GCS; this check gives a
+	// clear error early and also holds against emulators that ignore
+	// preconditions on compose (fake-gcs-server v1.56.1 does).
+	if _, err := s.bucket.Object(dst).Attrs(ctx); err == nil {
+		return pipeline.ObjectInfo{}, &opError{msg: fmt.Sprintf("gcs: compose %s: object already exists (the sink never overwrites)", s.URI(dst)), errs: []error{ErrExists}}
+	} else if !errors.Is(err, storage.ErrObjectNotExist) {
+		return pipeline.ObjectInfo{}, (&object{s: s, name: dst, parent: ctx}).fail("compose", err)
+	}
+	var temps []string
+	defer func() {
+		if len(temps) == 0 {
+			return
+		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deleteTimeout)
+		defer cancel()
+		for _, n := range temps {
+			_ = s.Remove(rctx, n) // best effort; a leftover has a _compose name
+		}
+	}()
+	dir := path.Dir(srcs[0])
+	level := srcs
+	for l := 1; len(level) > MaxComposeSources; l++ {
+		var next []string
+		for i := 0; i < len(level); i += MaxComposeSources {
+			group := level[i:min(i+MaxComposeSources, len(level))]
+			if len(group) == 1 {
+				next = append(next, group[0])
+				continue
+			}
+			name := fmt.Sprintf("%s/_compose.%s.%d.%05d", dir, path.Base(dst), l, i/MaxComposeSources)
+			if dir == "." {
+				name = name[2:]
+			}
+			temps = append(temps, name)
+			if _, err := s.composeOnce(ctx, name, group); err != nil {
+				return pipeline.ObjectInfo{}, err
+			}
+			next = append(next, name)
+		}
+		level = next
+	}
+	attrs, err := s.composeOnce(ctx, dst, level)
+	if err != nil {
+		return pipeline.ObjectInfo{}, err
+	}
+	return pipeline.ObjectInfo{Name: dst, URI: s.URI(dst), Size: attrs.Size, CRC32C: attrs.CRC32C}, nil
+}
+
+func (s *Sink) composeOnce(ctx context.Context, dst string, srcs []string) (*storage.ObjectAttrs, error) {
+	hs := make([]*storage.ObjectHandle, len(srcs))
+	for i, n := range srcs {
+		hs[i] = s.bucket.Object(n)
+	}
+	h := s.bucket.Object(dst).If(storage.Conditions{DoesNotExist: true}).Retryer(
+		storage.WithBackoff(gax.Backoff{Initial: s.cfg.Backoff, Max: 32 * s.cfg.Backoff, Multiplier: 2}),
+		storage.WithPolicy(storage.RetryIdempotent),
+		storage.WithMaxAttempts(s.cfg.MaxAttempts),
+	)
+	c := h.ComposerFrom(hs...)
+	c.ContentType = s.cfg.ContentType
+	attrs, err := c.Run(ctx)
+	if err != nil {
+		o := &object{s: s, name: dst, parent: ctx}
+		return nil, o.fail("compose", err)
+	}
+	if attrs == nil {
+		return nil, fmt.Errorf("gcs: compose %s: %w", s.URI(dst), errors.New("storage returned no object attributes"))
+	}
+	return attrs, nil
+}

@@ -1,0 +1,62 @@
+package stages
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/klauspost/compress/flate"
+
+	"github.com/ora2gcs/ora2gcs/pipeline"
+)
+
+// Deflate returns a CompressorFactory writing a raw DEFLATE segment for
+// pipeline.RangeRun: github.com/klauspost/compress/flate at level
+// cfg.GzipLevel (-2 Huffman only), no gzip header or trailer, and Close ends
+// the segment with a sync flush (an empty stored block, byte aligned) and
+// never a final block. Segments written this way can be concatenated and
+// closed by one final block: the result is one valid DEFLATE stream.
+// Compression is single-threaded; RangeRun runs one segment per range in
+// parallel instead. Close does not close the underlying writer; the first
+// error of the underlying writer is returned by every later call.
+func Deflate() pipeline.CompressorFactory {
+	return func(w io.Writer, cfg pipeline.Config) (io.WriteCloser, error) {
+		cfg = cfg.WithDefaults()
+		zw, err := flate.NewWriter(w, cfg.GzipLevel)
+		if err != nil {
+			return nil, fmt.Errorf("stages: deflate level %d: %w", cfg.GzipLevel, err)
+		}
+		return &segmentWriter{zw: zw}, nil
+	}
+}
+
+type segmentWriter struct {
+	zw     *flate.Writer
+	err    error
+	closed bool
+}
+
+func (s *segmentWriter) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	if s.closed {
+		return 0, fmt.Errorf("stages: deflate: write after close")
+	}
+	n, err := s.zw.Write(p)
+	if err != nil {
+		s.err = fmt.Errorf("stages: deflate: %w", err)
+	}
+	return n, s.err
+}
+
+// Close sync-flushes the segment; a second Close is a no-op.
+func (s *segmentWriter) Close() error {
+	if s.closed || s.err != nil {
+		return s.err
+	}
+	s.closed = true
+	if err := s.zw.Flush(); err != nil {
+		s.err = fmt.Errorf("stages: deflate: %w", err)
+	}
+	return s.err
+}
