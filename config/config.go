@@ -68,13 +68,16 @@ type GCSConfig struct {
 
 // ETLConfig is the engine (spec FR-02).
 type ETLConfig struct {
-	ChunkSize        int           `yaml:"chunk_size" json:"chunk_size"`               // rows per batch
-	ParallelTables   int           `yaml:"parallel_tables" json:"parallel_tables"`     // tables of a job at once
-	TableParallelism int           `yaml:"table_parallelism" json:"table_parallelism"` // ranges of one table at once
-	RetryAttempts    int           `yaml:"retry_attempts" json:"retry_attempts"`
-	RetryBackoff     time.Duration `yaml:"retry_backoff" json:"retry_backoff"`
-	GzipLevel        int           `yaml:"gzip_level" json:"gzip_level"`
-	EncodeWorkers    int           `yaml:"encode_workers" json:"encode_workers"` // 0: GOMAXPROCS
+	ChunkSize        int `yaml:"chunk_size" json:"chunk_size"`               // rows per batch
+	ParallelTables   int `yaml:"parallel_tables" json:"parallel_tables"`     // tables of a job at once
+	TableParallelism int `yaml:"table_parallelism" json:"table_parallelism"` // ranges of one table at once
+	// RangeMinRows is the least row estimate of a table split into ranges
+	// when table_parallelism > 1 (smaller tables are read by one reader).
+	RangeMinRows  int64         `yaml:"range_min_rows" json:"range_min_rows"`
+	RetryAttempts int           `yaml:"retry_attempts" json:"retry_attempts"`
+	RetryBackoff  time.Duration `yaml:"retry_backoff" json:"retry_backoff"`
+	GzipLevel     int           `yaml:"gzip_level" json:"gzip_level"`
+	EncodeWorkers int           `yaml:"encode_workers" json:"encode_workers"` // 0: GOMAXPROCS
 }
 
 // AuthConfig is the API authentication (spec NFR-03.3).
@@ -124,6 +127,7 @@ func Default() Config {
 			ChunkSize:        10000,
 			ParallelTables:   4,
 			TableParallelism: 1,
+			RangeMinRows:     200000,
 			RetryAttempts:    3,
 			RetryBackoff:     time.Second,
 			GzipLevel:        1,
@@ -196,6 +200,9 @@ func (c Config) Validate() error {
 	intRange("etl.chunk_size", c.ETL.ChunkSize, 1, 1000000)
 	intRange("etl.parallel_tables", c.ETL.ParallelTables, 1, 64)
 	intRange("etl.table_parallelism", c.ETL.TableParallelism, 1, 64)
+	if c.ETL.RangeMinRows < 0 {
+		bad("etl.range_min_rows", "%d is negative", c.ETL.RangeMinRows)
+	}
 	intRange("etl.retry_attempts", c.ETL.RetryAttempts, 1, 20)
 	durRange("etl.retry_backoff", c.ETL.RetryBackoff, 0, 10*time.Minute)
 	if l := c.ETL.GzipLevel; l != -2 && (l < 1 || l > 9) {

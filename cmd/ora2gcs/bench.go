@@ -140,4 +140,3 @@ func medianResult(rs []benchResult) benchResult {
 	}
 	return m
 }
-

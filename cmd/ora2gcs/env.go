@@ -37,6 +37,7 @@ type options struct {
 	workers    int
 	chunk      int
 	tablePar   int
+	rangeMin   int64
 	dataDir    string
 	json       bool
 	quiet      bool
@@ -56,7 +57,8 @@ func addCommonFlags(fs *flag.FlagSet) *options {
 	fs.IntVar(&o.gzipLevel, "gzip-level", 0, "gzip level 1 (fastest, default) … 9 (smallest)")
 	fs.IntVar(&o.workers, "workers", 0, "NDJSON encode workers per table (default GOMAXPROCS)")
 	fs.IntVar(&o.chunk, "chunk-size", 0, "rows per batch (default 10000)")
-	fs.IntVar(&o.tablePar, "table-parallelism", 0, "ranges of one table read at once (default 1)")
+	fs.IntVar(&o.tablePar, "table-parallelism", 0, "ranges of one table read at once, all as of the job's snapshot (default 1)")
+	fs.Int64Var(&o.rangeMin, "range-min-rows", 0, "tables with fewer (estimated) rows are not split into ranges (default 200000)")
 	fs.StringVar(&o.dataDir, "data-dir", "", "state directory: job database and generated API key (default ./data)")
 	fs.BoolVar(&o.json, "json", false, "machine-readable JSON on stdout")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress output")
@@ -100,6 +102,9 @@ func (o *options) loadConfig() (config.Config, error) {
 	}
 	if set["table-parallelism"] {
 		cfg.ETL.TableParallelism = o.tablePar
+	}
+	if set["range-min-rows"] {
+		cfg.ETL.RangeMinRows = o.rangeMin
 	}
 	if set["data-dir"] {
 		cfg.DataDir = o.dataDir

@@ -189,6 +189,7 @@ func (e *env) manager(ctx context.Context, log *slog.Logger) (*jobs.Manager, err
 		Pipeline:         e.pcfg,
 		ParallelTables:   e.cfg.ETL.ParallelTables,
 		TableParallelism: e.cfg.ETL.TableParallelism,
+		RangeMinRows:     e.cfg.ETL.RangeMinRows,
 		DefaultBucket:    e.bucket,
 		DecimalAsString:  e.ndjson.DecimalAsString,
 		Logger:           log,

@@ -89,6 +89,13 @@ func (s *Sink) Remove(_ context.Context, name string) error {
 	if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("file: remove %s: %w", name, err)
 	}
+	// Prune directories left empty (such as a job's _ranges/), never the
+	// bucket directory itself; a directory that is not empty stays.
+	for dir := filepath.Dir(p); dir != s.root && strings.HasPrefix(dir, s.root+string(filepath.Separator)); dir = filepath.Dir(dir) {
+		if os.Remove(dir) != nil {
+			break
+		}
+	}
 	return nil
 }
 
