@@ -10,7 +10,7 @@ import (
 // Metrics of a Manager (all in its own Set):
 //
 //	ora2gcs_rows_total{table}, ora2gcs_bytes_total{table}   rows and compressed bytes written, live (retried attempts count too)
-//	ora2gcs_job_rows_total{transport_id,job_id}, ora2gcs_job_bytes_total{…}  the same per job
+//	ora2gcs_job_rows_total{transport_id,job_id}, ora2gcs_job_bytes_total{…}  committed rows/bytes per job (= the job record)
 //	ora2gcs_job_duration_seconds{status}   histogram of job durations
 //	ora2gcs_jobs_total{status}             finished jobs
 //	ora2gcs_failed_tables_total, ora2gcs_table_failures_total{table}

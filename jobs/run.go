@@ -288,6 +288,8 @@ func (m *Manager) runTable(ctx context.Context, r *run, ts *tableState, snap pip
 	if err == nil {
 		ts.te.Status = StatusCompleted
 		ts.te.RowCount, ts.te.RawBytes, ts.te.BytesTransferred = st.Rows, st.RawBytes, st.CompressedBytes
+		r.jobRows.Add(int(st.Rows))
+		r.jobBytes.Add(int(st.CompressedBytes))
 		ts.te.CRC32C = CRC32CBase64(st.CRC32C)
 		ts.crc, ts.rawCRC = st.CRC32C, st.RawCRC32C
 		ts.te.GCSPath = st.Object.URI
@@ -342,14 +344,15 @@ func (r *run) resetTable(ts *tableState) {
 // progress event at most every ProgressInterval per table.
 func (r *run) observe(ts *tableState, p pipeline.Progress) {
 	name := ts.te.TableName
-	// Counters count work done, so rows of a retried range are counted again.
+	// Per-table counters count work done as it happens (for rate()), so rows
+	// of a failed or retried attempt count too; the per-job counters get a
+	// table's committed rows and bytes when it completes, equal to the job
+	// record.
 	if p.Rows > 0 {
 		ts.rowsTotal.Add(int(p.Rows))
-		r.jobRows.Add(int(p.Rows))
 	}
 	if p.CompressedBytes > 0 {
 		ts.bytesTotal.Add(int(p.CompressedBytes))
-		r.jobBytes.Add(int(p.CompressedBytes))
 	}
 
 	now := r.m.now()
