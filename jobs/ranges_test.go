@@ -363,7 +363,7 @@ func TestRangeWorkerKilled(t *testing.T) {
 // two workers equal the single read; a table under RangeMinRows is not
 // split; a failing range fails the table and leaves nothing behind.
 func TestRangesSynth(t *testing.T) {
-	c, err := synth.New(synth.Config{Rows: map[string]int64{"LIKP": 20000, "VBRK": 500}, DefaultRows: 1})
+	c, err := synth.New(synth.Config{Rows: map[string]int64{"LIKP": 8000, "VBRK": 500}, DefaultRows: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,7 +375,7 @@ func TestRangesSynth(t *testing.T) {
 		}
 		return src
 	}}
-	e := newRangeEnv(t, hc, func(c *ManagerConfig) { c.RangeMinRows = 1000; c.RangeRows = 500; c.Pipeline.ChunkRows = 100 })
+	e := newRangeEnv(t, hc, func(c *ManagerConfig) { c.RangeMinRows = 1000; c.RangeRows = 200; c.Pipeline.ChunkRows = 100 })
 	ref := e.runTransport(t, "ref", 1, "LIKP", "VBRK")
 	j := e.runTransport(t, "par", 2, "LIKP", "VBRK")
 	if !bytes.Equal(e.content(t, ref, "LIKP"), e.content(t, j, "LIKP")) {

@@ -96,7 +96,7 @@ func (s *flakySource) Next(ctx context.Context) (*pipeline.Batch, error) {
 
 func TestRangeRun(t *testing.T) {
 	ctx := context.Background()
-	const rows = 12000
+	const rows = 4000 // 8 batches of 500; 40 ranges of 100 rows
 	c, info := synthTable(t, rows)
 	cfg := pipeline.Config{ChunkRows: 500, EncodeWorkers: 2, Retry: pipeline.Retry{Attempts: 3, Backoff: 1}}
 
