@@ -73,7 +73,11 @@ type ETLConfig struct {
 	TableParallelism int `yaml:"table_parallelism" json:"table_parallelism"` // ranges of one table at once
 	// RangeMinRows is the least row estimate of a table split into ranges
 	// when table_parallelism > 1 (smaller tables are read by one reader).
-	RangeMinRows  int64         `yaml:"range_min_rows" json:"range_min_rows"`
+	RangeMinRows int64 `yaml:"range_min_rows" json:"range_min_rows"`
+	// PartBytes splits a table's output into parts of about this many
+	// compressed bytes ({TABLE}.part-00001.jsonl.gz, …); 0 writes one object.
+	// BigQuery loads gzip files of at most 4 GB.
+	PartBytes     int64         `yaml:"part_bytes" json:"part_bytes"`
 	RetryAttempts int           `yaml:"retry_attempts" json:"retry_attempts"`
 	RetryBackoff  time.Duration `yaml:"retry_backoff" json:"retry_backoff"`
 	GzipLevel     int           `yaml:"gzip_level" json:"gzip_level"`
@@ -155,6 +159,7 @@ func (c Config) Pipeline() pipeline.Config {
 		ChunkRows:      c.ETL.ChunkSize,
 		EncodeWorkers:  c.ETL.EncodeWorkers,
 		GzipLevel:      c.ETL.GzipLevel,
+		PartBytes:      c.ETL.PartBytes,
 		Retry:          pipeline.Retry{Attempts: c.ETL.RetryAttempts, Backoff: c.ETL.RetryBackoff},
 	}.WithDefaults()
 }
@@ -200,6 +205,9 @@ func (c Config) Validate() error {
 	intRange("etl.chunk_size", c.ETL.ChunkSize, 1, 1000000)
 	intRange("etl.parallel_tables", c.ETL.ParallelTables, 1, 64)
 	intRange("etl.table_parallelism", c.ETL.TableParallelism, 1, 64)
+	if c.ETL.PartBytes != 0 && (c.ETL.PartBytes < 1<<20 || c.ETL.PartBytes > 5<<40) {
+		bad("etl.part_bytes", "%d is out of range (0, or 1 MiB … 5 TiB)", c.ETL.PartBytes)
+	}
 	if c.ETL.RangeMinRows < 0 {
 		bad("etl.range_min_rows", "%d is negative", c.ETL.RangeMinRows)
 	}

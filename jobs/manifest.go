@@ -55,6 +55,22 @@ type ManifestTable struct {
 	Columns     []ManifestColumn `json:"columns"`
 	// Ranges lists the parallel ranges the object was composed from.
 	Ranges []RangeExtraction `json:"ranges,omitempty"`
+	// Parts lists the objects of a table split by size (pipeline PartBytes,
+	// for BigQuery's 4 GB limit on gzip files), in order; Object and URI then
+	// name the first part and CRC32C is empty (each part has its own).
+	Parts []ManifestPart `json:"parts,omitempty"`
+}
+
+// ManifestPart is one object of a table split into parts.
+type ManifestPart struct {
+	Object    string `json:"object"`
+	URI       string `json:"uri"`
+	Rows      int64  `json:"rows"`
+	Bytes     int64  `json:"bytes"`
+	RawBytes  int64  `json:"raw_bytes"`
+	CRC32C    string `json:"crc32c"`
+	CRC32CHex string `json:"crc32c_hex"`
+	RawCRC32C string `json:"raw_crc32c"`
 }
 
 // ManifestColumn is one column with its source type.

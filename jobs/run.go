@@ -41,6 +41,7 @@ type tableState struct {
 	crc      uint32
 	rawCRC   uint32
 	object   string
+	parts    []pipeline.Part // when the output was split by Pipeline.PartBytes
 	running  bool
 	done     bool
 	lastEmit time.Time
@@ -293,6 +294,10 @@ func (m *Manager) runTable(ctx context.Context, r *run, ts *tableState, snap pip
 		ts.te.CRC32C = CRC32CBase64(st.CRC32C)
 		ts.crc, ts.rawCRC = st.CRC32C, st.RawCRC32C
 		ts.te.GCSPath = st.Object.URI
+		if ts.parts = st.Parts; len(st.Parts) > 0 {
+			// split: the manifest lists every part with its own CRC32C
+			ts.te.GCSPath, ts.te.CRC32C = st.Parts[0].Object.URI, ""
+		}
 		if ts.te.GCSPath == "" {
 			ts.te.GCSPath = objName
 		}
@@ -477,7 +482,14 @@ func (m *Manager) writeManifest(ctx context.Context, r *run, sink pipeline.Sink,
 			mt.Object, mt.URI = ts.object, ts.te.GCSPath
 			mt.Rows, mt.Bytes, mt.RawBytes = ts.te.RowCount, ts.te.BytesTransferred, ts.te.RawBytes
 			mt.CRC32C = ts.te.CRC32C
-			mt.CRC32CHex = fmt.Sprintf("%08x", ts.crc)
+			if len(ts.parts) == 0 {
+				mt.CRC32CHex = fmt.Sprintf("%08x", ts.crc)
+			}
+			for _, pt := range ts.parts {
+				mt.Parts = append(mt.Parts, ManifestPart{Object: pt.Object.Name, URI: pt.Object.URI, Rows: pt.Rows,
+					Bytes: pt.Object.Size, RawBytes: pt.RawBytes, CRC32C: CRC32CBase64(pt.Object.CRC32C),
+					CRC32CHex: fmt.Sprintf("%08x", pt.Object.CRC32C), RawCRC32C: CRC32CBase64(pt.RawCRC32C)})
+			}
 			mt.RawCRC32C, mt.RawCRC32Hex = CRC32CBase64(ts.rawCRC), fmt.Sprintf("%08x", ts.rawCRC)
 			man.TotalRows += mt.Rows
 			man.TotalBytes += mt.Bytes

@@ -38,6 +38,7 @@ type options struct {
 	chunk      int
 	tablePar   int
 	rangeMin   int64
+	partBytes  int64
 	dataDir    string
 	json       bool
 	quiet      bool
@@ -58,6 +59,7 @@ func addCommonFlags(fs *flag.FlagSet) *options {
 	fs.IntVar(&o.workers, "workers", 0, "NDJSON encode workers per table (default GOMAXPROCS)")
 	fs.IntVar(&o.chunk, "chunk-size", 0, "rows per batch (default 10000)")
 	fs.IntVar(&o.tablePar, "table-parallelism", 0, "ranges of one table read at once, all as of the job's snapshot (default 1)")
+	fs.Int64Var(&o.partBytes, "part-bytes", 0, "split each table into parts of about this many compressed bytes, {TABLE}.part-00001.jsonl.gz … (BigQuery loads gzip files up to 4 GB; e.g. 3500000000); 0 writes one object")
 	fs.Int64Var(&o.rangeMin, "range-min-rows", 0, "tables with fewer (estimated) rows are not split into ranges (default 200000)")
 	fs.StringVar(&o.dataDir, "data-dir", "", "state directory: job database and generated API key (default ./data)")
 	fs.BoolVar(&o.json, "json", false, "machine-readable JSON on stdout")
@@ -102,6 +104,9 @@ func (o *options) loadConfig() (config.Config, error) {
 	}
 	if set["table-parallelism"] {
 		cfg.ETL.TableParallelism = o.tablePar
+	}
+	if set["part-bytes"] {
+		cfg.ETL.PartBytes = o.partBytes
 	}
 	if set["range-min-rows"] {
 		cfg.ETL.RangeMinRows = o.rangeMin

@@ -135,3 +135,57 @@ func TestOracleWithoutInstantClient(t *testing.T) {
 		t.Fatalf("error does not say what to install (or, with a client, which host failed): %s", errs)
 	}
 }
+
+// TestRunPartsManifest: with --part-bytes a table becomes several complete
+// gzip files and the manifest lists each with its rows and CRC32C.
+func TestRunPartsManifest(t *testing.T) {
+	dir := t.TempDir()
+	code, _, errs := cli(t, "run", "--tables", "VBRP", "--rows", "3000", "--chunk-size", "500", "--part-bytes", "1048576",
+		"--data-dir", dir, "--target", "file://"+dir, "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "oracle-etl-data", "TRP-LOCAL", "v001", "_manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var man struct {
+		Tables []struct {
+			Rows  int64
+			Parts []struct {
+				Object string
+				Rows   int64
+				CRC32C string `json:"crc32c"`
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &man); err != nil {
+		t.Fatal(err)
+	}
+	parts := man.Tables[0].Parts
+	if len(parts) < 2 {
+		t.Fatalf("%d parts", len(parts))
+	}
+	var rows int64
+	for _, p := range parts {
+		f, err := os.ReadFile(filepath.Join(dir, "oracle-etl-data", p.Object))
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if _, err := buf.ReadFrom(zr); err != nil {
+			t.Fatal(err)
+		}
+		if n := int64(bytes.Count(buf.Bytes(), []byte("\n"))); n != p.Rows || p.CRC32C == "" {
+			t.Fatalf("%s: %d lines, manifest %d, crc %q", p.Object, n, p.Rows, p.CRC32C)
+		}
+		rows += p.Rows
+	}
+	if rows != 3000 || man.Tables[0].Rows != 3000 {
+		t.Fatalf("parts add up to %d rows, table %d", rows, man.Tables[0].Rows)
+	}
+}
