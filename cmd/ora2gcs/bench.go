@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"sort"
 	"time"
@@ -115,6 +116,10 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			if err != nil {
 				return err
 			}
+			// Start every run from the same heap, as go test -bench does:
+			// otherwise the garbage of earlier runs (pgzip and encoder
+			// buffers, ≈45 MB per VBRP run) is still there when a run peaks.
+			debug.FreeOSMemory()
 			before := readUsage()
 			start := time.Now()
 			p := &pipeline.Pipeline{
@@ -197,6 +202,7 @@ func writeHeapProfile(path string) error {
 	if err != nil {
 		return err
 	}
+	runtime.GC() // the profile shows the heap as of the last collection
 	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
 		f.Close()
 		return err
