@@ -7,11 +7,18 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"sort"
 	"time"
 
+	"cloud.google.com/go/storage"
+	"github.com/fsouza/fake-gcs-server/fakestorage"
+	"google.golang.org/api/option"
+
 	"github.com/ora2gcs/ora2gcs/pipeline"
+	"github.com/ora2gcs/ora2gcs/sinks/gcs"
 	"github.com/ora2gcs/ora2gcs/stages"
 )
 
@@ -36,8 +43,22 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	o := addCommonFlags(fs)
 	runs := fs.Int("runs", 5, "number of runs; the median is reported")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of all runs to this file (go tool pprof)")
+	memProfile := fs.String("memprofile", "", "write an allocation profile of all runs to this file (go tool pprof -sample_index=alloc_space)")
+	gzipBlocks := fs.Int("gzip-blocks", 0, "blocks pgzip compresses at once (pipeline gzip_blocks; default 2×GOMAXPROCS+2)")
+	gzipBlockSize := fs.Int("gzip-block-size", 0, "bytes per pgzip block (pipeline gzip_block_size; default 1 MiB)")
+	batchQueue := fs.Int("batch-queue", 0, "batches queued per encode worker (pipeline batch_queue; default 0)")
+	encodedQueue := fs.Int("encoded-queue", 0, "encoded pieces queued per encode worker (pipeline encoded_queue; default 4)")
+	pieceBytes := fs.Int("piece-bytes", 0, "bytes per encoded piece (pipeline piece_bytes; default 1 MiB)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
+	}
+	if *memProfile != "" {
+		runtime.MemProfileRate = 64 << 10
+		defer func() {
+			if err := writeHeapProfile(*memProfile); err != nil {
+				fmt.Fprintf(stderr, "bench: memprofile: %v\n", err)
+			}
+		}()
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -53,11 +74,33 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if o.target == "" {
 		o.target = "null"
 	}
+	emulated := o.target == "emulator"
+	if emulated {
+		o.target = "null" // replaced below by the in-process emulator
+	}
 	env, err := o.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer env.Close()
+	if emulated {
+		o.target = "emulator"
+		if err := env.useEmulator(ctx); err != nil {
+			return err
+		}
+	}
+	for _, f := range []struct {
+		v   int
+		dst *int
+	}{{*gzipBlocks, &env.pcfg.GzipBlocks}, {*gzipBlockSize, &env.pcfg.GzipBlockSize}, {*batchQueue, &env.pcfg.BatchQueue},
+		{*encodedQueue, &env.pcfg.EncodedQueue}, {*pieceBytes, &env.pcfg.PieceBytes}} {
+		if f.v != 0 {
+			*f.dst = f.v
+		}
+	}
+	if err := env.pcfg.Validate(); err != nil {
+		return err
+	}
 	tables, err := env.resolveTables(ctx)
 	if err != nil {
 		return err
@@ -73,6 +116,10 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			if err != nil {
 				return err
 			}
+			// Start every run from the same heap, as go test -bench does:
+			// otherwise the garbage of earlier runs (pgzip and encoder
+			// buffers, ≈45 MB per VBRP run) is still there when a run peaks.
+			debug.FreeOSMemory()
 			before := readUsage()
 			start := time.Now()
 			p := &pipeline.Pipeline{
@@ -88,6 +135,10 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 			secs := time.Since(start).Seconds()
 			after := readUsage()
+			if r, ok := sink.(remover); ok && emulated {
+				// the emulator keeps objects in memory: drop each after its run
+				_ = r.Remove(ctx, p.Name)
+			}
 			r := benchResult{
 				Run: run, Table: t.Name, Rows: st.Rows, Seconds: secs,
 				RowsPerSec: float64(st.Rows) / secs,
@@ -139,4 +190,47 @@ func medianResult(rs []benchResult) benchResult {
 		}
 	}
 	return m
+}
+
+// remover is a sink that can delete an object.
+type remover interface {
+	Remove(ctx context.Context, name string) error
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC() // the profile shows the heap as of the last collection
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// useEmulator points e's sinks at an in-process fake-gcs-server on
+// 127.0.0.1 holding e.bucket. The emulator recomputes MD5 and CRC32C over the
+// whole object on every chunk and keeps objects in memory, so its figures
+// measure the emulator as much as ora2gcs (see docs/PERFORMANCE.md).
+func (e *env) useEmulator(ctx context.Context) error {
+	fake, err := fakestorage.NewServerWithOptions(fakestorage.Options{
+		Scheme: "http", Host: "127.0.0.1", Port: 0, PublicHost: "127.0.0.1",
+	})
+	if err != nil {
+		return fmt.Errorf("bench: start emulator: %w", err)
+	}
+	e.closers = append(e.closers, func() error { fake.Stop(); return nil })
+	fake.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: e.bucket})
+	client, err := storage.NewClient(ctx,
+		option.WithEndpoint(fake.URL()+"/storage/v1/"), option.WithoutAuthentication(), storage.WithJSONReads())
+	if err != nil {
+		return fmt.Errorf("bench: emulator client: %w", err)
+	}
+	e.closers = append(e.closers, client.Close)
+	e.sink = func(_ context.Context, bucket string) (pipeline.Sink, error) {
+		return gcs.NewWithClient(client, gcs.Config{Bucket: bucket, ChunkSize: e.cfg.GCS.ChunkSize})
+	}
+	return nil
 }

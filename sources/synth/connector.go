@@ -270,8 +270,9 @@ type source struct {
 	batch int
 	seq   int64
 
-	mu   sync.Mutex
-	free []*slot
+	mu     sync.Mutex
+	free   []*slot
+	closed bool
 }
 
 func (s *source) Columns() []pipeline.Column { return s.cols }
@@ -295,7 +296,8 @@ func (s *source) Next(ctx context.Context) (*pipeline.Batch, error) {
 	return &sl.batch, nil
 }
 
-// get takes a free slot or makes a new one.
+// get takes a free slot of this source, or one a closed source of the same
+// table and batch size left behind, or makes a new one.
 func (s *source) get() *slot {
 	s.mu.Lock()
 	if k := len(s.free); k > 0 {
@@ -306,33 +308,56 @@ func (s *source) get() *slot {
 		return sl
 	}
 	s.mu.Unlock()
-	ncol := len(s.t.pools)
-	ndoc := len(s.t.docs)
-	sl := &slot{
-		rows:  make([][]any, s.batch),
-		cells: make([]any, s.batch*ncol),
-		arena: make([]byte, 0, s.batch*ndoc*docWidth),
-		strs:  make([]string, s.batch*ndoc),
-		inUse: true,
+	var sl *slot
+	for sl == nil {
+		v, _ := s.t.idle.Get().(*slot)
+		if v == nil {
+			break
+		}
+		if len(v.rows) == s.batch {
+			sl = v
+		} // else: a slot of another batch size is dropped
 	}
+	if sl == nil {
+		ncol := len(s.t.pools)
+		ndoc := len(s.t.docs)
+		sl = &slot{
+			rows:  make([][]any, s.batch),
+			cells: make([]any, s.batch*ncol),
+			arena: make([]byte, 0, s.batch*ndoc*docWidth),
+			strs:  make([]string, s.batch*ndoc),
+		}
+	}
+	sl.inUse = true
 	sl.batch.Release = func() { s.put(sl) }
 	return sl
 }
 
-// put returns a slot to the free list; a second Release is ignored.
+// put returns a slot to the free list, or to the table's idle slots once
+// the source is closed; a second Release is ignored.
 func (s *source) put(sl *slot) {
 	s.mu.Lock()
-	if sl.inUse {
-		sl.inUse = false
-		s.free = append(s.free, sl)
+	defer s.mu.Unlock()
+	if !sl.inUse {
+		return
 	}
-	s.mu.Unlock()
+	sl.inUse = false
+	if s.closed {
+		s.t.idle.Put(sl)
+		return
+	}
+	s.free = append(s.free, sl)
 }
 
-// Close drops the free slots; batches still out stay valid until released.
+// Close hands the free slots to the table's idle slots, where the next
+// source of the same batch size finds them (until the garbage collector
+// drops them); batches still out stay valid until released.
 func (s *source) Close() error {
 	s.mu.Lock()
-	s.free = nil
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	for _, sl := range s.free {
+		s.t.idle.Put(sl)
+	}
+	s.free, s.closed = nil, true
 	return nil
 }

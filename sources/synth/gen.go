@@ -2,6 +2,7 @@ package synth
 
 import (
 	"math/bits"
+	"sync"
 	"unsafe"
 
 	"github.com/ora2gcs/ora2gcs/pipeline"
@@ -14,6 +15,7 @@ type poolCol struct {
 	base  unsafe.Pointer // &vals[0]: the hot loop indexes without bounds checks
 	key   uint64         // per-column random key mixed into the row state
 	shift uint64
+	doc   uint64 // all ones: the value follows the document, not the row
 	vals  []any
 }
 
@@ -41,6 +43,10 @@ type table struct {
 	docs    []docCol           // overwritten per row with document numbers
 	items   []int              // columns holding the item number (POSNR…)
 	grouped bool               // rows form documents of 1–8 items (VBRP)
+	// idle holds batch storage of closed sources for the next source of
+	// the table: a VBRP batch of 10,000 rows is 44 MB of cells, and making
+	// it anew per run let a process's heap grow by that much each run.
+	idle sync.Pool
 }
 
 // itemNumbers are the boxed item numbers "10", "20", … "80".
@@ -86,6 +92,26 @@ func newTable(file string, seed uint64) (*table, error) {
 		spec.bits = max(min(spec.bits, maxPoolBits), 1)
 		vals := buildPool(c, spec, &rng{s: cseed ^ 0xA5A5A5A5A5A5A5A5})
 		t.pools[i] = poolCol{base: unsafe.Pointer(&vals[0]), key: mix64(cseed ^ 0x5A5A5A5A5A5A5A5A), shift: uint64(64 - spec.bits), vals: vals}
+	}
+	if t.grouped {
+		for i, c := range cols {
+			if documentLevel(c, t.seed) {
+				t.pools[i].doc = ^uint64(0)
+			}
+		}
+		// Dates of one billing event are one date in every column of the
+		// group: the columns share the first one's pool and key.
+		for _, group := range sameValue[name] {
+			first, ok := byName[group[0]]
+			if !ok {
+				continue
+			}
+			for _, other := range group[1:] {
+				if j, ok := byName[other]; ok && cols[j].Type == cols[first].Type && cols[j].Nullable == cols[first].Nullable {
+					t.pools[j] = t.pools[first]
+				}
+			}
+		}
 	}
 	for i, c := range cols { // in column order, so the layout is deterministic too
 		if base, ok := docCols[name][c.Name]; ok {
@@ -135,20 +161,24 @@ func (t *table) fill(s *slot, lo uint64, n int) {
 		row := s.cells[r*ncol : (r+1)*ncol : (r+1)*ncol]
 		s.rows[r] = row
 		i := lo + uint64(r)
-		// Each column's index is the high bits of (row hash ^ column key) ×
-		// an odd constant: independent per column, so the loop has no
-		// dependency chain and the CPU overlaps the columns.
+		doc, item := t.docOf(i)
+		// Each column's index is the high bits of (state ^ column key) × an
+		// odd constant: independent per column, so the loop has no
+		// dependency chain and the CPU overlaps the columns. The state is
+		// the row's hash, or the document's for document-level columns
+		// (p.doc selects it without a branch).
 		st := mix64(t.seed + i*0x9E3779B97F4A7C15)
+		sd := mix64(t.seed ^ doc*0xC2B2AE3D27D4EB4F)
 		pools := t.pools[:len(row)]
 		for j := range pools {
 			p := &pools[j]
-			k := ((st ^ p.key) * 0xD6E8FEB86659FD93) >> (p.shift & 63) // < len(p.vals)
+			x := st ^ (st^sd)&p.doc
+			k := ((x ^ p.key) * 0xD6E8FEB86659FD93) >> (p.shift & 63) // < len(p.vals)
 			row[j] = *(*any)(unsafe.Add(p.base, k*uint64(unsafe.Sizeof(any(nil)))))
 		}
 		if len(t.docs) == 0 {
 			continue
 		}
-		doc, item := t.docOf(i)
 		for _, c := range t.items {
 			row[c] = itemNumbers[item]
 		}

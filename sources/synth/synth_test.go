@@ -534,7 +534,7 @@ func TestValues(t *testing.T) {
 			}
 			src := open(t, c, name, pipeline.ReadOptions{BatchRows: 4096})
 			defer src.Close()
-			var nulls, blanks, hangulValues, escapes, fullFloats, decimals, dates int
+			var nulls, blanks, hangulValues, escapes, fullFloats, decimals, zeros, dates int
 			seen := 0
 			prevDoc := ""
 			for {
@@ -588,6 +588,9 @@ func TestValues(t *testing.T) {
 								t.Fatalf("row %d %s %s: %q: %s", seen, col.Name, col.SourceType, s, why)
 							}
 							decimals++
+							if s == "0" {
+								zeros++
+							}
 						case pipeline.TypeDateTime:
 							d, ok := v.(time.Time)
 							if !ok || d.Location() != time.UTC || d.Nanosecond() != 0 || d.Year() < 2019 || d.Year() > 9999 {
@@ -623,8 +626,13 @@ func TestValues(t *testing.T) {
 				t.Fatalf("read %d rows", seen)
 			}
 			cells := rows * len(info.Columns)
-			t.Logf("%s: NULL %.1f%%, blank %.1f%%, Hangul %d, escapes %d, 17-digit floats %d",
-				name, 100*float64(nulls)/float64(cells), 100*float64(blanks)/float64(cells), hangulValues, escapes, fullFloats)
+			t.Logf("%s: NULL %.1f%%, blank %.1f%%, zero decimals %.1f%%, Hangul %d, escapes %d, 17-digit floats %d",
+				name, 100*float64(nulls)/float64(cells), 100*float64(blanks)/float64(cells), 100*float64(zeros)/float64(max(decimals, 1)),
+				hangulValues, escapes, fullFloats)
+			// Most SAP NUMBER columns are 0 in most rows.
+			if name == "VBRP" && (zeros < decimals*4/10 || zeros > decimals*8/10) {
+				t.Errorf("%d of %d decimals are 0, want 40–80%%", zeros, decimals)
+			}
 			if nulls < cells/100 || nulls > cells/10 {
 				t.Errorf("%d NULLs in %d values: not a realistic few percent", nulls, cells)
 			}
@@ -684,6 +692,86 @@ func TestVBRPDocuments(t *testing.T) {
 	if avg := float64(len(rows)) / float64(docs); avg < 1.5 || avg > 6 {
 		t.Errorf("%.2f items per billing document", avg)
 	}
+
+	// Header data is shared by the items of a document; item data is not.
+	for _, name := range []string{"FBUDA", "WAERK", "KUNAG_ANA", "ERNAM", "VKORG_AUFT", "KURSK"} {
+		for i := 1; i < len(rows); i++ {
+			if rows[i][idx["VBELN"]] == rows[i-1][idx["VBELN"]] && rows[i][idx[name]] != rows[i-1][idx[name]] {
+				t.Fatalf("row %d: %s %v differs from %v of the previous item of %s", i, name, rows[i][idx[name]], rows[i-1][idx[name]], rows[i][idx["VBELN"]])
+			}
+		}
+	}
+	for i, row := range rows {
+		if row[idx["FBUDA"]] != row[idx["PRSDT"]] || row[idx["FBUDA"]] != row[idx["ERDAT"]] {
+			t.Fatalf("row %d: billing %v, pricing %v and creation date %v differ", i, row[idx["FBUDA"]], row[idx["PRSDT"]], row[idx["ERDAT"]])
+		}
+	}
+	// Share of columns that agree within every document (document-level
+	// columns, plus a few always-blank ones by chance).
+	constant := 0
+	for j := range info.Columns {
+		same := true
+		for i := 1; i < len(rows) && same; i++ {
+			same = rows[i][idx["VBELN"]] != rows[i-1][idx["VBELN"]] || rows[i][j] == rows[i-1][j]
+		}
+		if same {
+			constant++
+		}
+	}
+	t.Logf("%d of %d columns are constant within every document", constant, len(info.Columns))
+	if share := float64(constant) / float64(len(info.Columns)); share < 0.40 || share > 0.60 {
+		t.Errorf("%d of %d columns are constant within documents (%.0f%%), want 40–60%%", constant, len(info.Columns), 100*share)
+	}
+	// Item-level data varies within documents.
+	varied := 0
+	for i := 1; i < len(rows); i++ {
+		if rows[i][idx["VBELN"]] == rows[i-1][idx["VBELN"]] && rows[i][idx["MATNR"]] != rows[i-1][idx["MATNR"]] {
+			varied++
+		}
+	}
+	if items := len(rows) - docs; varied < items/2 {
+		t.Errorf("MATNR differs from the previous item in %d of %d later items", varied, items)
+	}
+}
+
+// TestSlotsOutliveSource checks that a closed source's batch storage is
+// reused by the next source of the same batch size, and that a different
+// batch size still gives the right rows.
+func TestSlotsOutliveSource(t *testing.T) {
+	c := newConnector(t, Config{DefaultRows: 100})
+	whole := readAll(t, open(t, c, "VBRP", pipeline.ReadOptions{BatchRows: 100}))
+	reused := 0
+	var last *any
+	for range 20 {
+		src := open(t, c, "VBRP", pipeline.ReadOptions{BatchRows: 10})
+		b, err := src.Next(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !equalRows(b.Rows, whole[:10]) {
+			t.Fatal("reused storage gives other rows")
+		}
+		if &b.Rows[0][0] == last {
+			reused++
+		}
+		last = &b.Rows[0][0]
+		b.Release()
+		src.Close()
+	}
+	// sync.Pool may drop items (always some under -race), never all.
+	if reused == 0 {
+		t.Error("no source reused the storage of a closed one")
+	}
+	src := open(t, c, "VBRP", pipeline.ReadOptions{BatchRows: 7})
+	defer src.Close()
+	b, err := src.Next(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Rows) != 7 || !equalRows(b.Rows, whole[:7]) {
+		t.Errorf("batch of %d rows after other batch sizes is wrong", len(b.Rows))
+	}
+	b.Release()
 }
 
 func TestCancellation(t *testing.T) {

@@ -330,6 +330,14 @@ func codeDraw(n int, seed uint64) func(r *rng) any {
 
 func listDraw(xs []string) func(r *rng) any { return func(r *rng) any { return pick(r, xs) } }
 
+// mostlySet are the quantities, amounts and rates every billing item has:
+// they are rarely zero.
+var mostlySet = map[string]bool{
+	"FKIMG": true, "FKLMG": true, "LMENG": true, "SMENG": true, "NTGEW": true, "BRGEW": true, "NETWR": true,
+	"MWSBP": true, "KZWI1": true, "WAVWR": true, "BRTWR": true, "KURSK": true, "STCUR": true, "UMVKZ": true,
+	"UMVKN": true, "ZZ_NETWR_LC": true,
+}
+
 // specFor decides how the values of one column look, by SAP column name
 // first and by Oracle type otherwise.
 func specFor(col pipeline.Column, length int, seed uint64) colSpec {
@@ -339,8 +347,10 @@ func specFor(col pipeline.Column, length int, seed uint64) colSpec {
 	if strings.HasPrefix(name, "ZZ_") {
 		spec.nullRate = 0.1
 	}
-	// Most SAP columns are often blank; how often depends on the column.
-	rarely := []float64{0.05, 0.3, 0.6, 0.9}[cr.intn(4)]
+	// Most SAP columns are blank (" ") or zero most of the time: real VBRP
+	// has most of its NUMBER columns at 0 and most flags empty in most rows.
+	// Each column draws its share of blanks from these.
+	rarely := []float64{0.05, 0.5, 0.85, 0.97}[cr.intn(4)]
 	switch col.Type {
 	case pipeline.TypeDateTime:
 		spec.bits, spec.draw = 9, dateDraw(name)
@@ -349,7 +359,12 @@ func specFor(col pipeline.Column, length int, seed uint64) colSpec {
 		spec.bits, spec.draw = 8, floatDraw()
 		return spec
 	case pipeline.TypeDecimal:
-		spec.bits, spec.blankRate, spec.draw = 9, rarely/2, decimalDraw(name, col.Precision, col.Scale)
+		// NUMBER columns lean further to 0 than other columns.
+		zeroRate := []float64{0.05, 0.5, 0.85, 0.97, 0.97, 0.97}[cr.intn(6)]
+		spec.bits, spec.blankRate, spec.draw = 9, zeroRate, decimalDraw(name, col.Precision, col.Scale)
+		if mostlySet[name] {
+			spec.blankRate = 0.02
+		}
 		if col.Scale == 0 && col.Precision <= 4 {
 			spec.bits = 6
 		}
@@ -418,7 +433,7 @@ func specFor(col pipeline.Column, length int, seed uint64) colSpec {
 	case strings.HasPrefix(name, "KUN") || name == "LIFNR" || name == "KNKLI":
 		return set(8, 0.02, func(r *rng) any { return zeroPad(uint64(100_000+r.intn(50_000)), 10) })
 	case n == 1:
-		return set(5, 0.35+rarely*0.6, listDraw([]string{"X", "X", "X", "A", "B", "C", "1", "2"}))
+		return set(5, rarely, listDraw([]string{"X", "X", "X", "A", "B", "C", "1", "2"}))
 	case n <= 6:
 		return set(5, rarely, codeDraw(n, cr.next()))
 	case n <= 12:
