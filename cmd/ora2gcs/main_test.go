@@ -140,7 +140,7 @@ func TestOracleWithoutInstantClient(t *testing.T) {
 // gzip files and the manifest lists each with its rows and CRC32C.
 func TestRunPartsManifest(t *testing.T) {
 	dir := t.TempDir()
-	code, _, errs := cli(t, "run", "--tables", "VBRP", "--rows", "3000", "--chunk-size", "500", "--part-bytes", "1048576",
+	code, _, errs := cli(t, "run", "--tables", "VBRP", "--rows", "10000", "--chunk-size", "1000", "--part-bytes", "1048576",
 		"--data-dir", dir, "--target", "file://"+dir, "--quiet")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
@@ -185,7 +185,7 @@ func TestRunPartsManifest(t *testing.T) {
 		}
 		rows += p.Rows
 	}
-	if rows != 3000 || man.Tables[0].Rows != 3000 {
+	if rows != 10000 || man.Tables[0].Rows != 10000 {
 		t.Fatalf("parts add up to %d rows, table %d", rows, man.Tables[0].Rows)
 	}
 }
