@@ -68,12 +68,17 @@ func (m *Manager) runRanged(ctx context.Context, r *run, ts *tableState, info pi
 	name := ts.te.TableName
 	log.Info("table split into ranges", "ranges", len(ranges), "workers", min(workers, len(ranges)))
 	prefix := fmt.Sprintf("%s/%s/", r.job.TransportID, r.job.Version)
+	// Ranges read at once share the table's row budget: each reads batches of
+	// ChunkRows/workers rows, so the rows in flight (and the GC's work) stay
+	// those of one reader instead of growing with the parallelism.
+	cfg := m.cfg.Pipeline.WithDefaults()
+	batchRows := max(cfg.ChunkRows/max(1, min(workers, len(ranges))), min(cfg.FetchArraySize, cfg.ChunkRows))
 	rr := pipeline.RangeRun{
 		Name: ts.object, TempPrefix: prefix + "_ranges/" + name + "/", Ranges: ranges, Sink: sink,
 		Encoder: m.cfg.Encoder, Segment: m.cfg.Segment, Config: m.cfg.Pipeline, Workers: workers,
 		Open: func(ctx context.Context, rg pipeline.Range) (pipeline.Source, error) {
 			src, err := m.cfg.Connector.Open(ctx, info, snap, pipeline.ReadOptions{
-				BatchRows: m.cfg.Pipeline.ChunkRows, FetchArraySize: m.cfg.Pipeline.FetchArraySize, Range: &rg})
+				BatchRows: batchRows, FetchArraySize: cfg.FetchArraySize, Range: &rg})
 			if err != nil {
 				return nil, fmt.Errorf("jobs: open %s range %d: %w", name, rg.Index, err)
 			}
