@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -172,7 +173,9 @@ func (p *Pipeline) Run(ctx context.Context) (st Stats, err error) {
 		outs[i] = make(chan piece, cfg.EncodedQueue)
 	}
 
-	// Reader: the only sender on ins.
+	// Reader: the only sender on ins. w.sent and w.eof (set before ins are
+	// closed) let the writer tell the end of the table from a worker that
+	// stopped because of an error.
 	g.Go(func() error {
 		defer func() {
 			for _, in := range ins {
@@ -182,6 +185,7 @@ func (p *Pipeline) Run(ctx context.Context) (st Stats, err error) {
 		for i := 0; ; i++ {
 			b, err := p.Source.Next(gctx)
 			if err == io.EOF {
+				w.eof.Store(true)
 				return nil
 			}
 			if err != nil {
@@ -189,6 +193,7 @@ func (p *Pipeline) Run(ctx context.Context) (st Stats, err error) {
 			}
 			select {
 			case ins[i%W] <- b:
+				w.sent.Add(1)
 			case <-gctx.Done():
 				return gctx.Err()
 			}
@@ -295,6 +300,9 @@ type writer struct {
 	partRaw   hash.Hash32
 	reported  int64    // compressed bytes already reported to the observer
 	committed []string // committed part names, removed if the table fails
+
+	sent atomic.Int64 // batches the reader handed to the workers
+	eof  atomic.Bool  // the reader reached the end of the source
 }
 
 func (w *writer) open(name string) error {
@@ -324,17 +332,25 @@ func (w *writer) run(ctx context.Context, outs []chan piece) error {
 			return ctx.Err()
 		}
 		if !ok {
-			// worker i has no batch: the source ended. Every other worker
-			// must be done as well, or a batch went missing.
+			// Worker i has no further batch. That is the end of the table only
+			// if the reader reached the end and every batch it handed out was
+			// written; otherwise a stage failed and its error cancels ctx.
+			if !w.eof.Load() || w.stats.Batches != w.sent.Load() {
+				<-ctx.Done()
+				return ctx.Err()
+			}
 			for k := 1; k < W; k++ {
-				for pc := range outs[(i+k)%W] {
-					putBuf(pc.buf)
-					if ctx.Err() == nil {
+				select {
+				case pc, more := <-outs[(i+k)%W]:
+					if more {
+						putBuf(pc.buf)
 						return fmt.Errorf("pipeline: %s: batch order broken: worker %d has output after the end", w.p.Name, (i+k)%W)
 					}
+				case <-ctx.Done():
+					return ctx.Err()
 				}
 			}
-			return ctx.Err()
+			return nil
 		}
 		if w.obj == nil { // PartBytes: the next part starts with data
 			if err := w.open(PartName(w.p.Name, len(w.stats.Parts)+1)); err != nil {
