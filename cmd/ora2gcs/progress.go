@@ -83,7 +83,7 @@ func (v *progressView) Handle(e jobs.Event) {
 		v.clear()
 		return
 	}
-	if time.Since(v.last) >= v.interval {
+	if v.overall.TablesTotal > 0 && time.Since(v.last) >= v.interval {
 		v.draw()
 	}
 }

@@ -164,7 +164,14 @@ func printSummary(w io.Writer, job jobs.Job) {
 		total = fmt.Sprintf("%.2f", job.CompletedAt.Sub(job.StartedAt).Seconds())
 	}
 	rows = append(rows, []string{"TOTAL", fmt.Sprint(job.TotalRows), fmt.Sprint(job.BytesTransferred), "", total, job.Manifest})
-	fmt.Fprintf(w, "%s %s %s %s (snapshot: %s %s)\n", job.TransportID, job.Version, job.ID, job.Status, job.Snapshot.Kind, job.Snapshot.ID)
+	snap := job.Snapshot.Kind
+	if job.Snapshot.ID != "" {
+		snap += " " + job.Snapshot.ID
+	}
+	if job.Snapshot.Note != "" {
+		snap += "; " + job.Snapshot.Note
+	}
+	fmt.Fprintf(w, "%s %s %s %s (snapshot: %s)\n", job.TransportID, job.Version, job.ID, job.Status, snap)
 	printTable(w, []string{"table", "rows", "bytes", "crc32c", "seconds", "path"}, rows)
 	if job.CompletedAt != nil && job.TotalRows > 0 {
 		if secs := job.CompletedAt.Sub(job.StartedAt).Seconds(); secs > 0 {
