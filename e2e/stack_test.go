@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"io"
 	"log/slog"
 	"net"
@@ -49,7 +50,7 @@ type stack struct {
 	url       string
 	mgr       *jobs.Manager
 	ln        *trackingListener
-	logs      *syncBuffer
+	logs      *testutil.LogBuffer
 	open      func() // opens the gate of gatedBucket; idempotent
 	breakSink func() // lets brokenBucket fail; idempotent
 	httpc     *http.Client
@@ -68,7 +69,7 @@ func startStack(t *testing.T) *stack {
 	breakSink := func() { brokenOnce.Do(func() { close(broken) }) }
 
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
+	logs := &testutil.LogBuffer{}
 	m, err := jobs.NewManager(ctx, jobs.ManagerConfig{
 		Store:     filepath.Join(dir, "ora2gcs.db"),
 		Connector: conn,
@@ -268,23 +269,6 @@ func (l *trackingListener) dropAll() int {
 		delete(l.conns, c)
 	}
 	return n
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // commas formats n as the dashboard does (en-US grouping).

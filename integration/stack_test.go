@@ -7,13 +7,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -45,30 +45,13 @@ type stack struct {
 	m    *jobs.Manager
 	srv  *server.Server
 	base string // http://127.0.0.1:PORT/api/v1
-	logs *syncBuffer
+	logs *testutil.LogBuffer
 	dir  string
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func startStack(t testing.TB, dir string, conn pipeline.Connector, sinks func(string) (pipeline.Sink, error), mutate func(*jobs.ManagerConfig)) *stack {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testutil.LogBuffer{}
 	log := server.NewLogger(logs, slog.LevelDebug)
 	cfg := jobs.ManagerConfig{
 		Store:            filepath.Join(dir, "ora2gcs.db"),

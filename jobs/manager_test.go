@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"hash/crc32"
 	"log/slog"
 	"os"
@@ -1017,21 +1018,8 @@ func TestJobLevelFailures(t *testing.T) {
 	})
 }
 
-// syncBuffer is a log destination safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 func TestLogFields(t *testing.T) {
-	var buf syncBuffer
+	var buf testutil.LogBuffer
 	logger := slog.New(slog.NewJSONHandler(&buf, nil))
 	e := newEnv(t, newFakeConnector(&fakeTable{name: "A", rows: 5}), func(c *ManagerConfig) { c.Logger = logger })
 	tr := mustCreate(t, e.m, "logs", "A")

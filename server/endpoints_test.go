@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"log/slog"
 	"math"
 	"os"
@@ -405,7 +406,7 @@ func TestLogsNeverContainSecrets(t *testing.T) {
 
 func TestEnsureAPIKey(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	var logBuf syncBuffer
+	var logBuf testutil.LogBuffer
 	log := NewLogger(&logBuf, slog.LevelDebug)
 
 	keys, err := EnsureAPIKey(dir, []string{" ", ""}, log)

@@ -1,18 +1,17 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -28,24 +27,7 @@ const (
 
 // testLogs receives the log output of every server the tests start; TestMain
 // scans it for secrets after all tests ran.
-var testLogs syncBuffer
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+var testLogs testutil.LogBuffer
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -74,10 +56,10 @@ func TestMain(m *testing.M) {
 
 // newTestServer builds a Server over a fresh fake service, logging into
 // testLogs (and into the returned buffer for tests that read their own lines).
-func newTestServer(t testing.TB, mutate func(*Options)) (*Server, *fakeService, *syncBuffer) {
+func newTestServer(t testing.TB, mutate func(*Options)) (*Server, *fakeService, *testutil.LogBuffer) {
 	t.Helper()
 	svc := newFakeService()
-	own := &syncBuffer{}
+	own := &testutil.LogBuffer{}
 	opts := Options{
 		APIKeys: []string{testKey, secondKey},
 		Logger:  NewLogger(io.MultiWriter(&testLogs, own), slog.LevelDebug),

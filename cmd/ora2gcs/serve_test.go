@@ -1,38 +1,20 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ora2gcs/ora2gcs/internal/gcstest"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func freeAddr(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -51,7 +33,7 @@ func TestServeGeneratesKeyAndStopsGracefully(t *testing.T) {
 	dir := t.TempDir()
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &lockedBuffer{}
+	logs := &testutil.LogBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- cmdServe(ctx, []string{"--listen", addr, "--data-dir", dir, "--target", "file://" + dir, "--rows", "500"}, io.Discard, logs)
