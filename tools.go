@@ -9,7 +9,6 @@ import (
 	_ "github.com/VictoriaMetrics/metrics"
 	_ "github.com/chromedp/chromedp"
 	_ "github.com/fsouza/fake-gcs-server/fakestorage"
-	_ "github.com/goccy/go-json"
 	_ "github.com/godror/godror"
 	_ "github.com/gofiber/fiber/v2"
 	_ "github.com/jackc/pgx/v5"

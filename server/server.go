@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	gojson "github.com/goccy/go-json"
 	"io"
 	"log/slog"
 	"net"
@@ -120,6 +121,11 @@ func New(svc jobs.Service, opts Options) (*Server, error) {
 		IdleTimeout:           2 * time.Minute,
 		DisableStartupMessage: true,
 		Immutable:             true, // strings from a request outlive the handler (SSE, service)
+		// Responses are rendered with goccy/go-json (same output as
+		// encoding/json, faster); request bodies are decoded strictly with
+		// encoding/json's DisallowUnknownFields in decodeJSON.
+		JSONEncoder: gojson.Marshal,
+		JSONDecoder: gojson.Unmarshal,
 	})
 	s.app.Use(s.withRequestID, s.withAccessLog, s.withRecover)
 	s.routes()
