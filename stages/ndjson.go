@@ -311,6 +311,11 @@ var safe = func() (t [256]bool) {
 
 const hexDigits = "0123456789abcdef"
 
+// AppendString appends s as a JSON string exactly as the encoder writes
+// string values (see appendString). Sources that build JSON text themselves,
+// such as PostgreSQL arrays, use it so every string is escaped the same way.
+func AppendString(dst []byte, s string) []byte { return appendString(dst, s) }
+
 // appendString appends s as a JSON string: '"' and '\\' and control
 // characters escaped, U+2028 and U+2029 escaped, each byte of invalid UTF-8
 // replaced by \ufffd; '<', '>' and '&' are left as they are.
@@ -662,20 +667,27 @@ func appendRawJSON(dst []byte, raw []byte) ([]byte, error) {
 		}
 		return appendAny(dst, v, 0)
 	}
-	compact := true
+	plain := true // no whitespace to strip, no U+2028/U+2029 (first byte 0xE2) to escape
 	for _, b := range raw {
-		if b == '\n' || b == '\r' || b == ' ' || b == '\t' {
-			compact = false
+		if b == '\n' || b == '\r' || b == ' ' || b == '\t' || b == 0xE2 {
+			plain = false
 			break
 		}
 	}
-	if compact {
+	if plain {
 		return append(dst, raw...), nil
 	}
-	// Strip whitespace outside strings; raw is valid JSON.
+	// Strip whitespace outside strings and escape U+2028/U+2029 inside them
+	// (as appendString does); raw is valid UTF-8 JSON.
 	in, esc := false, false
-	for _, b := range raw {
+	for i := 0; i < len(raw); i++ {
+		b := raw[i]
 		if in {
+			if b == 0xE2 && i+2 < len(raw) && raw[i+1] == 0x80 && (raw[i+2] == 0xA8 || raw[i+2] == 0xA9) {
+				dst = append(dst, '\\', 'u', '2', '0', '2', "89"[raw[i+2]-0xA8])
+				i += 2
+				continue
+			}
 			dst = append(dst, b)
 			switch {
 			case esc:

@@ -217,6 +217,8 @@ func TestEncodeOtherTypes(t *testing.T) {
 		{"json bytes", js, NDJSONOptions{}, []byte(`"s"`), `"s"`, ""},
 		{"json pretty is compacted", js, NDJSONOptions{}, "{\n  \"a b\": \"x y\\\" z\",\r\n\t\"c\": [1, 2]\n}\n", `{"a b":"x y\" z","c":[1,2]}`, ""},
 		{"json invalid utf8 repaired", js, NDJSONOptions{}, []byte("[\"a\xffb\"]"), "[\"a\uFFFDb\"]", ""},
+		{"json U+2028/2029 in strings escaped", js, NDJSONOptions{}, pipeline.RawJSON("[\"a\u2028b\u2029\", \"€\"]"), `["a\u2028b\u2029","€"]`, ""},
+		{"json other U+20xx untouched", js, NDJSONOptions{}, pipeline.RawJSON("[\"€\u2027\"]"), "[\"€\u2027\"]", ""},
 		{"json invalid", js, NDJSONOptions{}, `{"a":`, "", "invalid JSON"},
 		{"json two values", js, NDJSONOptions{}, `1 2`, "", "invalid JSON"},
 		{"json any", js, NDJSONOptions{}, map[string]any{"z": 1, "a": []any{true, nil, "s", 1.5, json.Number("2.50"), math.NaN()}, "m": map[string]any{}}, `{"a":[true,null,"s",1.5,2.50,"NaN"],"m":{},"z":1}`, ""},

@@ -7,10 +7,12 @@ import (
 	"math"
 	"strings"
 	"time"
-	"unicode/utf8"
+	"unsafe"
 
 	"github.com/jackc/pgx/v5/pgtype"
+
 	"github.com/ora2gcs/ora2gcs/pipeline"
+	"github.com/ora2gcs/ora2gcs/stages"
 )
 
 // decoder turns one non-NULL raw column value into a Batch value. src is
@@ -275,41 +277,9 @@ func appendElem(out, el []byte, kind elemKind) []byte {
 	return appendJSONString(out, el)
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
+// appendJSONString appends s as a JSON string with the encoder's own
+// escaping (stages.AppendString), so array elements are escaped exactly as
+// string columns are.
 func appendJSONString(out, s []byte) []byte {
-	out = append(out, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				out = append(out, '\\', c)
-			case c < 0x20:
-				switch c {
-				case '\n':
-					out = append(out, '\\', 'n')
-				case '\r':
-					out = append(out, '\\', 'r')
-				case '\t':
-					out = append(out, '\\', 't')
-				default:
-					out = append(out, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-				}
-			default:
-				out = append(out, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			out = append(out, "\ufffd"...)
-		} else {
-			out = append(out, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(out, '"')
+	return stages.AppendString(out, unsafe.String(unsafe.SliceData(s), len(s)))
 }
