@@ -247,7 +247,7 @@ func (m *Manager) runTable(ctx context.Context, r *run, ts *tableState, snap pip
 			var cols []pipeline.Column
 			err := func() error {
 				src, err := m.cfg.Connector.Open(ctx, info, snap, pipeline.ReadOptions{
-					BatchRows: m.cfg.Pipeline.ChunkRows, FetchArraySize: m.cfg.Pipeline.FetchArraySize})
+					BatchRows: m.cfg.Pipeline.ChunkRows, FetchArraySize: m.cfg.Pipeline.FetchArraySize, Raw: true})
 				if err != nil {
 					return fmt.Errorf("jobs: open %s: %w", name, err)
 				}

@@ -44,6 +44,11 @@ type ReadOptions struct {
 	FetchArraySize int // rows per database round trip (Config.FetchArraySize)
 	Limit          int // stop after this many rows; 0 reads all
 	Range          *Range
+	// Raw lets the source hand out batches in its own wire format
+	// (Batch.Raw, see RawSource) that the pipeline's encode workers decode
+	// in parallel. Only a reader whose batches go to Pipeline.Run (or
+	// DecodeRaw) may set it; sources without a raw format ignore it.
+	Raw bool
 }
 
 // Range is one part of a table for parallel reads (see RangeSplitter).

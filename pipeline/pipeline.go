@@ -238,21 +238,33 @@ func (p *Pipeline) encode(ctx context.Context, cfg Config, cols []Column, enc Ro
 		}
 	}
 	step := 64 // rows per AppendRows call, adapted to the row size
+	var dec RowDecoder
+	if rs, ok := p.Source.(RawSource); ok {
+		dec = rs.NewRowDecoder()
+	}
+	one := [][]any{make([]any, len(cols))}
 	for b := range in {
+		if b.Raw != nil && len(p.Transforms) > 0 && dec != nil {
+			rows, err := DecodeRaw(dec, len(cols), b)
+			if err != nil {
+				return fmt.Errorf("pipeline: %s: decode batch %d: %w", p.Name, b.Seq, err)
+			}
+			b.Rows, b.Raw, b.RawRows = rows, nil, 0
+		}
 		for _, t := range p.Transforms {
 			if err := t(ctx, cols, b); err != nil {
 				return fmt.Errorf("pipeline: %s: transform batch %d: %w", p.Name, b.Seq, err)
 			}
 		}
-		rows := b.Rows
+		nrows, cur := b.Len(), b.Raw
 		bp := bufPool.Get().(*[]byte)
 		buf := (*bp)[:0]
 		var n int64
-		for i := 0; i < len(rows); {
-			j := min(i+step, len(rows))
+		for i := 0; i < nrows; {
+			j := min(i+step, nrows)
 			var err error
 			before := len(buf)
-			buf, err = enc.AppendRows(buf, rows[i:j])
+			buf, cur, err = batchRows(enc, dec, one, buf, b, cur, i, j)
 			if err != nil {
 				*bp = buf
 				putBuf(bp)
@@ -263,7 +275,7 @@ func (p *Pipeline) encode(ctx context.Context, cfg Config, cols []Column, enc Ro
 			}
 			n += int64(j - i)
 			i = j
-			if len(buf) >= cfg.PieceBytes && i < len(rows) {
+			if len(buf) >= cfg.PieceBytes && i < nrows {
 				*bp = buf
 				if err := send(piece{buf: bp, rows: n}); err != nil {
 					return err

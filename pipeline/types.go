@@ -88,6 +88,11 @@ type Column struct {
 type Batch struct {
 	Seq  int64   // 0, 1, 2, … in source order; the writer restores this order
 	Rows [][]any // owned by the pipeline until Release is called
+	// Raw, instead of Rows, holds RawRows rows in the source's own wire
+	// format (only from a RawSource opened with ReadOptions.Raw); the
+	// encode workers decode them with the source's RowDecoder.
+	Raw     []byte
+	RawRows int
 	// Release, if set, is called at most once when the pipeline no longer reads
 	// Rows, so a Source may reuse their storage.
 	Release func()
@@ -101,6 +106,14 @@ type Source interface {
 	Next(ctx context.Context) (*Batch, error)
 	// Close releases the source; it is called once, also after errors.
 	Close() error
+}
+
+// Len is the number of rows in the batch.
+func (b *Batch) Len() int {
+	if b.Raw != nil {
+		return b.RawRows
+	}
+	return len(b.Rows)
 }
 
 // Sink creates objects. Name is the object's path below the sink's root,

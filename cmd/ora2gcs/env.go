@@ -172,7 +172,7 @@ func (e *env) Close() error {
 }
 
 func (e *env) readOptions() pipeline.ReadOptions {
-	return pipeline.ReadOptions{BatchRows: e.pcfg.ChunkRows, FetchArraySize: e.pcfg.FetchArraySize}
+	return pipeline.ReadOptions{BatchRows: e.pcfg.ChunkRows, FetchArraySize: e.pcfg.FetchArraySize, Raw: true}
 }
 
 // resolveTables describes the requested tables (default: all of synth).

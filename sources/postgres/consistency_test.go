@@ -47,14 +47,14 @@ func TestSnapshotConsistency(t *testing.T) {
 	exec(t, db, `UPDATE snap_a SET v = 'changed' WHERE id <= 10`)
 	exec(t, db, `DELETE FROM snap_b WHERE id > 500`)
 	for _, tb := range []string{"snap_a", "snap_b"} {
-		for _, batch := range []int{7, 1000, 10000} {
-			_, rows, _ := readAll(t, c, tb, snap, pipeline.ReadOptions{BatchRows: batch})
+		for _, opts := range []pipeline.ReadOptions{{BatchRows: 7}, {BatchRows: 1000}, {BatchRows: 10000}, {BatchRows: 7, Raw: true}, {BatchRows: 10000, Raw: true}} {
+			_, rows, _ := readAll(t, c, tb, snap, opts)
 			if len(rows) != 1000 {
-				t.Fatalf("%s with snapshot: %d rows, want 1000", tb, len(rows))
+				t.Fatalf("%s with snapshot (%+v): %d rows, want 1000", tb, opts, len(rows))
 			}
 			seen := map[int64]bool{}
 			for _, r := range rows {
-				id := r[0].(int64)
+				id := asInt(t, r[0])
 				if seen[id] || r[1] != "v"+itoa(id) {
 					t.Fatalf("%s: row %v (duplicate=%v)", tb, r, seen[id])
 				}
@@ -67,20 +67,24 @@ func TestSnapshotConsistency(t *testing.T) {
 		t.Fatalf("Count as of snapshot = %d, %v", n, err)
 	}
 	// without the snapshot the changes are visible
-	_, rows, _ := readAll(t, c, "snap_a", nil, pipeline.ReadOptions{})
-	if len(rows) != 1500 {
-		t.Fatalf("current snap_a: %d rows, want 1500", len(rows))
+	for _, raw := range []bool{false, true} {
+		_, rows, _ := readAll(t, c, "snap_a", nil, pipeline.ReadOptions{Raw: raw})
+		if len(rows) != 1500 {
+			t.Fatalf("current snap_a (raw %v): %d rows, want 1500", raw, len(rows))
+		}
 	}
 	if err := snap.Close(); err != nil {
 		t.Fatal(err)
 	}
 	// a closed snapshot cannot be imported any more
 	ti := mustDescribe(t, c, "snap_a")
-	if src, err := c.Open(ctx, ti, snap, pipeline.ReadOptions{}); err == nil {
-		src.Close()
-		t.Fatal("reading with a closed snapshot succeeded")
-	} else if pipeline.IsTransient(err) {
-		t.Fatalf("closed snapshot error is transient: %v", err)
+	for _, raw := range []bool{false, true} {
+		if src, err := c.Open(ctx, ti, snap, pipeline.ReadOptions{Raw: raw}); err == nil {
+			src.Close()
+			t.Fatalf("reading with a closed snapshot succeeded (raw %v)", raw)
+		} else if pipeline.IsTransient(err) {
+			t.Fatalf("closed snapshot error is transient (raw %v): %v", raw, err)
+		}
 	}
 }
 
@@ -100,15 +104,12 @@ func TestKilledConnectionIsTransient(t *testing.T) {
 	exec(t, db, `DROP TABLE IF EXISTS killme`)
 	exec(t, db, `CREATE TABLE killme (id int, pad text)`)
 	exec(t, db, `INSERT INTO killme SELECT g, repeat('x', 200) FROM generate_series(1, 100000) g`)
-	for _, mode := range []struct {
-		name string
-		opts postgres.Options
-	}{{"native", postgres.Options{}}, {"database_sql", postgres.Options{DatabaseSQL: true}}} {
+	for _, mode := range readModes {
 		t.Run(mode.name, func(t *testing.T) {
 			c := open(t, mode.opts)
 			ctx := context.Background()
 			ti := mustDescribe(t, c, "killme")
-			src, err := c.Open(ctx, ti, nil, pipeline.ReadOptions{BatchRows: 1000})
+			src, err := c.Open(ctx, ti, nil, pipeline.ReadOptions{BatchRows: 1000, Raw: mode.raw})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,7 +118,7 @@ func TestKilledConnectionIsTransient(t *testing.T) {
 				t.Fatal(err)
 			}
 			var killed bool
-			if err := db.QueryRow(`SELECT bool_or(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE 'SELECT "id", "pad" FROM%' AND pid <> pg_backend_pid()`).Scan(&killed); err != nil || !killed {
+			if err := db.QueryRow(`SELECT bool_or(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE (query LIKE 'SELECT "id", "pad" FROM%' OR query LIKE 'COPY (SELECT "id", "pad" FROM%') AND pid <> pg_backend_pid()`).Scan(&killed); err != nil || !killed {
 				t.Fatalf("terminate: %v %v", killed, err)
 			}
 			for {
@@ -133,7 +134,7 @@ func TestKilledConnectionIsTransient(t *testing.T) {
 				t.Fatalf("error is not transient: %v", err)
 			}
 			// the pool recovers: the table can be read again (what a retry does)
-			_, rows, _ := readAll(t, c, "killme", nil, pipeline.ReadOptions{})
+			_, rows, _ := readAll(t, c, "killme", nil, pipeline.ReadOptions{Raw: mode.raw})
 			if len(rows) != 100000 {
 				t.Fatalf("re-read %d rows", len(rows))
 			}
@@ -146,10 +147,7 @@ func TestLimitAndBatches(t *testing.T) {
 	exec(t, db, `DROP TABLE IF EXISTS batches`)
 	exec(t, db, `CREATE TABLE batches (id int)`)
 	exec(t, db, `INSERT INTO batches SELECT g FROM generate_series(1, 25003) g`)
-	for _, mode := range []struct {
-		name string
-		opts postgres.Options
-	}{{"native", postgres.Options{}}, {"database_sql", postgres.Options{DatabaseSQL: true}}} {
+	for _, mode := range readModes {
 		c := open(t, mode.opts)
 		for _, tc := range []struct {
 			name  string
@@ -163,7 +161,9 @@ func TestLimitAndBatches(t *testing.T) {
 			{"batch 5001", pipeline.ReadOptions{BatchRows: 5001}, []int{5001, 5001, 5001, 5001, 4999}},
 		} {
 			t.Run(mode.name+"/"+tc.name, func(t *testing.T) {
-				_, rows, sizes := readAll(t, c, "batches", nil, tc.opts)
+				opts := tc.opts
+				opts.Raw = mode.raw
+				_, rows, sizes := readAll(t, c, "batches", nil, opts)
 				if len(sizes) != len(tc.sizes) {
 					t.Fatalf("batch sizes %v, want %v", sizes, tc.sizes)
 				}
@@ -173,7 +173,7 @@ func TestLimitAndBatches(t *testing.T) {
 					}
 				}
 				for i, r := range rows {
-					if r[0].(int64) != int64(i+1) {
+					if asInt(t, r[0]) != int64(i+1) {
 						t.Fatalf("row %d = %v", i, r)
 					}
 				}
@@ -199,33 +199,21 @@ func TestRanges(t *testing.T) {
 	if err != nil || len(rs) != 4 {
 		t.Fatalf("ranges %v, %v", rs, err)
 	}
-	seen := make(map[int64]bool)
-	for _, r := range rs {
-		src, err := c.Open(ctx, ti, snap, pipeline.ReadOptions{Range: &r})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			b, err := src.Next(ctx)
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, row := range b.Rows {
-				id := row[0].(int64)
+	for _, raw := range []bool{false, true} {
+		seen := make(map[int64]bool)
+		for _, r := range rs {
+			_, rows, _ := readAll(t, c, "ranged", snap, pipeline.ReadOptions{Range: &r, Raw: raw})
+			for _, row := range rows {
+				id := asInt(t, row[0])
 				if seen[id] {
-					t.Fatalf("row %d in two ranges", id)
+					t.Fatalf("row %d in two ranges (raw %v)", id, raw)
 				}
 				seen[id] = true
 			}
-			b.Release()
 		}
-		src.Close()
-	}
-	if len(seen) != 20000 {
-		t.Fatalf("ranges covered %d rows, want 20000", len(seen))
+		if len(seen) != 20000 {
+			t.Fatalf("ranges covered %d rows, want 20000 (raw %v)", len(seen), raw)
+		}
 	}
 }
 

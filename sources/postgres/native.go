@@ -64,6 +64,9 @@ func (d nativeDialect) OpenNative(ctx context.Context, q sqlsource.Query) (pipel
 	if len(q.Args) > 0 {
 		return nil, fmt.Errorf("native reader: query arguments are not supported")
 	}
+	if q.Options.Raw {
+		return d.openCopy(ctx, q)
+	}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	stop := context.AfterFunc(ctx, cancel) // cancelling Open's ctx aborts the open
 	defer stop()

@@ -22,6 +22,32 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// readModes are the three readers: pgx rows (native), database/sql, and
+// COPY text decoded by the encode workers (ReadOptions.Raw).
+var readModes = []struct {
+	name string
+	opts postgres.Options
+	raw  bool
+}{{"native", postgres.Options{}, false}, {"database_sql", postgres.Options{DatabaseSQL: true}, false}, {"copy", postgres.Options{}, true}}
+
+// asInt reads an integer column's value: int64 from the row readers, its
+// digits from the COPY reader.
+func asInt(t testing.TB, v any) int64 {
+	t.Helper()
+	switch x := v.(type) {
+	case int64:
+		return x
+	case string:
+		n, err := strconv.ParseInt(x, 10, 64)
+		if err != nil {
+			t.Fatalf("integer %q: %v", x, err)
+		}
+		return n
+	}
+	t.Fatalf("integer value %#v (%T)", v, v)
+	return 0
+}
+
 func admin(t testing.TB) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("pgx", pgtest.DSN(t))
@@ -76,8 +102,18 @@ func readAll(t testing.TB, c *postgres.Connector, name string, snap pipeline.Sna
 		if b.Seq != seq {
 			t.Fatalf("batch seq %d, want %d", b.Seq, seq)
 		}
-		sizes = append(sizes, len(b.Rows))
-		for _, r := range b.Rows {
+		batch := b.Rows
+		if b.Raw != nil { // a COPY reader's raw batch (ReadOptions.Raw)
+			rs, ok := src.(pipeline.RawSource)
+			if !ok {
+				t.Fatalf("raw batch from a %T", src)
+			}
+			if batch, err = pipeline.DecodeRaw(rs.NewRowDecoder(), len(src.Columns()), b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sizes = append(sizes, len(batch))
+		for _, r := range batch {
 			rows = append(rows, append([]any(nil), r...))
 		}
 		b.Release()
@@ -195,13 +231,10 @@ func TestTypesRoundTrip(t *testing.T) {
 		text[id] = vals
 	}
 
-	for _, mode := range []struct {
-		name string
-		opts postgres.Options
-	}{{"native", postgres.Options{}}, {"database_sql", postgres.Options{DatabaseSQL: true}}} {
+	for _, mode := range readModes {
 		t.Run(mode.name, func(t *testing.T) {
 			c := open(t, mode.opts)
-			ti, rows, _ := readAll(t, c, "types_rt", nil, pipeline.ReadOptions{})
+			ti, rows, _ := readAll(t, c, "types_rt", nil, pipeline.ReadOptions{Raw: mode.raw})
 			if len(rows) != 3 {
 				t.Fatalf("%d rows, want 3", len(rows))
 			}
@@ -219,7 +252,7 @@ func TestTypesRoundTrip(t *testing.T) {
 					t.Errorf("nullable of %s = %v", col.Name, col.Nullable)
 				}
 				for _, row := range rows {
-					id := row[0].(int64)
+					id := asInt(t, row[0])
 					db := text[id][i]
 					if w, ok := wantArrays[col.Name]; ok {
 						got := ""
