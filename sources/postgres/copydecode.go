@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -106,9 +107,6 @@ func (s *rowSlab[T]) box(v T) any {
 	return x
 }
 
-// cellStop marks the bytes that end or escape a cell.
-var cellStop = [256]bool{'\t': true, '\n': true, '\\': true}
-
 // DecodeRow implements pipeline.RowDecoder.
 func (d *copyDecoder) DecodeRow(raw []byte, row []any) ([]byte, error) {
 	d.scratch = d.scratch[:0]
@@ -121,35 +119,32 @@ func (d *copyDecoder) DecodeRow(raw []byte, row []any) ([]byte, error) {
 	if len(row) != len(d.kinds) {
 		return raw, fmt.Errorf("row has room for %d values, the table has %d columns", len(row), len(d.kinds))
 	}
-	i := 0
+	// A raw newline only ends a row and a raw tab only ends a cell: COPY
+	// escapes both inside values, so the row and its cells are found with
+	// IndexByte, and backslash escapes are looked for only when the row
+	// has a backslash at all.
+	nl := bytes.IndexByte(raw, '\n')
+	if nl < 0 {
+		return raw, errors.New("row ends early (truncated COPY data)")
+	}
+	line := raw[:nl]
+	escapes := bytes.IndexByte(line, '\\') >= 0
 	last := len(d.kinds) - 1
 	for j := range d.kinds {
-		start := i
-		escaped := false
-		for i < len(raw) {
-			c := raw[i]
-			if !cellStop[c] {
-				i++
-				continue
-			}
-			if c != '\\' {
-				break
-			}
-			escaped = true
-			i += 2 // the escaped byte cannot end the cell
-		}
-		if i >= len(raw) {
-			return raw, fmt.Errorf("column %s: row ends early (truncated COPY data)", d.cols[j].Name)
-		}
-		if sep := raw[i]; (j < last) != (sep == '\t') {
-			if j < last {
+		var cell []byte
+		if j < last {
+			k := bytes.IndexByte(line, '\t')
+			if k < 0 {
 				return raw, fmt.Errorf("column %s: row has %d cells, the table has %d columns", d.cols[j].Name, j+1, len(d.kinds))
 			}
-			return raw, fmt.Errorf("row has more cells than the table's %d columns", len(d.kinds))
+			cell, line = line[:k], line[k+1:]
+		} else {
+			if bytes.IndexByte(line, '\t') >= 0 {
+				return raw, fmt.Errorf("row has more cells than the table's %d columns", len(d.kinds))
+			}
+			cell = line
 		}
-		cell := raw[start:i]
-		i++ // the separator
-		if escaped {
+		if escapes && bytes.IndexByte(cell, '\\') >= 0 {
 			if len(cell) == 2 && cell[1] == 'N' {
 				row[j] = nil
 				continue
@@ -165,7 +160,7 @@ func (d *copyDecoder) DecodeRow(raw []byte, row []any) ([]byte, error) {
 		}
 		row[j] = v
 	}
-	return raw[i:], nil
+	return raw[nl+1:], nil
 }
 
 // value converts the (unescaped) text of column j.

@@ -21,10 +21,11 @@ func TestCopyDecodeRowErrors(t *testing.T) {
 		name, raw, want string
 		kinds           []cellKind
 	}{
-		{"truncated row", "1\tabc", "b: row ends early", []cellKind{cellText, cellText}},
+		{"truncated row", "1\tabc", "row ends early", []cellKind{cellText, cellText}},
 		{"too few cells", "1\n", "a: row has 1 cells, the table has 2 columns", []cellKind{cellText, cellText}},
 		{"too many cells", "1\t2\t3\n", "more cells than the table's 2 columns", []cellKind{cellText, cellText}},
-		{"dangling backslash", "ab\\", "a: row ends early", []cellKind{cellText}},
+		{"dangling backslash", "ab\\", "row ends early", []cellKind{cellText}},
+		{"backslash before newline", "ab\\\n", "a: COPY text ends in a backslash", []cellKind{cellText}},
 		{"bad float", "1.2.3\n", "a: float8 \"1.2.3\"", []cellKind{cellFloat8}},
 		{"bad bool", "yes\n", "a: bool \"yes\"", []cellKind{cellBool}},
 		{"bad date", "2024-13-01\n", "a: unexpected date/time text", []cellKind{cellDate}},
