@@ -123,7 +123,8 @@ func envInt(name string, def int) int {
 }
 
 // BenchmarkTableParallelism reads one VBRP-shaped PostgreSQL table
-// (pgtest.CreateVBRP, ORA2GCS_BENCH_ROWS rows, default 100,000) into the
+// (ORA2GCS_BENCH_ROWS rows, default 100,000, of pgtest.CreateSynthVBRP, or
+// of pgtest.CreateVBRP with ORA2GCS_BENCH_DATA=md5) into the
 // file sink with table parallelism 1, 2 and 4, and reports rows/s, the peak
 // RSS of the process, and the CPU seconds of ora2gcs and of postgres.
 //
@@ -136,12 +137,27 @@ func BenchmarkTableParallelism(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer pool.Close()
-	exec := func(ctx context.Context, q string, args ...any) error {
-		_, err := pool.Exec(ctx, q, args...)
-		return err
-	}
-	if err := pgtest.CreateVBRP(ctx, exec, "vbrp_par", rows); err != nil {
-		b.Fatal(err)
+	// synthetic SAP-like rows (compress like real data) unless
+	// ORA2GCS_BENCH_DATA=md5; a table already loaded with as many rows is
+	// reused (2M rows take minutes to load)
+	table := fmt.Sprintf("vbrp_par_%s_%d", os.Getenv("ORA2GCS_BENCH_DATA"), rows)
+	var have int64
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&have); err != nil || have != int64(rows) {
+		if os.Getenv("ORA2GCS_BENCH_DATA") == "md5" {
+			err = pgtest.CreateVBRP(ctx, func(ctx context.Context, q string, args ...any) error {
+				_, err := pool.Exec(ctx, q, args...)
+				return err
+			}, table, rows)
+		} else {
+			var conn *pgxpool.Conn
+			if conn, err = pool.Acquire(ctx); err == nil {
+				err = pgtest.CreateSynthVBRP(ctx, conn.Conn().PgConn(), table, rows)
+				conn.Release()
+			}
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
 	}
 	for _, par := range []int{1, 2, 4} {
 		b.Run(fmt.Sprintf("p%d", par), func(b *testing.B) {
@@ -156,7 +172,7 @@ func BenchmarkTableParallelism(b *testing.B) {
 			meter.start()
 			start := time.Now()
 			for i := 0; i < b.N; i++ {
-				e.run(b, fmt.Sprintf("p%d-%d", par, i), par, "VBRP_PAR")
+				e.run(b, fmt.Sprintf("p%d-%d", par, i), par, strings.ToUpper(table))
 			}
 			el := time.Since(start)
 			goCPU, pgCPU, peak := meter.stop()

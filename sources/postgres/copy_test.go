@@ -10,8 +10,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/sources/postgres"
+	"github.com/ora2gcs/ora2gcs/sources/postgres/pgtest"
 	"github.com/ora2gcs/ora2gcs/stages"
 )
 
@@ -98,7 +101,16 @@ func TestCopyMatchesNative(t *testing.T) {
 	exec(t, db, `ANALYZE copy_rt`)
 	loadVBRP(t, db, "vbrp_copy", 2500)
 	c := open(t, postgres.Options{})
-	for _, table := range []string{"copy_rt", "vbrp_copy"} {
+	conn, err := pgx.Connect(context.Background(), pgtest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = pgtest.CreateSynthVBRP(context.Background(), conn.PgConn(), "vbrp_copy_synth", 2000)
+	conn.Close(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"copy_rt", "vbrp_copy", "vbrp_copy_synth"} {
 		for _, batch := range []int{1, 3, 1000} {
 			t.Run(fmt.Sprintf("%s/batch%d", table, batch), func(t *testing.T) {
 				native, nst := ndjson(t, c, table, pipeline.ReadOptions{BatchRows: batch})
@@ -115,7 +127,7 @@ func TestCopyMatchesNative(t *testing.T) {
 					}
 					t.Fatalf("native %d lines, copy %d lines", len(nl), len(cl))
 				}
-				if want := map[string]int64{"copy_rt": 5, "vbrp_copy": 2500}[table]; cst.Rows != want {
+				if want := map[string]int64{"copy_rt": 5, "vbrp_copy": 2500, "vbrp_copy_synth": 2000}[table]; cst.Rows != want {
 					t.Fatalf("%d rows, want %d", cst.Rows, want)
 				}
 			})
