@@ -1,6 +1,7 @@
 package stages
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 
@@ -21,16 +22,21 @@ import (
 func Deflate() pipeline.CompressorFactory {
 	return func(w io.Writer, cfg pipeline.Config) (io.WriteCloser, error) {
 		cfg = cfg.WithDefaults()
-		zw, err := flate.NewWriter(w, cfg.GzipLevel)
+		// flate emits its output in writes of a few hundred bytes: buffered,
+		// a file or network sink sees 256 KiB writes instead of one system
+		// call per 250 bytes
+		bw := bufio.NewWriterSize(w, 256<<10)
+		zw, err := flate.NewWriter(bw, cfg.GzipLevel)
 		if err != nil {
 			return nil, fmt.Errorf("stages: deflate level %d: %w", cfg.GzipLevel, err)
 		}
-		return &segmentWriter{zw: zw}, nil
+		return &segmentWriter{zw: zw, bw: bw}, nil
 	}
 }
 
 type segmentWriter struct {
 	zw     *flate.Writer
+	bw     *bufio.Writer
 	err    error
 	closed bool
 }
@@ -56,6 +62,8 @@ func (s *segmentWriter) Close() error {
 	}
 	s.closed = true
 	if err := s.zw.Flush(); err != nil {
+		s.err = fmt.Errorf("stages: deflate: %w", err)
+	} else if err := s.bw.Flush(); err != nil {
 		s.err = fmt.Errorf("stages: deflate: %w", err)
 	}
 	return s.err
