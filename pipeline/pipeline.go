@@ -184,16 +184,16 @@ func (p *Pipeline) Run(ctx context.Context) (st Stats, err error) {
 	}
 
 	w := &writer{p: p, cfg: cfg, ctx: ctx, blocks: p.Blocks != nil}
-	if cfg.PartBytes == 0 {
-		if err := w.open(p.Name); err != nil {
-			return st, err
-		}
-	}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, w.cleanup())
 		}
 	}()
+	if cfg.PartBytes == 0 {
+		if err := w.open(p.Name); err != nil {
+			return st, err
+		}
+	}
 
 	obs := newNotifier(p.Observer)
 	defer obs.stop()
@@ -354,6 +354,7 @@ type writer struct {
 	part      Part
 	partRaw   uint32   // CRC32C of the current object's raw NDJSON
 	partIEEE  uint32   // its CRC-32 IEEE, for the gzip trailer (blocks only)
+	header    bool     // the gzip header is still to be written (blocks only)
 	reported  int64    // compressed bytes already reported to the observer
 	committed []string // committed part names, removed if the table fails
 
@@ -371,9 +372,7 @@ func (w *writer) open(name string) error {
 	w.reported = 0
 	w.part, w.partRaw, w.partIEEE = Part{}, 0, 0
 	if w.blocks {
-		if _, err := w.cw.Write(gzipHeader); err != nil {
-			return fmt.Errorf("pipeline: %s: write: %w", name, err)
-		}
+		w.header = true // written with the first segment: open does no I/O
 		return nil
 	}
 	if w.gz, err = w.p.Compressor(w.cw, w.cfg); err != nil {
@@ -425,7 +424,7 @@ func (w *writer) run(ctx context.Context, outs []chan piece) error {
 		if w.blocks {
 			w.partRaw = CRC32Combine(PolyCastagnoli, w.partRaw, pc.crc, pc.raw)
 			w.partIEEE = CRC32Combine(PolyIEEE, w.partIEEE, pc.ieee, pc.raw)
-			_, err = w.cw.Write(buf)
+			err = w.writeSegment(buf)
 		} else {
 			pc.raw = int64(len(buf))
 			w.partRaw = crc32.Update(w.partRaw, Castagnoli, buf)
@@ -458,6 +457,18 @@ func (w *writer) run(ctx context.Context, outs []chan piece) error {
 	}
 }
 
+// writeSegment writes b to the object, after the gzip header if it is due.
+func (w *writer) writeSegment(b []byte) error {
+	if w.header {
+		w.header = false
+		if _, err := w.cw.Write(gzipHeader); err != nil {
+			return err
+		}
+	}
+	_, err := w.cw.Write(b)
+	return err
+}
+
 // commit closes the compressor and commits the current object, checking
 // what the storage reports against what was written.
 func (w *writer) commit() error {
@@ -465,7 +476,7 @@ func (w *writer) commit() error {
 	w.gz, w.obj = nil, nil
 	var err error
 	if w.blocks {
-		if _, err = w.cw.Write(GzipTrailer(w.partIEEE, w.part.RawBytes)); err != nil {
+		if err = w.writeSegment(GzipTrailer(w.partIEEE, w.part.RawBytes)); err != nil {
 			err = fmt.Errorf("pipeline: %s: write: %w", w.name, err)
 		}
 	} else if err = gz.Close(); err != nil {
