@@ -114,8 +114,8 @@ type Pipeline struct {
 }
 
 // piece is a run of encoded lines of one batch; last marks its end. With
-// Pipeline.Blocks, buf holds the compressed segment and raw, ieee and crc
-// describe the NDJSON it came from (length, CRC-32 IEEE, CRC32C).
+// Pipeline.Blocks, buf holds one or more compressed segments and raw, ieee
+// and crc describe the NDJSON they came from (length, CRC-32 IEEE, CRC32C).
 type piece struct {
 	buf  *[]byte
 	rows int64
@@ -264,24 +264,40 @@ func (p *Pipeline) Run(ctx context.Context) (st Stats, err error) {
 	return st, nil
 }
 
-// encode turns batches into pieces of about PieceBytes; with a
-// BlockCompressor bc each piece is checksummed and compressed here.
+// encode turns batches into pieces of about PieceBytes. With a
+// BlockCompressor bc each raw piece is checksummed and compressed here into
+// one segment; the segments of a batch are collected into pieces of about
+// PieceBytes of compressed data, so a queued piece stands for several raw
+// ones and a worker can get a whole batch ahead of the writer (which takes
+// the workers' batches in rotation) without holding more memory.
 func (p *Pipeline) encode(ctx context.Context, cfg Config, cols []Column, enc RowEncoder, bc BlockCompressor, in <-chan *Batch, out chan<- piece) error {
+	var acc piece // blocks: the segments compressed but not sent yet
 	send := func(pc piece) error {
-		if bc != nil && len(*pc.buf) > 0 {
+		if bc != nil {
 			raw := *pc.buf
-			pc.raw = int64(len(raw))
-			pc.ieee = crc32.ChecksumIEEE(raw)
-			pc.crc = crc32.Checksum(raw, Castagnoli)
-			zp := bufPool.Get().(*[]byte)
-			z, err := bc.AppendBlock((*zp)[:0], raw)
-			putBuf(pc.buf)
-			*zp = z
-			if err != nil {
-				putBuf(zp)
-				return fmt.Errorf("pipeline: %s: compress: %w", p.Name, err)
+			if acc.buf == nil {
+				acc.buf = bufPool.Get().(*[]byte)
+				*acc.buf = (*acc.buf)[:0]
 			}
-			pc.buf = zp
+			if len(raw) > 0 {
+				z, err := bc.AppendBlock(*acc.buf, raw)
+				if err != nil {
+					putBuf(pc.buf)
+					return fmt.Errorf("pipeline: %s: compress: %w", p.Name, err)
+				}
+				*acc.buf = z
+				n := int64(len(raw))
+				acc.ieee = CRC32Combine(PolyIEEE, acc.ieee, crc32.ChecksumIEEE(raw), n)
+				acc.crc = CRC32Combine(PolyCastagnoli, acc.crc, crc32.Checksum(raw, Castagnoli), n)
+				acc.raw += n
+			}
+			acc.rows += pc.rows
+			putBuf(pc.buf)
+			if !pc.last && len(*acc.buf) < cfg.PieceBytes {
+				return nil
+			}
+			acc.last = pc.last
+			pc, acc = acc, piece{}
 		}
 		select {
 		case out <- pc:
