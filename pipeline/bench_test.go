@@ -119,7 +119,7 @@ func BenchmarkPipelineVBRP(b *testing.B) {
 			var raw int64
 			for b.Loop() {
 				src := &cycleSource{cols: cols, rows: rows, total: rowsPerRun, per: pipeline.DefaultConfig().ChunkRows}
-				p := newPipeline(mode, src, discardSink{}, pipeline.Config{})
+				p := newPipelineMode(mode, src, discardSink{}, pipeline.Config{})
 				st, err := p.Run(context.Background())
 				if err != nil {
 					b.Fatal(err)

@@ -66,7 +66,7 @@ func TestRunBlocksManySegments(t *testing.T) {
 			const batches, per = 50, 300
 			src := newFakeSource(batches, per)
 			sink := newMemSink()
-			p := newPipeline("blocks", src, sink, pipeline.Config{EncodeWorkers: 3, PieceBytes: 4 << 10})
+			p := newPipelineMode("blocks", src, sink, pipeline.Config{EncodeWorkers: 3, PieceBytes: 4 << 10})
 			var calls *atomic.Int64
 			p.Blocks, calls = tc.blocks()
 			p.Transforms = []pipeline.Transform{jitter(200 * time.Microsecond)}
@@ -114,7 +114,7 @@ func TestRunBlocksCompressorErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			src := newFakeSource(40, 200)
 			sink := newMemSink()
-			p := newPipeline("blocks", src, sink, pipeline.Config{EncodeWorkers: 2, PieceBytes: 4 << 10})
+			p := newPipelineMode("blocks", src, sink, pipeline.Config{EncodeWorkers: 2, PieceBytes: 4 << 10})
 			p.Blocks = tc.blocks
 			_, err := p.Run(context.Background())
 			if !errors.Is(err, tc.is) || !strings.HasPrefix(err.Error(), "pipeline: ") || !strings.Contains(err.Error(), tc.substr) {
@@ -138,7 +138,7 @@ func TestRunBlocksNeedsNoCompressor(t *testing.T) {
 	for _, withCompressor := range []bool{false, true} {
 		src := newFakeSource(3, 10)
 		sink := newMemSink()
-		p := newPipeline("blocks", src, sink, pipeline.Config{})
+		p := newPipelineMode("blocks", src, sink, pipeline.Config{})
 		var calls *atomic.Int64
 		p.Blocks, calls = stdBlocksFactory(0)
 		if withCompressor {

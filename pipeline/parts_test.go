@@ -38,7 +38,7 @@ func TestRunParts(t *testing.T) {
 			}
 			const batches, per = 120, 2000
 			src := newFakeSource(batches, per)
-			p := newPipeline(mode, src, sink, pipeline.Config{PartBytes: 1 << 20, EncodeWorkers: 3})
+			p := newPipelineMode(mode, src, sink, pipeline.Config{PartBytes: 1 << 20, EncodeWorkers: 3})
 			st, err := p.Run(context.Background())
 			if err != nil {
 				t.Fatal(err)
@@ -104,7 +104,7 @@ func TestRunPartsFailureRemovesParts(t *testing.T) {
 			}
 			src := newFakeSource(200, 2000)
 			src.failAt = 150
-			p := newPipeline(mode, src, sink, pipeline.Config{PartBytes: 1 << 20})
+			p := newPipelineMode(mode, src, sink, pipeline.Config{PartBytes: 1 << 20})
 			if _, err := p.Run(context.Background()); !errors.Is(err, errSource) {
 				t.Fatalf("err %v, want the source error", err)
 			}
@@ -127,7 +127,7 @@ func TestRunPartsEmptyTable(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			dir := t.TempDir()
 			sink, _ := file.New(dir, "bkt")
-			st, err := newPipeline(mode, newFakeSource(0, 10), sink, pipeline.Config{PartBytes: 1 << 20}).Run(context.Background())
+			st, err := newPipelineMode(mode, newFakeSource(0, 10), sink, pipeline.Config{PartBytes: 1 << 20}).Run(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -54,7 +54,12 @@ func gunzipOne(t *testing.T, b []byte) []byte {
 // (Pipeline.Compressor) or DEFLATE segments in the encoders (Pipeline.Blocks).
 var modes = []string{"pgzip", "blocks"}
 
-func newPipeline(mode string, src pipeline.Source, sink pipeline.Sink, cfg pipeline.Config) *pipeline.Pipeline {
+// newPipeline is newPipelineMode with pgzip.
+func newPipeline(src pipeline.Source, sink pipeline.Sink, cfg pipeline.Config) *pipeline.Pipeline {
+	return newPipelineMode("pgzip", src, sink, cfg)
+}
+
+func newPipelineMode(mode string, src pipeline.Source, sink pipeline.Sink, cfg pipeline.Config) *pipeline.Pipeline {
 	p := &pipeline.Pipeline{
 		Source: src, Sink: sink, Name: "TRP-001/v001/T.jsonl.gz",
 		Encoder: stages.NDJSON(stages.NDJSONOptions{}),
@@ -107,7 +112,7 @@ func TestRunEndToEnd(t *testing.T) {
 			t.Run(mode+"/"+tc.name, func(t *testing.T) {
 				src := newFakeSource(tc.batches, tc.rowsPer)
 				sink := newMemSink()
-				p := newPipeline(mode, src, sink, tc.cfg)
+				p := newPipelineMode(mode, src, sink, tc.cfg)
 				if tc.jitter > 0 {
 					p.Transforms = []pipeline.Transform{jitter(tc.jitter)}
 				}
@@ -192,7 +197,7 @@ func TestRunErrors(t *testing.T) {
 			t.Run(mode+"/"+tc.name, func(t *testing.T) {
 				src := newFakeSource(30, 200)
 				sink := newMemSink()
-				p := newPipeline(mode, src, sink, pipeline.Config{EncodeWorkers: 2, GzipBlockSize: 64 << 10})
+				p := newPipelineMode(mode, src, sink, pipeline.Config{EncodeWorkers: 2, GzipBlockSize: 64 << 10})
 				tc.setup(src, sink, p)
 				_, err := p.Run(context.Background())
 				if err == nil {
@@ -249,7 +254,7 @@ func TestRunCancel(t *testing.T) {
 						cancel()
 					}
 				}
-				p := newPipeline(mode, src, sink, pipeline.Config{EncodeWorkers: 2, GzipBlockSize: 64 << 10, GzipBlocks: 1})
+				p := newPipelineMode(mode, src, sink, pipeline.Config{EncodeWorkers: 2, GzipBlockSize: 64 << 10, GzipBlocks: 1})
 				p.Transforms = []pipeline.Transform{jitter(time.Millisecond)}
 				_, err := p.Run(ctx)
 				if !errors.Is(err, context.Canceled) {
@@ -289,7 +294,7 @@ func TestRunBoundedBatches(t *testing.T) {
 					}
 				}
 			}()
-			p := newPipeline("pgzip", src, sink, cfg)
+			p := newPipeline(src, sink, cfg)
 			p.Transforms = []pipeline.Transform{jitter(100 * time.Microsecond)}
 			if _, err := p.Run(context.Background()); err != nil {
 				t.Fatal(err)
