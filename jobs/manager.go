@@ -40,6 +40,10 @@ type ManagerConfig struct {
 	// Encoder and Compressor are the pipeline stages (see package stages).
 	Encoder    pipeline.EncoderFactory
 	Compressor pipeline.CompressorFactory
+	// Blocks, if set, replaces Compressor for tables run as one pipeline:
+	// the encode workers compress (pipeline.Pipeline.Blocks, e.g.
+	// stages.GzipBlocks()). One of Compressor and Blocks is required.
+	Blocks pipeline.BlockCompressorFactory
 	// Pipeline configures the engine, including the retry policy of a table.
 	Pipeline pipeline.Config
 	// ParallelTables is how many tables of a job run at once (spec
@@ -90,8 +94,8 @@ func (c ManagerConfig) Validate() error {
 	if c.Encoder == nil {
 		errs = append(errs, errors.New("encoder is required"))
 	}
-	if c.Compressor == nil {
-		errs = append(errs, errors.New("compressor is required"))
+	if c.Compressor == nil && c.Blocks == nil {
+		errs = append(errs, errors.New("compressor (or blocks) is required"))
 	}
 	if c.ParallelTables < 0 || c.ParallelTables > MaxTableParallelism {
 		errs = append(errs, fmt.Errorf("parallel_tables: %d is out of range (1..%d)", c.ParallelTables, MaxTableParallelism))

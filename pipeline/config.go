@@ -20,11 +20,12 @@ type Config struct {
 	// on VBRP-shaped rows level 6 saves about 30% of bytes for about a third
 	// of the throughput (see README, Performance).
 	GzipLevel int `json:"gzip_level" yaml:"gzip_level"`
-	// GzipBlockSize is the uncompressed bytes pgzip compresses per block. Default 1 MiB.
+	// GzipBlockSize is the uncompressed bytes pgzip compresses per block
+	// (Pipeline.Compressor = stages.Gzip() only). Default 1 MiB.
 	GzipBlockSize int `json:"gzip_block_size" yaml:"gzip_block_size"`
 	// GzipBlocks is how many blocks pgzip compresses (or holds) at once; it is
 	// also the buffer that lets compression run ahead of a blocked upload.
-	// Default 2×GOMAXPROCS+2.
+	// Default 2×GOMAXPROCS+2. pgzip only, like GzipBlockSize.
 	GzipBlocks int `json:"gzip_blocks" yaml:"gzip_blocks"`
 	// BatchQueue is how many batches wait for each encode worker besides the
 	// one it encodes. Default 0: the reader hands a batch over and reads the
@@ -32,10 +33,13 @@ type Config struct {
 	// rows exist (a 10,000-row VBRP batch is ≈45 MB of row values).
 	BatchQueue int `json:"batch_queue" yaml:"batch_queue"`
 	// EncodedQueue is how many encoded pieces (≈PieceBytes each) wait per
-	// encode worker for the writer. Default 4.
+	// encode worker for the writer. Default 4. With Pipeline.Blocks a piece
+	// is ≈PieceBytes of compressed segments (several raw pieces).
 	EncodedQueue int `json:"encoded_queue" yaml:"encoded_queue"`
 	// PieceBytes is the size at which an encode worker hands NDJSON to the
 	// writer, so encoded memory does not grow with the batch. Default 1 MiB.
+	// With Pipeline.Blocks each raw piece of this size is one DEFLATE
+	// segment, compressed without the previous one as dictionary.
 	PieceBytes int `json:"piece_bytes" yaml:"piece_bytes"`
 	// PartBytes, if set, splits a table's output into parts of about this
 	// many compressed bytes at batch boundaries: {TABLE}.part-00001.jsonl.gz,

@@ -3,13 +3,18 @@
 //
 // Data flow for one table:
 //
-//	Source.Next ──► bounded chan *Batch ──► N encode workers (Transforms, RowEncoder)
-//	           ──► reorder by Batch.Seq ──► one writer: compressor ──► CRC32C/size ──► Object
+//	Source.Next ──► bounded chan *Batch ──► N encode workers (Transforms, RowEncoder[, BlockCompressor])
+//	           ──► reorder by Batch.Seq ──► one writer: [compressor ──►] CRC32C/size ──► Object
 //
-// Then the compressor is closed, the Object committed and its reported size and
-// CRC32C checked against what was written. Any error in any stage cancels every
-// other stage, aborts the Object (nothing that looks complete is left behind)
-// and is returned by Run. Memory is bounded by Config: at most
+// With Pipeline.Blocks the workers compress: each piece becomes a raw
+// DEFLATE segment, and the writer writes a gzip header, the segments in order
+// and a trailer whose CRC-32 it combines from the workers' (CRC32Combine);
+// with Pipeline.Compressor (e.g. pgzip) the writer compresses. Either way an
+// object is one gzip member. Then the compressor is closed (or the trailer
+// written), the Object committed and its reported size and CRC32C checked
+// against what was written. Any error in any stage cancels every other stage,
+// aborts the Object (nothing that looks complete is left behind) and is
+// returned by Run. Memory is bounded by Config: at most
 // Config.InFlight() batches exist at once, whatever the size of the table.
 //
 // The encoder and compressor are stages chosen by the caller (see package

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash"
 	"hash/crc32"
 	"io"
 	"strings"
@@ -30,6 +29,20 @@ type EncoderFactory func(cols []Column) (RowEncoder, error)
 // CompressorFactory wraps w in a compressor configured from cfg. Close must
 // flush everything to w and must not close w.
 type CompressorFactory func(w io.Writer, cfg Config) (io.WriteCloser, error)
+
+// BlockCompressor compresses one piece of a gzip member's data into a raw
+// DEFLATE segment appended to dst: the segment starts a fresh block without
+// any dictionary, ends byte aligned with a sync flush (an empty stored block)
+// and is never final, so segments concatenated in order, framed by
+// GzipHeader and GzipTrailer, are one gzip member. One BlockCompressor is
+// made per encode worker and used by that worker only.
+type BlockCompressor interface {
+	AppendBlock(dst, src []byte) ([]byte, error)
+}
+
+// BlockCompressorFactory makes a BlockCompressor configured from cfg
+// (GzipLevel).
+type BlockCompressorFactory func(cfg Config) (BlockCompressor, error)
 
 // Transform changes a batch in place before it is encoded (in the encode
 // workers, so in parallel and not in Seq order).
@@ -88,16 +101,28 @@ type Pipeline struct {
 	Name       string
 	Encoder    EncoderFactory
 	Compressor CompressorFactory
+	// Blocks, if set, replaces Compressor: each encode worker compresses its
+	// own pieces into DEFLATE segments and the writer frames them as one
+	// gzip member per object (or part), combining the workers' CRCs instead
+	// of checksumming the raw NDJSON itself. Compression then runs in the
+	// encode workers, on data still in their cache, with no compressor
+	// goroutines or block buffers of its own.
+	Blocks     BlockCompressorFactory
 	Transforms []Transform
 	Config     Config
 	Observer   func(Progress) // optional
 }
 
-// piece is a run of encoded lines of one batch; last marks its end.
+// piece is a run of encoded lines of one batch; last marks its end. With
+// Pipeline.Blocks, buf holds one or more compressed segments and raw, ieee
+// and crc describe the NDJSON they came from (length, CRC-32 IEEE, CRC32C).
 type piece struct {
 	buf  *[]byte
 	rows int64
 	last bool
+	raw  int64
+	ieee uint32
+	crc  uint32
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1<<20); return &b }}
@@ -133,8 +158,8 @@ func (p *Pipeline) Run(ctx context.Context) (st Stats, err error) {
 			err = fmt.Errorf("pipeline: close source: %w", cerr)
 		}
 	}()
-	if p.Encoder == nil || p.Compressor == nil || p.Sink == nil {
-		return st, errors.New("pipeline: Encoder, Compressor and Sink are required")
+	if p.Encoder == nil || (p.Compressor == nil && p.Blocks == nil) || p.Sink == nil {
+		return st, errors.New("pipeline: Encoder, Compressor (or Blocks) and Sink are required")
 	}
 	cfg := p.Config.WithDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -148,18 +173,27 @@ func (p *Pipeline) Run(ctx context.Context) (st Stats, err error) {
 			return st, fmt.Errorf("pipeline: %s: encoder: %w", p.Name, err)
 		}
 	}
-
-	w := &writer{p: p, cfg: cfg, ctx: ctx, raw: crc32.New(Castagnoli)}
-	if cfg.PartBytes == 0 {
-		if err := w.open(p.Name); err != nil {
-			return st, err
+	var bcs []BlockCompressor
+	if p.Blocks != nil {
+		bcs = make([]BlockCompressor, W)
+		for i := range bcs {
+			if bcs[i], err = p.Blocks(cfg); err != nil {
+				return st, fmt.Errorf("pipeline: %s: block compressor: %w", p.Name, err)
+			}
 		}
 	}
+
+	w := &writer{p: p, cfg: cfg, ctx: ctx, blocks: p.Blocks != nil}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, w.cleanup())
 		}
 	}()
+	if cfg.PartBytes == 0 {
+		if err := w.open(p.Name); err != nil {
+			return st, err
+		}
+	}
 
 	obs := newNotifier(p.Observer)
 	defer obs.stop()
@@ -204,7 +238,11 @@ func (p *Pipeline) Run(ctx context.Context) (st Stats, err error) {
 	for i := range encs {
 		g.Go(func() error {
 			defer close(outs[i])
-			return p.encode(gctx, cfg, cols, encs[i], ins[i], outs[i])
+			var bc BlockCompressor
+			if bcs != nil {
+				bc = bcs[i]
+			}
+			return p.encode(gctx, cfg, cols, encs[i], bc, ins[i], outs[i])
 		})
 	}
 
@@ -221,14 +259,46 @@ func (p *Pipeline) Run(ctx context.Context) (st Stats, err error) {
 		return st, err
 	}
 	st = w.stats
-	st.RawCRC32C = w.raw.Sum32()
+	st.RawCRC32C = w.raw
 	st.Duration = time.Since(start)
 	return st, nil
 }
 
-// encode turns batches into pieces of about PieceBytes.
-func (p *Pipeline) encode(ctx context.Context, cfg Config, cols []Column, enc RowEncoder, in <-chan *Batch, out chan<- piece) error {
+// encode turns batches into pieces of about PieceBytes. With a
+// BlockCompressor bc each raw piece is checksummed and compressed here into
+// one segment; the segments of a batch are collected into pieces of about
+// PieceBytes of compressed data, so a queued piece stands for several raw
+// ones and a worker can get a whole batch ahead of the writer (which takes
+// the workers' batches in rotation) without holding more memory.
+func (p *Pipeline) encode(ctx context.Context, cfg Config, cols []Column, enc RowEncoder, bc BlockCompressor, in <-chan *Batch, out chan<- piece) error {
+	var acc piece // blocks: the segments compressed but not sent yet
 	send := func(pc piece) error {
+		if bc != nil {
+			raw := *pc.buf
+			if acc.buf == nil {
+				acc.buf = bufPool.Get().(*[]byte)
+				*acc.buf = (*acc.buf)[:0]
+			}
+			if len(raw) > 0 {
+				z, err := bc.AppendBlock(*acc.buf, raw)
+				if err != nil {
+					putBuf(pc.buf)
+					return fmt.Errorf("pipeline: %s: compress: %w", p.Name, err)
+				}
+				*acc.buf = z
+				n := int64(len(raw))
+				acc.ieee = CRC32Combine(PolyIEEE, acc.ieee, crc32.ChecksumIEEE(raw), n)
+				acc.crc = CRC32Combine(PolyCastagnoli, acc.crc, crc32.Checksum(raw, Castagnoli), n)
+				acc.raw += n
+			}
+			acc.rows += pc.rows
+			putBuf(pc.buf)
+			if !pc.last && len(*acc.buf) < cfg.PieceBytes {
+				return nil
+			}
+			acc.last = pc.last
+			pc, acc = acc, piece{}
+		}
 		select {
 		case out <- pc:
 			return nil
@@ -297,19 +367,22 @@ func (p *Pipeline) encode(ctx context.Context, cfg Config, cols []Column, enc Ro
 
 // writer owns the compressor and the current object.
 type writer struct {
-	p     *Pipeline
-	ctx   context.Context // Run's: objects outlive the stage group until committed
-	cfg   Config
-	obs   *notifier
-	raw   hash.Hash32
-	stats Stats
+	p      *Pipeline
+	ctx    context.Context // Run's: objects outlive the stage group until committed
+	cfg    Config
+	obs    *notifier
+	blocks bool   // pieces are DEFLATE segments (Pipeline.Blocks)
+	raw    uint32 // CRC32C of the raw NDJSON of the committed objects
+	stats  Stats
 
 	obj       Object
 	name      string
-	gz        io.WriteCloser
+	gz        io.WriteCloser // nil with blocks
 	cw        *countingWriter
 	part      Part
-	partRaw   hash.Hash32
+	partRaw   uint32   // CRC32C of the current object's raw NDJSON
+	partIEEE  uint32   // its CRC-32 IEEE, for the gzip trailer (blocks only)
+	header    bool     // the gzip header is still to be written (blocks only)
 	reported  int64    // compressed bytes already reported to the observer
 	committed []string // committed part names, removed if the table fails
 
@@ -325,10 +398,14 @@ func (w *writer) open(name string) error {
 	w.obj, w.name = obj, name
 	w.cw = &countingWriter{w: obj, crc: crc32.New(Castagnoli)}
 	w.reported = 0
+	w.part, w.partRaw, w.partIEEE = Part{}, 0, 0
+	if w.blocks {
+		w.header = true // written with the first segment: open does no I/O
+		return nil
+	}
 	if w.gz, err = w.p.Compressor(w.cw, w.cfg); err != nil {
 		return fmt.Errorf("pipeline: %s: compressor: %w", name, err)
 	}
-	w.part, w.partRaw = Part{}, crc32.New(Castagnoli)
 	return nil
 }
 
@@ -371,15 +448,22 @@ func (w *writer) run(ctx context.Context, outs []chan piece) error {
 			}
 		}
 		buf := *pc.buf
-		w.raw.Write(buf)
-		w.partRaw.Write(buf)
-		_, err := w.gz.Write(buf)
+		var err error
+		if w.blocks {
+			w.partRaw = CRC32Combine(PolyCastagnoli, w.partRaw, pc.crc, pc.raw)
+			w.partIEEE = CRC32Combine(PolyIEEE, w.partIEEE, pc.ieee, pc.raw)
+			err = w.writeSegment(buf)
+		} else {
+			pc.raw = int64(len(buf))
+			w.partRaw = crc32.Update(w.partRaw, Castagnoli, buf)
+			_, err = w.gz.Write(buf)
+		}
 		putBuf(pc.buf)
 		if err != nil {
 			return fmt.Errorf("pipeline: %s: write: %w", w.name, err)
 		}
 		batchRows += pc.rows
-		batchRaw += int64(len(buf))
+		batchRaw += pc.raw
 		if !pc.last {
 			continue
 		}
@@ -401,15 +485,36 @@ func (w *writer) run(ctx context.Context, outs []chan piece) error {
 	}
 }
 
+// writeSegment writes b to the object, after the gzip header if it is due.
+func (w *writer) writeSegment(b []byte) error {
+	if w.header {
+		w.header = false
+		if _, err := w.cw.Write(gzipHeader); err != nil {
+			return err
+		}
+	}
+	_, err := w.cw.Write(b)
+	return err
+}
+
 // commit closes the compressor and commits the current object, checking
 // what the storage reports against what was written.
 func (w *writer) commit() error {
 	gz, obj := w.gz, w.obj
 	w.gz, w.obj = nil, nil
-	if err := gz.Close(); err != nil {
-		_ = obj.Abort()
-		return fmt.Errorf("pipeline: %s: flush compressor: %w", w.name, err)
+	var err error
+	if w.blocks {
+		if err = w.writeSegment(GzipTrailer(w.partIEEE, w.part.RawBytes)); err != nil {
+			err = fmt.Errorf("pipeline: %s: write: %w", w.name, err)
+		}
+	} else if err = gz.Close(); err != nil {
+		err = fmt.Errorf("pipeline: %s: flush compressor: %w", w.name, err)
 	}
+	if err != nil {
+		_ = obj.Abort()
+		return err
+	}
+	w.raw = CRC32Combine(PolyCastagnoli, w.raw, w.partRaw, w.part.RawBytes)
 	w.obs.add(Progress{CompressedBytes: w.cw.n.Load() - w.reported})
 	info, err := obj.Commit()
 	if err != nil {
@@ -438,7 +543,7 @@ func (w *writer) commit() error {
 		return nil
 	}
 	w.part.Object = info
-	w.part.RawCRC32C = w.partRaw.Sum32()
+	w.part.RawCRC32C = w.partRaw
 	w.stats.Parts = append(w.stats.Parts, w.part)
 	return nil
 }

@@ -25,7 +25,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // gunzipOne reads b as exactly one gzip member.
 func gunzipOne(t *testing.T, b []byte) []byte {
 	t.Helper()
-	zr, err := gzip.NewReader(bytes.NewReader(b))
+	br := bytes.NewReader(b)
+	zr, err := gzip.NewReader(br)
 	if err != nil {
 		t.Fatalf("gzip header: %v", err)
 	}
@@ -33,6 +34,9 @@ func gunzipOne(t *testing.T, b []byte) []byte {
 	out, err := io.ReadAll(zr)
 	if err != nil {
 		t.Fatalf("gunzip: %v", err)
+	}
+	if br.Len() != 0 { // bytes.Reader is an io.ByteReader: gzip reads no further than the member
+		t.Fatalf("%d bytes follow the gzip member", br.Len())
 	}
 	// Read as a multi-member stream, the object must give the same bytes:
 	// there is one member and nothing after it.
@@ -46,13 +50,30 @@ func gunzipOne(t *testing.T, b []byte) []byte {
 	return out
 }
 
+// modes are the two ways a pipeline compresses: pgzip after the encoders
+// (Pipeline.Compressor) or DEFLATE segments in the encoders (Pipeline.Blocks).
+var modes = []string{"pgzip", "blocks"}
+
+// newPipeline is newPipelineMode with pgzip.
 func newPipeline(src pipeline.Source, sink pipeline.Sink, cfg pipeline.Config) *pipeline.Pipeline {
-	return &pipeline.Pipeline{
+	return newPipelineMode("pgzip", src, sink, cfg)
+}
+
+func newPipelineMode(mode string, src pipeline.Source, sink pipeline.Sink, cfg pipeline.Config) *pipeline.Pipeline {
+	p := &pipeline.Pipeline{
 		Source: src, Sink: sink, Name: "TRP-001/v001/T.jsonl.gz",
-		Encoder:    stages.NDJSON(stages.NDJSONOptions{}),
-		Compressor: stages.Gzip(),
-		Config:     cfg,
+		Encoder: stages.NDJSON(stages.NDJSONOptions{}),
+		Config:  cfg,
 	}
+	switch mode {
+	case "pgzip":
+		p.Compressor = stages.Gzip()
+	case "blocks":
+		p.Blocks = stages.GzipBlocks()
+	default:
+		panic("unknown mode " + mode)
+	}
+	return p
 }
 
 // progressSum collects observer calls.
@@ -87,55 +108,57 @@ func TestRunEndToEnd(t *testing.T) {
 		{"large batches", 4, 20000, pipeline.Config{EncodeWorkers: 2, GzipBlockSize: 64 << 10}, 0},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			src := newFakeSource(tc.batches, tc.rowsPer)
-			sink := newMemSink()
-			p := newPipeline(src, sink, tc.cfg)
-			if tc.jitter > 0 {
-				p.Transforms = []pipeline.Transform{jitter(tc.jitter)}
-			}
-			var prog progressSum
-			p.Observer = prog.observe
-			st, err := p.Run(context.Background())
-			if err != nil {
-				t.Fatalf("Run: %v", err)
-			}
-			obj, ok := sink.get(p.Name)
-			if !ok {
-				t.Fatal("object not committed")
-			}
-			raw := gunzipOne(t, obj)
-			var want strings.Builder
-			for id := range tc.batches * tc.rowsPer {
-				want.WriteString(expectedLine(id))
-				want.WriteByte('\n')
-			}
-			if string(raw) != want.String() {
-				t.Fatalf("content differs: got %d bytes, want %d", len(raw), want.Len())
-			}
-			wantStats := pipeline.Stats{
-				Rows: int64(tc.batches * tc.rowsPer), Batches: int64(tc.batches),
-				RawBytes: int64(len(raw)), RawCRC32C: crc32.Checksum(raw, pipeline.Castagnoli),
-				CompressedBytes: int64(len(obj)), CRC32C: stages.CRC32C(obj),
-			}
-			got := st
-			got.Duration, got.Object = 0, pipeline.ObjectInfo{}
-			if !reflect.DeepEqual(got, wantStats) {
-				t.Fatalf("stats %+v, want %+v", got, wantStats)
-			}
-			if st.Object.Name != p.Name || st.Object.Size != int64(len(obj)) {
-				t.Fatalf("object info %+v", st.Object)
-			}
-			if prog.sum != (pipeline.Progress{Rows: st.Rows, Batches: st.Batches, RawBytes: st.RawBytes, CompressedBytes: st.CompressedBytes}) {
-				t.Fatalf("observer total %+v, stats %+v", prog.sum, st)
-			}
-			if sink.commits != 1 || sink.aborts != 0 || src.closed.Load() != 1 {
-				t.Fatalf("commits %d aborts %d source closes %d", sink.commits, sink.aborts, src.closed.Load())
-			}
-			if l := src.live.Load(); l != 0 {
-				t.Fatalf("%d batches never released", l)
-			}
-		})
+		for _, mode := range modes {
+			t.Run(mode+"/"+tc.name, func(t *testing.T) {
+				src := newFakeSource(tc.batches, tc.rowsPer)
+				sink := newMemSink()
+				p := newPipelineMode(mode, src, sink, tc.cfg)
+				if tc.jitter > 0 {
+					p.Transforms = []pipeline.Transform{jitter(tc.jitter)}
+				}
+				var prog progressSum
+				p.Observer = prog.observe
+				st, err := p.Run(context.Background())
+				if err != nil {
+					t.Fatalf("Run: %v", err)
+				}
+				obj, ok := sink.get(p.Name)
+				if !ok {
+					t.Fatal("object not committed")
+				}
+				raw := gunzipOne(t, obj)
+				var want strings.Builder
+				for id := range tc.batches * tc.rowsPer {
+					want.WriteString(expectedLine(id))
+					want.WriteByte('\n')
+				}
+				if string(raw) != want.String() {
+					t.Fatalf("content differs: got %d bytes, want %d", len(raw), want.Len())
+				}
+				wantStats := pipeline.Stats{
+					Rows: int64(tc.batches * tc.rowsPer), Batches: int64(tc.batches),
+					RawBytes: int64(len(raw)), RawCRC32C: crc32.Checksum(raw, pipeline.Castagnoli),
+					CompressedBytes: int64(len(obj)), CRC32C: stages.CRC32C(obj),
+				}
+				got := st
+				got.Duration, got.Object = 0, pipeline.ObjectInfo{}
+				if !reflect.DeepEqual(got, wantStats) {
+					t.Fatalf("stats %+v, want %+v", got, wantStats)
+				}
+				if st.Object.Name != p.Name || st.Object.Size != int64(len(obj)) {
+					t.Fatalf("object info %+v", st.Object)
+				}
+				if prog.sum != (pipeline.Progress{Rows: st.Rows, Batches: st.Batches, RawBytes: st.RawBytes, CompressedBytes: st.CompressedBytes}) {
+					t.Fatalf("observer total %+v, stats %+v", prog.sum, st)
+				}
+				if sink.commits != 1 || sink.aborts != 0 || src.closed.Load() != 1 {
+					t.Fatalf("commits %d aborts %d source closes %d", sink.commits, sink.aborts, src.closed.Load())
+				}
+				if l := src.live.Load(); l != 0 {
+					t.Fatalf("%d batches never released", l)
+				}
+			})
+		}
 	}
 }
 
@@ -170,37 +193,39 @@ func TestRunErrors(t *testing.T) {
 		{"invalid config", func(_ *fakeSource, _ *memSink, p *pipeline.Pipeline) { p.Config.GzipLevel = 11 }, nil, "gzip_level", false},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			src := newFakeSource(30, 200)
-			sink := newMemSink()
-			p := newPipeline(src, sink, pipeline.Config{EncodeWorkers: 2, GzipBlockSize: 64 << 10})
-			tc.setup(src, sink, p)
-			_, err := p.Run(context.Background())
-			if err == nil {
-				t.Fatal("Run succeeded")
-			}
-			if tc.is != nil && !errors.Is(err, tc.is) {
-				t.Fatalf("error %v is not %v", err, tc.is)
-			}
-			if !strings.Contains(err.Error(), tc.substr) || !strings.HasPrefix(err.Error(), "pipeline: ") {
-				t.Fatalf("error %q does not start with \"pipeline: \" or lacks %q", err, tc.substr)
-			}
-			if tc.name != "storage reports wrong CRC32C" {
-				if _, ok := sink.get(p.Name); ok {
-					t.Fatal("an object is visible after a failed run")
+		for _, mode := range modes {
+			t.Run(mode+"/"+tc.name, func(t *testing.T) {
+				src := newFakeSource(30, 200)
+				sink := newMemSink()
+				p := newPipelineMode(mode, src, sink, pipeline.Config{EncodeWorkers: 2, GzipBlockSize: 64 << 10})
+				tc.setup(src, sink, p)
+				_, err := p.Run(context.Background())
+				if err == nil {
+					t.Fatal("Run succeeded")
 				}
-			}
-			wantCommits, wantAborts := 0, 1
-			if tc.commit {
-				wantCommits, wantAborts = 1, 0 // a failed Commit leaves nothing by the Object contract
-			}
-			if sink.created > 0 && (sink.commits != wantCommits || sink.aborts != wantAborts) {
-				t.Fatalf("commits %d aborts %d, want %d and %d", sink.commits, sink.aborts, wantCommits, wantAborts)
-			}
-			if src.closed.Load() != 1 {
-				t.Fatalf("source closed %d times", src.closed.Load())
-			}
-		})
+				if tc.is != nil && !errors.Is(err, tc.is) {
+					t.Fatalf("error %v is not %v", err, tc.is)
+				}
+				if !strings.Contains(err.Error(), tc.substr) || !strings.HasPrefix(err.Error(), "pipeline: ") {
+					t.Fatalf("error %q does not start with \"pipeline: \" or lacks %q", err, tc.substr)
+				}
+				if tc.name != "storage reports wrong CRC32C" {
+					if _, ok := sink.get(p.Name); ok {
+						t.Fatal("an object is visible after a failed run")
+					}
+				}
+				wantCommits, wantAborts := 0, 1
+				if tc.commit {
+					wantCommits, wantAborts = 1, 0 // a failed Commit leaves nothing by the Object contract
+				}
+				if sink.created > 0 && (sink.commits != wantCommits || sink.aborts != wantAborts) {
+					t.Fatalf("commits %d aborts %d, want %d and %d", sink.commits, sink.aborts, wantCommits, wantAborts)
+				}
+				if src.closed.Load() != 1 {
+					t.Fatalf("source closed %d times", src.closed.Load())
+				}
+			})
+		}
 	}
 }
 
@@ -215,29 +240,31 @@ func TestRunCancel(t *testing.T) {
 		{"while the sink is blocked", 8, true},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			src := newFakeSource(-1, 100) // endless
-			sink := newMemSink()
-			if tc.gate {
-				sink.firstGate = make(chan struct{})
-			}
-			src.onNext = func(n int) {
-				if n == tc.at {
-					cancel()
+		for _, mode := range modes {
+			t.Run(mode+"/"+tc.name, func(t *testing.T) {
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				src := newFakeSource(-1, 100) // endless
+				sink := newMemSink()
+				if tc.gate {
+					sink.firstGate = make(chan struct{})
 				}
-			}
-			p := newPipeline(src, sink, pipeline.Config{EncodeWorkers: 2, GzipBlockSize: 64 << 10, GzipBlocks: 1})
-			p.Transforms = []pipeline.Transform{jitter(time.Millisecond)}
-			_, err := p.Run(ctx)
-			if !errors.Is(err, context.Canceled) {
-				t.Fatalf("error %v, want context.Canceled", err)
-			}
-			if _, ok := sink.get(p.Name); ok || sink.commits != 0 || sink.aborts != 1 {
-				t.Fatalf("after cancel: commits %d aborts %d", sink.commits, sink.aborts)
-			}
-		})
+				src.onNext = func(n int) {
+					if n == tc.at {
+						cancel()
+					}
+				}
+				p := newPipelineMode(mode, src, sink, pipeline.Config{EncodeWorkers: 2, GzipBlockSize: 64 << 10, GzipBlocks: 1})
+				p.Transforms = []pipeline.Transform{jitter(time.Millisecond)}
+				_, err := p.Run(ctx)
+				if !errors.Is(err, context.Canceled) {
+					t.Fatalf("error %v, want context.Canceled", err)
+				}
+				if _, ok := sink.get(p.Name); ok || sink.commits != 0 || sink.aborts != 1 {
+					t.Fatalf("after cancel: commits %d aborts %d", sink.commits, sink.aborts)
+				}
+			})
+		}
 	}
 }
 

@@ -6,16 +6,22 @@
 //     with their own offset, bytes as base64, NaN and infinities as strings,
 //     and strings escaped so that any input (control characters, U+2028,
 //     invalid UTF-8) gives valid JSON on exactly one line.
-//   - Gzip: a parallel github.com/klauspost/pgzip compressor writing a single
-//     gzip member, so every gzip reader sees the whole object.
+//   - GzipBlocks (Pipeline.Blocks): each encode worker compresses its own
+//     pieces into raw DEFLATE segments (github.com/klauspost/compress/flate)
+//     that the pipeline frames as a single gzip member. The cheaper default
+//     of the CLI (see docs/PERFORMANCE.md).
+//   - Gzip (Pipeline.Compressor): a parallel github.com/klauspost/pgzip
+//     compressor after the encoders, also writing a single gzip member, so
+//     every gzip reader sees the whole object.
+//   - Deflate: raw DEFLATE segments for pipeline.RangeRun.
 //   - CRC32C helpers formatting checksums as GCS shows them.
 //
 // Use them together:
 //
 //	p := &pipeline.Pipeline{
 //		Source: src, Sink: sink, Name: "TRP-001/v001/VBRP.jsonl.gz",
-//		Encoder:    stages.NDJSON(stages.NDJSONOptions{}),
-//		Compressor: stages.Gzip(),
+//		Encoder: stages.NDJSON(stages.NDJSONOptions{}),
+//		Blocks:  stages.GzipBlocks(), // or Compressor: stages.Gzip()
 //	}
 //	stats, err := p.Run(ctx)
 package stages

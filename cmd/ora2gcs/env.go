@@ -44,7 +44,13 @@ type options struct {
 	quiet      bool
 	decimalStr bool
 	omitNulls  bool
+	compressor string
 }
+
+// defaultCompressor is the --compressor used when none is given: "blocks"
+// compresses in the encode workers (stages.GzipBlocks), which costs less CPU
+// per row than pgzip on the bench (see docs/PERFORMANCE.md).
+const defaultCompressor = "blocks"
 
 func addCommonFlags(fs *flag.FlagSet) *options {
 	o := &options{fs: fs}
@@ -66,6 +72,7 @@ func addCommonFlags(fs *flag.FlagSet) *options {
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress output")
 	fs.BoolVar(&o.decimalStr, "decimals-as-strings", false, "write decimals as JSON strings instead of numbers")
 	fs.BoolVar(&o.omitNulls, "omit-nulls", false, "leave NULL columns out of each line instead of writing null")
+	fs.StringVar(&o.compressor, "compressor", defaultCompressor, `gzip writer: "blocks" (the encode workers compress, one gzip member per object) or "pgzip" (github.com/klauspost/pgzip after the encoders)`)
 	return o
 }
 
@@ -128,14 +135,18 @@ func (o *options) loadConfig() (config.Config, error) {
 // env is what a command works with: a source connector and a way to make
 // sinks, built from the configuration.
 type env struct {
-	cfg     config.Config
-	conn    pipeline.Connector
-	pcfg    pipeline.Config
-	ndjson  stages.NDJSONOptions
-	bucket  string
-	tables  []string
-	sink    func(ctx context.Context, bucket string) (pipeline.Sink, error)
-	closers []func() error
+	cfg    config.Config
+	conn   pipeline.Connector
+	pcfg   pipeline.Config
+	ndjson stages.NDJSONOptions
+	// compressor and blocks are the pipeline's compression stage: exactly
+	// one is set (see --compressor).
+	compressor pipeline.CompressorFactory
+	blocks     pipeline.BlockCompressorFactory
+	bucket     string
+	tables     []string
+	sink       func(ctx context.Context, bucket string) (pipeline.Sink, error)
+	closers    []func() error
 }
 
 func (o *options) open(ctx context.Context) (*env, error) {
@@ -145,6 +156,14 @@ func (o *options) open(ctx context.Context) (*env, error) {
 	}
 	e := &env{cfg: cfg, pcfg: cfg.Pipeline(), bucket: cfg.GCS.DefaultBucket,
 		ndjson: stages.NDJSONOptions{DecimalAsString: o.decimalStr, OmitNulls: o.omitNulls}}
+	switch o.compressor {
+	case "blocks":
+		e.blocks = stages.GzipBlocks()
+	case "pgzip":
+		e.compressor = stages.Gzip()
+	default:
+		return nil, fmt.Errorf("--compressor: %q is not blocks or pgzip", o.compressor)
+	}
 	if o.tables != "" {
 		for _, t := range strings.Split(o.tables, ",") {
 			if t = strings.TrimSpace(t); t != "" {

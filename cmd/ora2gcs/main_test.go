@@ -73,6 +73,38 @@ func TestRunWritesTablesAndVersions(t *testing.T) {
 	}
 }
 
+// TestCompressorsWriteTheSameLines: --compressor blocks (the default) and
+// pgzip write one gzip member each, holding the same NDJSON.
+func TestCompressorsWriteTheSameLines(t *testing.T) {
+	dir := t.TempDir()
+	got := map[string][]byte{}
+	for _, c := range []string{"blocks", "pgzip"} {
+		code, _, errs := cli(t, "run", "--compressor", c, "--tables", "VBRP", "--rows", "1500", "--chunk-size", "400",
+			"--transport-id", "TRP-"+c, "--data-dir", filepath.Join(dir, c), "--target", "file://"+dir, "--quiet")
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", c, code, errs)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "oracle-etl-data", "TRP-"+c, "v001", "VBRP.jsonl.gz"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		br := bytes.NewReader(b)
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr.Multistream(false)
+		var lines bytes.Buffer
+		if _, err := lines.ReadFrom(zr); err != nil || br.Len() != 0 {
+			t.Fatalf("%s: %v, %d bytes after the first member", c, err, br.Len())
+		}
+		got[c] = lines.Bytes()
+	}
+	if n := bytes.Count(got["blocks"], []byte("\n")); n != 1500 || !bytes.Equal(got["blocks"], got["pgzip"]) {
+		t.Fatalf("blocks: %d lines, %d bytes; pgzip %d bytes", n, len(got["blocks"]), len(got["pgzip"]))
+	}
+}
+
 func TestTablesSampleBench(t *testing.T) {
 	code, out, errs := cli(t, "tables", "--json")
 	var ts []map[string]any
@@ -88,7 +120,7 @@ func TestTablesSampleBench(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[0]), &row); err != nil || len(row) != 274 {
 		t.Fatalf("sample row: %v, %d keys", err, len(row))
 	}
-	code, out, errs = cli(t, "bench", "--tables", "VBRK", "--rows", "3000", "--runs", "2", "--target", "null", "--json")
+	code, out, errs = cli(t, "bench", "--tables", "VBRK", "--rows", "3000", "--runs", "2", "--target", "null", "--json", "--compressor", "pgzip")
 	var res struct {
 		Median benchResult   `json:"median"`
 		Runs   []benchResult `json:"runs"`
@@ -109,6 +141,7 @@ func TestErrorsAreOneClearLine(t *testing.T) {
 		{[]string{"run", "--target", "s3://x", "--quiet"}, 1, "target"},
 		{[]string{"tables", "--source", "oracle://scott:tiger@db:1521/ORCL"}, 1, "must not contain a password"},
 		{[]string{"run", "--gzip-level", "42", "--quiet"}, 1, "gzip_level"},
+		{[]string{"run", "--compressor", "zstd", "--quiet"}, 1, `--compressor: "zstd" is not blocks or pgzip`},
 		{[]string{"frobnicate"}, 2, "unknown command"},
 		{[]string{"run", "--no-such-flag"}, 2, "flag provided but not defined"},
 	}

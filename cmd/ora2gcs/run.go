@@ -192,7 +192,8 @@ func (e *env) manager(ctx context.Context, log *slog.Logger) (*jobs.Manager, err
 			return e.sink(ctx, bucket)
 		},
 		Encoder:          stages.NDJSON(e.ndjson),
-		Compressor:       stages.Gzip(),
+		Compressor:       e.compressor,
+		Blocks:           e.blocks,
 		Pipeline:         e.pcfg,
 		ParallelTables:   e.cfg.ETL.ParallelTables,
 		TableParallelism: e.cfg.ETL.TableParallelism,

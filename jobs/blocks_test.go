@@ -1,0 +1,56 @@
+package jobs
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/ora2gcs/ora2gcs/stages"
+)
+
+// TestBlocksCompressor: a manager with Blocks and no Compressor runs tables
+// as pipelines whose workers compress; each object is one gzip member with
+// every row.
+func TestBlocksCompressor(t *testing.T) {
+	e := newEnv(t, newFakeConnector(&fakeTable{name: "A", rows: 95}, &fakeTable{name: "B", rows: 0, estimate: -1}),
+		func(c *ManagerConfig) { c.Compressor, c.Blocks = nil, stages.GzipBlocks() })
+	tr := mustCreate(t, e.m, "blocks", "A", "B")
+	j := runJob(t, e.m, tr.ID)
+	if j.Status != StatusCompleted || j.TotalRows != 95 {
+		t.Fatalf("job %+v", j)
+	}
+	for _, tab := range []struct {
+		name string
+		rows int
+	}{{"A", 95}, {"B", 0}} {
+		path := objectPath(e, "test-bucket", tr.ID+"/v001/"+tab.name+".jsonl.gz")
+		checkRows(t, path, tab.name, tab.rows)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		br := bytes.NewReader(b)
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr.Multistream(false)
+		if _, err := io.Copy(io.Discard, zr); err != nil || br.Len() != 0 {
+			t.Fatalf("%s: %v, %d bytes after the first gzip member", tab.name, err, br.Len())
+		}
+	}
+}
+
+func TestManagerConfigNeedsACompressor(t *testing.T) {
+	cfg := ManagerConfig{Connector: newFakeConnector(), Encoder: newJSONEncoder}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "compressor (or blocks) is required") {
+		t.Fatalf("err = %v", err)
+	}
+	cfg.Blocks = stages.GzipBlocks()
+	if err := cfg.Validate(); err != nil && strings.Contains(err.Error(), "compressor") {
+		t.Fatalf("Blocks alone is refused: %v", err)
+	}
+}

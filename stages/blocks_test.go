@@ -1,0 +1,96 @@
+package stages_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"testing"
+
+	"github.com/ora2gcs/ora2gcs/pipeline"
+	"github.com/ora2gcs/ora2gcs/stages"
+)
+
+// TestGzipBlocksMember: segments from one reused BlockCompressor, appended
+// after existing bytes, framed by pipeline.GzipHeader and GzipTrailer, are
+// one gzip member (compress/gzip, Multistream off) of the concatenated input,
+// with nothing after it; empty pieces included.
+func TestGzipBlocksMember(t *testing.T) {
+	pieces := [][]byte{
+		bytes.Repeat([]byte(`{"A":"x","B":12.5}`+"\n"), 5000),
+		nil,
+		[]byte("z"),
+		randomBytes(300000, 7),
+		bytes.Repeat([]byte("abc"), 100000),
+		nil,
+	}
+	for _, level := range []int{0, 1, 6, 9, -2} {
+		t.Run(fmt.Sprintf("level=%d", level), func(t *testing.T) {
+			bc, err := stages.GzipBlocks()(pipeline.Config{GzipLevel: level})
+			if err != nil {
+				t.Fatal(err)
+			}
+			obj := pipeline.GzipHeader()
+			var want []byte
+			for _, p := range pieces {
+				before := len(obj)
+				if obj, err = bc.AppendBlock(obj, p); err != nil {
+					t.Fatal(err)
+				}
+				if len(obj) == before {
+					t.Fatal("an empty segment: a sync flush writes at least an empty stored block")
+				}
+				want = append(want, p...)
+			}
+			obj = append(obj, pipeline.GzipTrailer(crc32.ChecksumIEEE(want), int64(len(want)))...)
+			br := bytes.NewReader(obj)
+			zr, err := gzip.NewReader(br)
+			if err != nil {
+				t.Fatal(err)
+			}
+			zr.Multistream(false)
+			got, err := io.ReadAll(zr)
+			if err != nil {
+				t.Fatalf("gunzip: %v", err)
+			}
+			if !bytes.Equal(got, want) || br.Len() != 0 {
+				t.Fatalf("gunzipped %d bytes, want %d; %d bytes after the member", len(got), len(want), br.Len())
+			}
+		})
+	}
+}
+
+// TestGzipBlocksIndependent: a segment does not depend on the pieces the
+// compressor saw before (each starts without a dictionary), so the same
+// piece gives the same bytes whatever came first.
+func TestGzipBlocksIndependent(t *testing.T) {
+	piece := bytes.Repeat([]byte(`{"VBELN":"0090000001","POSNR":"000010"}`+"\n"), 3000)
+	fresh, _ := stages.GzipBlocks()(pipeline.Config{})
+	want, err := fresh.AppendBlock(nil, piece)
+	if err != nil {
+		t.Fatal(err)
+	}
+	used, _ := stages.GzipBlocks()(pipeline.Config{})
+	if _, err := used.AppendBlock(nil, piece); err != nil { // same data as a potential dictionary
+		t.Fatal(err)
+	}
+	got, err := used.AppendBlock([]byte("prefix"), piece)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got[6:], want) || string(got[:6]) != "prefix" {
+		t.Fatalf("segment after a previous piece differs (%d vs %d bytes)", len(got)-6, len(want))
+	}
+	if len(want)*10 > len(piece) {
+		t.Fatalf("%d bytes compressed to %d: not compressed", len(piece), len(want))
+	}
+}
+
+func TestGzipBlocksLevel(t *testing.T) {
+	for _, level := range []int{10, -3, 42} {
+		if _, err := stages.GzipBlocks()(pipeline.Config{GzipLevel: level}); err == nil {
+			t.Errorf("level %d accepted", level)
+		}
+	}
+}
