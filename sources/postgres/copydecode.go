@@ -2,8 +2,10 @@ package postgres
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"time"
 	"unsafe"
@@ -69,7 +71,9 @@ type copyDecoder struct {
 	cols    []pipeline.Column
 	kinds   []cellKind
 	elems   []elemKind
-	scratch []byte // unescaped cells and bytea of the current row
+	scratch []byte   // unescaped cells and bytea of the current row
+	text    []string // text cells of the current row, by column
+	strTyp  unsafe.Pointer
 	strs    rowSlab[string]
 	times   rowSlab[time.Time]
 	f64s    rowSlab[float64]
@@ -120,29 +124,47 @@ func (d *copyDecoder) DecodeRow(raw []byte, row []any) ([]byte, error) {
 		return raw, fmt.Errorf("row has room for %d values, the table has %d columns", len(row), len(d.kinds))
 	}
 	// A raw newline only ends a row and a raw tab only ends a cell: COPY
-	// escapes both inside values, so the row and its cells are found with
-	// IndexByte, and backslash escapes are looked for only when the row
-	// has a backslash at all.
+	// escapes both inside values, so the row is found with IndexByte and
+	// its cells by a word-at-a-time scan for tabs; backslash escapes are
+	// looked for only when the row has a backslash at all.
 	nl := bytes.IndexByte(raw, '\n')
 	if nl < 0 {
 		return raw, errors.New("row ends early (truncated COPY data)")
 	}
 	line := raw[:nl]
 	escapes := bytes.IndexByte(line, '\\') >= 0
+	if cap(d.text) < len(d.kinds) {
+		d.text = make([]string, len(d.kinds))
+		d.strTyp = typeWord[string]()
+	}
+	text := d.text[:len(d.kinds)]
 	last := len(d.kinds) - 1
-	for j := range d.kinds {
+	pos := 0
+	for j, kind := range d.kinds {
+		k := pos
+		for k+8 <= len(line) { // the first tab at or after pos, 8 bytes at a time
+			y := binary.LittleEndian.Uint64(line[k:]) ^ 0x0909090909090909
+			if m := (y - 0x0101010101010101) &^ y & 0x8080808080808080; m != 0 {
+				k += bits.TrailingZeros64(m) >> 3 // the lowest flagged byte is exact
+				goto found
+			}
+			k += 8
+		}
+		for k < len(line) && line[k] != '\t' {
+			k++
+		}
+	found:
 		var cell []byte
 		if j < last {
-			k := bytes.IndexByte(line, '\t')
-			if k < 0 {
+			if k == len(line) {
 				return raw, fmt.Errorf("column %s: row has %d cells, the table has %d columns", d.cols[j].Name, j+1, len(d.kinds))
 			}
-			cell, line = line[:k], line[k+1:]
+			cell, pos = line[pos:k], k+1
 		} else {
-			if bytes.IndexByte(line, '\t') >= 0 {
+			if k != len(line) {
 				return raw, fmt.Errorf("row has more cells than the table's %d columns", len(d.kinds))
 			}
-			cell = line
+			cell = line[pos:]
 		}
 		if escapes && bytes.IndexByte(cell, '\\') >= 0 {
 			if len(cell) == 2 && cell[1] == 'N' {
@@ -153,6 +175,16 @@ func (d *copyDecoder) DecodeRow(raw []byte, row []any) ([]byte, error) {
 			if cell, err = d.unescape(cell); err != nil {
 				return raw, fmt.Errorf("column %s: %w", d.cols[j].Name, err)
 			}
+		}
+		if kind == cellText { // most cells: a string into the row's string slab
+			if len(cell) == 0 {
+				row[j] = ""
+				continue
+			}
+			text[j] = unsafe.String(&cell[0], len(cell))
+			e := (*eface)(unsafe.Pointer(&row[j]))
+			e.typ, e.data = d.strTyp, unsafe.Pointer(&text[j])
+			continue
 		}
 		v, err := d.value(j, cell)
 		if err != nil {
@@ -171,18 +203,15 @@ func (d *copyDecoder) value(j int, b []byte) (any, error) {
 			return "", nil
 		}
 		return d.strs.box(unsafe.String(&b[0], len(b))), nil
-	case cellFloat8:
-		f, err := strconv.ParseFloat(bytesString(b), 64)
+	case cellFloat8, cellFloat4:
+		f, err := d.parseFloat(j, b)
 		if err != nil {
-			return nil, fmt.Errorf("float8 %q: %w", b, errors.Unwrap(err))
+			return nil, err
+		}
+		if d.kinds[j] == cellFloat4 {
+			return d.f32s.box(float32(f)), nil
 		}
 		return d.f64s.box(f), nil
-	case cellFloat4:
-		f, err := strconv.ParseFloat(bytesString(b), 32)
-		if err != nil {
-			return nil, fmt.Errorf("float4 %q: %w", b, errors.Unwrap(err))
-		}
-		return d.f32s.box(float32(f)), nil
 	case cellBool:
 		switch string(b) {
 		case "t":
@@ -217,6 +246,18 @@ func (d *copyDecoder) value(j int, b []byte) (any, error) {
 		return arrayTextToJSON(b, d.elems[j])
 	}
 	return nil, fmt.Errorf("unknown cell kind %d", d.kinds[j])
+}
+
+func (d *copyDecoder) parseFloat(j int, b []byte) (float64, error) {
+	bitSize := 64
+	if d.kinds[j] == cellFloat4 {
+		bitSize = 32
+	}
+	f, err := strconv.ParseFloat(bytesString(b), bitSize)
+	if err != nil {
+		return 0, fmt.Errorf("float%d %q: %w", bitSize/8, b, errors.Unwrap(err))
+	}
+	return f, nil
 }
 
 func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

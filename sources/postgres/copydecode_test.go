@@ -1,11 +1,15 @@
 package postgres
 
 import (
+	"bytes"
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ora2gcs/ora2gcs/pipeline"
+	"github.com/ora2gcs/ora2gcs/sources/postgres/pgtest"
+	"github.com/ora2gcs/ora2gcs/sources/synth"
 )
 
 func testDecoder(kinds ...cellKind) *copyDecoder {
@@ -112,4 +116,55 @@ func TestCopyDecodeRowAllocs(t *testing.T) {
 	}); n != 0 {
 		t.Fatalf("%v allocations per row, want 0", n)
 	}
+}
+
+// BenchmarkCopyDecodeVBRP decodes COPY text rows of the synthetic VBRP (as
+// pgtest.CreateSynthVBRP loads them) with the encode workers' decoder.
+func BenchmarkCopyDecodeVBRP(b *testing.B) {
+	ctx := context.Background()
+	c, err := synth.New(synth.Config{Rows: map[string]int64{"VBRP": 2000}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	t, err := c.Describe(ctx, "VBRP")
+	if err != nil {
+		b.Fatal(err)
+	}
+	src, err := c.Open(ctx, t, nil, pipeline.ReadOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer src.Close()
+	var text bytes.Buffer
+	if err := pgtest.WriteCopyText(ctx, src, &text); err != nil {
+		b.Fatal(err)
+	}
+	kinds := make([]cellKind, len(t.Columns))
+	for i, col := range t.Columns {
+		switch col.Type {
+		case pipeline.TypeFloat:
+			kinds[i] = cellFloat8
+		case pipeline.TypeDate:
+			kinds[i] = cellDate
+		case pipeline.TypeDateTime, pipeline.TypeTimestamp:
+			kinds[i] = cellTimestamp
+		}
+	}
+	d := newCopyDecoder(t.Columns, kinds, make([]elemKind, len(kinds)))
+	row := make([]any, len(kinds))
+	b.SetBytes(int64(text.Len()))
+	b.ReportAllocs()
+	b.ResetTimer()
+	n := 0
+	for b.Loop() {
+		raw := text.Bytes()
+		for len(raw) > 0 {
+			if raw, err = d.DecodeRow(raw, row); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(n), "ns/row")
 }

@@ -43,7 +43,7 @@ func CreateSynthVBRP(ctx context.Context, pg *pgconn.PgConn, table string, rows 
 	}
 	defer src.Close()
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(writeCopyText(ctx, src, pw)) }()
+	go func() { pw.CloseWithError(WriteCopyText(ctx, src, pw)) }()
 	if _, err := pg.CopyFrom(ctx, pr, "COPY "+q+" FROM STDIN"); err != nil {
 		pr.CloseWithError(err)
 		return fmt.Errorf("pgtest: load %s: %w", table, err)
@@ -54,8 +54,9 @@ func CreateSynthVBRP(ctx context.Context, pg *pgconn.PgConn, table string, rows 
 	return nil
 }
 
-// writeCopyText writes the rows of src in COPY text format.
-func writeCopyText(ctx context.Context, src pipeline.Source, w io.Writer) error {
+// WriteCopyText writes the rows of src in COPY text format (strings escaped,
+// NULL as \N, time.Time as "2006-01-02 15:04:05.999999").
+func WriteCopyText(ctx context.Context, src pipeline.Source, w io.Writer) error {
 	var buf bytes.Buffer
 	for {
 		b, err := src.Next(ctx)
