@@ -143,6 +143,13 @@ func (w *copyWriter) Write(p []byte) (int, error) {
 			w.buf = make([]byte, 0, max(1<<20, w.last+w.last/8))
 		}
 	}
+	if len(w.buf)+len(p) > cap(w.buf) && w.last == 0 && w.n > 0 {
+		// the first batch: size it from the rows so far instead of
+		// doubling (each doubling copies and touches fresh pages)
+		nb := make([]byte, len(w.buf), max(2*cap(w.buf), len(w.buf)/w.n*w.rows*9/8))
+		copy(nb, w.buf)
+		w.buf = nb
+	}
 	w.buf = append(w.buf, p...)
 	w.n += bytes.Count(p, []byte{'\n'})
 	if w.n >= w.rows && w.buf[len(w.buf)-1] == '\n' {
