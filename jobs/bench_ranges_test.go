@@ -18,6 +18,7 @@ import (
 	"github.com/ora2gcs/ora2gcs/sinks/file"
 	"github.com/ora2gcs/ora2gcs/sources/postgres"
 	"github.com/ora2gcs/ora2gcs/sources/postgres/pgtest"
+	"github.com/ora2gcs/ora2gcs/sources/synth"
 	"github.com/ora2gcs/ora2gcs/stages"
 )
 
@@ -184,6 +185,70 @@ func BenchmarkTableParallelism(b *testing.B) {
 	}
 }
 
+// sessionBound is a synthetic source whose every reader delivers at most
+// perSession rows/s, like a remote database whose sessions are limited by
+// network round trips or a per-session resource cap.
+type sessionBound struct {
+	*synth.Connector
+	perSession float64
+}
+
+type slowSource struct {
+	pipeline.Source
+	perRow time.Duration
+}
+
+func (c sessionBound) Open(ctx context.Context, t pipeline.TableInfo, snap pipeline.Snapshot, opts pipeline.ReadOptions) (pipeline.Source, error) {
+	src, err := c.Connector.Open(ctx, t, snap, opts)
+	if err != nil {
+		return nil, err
+	}
+	return slowSource{Source: src, perRow: time.Duration(float64(time.Second) / c.perSession)}, nil
+}
+
+func (s slowSource) Next(ctx context.Context) (*pipeline.Batch, error) {
+	b, err := s.Source.Next(ctx)
+	if err == nil {
+		select {
+		case <-time.After(time.Duration(len(b.Rows)) * s.perRow):
+		case <-ctx.Done():
+			b.Release()
+			return nil, ctx.Err()
+		}
+	}
+	return b, err
+}
+
+// BenchmarkTableParallelismSessionBound shows what ranges are for: when one
+// reader session is the limit (here each delivers ≤ 20,000 rows/s of
+// synthetic VBRP, ORA2GCS_BENCH_ROWS rows, default 400,000), table
+// parallelism 2 and 4 read that many sessions at once, until the CPU is the
+// limit.
+//
+//	go test ./jobs -run '^$' -bench TableParallelismSessionBound -benchtime 1x
+func BenchmarkTableParallelismSessionBound(b *testing.B) {
+	rows := envInt("ORA2GCS_BENCH_ROWS", 400000)
+	sc, err := synth.New(synth.Config{Rows: map[string]int64{"VBRP": int64(rows)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	conn := sessionBound{Connector: sc, perSession: 20000}
+	for _, par := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("p%d", par), func(b *testing.B) {
+			e := benchEnv(b, conn, 1)
+			debug.FreeOSMemory()
+			cpu0 := selfCPU()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				e.run(b, fmt.Sprintf("sb-p%d-%d", par, i), par, "VBRP")
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric((selfCPU()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+		})
+	}
+}
+
 type benchManager struct{ m *Manager }
 
 func benchEnv(tb testing.TB, conn pipeline.Connector, parallelTables int) benchManager {
@@ -195,7 +260,7 @@ func benchEnv(tb testing.TB, conn pipeline.Connector, parallelTables int) benchM
 	m, err := NewManager(context.Background(), ManagerConfig{
 		Store: filepath.Join(dir, "state.db"), Connector: conn,
 		Sinks:   func(string) (pipeline.Sink, error) { return sink, nil },
-		Encoder: stages.NDJSON(stages.NDJSONOptions{}), Compressor: stages.Gzip(),
+		Encoder: stages.NDJSON(stages.NDJSONOptions{}), Blocks: stages.GzipBlocks(), // the CLI's default
 		DefaultBucket: "bucket", ParallelTables: parallelTables, RangeMinRows: -1,
 	})
 	if err != nil {
