@@ -227,7 +227,15 @@ func openConnector(ctx context.Context, cfg config.Config, synthRows int64) (pip
 	case src == "" || src == "synth":
 		return synth.New(synth.Config{DefaultRows: synthRows})
 	case strings.HasPrefix(src, "postgres://") || strings.HasPrefix(src, "postgresql://"):
-		return postgres.Open(ctx, src, postgres.Options{MaxOpen: cfg.Oracle.PoolMax, MinIdle: cfg.Oracle.PoolMin})
+		opts := postgres.Options{MaxOpen: cfg.Oracle.PoolMax, MinIdle: cfg.Oracle.PoolMin}
+		switch r := os.Getenv("ORA2GCS_PG_READER"); r {
+		case "", "copy":
+		case "rows":
+			opts.RowReader = true
+		default:
+			return nil, fmt.Errorf("ORA2GCS_PG_READER=%q: use copy (default) or rows", r)
+		}
+		return postgres.Open(ctx, src, opts)
 	case src == "oracle" || strings.HasPrefix(src, "oracle://"):
 		return openOracle(ctx, cfg)
 	}

@@ -156,6 +156,15 @@ func TestErrorsAreOneClearLine(t *testing.T) {
 	}
 }
 
+// TestPGReaderVariable: ORA2GCS_PG_READER is validated before connecting.
+func TestPGReaderVariable(t *testing.T) {
+	t.Setenv("ORA2GCS_PG_READER", "fast")
+	code, _, errs := cli(t, "tables", "--source", "postgres://u@127.0.0.1:1/db?sslmode=disable")
+	if code != 1 || !strings.Contains(errs, `ORA2GCS_PG_READER="fast": use copy (default) or rows`) {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+}
+
 // TestOracleWithoutInstantClient: on a machine without Oracle Instant Client
 // the Oracle source fails with one line that says what to install.
 func TestOracleWithoutInstantClient(t *testing.T) {

@@ -210,3 +210,38 @@ func TestCopyCancelledNext(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRowReaderOption: with Options.RowReader a raw read is served by the
+// pgx row reader (typed Rows, no Raw) with the same content.
+func TestRowReaderOption(t *testing.T) {
+	db := admin(t)
+	exec(t, db, `DROP TABLE IF EXISTS copy_opt`)
+	exec(t, db, `CREATE TABLE copy_opt (id int, s text)`)
+	exec(t, db, `INSERT INTO copy_opt SELECT g, 'v' || g FROM generate_series(1, 2500) g`)
+	for _, tc := range []struct {
+		name string
+		opts postgres.Options
+		raw  bool
+	}{{"copy", postgres.Options{}, true}, {"row reader", postgres.Options{RowReader: true}, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := open(t, tc.opts)
+			ctx := context.Background()
+			src, err := c.Open(ctx, mustDescribe(t, c, "copy_opt"), nil, pipeline.ReadOptions{BatchRows: 1000, Raw: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := src.Next(ctx)
+			src.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (b.Raw != nil) != tc.raw || b.Len() != 1000 {
+				t.Fatalf("raw %v (want %v), %d rows", b.Raw != nil, tc.raw, b.Len())
+			}
+			out, _ := ndjson(t, c, "copy_opt", pipeline.ReadOptions{Raw: true})
+			if n := strings.Count(out, "\n"); n != 2500 || !strings.Contains(out, `{"id":2500,"s":"v2500"}`) {
+				t.Fatalf("%d lines, last %q", n, out[max(0, len(out)-40):])
+			}
+		})
+	}
+}

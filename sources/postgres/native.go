@@ -20,7 +20,8 @@ import (
 // stream from the socket; nothing holds more than one batch.
 type nativeDialect struct {
 	dialect
-	pool *pgxpool.Pool
+	pool      *pgxpool.Pool
+	rowReader bool // never COPY (Options.RowReader)
 }
 
 var _ sqlsource.NativeReader = nativeDialect{}
@@ -64,7 +65,7 @@ func (d nativeDialect) OpenNative(ctx context.Context, q sqlsource.Query) (pipel
 	if len(q.Args) > 0 {
 		return nil, fmt.Errorf("native reader: query arguments are not supported")
 	}
-	if q.Options.Raw {
+	if q.Options.Raw && !d.rowReader {
 		return d.openCopy(ctx, q)
 	}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))

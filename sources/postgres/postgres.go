@@ -21,6 +21,11 @@ type Options struct {
 	// dialect takes) instead of pgx's native reader. For tests and
 	// comparisons; the native reader is faster.
 	DatabaseSQL bool
+	// RowReader reads through pgx's rows even when the caller asks for raw
+	// batches (pipeline.ReadOptions.Raw) instead of COPY text: slower, the
+	// escape hatch should a server or type ever disagree with the COPY
+	// decoder. The output is the same (TestCopyMatchesNative).
+	RowReader bool
 }
 
 // Validate reports options out of range.
@@ -70,7 +75,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Connector, error) {
 		s := pool.Stat()
 		return pipeline.PoolStats{MaxOpen: int(s.MaxConns()), MinIdle: int(cfg.MinConns), Open: int(s.TotalConns()), InUse: int(s.AcquiredConns()), Idle: int(s.IdleConns())}
 	}
-	var d sqlsource.Dialect = nativeDialect{pool: pool}
+	var d sqlsource.Dialect = nativeDialect{pool: pool, rowReader: opts.RowReader}
 	if opts.DatabaseSQL {
 		d = dialect{}
 	}
