@@ -1,6 +1,20 @@
 // Package postgres is the PostgreSQL source: the sqlsource machinery with a
-// PostgreSQL dialect over a pgx/v5 pool, and a native reader that streams
-// raw column bytes through pgx's wire-level interface.
+// PostgreSQL dialect over a pgx/v5 pool, and two readers:
+//
+//   - the COPY reader (used when the caller opens with
+//     pipeline.ReadOptions.Raw, as jobs do): COPY (SELECT …) TO STDOUT in
+//     text format, cut into batches of whole rows (pipeline.Batch.Raw) by
+//     one goroutine and decoded by the encode workers through the
+//     pipeline.RowDecoder of the source (copyDecoder), allocation-free per
+//     row. Session settings fix the text forms (DateStyle ISO, TimeZone
+//     UTC, extra_float_digits 1, bytea_output hex). Integers arrive as
+//     their digits (string), every other value as in the table below.
+//   - the native row reader (otherwise, and always with
+//     Options.RowReader): raw column bytes through pgx's wire-level
+//     interface, binary for fixed-size types, decoded on the reading
+//     goroutine into typed rows.
+//
+// Both give byte-identical NDJSON (TestCopyMatchesNative).
 //
 // Open(ctx, dsn, Options) returns a *Connector (pipeline.Connector and
 // pipeline.RangeSplitter). Consistency (spec NFR-02.3): Snapshot opens one
@@ -12,7 +26,7 @@
 //
 // Values (Batch value → pipeline type):
 //
-//	int2, int4, int8          int64            TypeInt
+//	int2, int4, int8          int64 (COPY: digits)  TypeInt
 //	numeric                   string (exact digits, "NaN", "Infinity")  TypeDecimal
 //	float4 / float8           float32 / float64 (NaN, ±Inf kept)        TypeFloat
 //	bool                      bool             TypeBool
