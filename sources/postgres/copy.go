@@ -181,6 +181,9 @@ func (r *copyReader) NewRowDecoder() pipeline.RowDecoder {
 
 // Next returns the next batch of raw COPY rows.
 func (r *copyReader) Next(ctx context.Context) (*pipeline.Batch, error) {
+	if r.closed {
+		return nil, fmt.Errorf("postgres: read %s.%s: %w", r.q.Table.Schema, r.q.Table.Name, errStopped)
+	}
 	if r.err != nil {
 		return nil, r.err
 	}
