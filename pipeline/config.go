@@ -33,8 +33,11 @@ type Config struct {
 	// rows exist (a 10,000-row VBRP batch is ≈45 MB of row values).
 	BatchQueue int `json:"batch_queue" yaml:"batch_queue"`
 	// EncodedQueue is how many encoded pieces (≈PieceBytes each) wait per
-	// encode worker for the writer. Default 4. With Pipeline.Blocks a piece
-	// is ≈PieceBytes of compressed segments (several raw pieces).
+	// encode worker for the writer. Default 8. With Pipeline.Blocks a piece
+	// is ≈PieceBytes of compressed segments (several raw pieces); a
+	// 10,000-row VBRP batch is ≈ 8 of them, so a worker can finish its batch
+	// while the writer still takes the other worker's (with 4 the workers
+	// waited on each other: CPU utilisation 95% instead of 98%).
 	EncodedQueue int `json:"encoded_queue" yaml:"encoded_queue"`
 	// PieceBytes is the size at which an encode worker hands NDJSON to the
 	// writer, so encoded memory does not grow with the batch. Default 1 MiB.
@@ -82,7 +85,7 @@ func (c Config) WithDefaults() Config {
 		c.GzipBlocks = 2*procs + 2
 	}
 	if c.EncodedQueue == 0 {
-		c.EncodedQueue = 4
+		c.EncodedQueue = 8
 	}
 	if c.PieceBytes == 0 {
 		c.PieceBytes = 1 << 20

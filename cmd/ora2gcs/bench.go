@@ -47,7 +47,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	gzipBlocks := fs.Int("gzip-blocks", 0, "blocks pgzip compresses at once (pipeline gzip_blocks; default 2×GOMAXPROCS+2)")
 	gzipBlockSize := fs.Int("gzip-block-size", 0, "bytes per pgzip block (pipeline gzip_block_size; default 1 MiB)")
 	batchQueue := fs.Int("batch-queue", 0, "batches queued per encode worker (pipeline batch_queue; default 0)")
-	encodedQueue := fs.Int("encoded-queue", 0, "encoded pieces queued per encode worker (pipeline encoded_queue; default 4)")
+	encodedQueue := fs.Int("encoded-queue", 0, "encoded pieces queued per encode worker (pipeline encoded_queue; default 8)")
 	pieceBytes := fs.Int("piece-bytes", 0, "bytes per encoded piece (pipeline piece_bytes; default 1 MiB)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
