@@ -13,9 +13,10 @@ import (
 //
 // Safety: an interface value is (type word, pointer to data) for types that
 // are not pointer-shaped (string, int64, float64, time.Time, []byte); box
-// builds exactly that, pointing at a slab element that is never written
-// again, so the value is immutable and keeps its slab alive like any other
-// interior pointer. Slabs are never reused.
+// builds exactly that, pointing at a slab element that is not written again
+// until reset, so the value keeps its slab alive like any other interior
+// pointer. The row reader's slabs are never reset; the COPY decoder's are,
+// per row (see slab.reset).
 type alloc struct {
 	bytes []byte
 	strs  slab[string]
@@ -46,6 +47,12 @@ type slab[T any] struct {
 	buf []T
 	typ unsafe.Pointer
 }
+
+// reset makes the slab's elements reusable: values boxed before must no
+// longer be read (the COPY decoder resets its slabs for every row, after
+// the previous row was encoded). A full slab continues in a new array, so
+// values boxed earlier in the same row stay valid.
+func (s *slab[T]) reset() { s.buf = s.buf[:0] }
 
 func (s *slab[T]) box(v T) any {
 	if len(s.buf) == cap(s.buf) {

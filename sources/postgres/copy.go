@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"sync/atomic"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -245,11 +244,7 @@ func (r *copyReader) Close() error {
 		_ = r.pg.Conn().Close() // unblocks a CopyTo waiting for the server
 		<-r.done
 	}
-	if !r.pg.IsClosed() && r.pg.TxStatus() != 'I' {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, _ = r.pg.Exec(ctx, "ROLLBACK").ReadAll()
-		cancel()
-	}
+	rollback(r.pg)
 	r.conn.Release()
 	r.cancel()
 	return nil

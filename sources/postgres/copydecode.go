@@ -74,47 +74,20 @@ type copyDecoder struct {
 	scratch []byte   // unescaped cells and bytea of the current row
 	text    []string // text cells of the current row, by column
 	strTyp  unsafe.Pointer
-	strs    rowSlab[string]
-	times   rowSlab[time.Time]
-	f64s    rowSlab[float64]
-	f32s    rowSlab[float32]
-	bytes   rowSlab[[]byte]
-	jsons   rowSlab[pipeline.RawJSON]
+	times   slab[time.Time]
+	f64s    slab[float64]
+	f32s    slab[float32]
+	bytes   slab[[]byte]
+	jsons   slab[pipeline.RawJSON]
 }
 
 func newCopyDecoder(cols []pipeline.Column, kinds []cellKind, elems []elemKind) *copyDecoder {
 	return &copyDecoder{cols: cols, kinds: kinds, elems: elems}
 }
 
-// rowSlab boxes values into interfaces pointing at its elements (see
-// slab.box); reset makes the elements reusable for the next row, after the
-// previous row's values were consumed (the RowDecoder contract).
-type rowSlab[T any] struct {
-	buf []T
-	typ unsafe.Pointer
-}
-
-func (s *rowSlab[T]) reset() { s.buf = s.buf[:0] }
-
-func (s *rowSlab[T]) box(v T) any {
-	if len(s.buf) == cap(s.buf) {
-		if s.typ == nil {
-			s.typ = typeWord[T]()
-		}
-		// a new array: values boxed earlier in this row keep the old one alive
-		s.buf = make([]T, 0, max(32, 2*cap(s.buf)))
-	}
-	s.buf = append(s.buf, v)
-	var x any
-	e := (*eface)(unsafe.Pointer(&x))
-	e.typ, e.data = s.typ, unsafe.Pointer(&s.buf[len(s.buf)-1])
-	return x
-}
-
 // DecodeRow implements pipeline.RowDecoder.
 func (d *copyDecoder) DecodeRow(raw []byte, row []any) ([]byte, error) {
 	d.scratch = d.scratch[:0]
-	d.strs.reset()
 	d.times.reset()
 	d.f64s.reset()
 	d.f32s.reset()
@@ -195,14 +168,10 @@ func (d *copyDecoder) DecodeRow(raw []byte, row []any) ([]byte, error) {
 	return raw[nl+1:], nil
 }
 
-// value converts the (unescaped) text of column j.
+// value converts the (unescaped) text of column j; DecodeRow handles
+// cellText itself.
 func (d *copyDecoder) value(j int, b []byte) (any, error) {
 	switch d.kinds[j] {
-	case cellText:
-		if len(b) == 0 {
-			return "", nil
-		}
-		return d.strs.box(unsafe.String(&b[0], len(b))), nil
 	case cellFloat8, cellFloat4:
 		f, err := d.parseFloat(j, b)
 		if err != nil {

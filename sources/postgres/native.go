@@ -200,13 +200,20 @@ func (r *reader) Close() error {
 	}
 	if r.rr != nil && !r.done {
 		r.abandon()
-	} else if !r.pg.IsClosed() && r.pg.TxStatus() != 'I' {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, _ = r.pg.Exec(ctx, "ROLLBACK").ReadAll()
-		cancel()
+	} else {
+		rollback(r.pg)
 	}
 	r.conn.Release()
 	r.conn = nil
 	r.cancel()
 	return nil
+}
+
+// rollback ends the read transaction of a connection that is still usable.
+func rollback(pg *pgconn.PgConn) {
+	if !pg.IsClosed() && pg.TxStatus() != 'I' {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, _ = pg.Exec(ctx, "ROLLBACK").ReadAll()
+		cancel()
+	}
 }
