@@ -2,7 +2,6 @@ package pipeline_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -30,25 +29,6 @@ func synthTable(t *testing.T, rows int64) (*synth.Connector, pipeline.TableInfo)
 		t.Fatal(err)
 	}
 	return c, info
-}
-
-// singleMember gunzips b as exactly one gzip member with nothing after it.
-func singleMember(t *testing.T, b []byte) []byte {
-	t.Helper()
-	br := bytes.NewReader(b)
-	zr, err := gzip.NewReader(br)
-	if err != nil {
-		t.Fatalf("gzip header: %v", err)
-	}
-	zr.Multistream(false)
-	out, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatalf("gunzip: %v", err)
-	}
-	if br.Len() != 0 {
-		t.Fatalf("%d bytes follow the first gzip member", br.Len())
-	}
-	return out
 }
 
 func readFile(t *testing.T, s *file.Sink, name string) []byte {
@@ -114,7 +94,7 @@ func TestRangeRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantNDJSON := singleMember(t, readFile(t, ref, p.Name))
+	wantNDJSON := gunzipOne(t, readFile(t, ref, p.Name))
 
 	newRun := func(t *testing.T, n, workers int, open func(ctx context.Context, r pipeline.Range) (pipeline.Source, error)) (*pipeline.RangeRun, *file.Sink) {
 		sink, err := file.New(t.TempDir(), "b")
@@ -150,7 +130,7 @@ func TestRangeRun(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := readFile(t, sink, p.Name)
-			if !bytes.Equal(singleMember(t, got), wantNDJSON) {
+			if !bytes.Equal(gunzipOne(t, got), wantNDJSON) {
 				t.Fatal("decompressed output differs from the single pipeline's")
 			}
 			if st.Rows != rows || st.RawBytes != want.RawBytes || st.RawCRC32C != want.RawCRC32C {
@@ -210,7 +190,7 @@ func TestRangeRun(t *testing.T) {
 		if retried != 2 || seen != rows || st.Rows != rows {
 			t.Fatalf("retried %d, observer %d rows, stats %d", retried, seen, st.Rows)
 		}
-		if !bytes.Equal(singleMember(t, readFile(t, sink, p.Name)), wantNDJSON) {
+		if !bytes.Equal(gunzipOne(t, readFile(t, sink, p.Name)), wantNDJSON) {
 			t.Fatal("output after a retried range differs")
 		}
 		if files := listFiles(t, sink.Root()); len(files) != 1 {

@@ -7,43 +7,16 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ora2gcs/ora2gcs/pipeline"
+	"github.com/ora2gcs/ora2gcs/sinks/file"
 	"github.com/ora2gcs/ora2gcs/sources/postgres"
 	"github.com/ora2gcs/ora2gcs/sources/postgres/pgtest"
 	"github.com/ora2gcs/ora2gcs/stages"
 )
-
-// memSink keeps committed objects in memory.
-type memSink struct {
-	mu   sync.Mutex
-	objs map[string][]byte
-}
-
-type memObject struct {
-	s    *memSink
-	name string
-	buf  bytes.Buffer
-}
-
-func (s *memSink) Create(_ context.Context, name string) (pipeline.Object, error) {
-	return &memObject{s: s, name: name}, nil
-}
-func (o *memObject) Write(p []byte) (int, error) { return o.buf.Write(p) }
-func (o *memObject) Abort() error                { return nil }
-func (o *memObject) Commit() (pipeline.ObjectInfo, error) {
-	o.s.mu.Lock()
-	defer o.s.mu.Unlock()
-	if o.s.objs == nil {
-		o.s.objs = map[string][]byte{}
-	}
-	o.s.objs[o.name] = o.buf.Bytes()
-	return pipeline.ObjectInfo{Name: o.name, Size: int64(o.buf.Len()), CRC32C: pipeline.CRC32C(o.buf.Bytes())}, nil
-}
 
 // ndjson runs the whole pipeline over one table and returns the NDJSON.
 func ndjson(t *testing.T, c *postgres.Connector, table string, opts pipeline.ReadOptions) (string, pipeline.Stats) {
@@ -54,7 +27,10 @@ func ndjson(t *testing.T, c *postgres.Connector, table string, opts pipeline.Rea
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := &memSink{}
+	sink, err := file.New(t.TempDir(), "bucket")
+	if err != nil {
+		t.Fatal(err)
+	}
 	p := pipeline.Pipeline{Source: src, Sink: sink, Name: table + ".jsonl.gz",
 		Encoder: stages.NDJSON(stages.NDJSONOptions{}), Compressor: stages.Gzip(),
 		Config: pipeline.Config{EncodeWorkers: 3, PieceBytes: 4096}}
@@ -62,7 +38,12 @@ func ndjson(t *testing.T, c *postgres.Connector, table string, opts pipeline.Rea
 	if err != nil {
 		t.Fatal(err)
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(sink.objs[table+".jsonl.gz"]))
+	f, err := sink.Open(table + ".jsonl.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
 	if err != nil {
 		t.Fatal(err)
 	}
