@@ -60,6 +60,7 @@ func TestRunBlocksManySegments(t *testing.T) {
 		blocks func() (pipeline.BlockCompressorFactory, *atomic.Int64)
 	}{
 		{"stages.GzipBlocks", func() (pipeline.BlockCompressorFactory, *atomic.Int64) { return stages.GzipBlocks(), nil }},
+		{"stages.LineDeflate", func() (pipeline.BlockCompressorFactory, *atomic.Int64) { return stages.LineDeflate(), nil }},
 		{"compress/flate", func() (pipeline.BlockCompressorFactory, *atomic.Int64) { return stdBlocksFactory(0) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

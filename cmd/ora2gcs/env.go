@@ -47,10 +47,11 @@ type options struct {
 	compressor string
 }
 
-// defaultCompressor is the --compressor used when none is given: "blocks"
-// compresses in the encode workers (stages.GzipBlocks), which costs less CPU
-// per row than pgzip on the bench (see docs/PERFORMANCE.md).
-const defaultCompressor = "blocks"
+// defaultCompressor is the --compressor used when none is given: "auto"
+// compresses in the encode workers, with the line compressor
+// (stages.LineDeflate) at gzip level 1 and flate (stages.GzipBlocks) at the
+// other levels; both cost less CPU per row than pgzip (docs/PERFORMANCE.md).
+const defaultCompressor = "auto"
 
 func addCommonFlags(fs *flag.FlagSet) *options {
 	o := &options{fs: fs}
@@ -72,7 +73,7 @@ func addCommonFlags(fs *flag.FlagSet) *options {
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress output")
 	fs.BoolVar(&o.decimalStr, "decimals-as-strings", false, "write decimals as JSON strings instead of numbers")
 	fs.BoolVar(&o.omitNulls, "omit-nulls", false, "leave NULL columns out of each line instead of writing null")
-	fs.StringVar(&o.compressor, "compressor", defaultCompressor, `gzip writer: "blocks" (the encode workers compress, one gzip member per object) or "pgzip" (github.com/klauspost/pgzip after the encoders)`)
+	fs.StringVar(&o.compressor, "compressor", defaultCompressor, `gzip writer: "auto" ("lines" at gzip level 1, else "blocks"), "lines" (the encode workers compress each line against the previous one: level 1 only), "blocks" (the encode workers run flate at the gzip level) or "pgzip" (github.com/klauspost/pgzip after the encoders); every one writes one gzip member per object`)
 	return o
 }
 
@@ -156,13 +157,25 @@ func (o *options) open(ctx context.Context) (*env, error) {
 	}
 	e := &env{cfg: cfg, pcfg: cfg.Pipeline(), bucket: cfg.GCS.DefaultBucket,
 		ndjson: stages.NDJSONOptions{DecimalAsString: o.decimalStr, OmitNulls: o.omitNulls}}
+	level := e.pcfg.WithDefaults().GzipLevel
 	switch o.compressor {
+	case "auto":
+		if level == 1 {
+			e.blocks = stages.LineDeflate()
+		} else {
+			e.blocks = stages.GzipBlocks()
+		}
+	case "lines":
+		if level != 1 {
+			return nil, fmt.Errorf("--compressor lines is the gzip level 1 compressor; for --gzip-level %d use blocks or pgzip", level)
+		}
+		e.blocks = stages.LineDeflate()
 	case "blocks":
 		e.blocks = stages.GzipBlocks()
 	case "pgzip":
 		e.compressor = stages.Gzip()
 	default:
-		return nil, fmt.Errorf("--compressor: %q is not blocks or pgzip", o.compressor)
+		return nil, fmt.Errorf("--compressor: %q is not auto, lines, blocks or pgzip", o.compressor)
 	}
 	if o.tables != "" {
 		for _, t := range strings.Split(o.tables, ",") {

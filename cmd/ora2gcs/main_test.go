@@ -73,12 +73,13 @@ func TestRunWritesTablesAndVersions(t *testing.T) {
 	}
 }
 
-// TestCompressorsWriteTheSameLines: --compressor blocks (the default) and
-// pgzip write one gzip member each, holding the same NDJSON.
+// TestCompressorsWriteTheSameLines: --compressor auto (the default), lines,
+// blocks and pgzip write one gzip member each, holding the same NDJSON.
 func TestCompressorsWriteTheSameLines(t *testing.T) {
 	dir := t.TempDir()
 	got := map[string][]byte{}
-	for _, c := range []string{"blocks", "pgzip"} {
+	size := map[string]int{}
+	for _, c := range []string{"auto", "lines", "blocks", "pgzip"} {
 		code, _, errs := cli(t, "run", "--compressor", c, "--tables", "VBRP", "--rows", "1500", "--chunk-size", "400",
 			"--transport-id", "TRP-"+c, "--data-dir", filepath.Join(dir, c), "--target", "file://"+dir, "--quiet")
 		if code != 0 {
@@ -99,9 +100,19 @@ func TestCompressorsWriteTheSameLines(t *testing.T) {
 			t.Fatalf("%s: %v, %d bytes after the first member", c, err, br.Len())
 		}
 		got[c] = lines.Bytes()
+		size[c] = len(b)
 	}
-	if n := bytes.Count(got["blocks"], []byte("\n")); n != 1500 || !bytes.Equal(got["blocks"], got["pgzip"]) {
-		t.Fatalf("blocks: %d lines, %d bytes; pgzip %d bytes", n, len(got["blocks"]), len(got["pgzip"]))
+	if n := bytes.Count(got["blocks"], []byte("\n")); n != 1500 {
+		t.Fatalf("blocks: %d lines", n)
+	}
+	for _, c := range []string{"auto", "lines", "pgzip"} {
+		if !bytes.Equal(got[c], got["blocks"]) {
+			t.Errorf("%s: %d bytes of NDJSON, blocks %d", c, len(got[c]), len(got["blocks"]))
+		}
+	}
+	// auto at level 1 is lines: the same object
+	if size["auto"] != size["lines"] || size["lines"] == size["blocks"] {
+		t.Errorf("object sizes %v: auto should be lines, not blocks", size)
 	}
 }
 
@@ -141,7 +152,8 @@ func TestErrorsAreOneClearLine(t *testing.T) {
 		{[]string{"run", "--target", "s3://x", "--quiet"}, 1, "target"},
 		{[]string{"tables", "--source", "oracle://scott:tiger@db:1521/ORCL"}, 1, "must not contain a password"},
 		{[]string{"run", "--gzip-level", "42", "--quiet"}, 1, "gzip_level"},
-		{[]string{"run", "--compressor", "zstd", "--quiet"}, 1, `--compressor: "zstd" is not blocks or pgzip`},
+		{[]string{"run", "--compressor", "zstd", "--quiet"}, 1, `--compressor: "zstd" is not auto, lines, blocks or pgzip`},
+		{[]string{"run", "--compressor", "lines", "--gzip-level", "6", "--quiet"}, 1, `--compressor lines is the gzip level 1 compressor; for --gzip-level 6 use blocks or pgzip`},
 		{[]string{"frobnicate"}, 2, "unknown command"},
 		{[]string{"run", "--no-such-flag"}, 2, "flag provided but not defined"},
 	}

@@ -1,0 +1,556 @@
+package stages
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+	"slices"
+
+	"github.com/ora2gcs/ora2gcs/pipeline"
+)
+
+// LineDeflate returns a BlockCompressorFactory for Pipeline.Blocks that
+// compresses NDJSON by what it knows of it instead of by searching: line i
+// is compared with line i-1 byte by byte, runs they share (the keys, and the
+// values that did not change) become DEFLATE back-references to line i-1,
+// and the bytes that differ become literals; after a difference both lines
+// resynchronise at their next `,"` (in JSON text produced by the encoder the
+// two bytes occur together only where a key starts, since a quote inside a
+// string is always escaped). The tokens are written as dynamic-Huffman
+// DEFLATE blocks (RFC 1951) built here. Every back-reference is checked
+// against the bytes it copies, so any input, JSON or not, round-trips
+// exactly; the heuristics only decide how well it compresses.
+//
+// Segments follow the BlockCompressor contract of GzipBlocks: each piece
+// stands alone (no dictionary), ends with a sync flush and is never final.
+// A piece with a line longer than 16 KiB (large LOB values: the previous line
+// is then often out of DEFLATE's 32 KiB window, and repeats inside one value
+// are what a searching compressor finds) is compressed by
+// github.com/klauspost/compress/flate at level 1 instead.
+//
+// On the VBRP reference rows it costs about a third of the CPU of flate level
+// 1 for a compressed size within a few percent (docs/PERFORMANCE.md); it is
+// what gzip level 1 means with the CLI's default compressor "auto".
+func LineDeflate() pipeline.BlockCompressorFactory {
+	return func(cfg pipeline.Config) (pipeline.BlockCompressor, error) {
+		cfg.GzipLevel = 1
+		fb, err := GzipBlocks()(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return &lineCompressor{fallback: fb}, nil
+	}
+}
+
+const (
+	lineMaxDist = 32768
+	lineMaxLen  = 258
+	// lineMinMatch: a shared run shorter than this costs more as a distant
+	// back-reference (≈ 25 bits) than as literals
+	lineMinMatch = 5
+	// lineBlockTokens bounds the tokens of one Huffman block (1 MiB of token
+	// buffer per worker at most)
+	lineBlockTokens = 1 << 18
+	// lineMaxLine: a piece with a longer line goes to flate (see LineDeflate)
+	lineMaxLine = 16 << 10
+
+	numLitLen = 286
+	numDist   = 30
+	numCL     = 19
+	matchFlag = 1 << 31
+)
+
+type lineCompressor struct {
+	fallback pipeline.BlockCompressor
+
+	// tok is a run of literals (its length), or matchFlag | distance
+	// symbol<<24 | (length-3)<<16 | (distance-1); the tokens of a block
+	// cover src[blockStart:] in order
+	tok        []uint32
+	blockStart int
+	litFreq    [numLitLen]uint32
+	distFreq   [numDist]uint32
+
+	litLen   [numLitLen]uint8
+	distLen  [numDist]uint8
+	litCode  [numLitLen]uint16 // bit-reversed canonical codes
+	distCode [numDist]uint16
+
+	huff huffScratch
+	bw   bitWriter
+}
+
+// AppendBlock appends the segment compressing src to dst.
+func (c *lineCompressor) AppendBlock(dst, src []byte) ([]byte, error) {
+	if longestLine(src) > lineMaxLine {
+		return c.fallback.AppendBlock(dst, src)
+	}
+	c.bw = bitWriter{out: dst}
+	c.tok = c.tok[:0]
+	c.blockStart = 0
+	prev, prevEnd := -1, -1
+	for ls := 0; ls < len(src); {
+		le := len(src)
+		if i := bytes.IndexByte(src[ls:], '\n'); i >= 0 {
+			le = ls + i + 1
+		}
+		if prev < 0 {
+			c.literals(src[ls:le])
+		} else {
+			c.diffLine(src, ls, le, prev, prevEnd)
+		}
+		if len(c.tok) >= lineBlockTokens {
+			c.writeBlock(src, le)
+		}
+		prev, prevEnd = ls, le
+		ls = le
+	}
+	if len(c.tok) > 0 {
+		c.writeBlock(src, len(src))
+	}
+	// sync flush: an empty stored block, not final, then byte aligned
+	c.bw.bits(0, 3)
+	c.bw.align()
+	c.bw.out = append(c.bw.out, 0, 0, 0xff, 0xff)
+	out := c.bw.out
+	c.bw.out = nil
+	return out, nil
+}
+
+// longestLine is the length of the longest line of src, newline included.
+func longestLine(src []byte) int {
+	longest := 0
+	for len(src) > 0 {
+		i := bytes.IndexByte(src, '\n')
+		if i < 0 {
+			i = len(src) - 1
+		}
+		longest = max(longest, i+1)
+		src = src[i+1:]
+	}
+	return longest
+}
+
+// diffLine tokenizes src[p:le] against the previous line src[q:qe].
+func (c *lineCompressor) diffLine(src []byte, p, le, q, qe int) {
+	for p < le {
+		if n := matchLen(src[p:le], src[q:qe]); n >= lineMinMatch && p-q <= lineMaxDist {
+			c.match(p-q, n)
+			p += n
+			q += n
+			continue
+		}
+		p2, q2 := nextKey(src, p, le), nextKey(src, q, qe)
+		if p2 == p && q2 == q { // both at a key, but different keys
+			p2, q2 = nextKey(src, p+1, le), nextKey(src, min(q+1, qe), qe)
+		}
+		c.literals(src[p:p2])
+		p, q = p2, q2
+	}
+}
+
+// nextKey is the index of the first `,"` in src[from:end], or end. It
+// tests eight positions per step (exact zero-byte masks, no false hits).
+func nextKey(src []byte, from, end int) int {
+	i := from
+	for ; i+9 <= len(src) && i < end; i += 8 {
+		comma := zeroBytes(binary.LittleEndian.Uint64(src[i:]) ^ 0x2c2c2c2c2c2c2c2c)
+		quote := zeroBytes(binary.LittleEndian.Uint64(src[i+1:]) ^ 0x2222222222222222)
+		if m := comma & quote; m != 0 {
+			if k := i + bits.TrailingZeros64(m)>>3; k+1 < end {
+				return k
+			}
+			return end
+		}
+	}
+	for ; i+1 < end; i++ {
+		if src[i] == ',' && src[i+1] == '"' {
+			return i
+		}
+	}
+	return end
+}
+
+// zeroBytes has the high bit set in each byte of v that is zero, and no
+// other bit.
+func zeroBytes(v uint64) uint64 {
+	const low7 = 0x7f7f7f7f7f7f7f7f
+	return ^((v&low7 + low7) | v | low7)
+}
+
+// matchLen is the length of the common prefix of a and b.
+func matchLen(a, b []byte) int {
+	n := min(len(a), len(b))
+	a, b = a[:n], b[:n]
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		if x := binary.LittleEndian.Uint64(a[i:]) ^ binary.LittleEndian.Uint64(b[i:]); x != 0 {
+			return i + bits.TrailingZeros64(x)>>3
+		}
+	}
+	for ; i < n && a[i] == b[i]; i++ {
+	}
+	return i
+}
+
+func (c *lineCompressor) literals(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	c.tok = append(c.tok, uint32(len(b)))
+	for _, x := range b {
+		c.litFreq[x]++
+	}
+}
+
+// match adds back-references of n ≥ 3 bytes at distance d ≤ 32768.
+func (c *lineCompressor) match(d, n int) {
+	for n > 0 {
+		l := n
+		if l > lineMaxLen {
+			l = lineMaxLen
+			if n-l < 3 {
+				l = n - 3
+			}
+		}
+		ds := distSym(uint32(d - 1))
+		c.tok = append(c.tok, matchFlag|uint32(ds)<<24|uint32(l-3)<<16|uint32(d-1))
+		c.litFreq[lengthSym[l-3]]++
+		c.distFreq[ds]++
+		n -= l
+	}
+}
+
+// writeBlock writes the buffered tokens, which cover src[c.blockStart:end],
+// as one dynamic-Huffman block (not final) and resets the tokens and
+// frequencies.
+func (c *lineCompressor) writeBlock(src []byte, end int) {
+	c.litFreq[256]++ // end of block
+	c.huff.lengths(c.litFreq[:], c.litLen[:], 15)
+	c.huff.lengths(c.distFreq[:], c.distLen[:], 15)
+	canonical(c.litLen[:], c.litCode[:])
+	canonical(c.distLen[:], c.distCode[:])
+
+	nlit := numLitLen
+	for nlit > 257 && c.litLen[nlit-1] == 0 {
+		nlit--
+	}
+	ndist := numDist
+	for ndist > 1 && c.distLen[ndist-1] == 0 {
+		ndist--
+	}
+	// the code lengths of both codes as one run-length coded sequence
+	seq := append(append(c.huff.seq[:0], c.litLen[:nlit]...), c.distLen[:ndist]...)
+	c.huff.seq = seq
+	rle := c.huff.rle[:0]
+	var clFreq [numCL]uint32
+	for i := 0; i < len(seq); {
+		l := seq[i]
+		run := 1
+		for i+run < len(seq) && seq[i+run] == l {
+			run++
+		}
+		i += run
+		if l == 0 {
+			for run >= 11 {
+				r := min(run, 138)
+				rle = append(rle, clSym{18, 7, uint8(r - 11)})
+				run -= r
+			}
+			if run >= 3 {
+				rle = append(rle, clSym{17, 3, uint8(run - 3)})
+				run = 0
+			}
+		} else {
+			rle = append(rle, clSym{l, 0, 0})
+			run--
+			for run >= 3 {
+				r := min(run, 6)
+				rle = append(rle, clSym{16, 2, uint8(r - 3)})
+				run -= r
+			}
+		}
+		for ; run > 0; run-- {
+			rle = append(rle, clSym{l, 0, 0})
+		}
+	}
+	c.huff.rle = rle
+	for _, s := range rle {
+		clFreq[s.sym]++
+	}
+	var clLen [numCL]uint8
+	var clCode [numCL]uint16
+	c.huff.lengths(clFreq[:], clLen[:], 7)
+	canonical(clLen[:], clCode[:])
+	ncl := numCL
+	for ncl > 4 && clLen[clOrder[ncl-1]] == 0 {
+		ncl--
+	}
+
+	w := &c.bw
+	w.bits(2<<1, 3) // BFINAL 0, BTYPE 10 (dynamic Huffman)
+	w.bits(uint64(nlit-257), 5)
+	w.bits(uint64(ndist-1), 5)
+	w.bits(uint64(ncl-4), 4)
+	for _, s := range clOrder[:ncl] {
+		w.bits(uint64(clLen[s]), 3)
+	}
+	for _, s := range rle {
+		w.bits(uint64(clCode[s.sym])|uint64(s.extra)<<clLen[s.sym], uint(clLen[s.sym]+s.nextra))
+	}
+
+	// symbol → code | length<<16
+	var litEnc [numLitLen]uint32
+	for i, l := range c.litLen {
+		litEnc[i] = uint32(c.litCode[i]) | uint32(l)<<16
+	}
+	out, acc, n := w.out, w.acc, w.n
+	pos := c.blockStart
+	for _, t := range c.tok {
+		if t&matchFlag == 0 {
+			for _, b := range src[pos : pos+int(t)] {
+				e := litEnc[b]
+				acc |= uint64(e&0xffff) << n
+				n += uint(e >> 16)
+				if n >= 32 {
+					out = binary.LittleEndian.AppendUint32(out, uint32(acc))
+					acc >>= 32
+					n -= 32
+				}
+			}
+			pos += int(t)
+			continue
+		}
+		x := t >> 16 & 0xff
+		ls := lengthSym[x]
+		e := litEnc[ls]
+		acc |= (uint64(e&0xffff) | uint64(x-lengthBase[ls-257])<<(e>>16)) << n
+		n += uint(e>>16) + uint(lengthExtraBits[ls-257])
+		if n >= 32 {
+			out = binary.LittleEndian.AppendUint32(out, uint32(acc))
+			acc >>= 32
+			n -= 32
+		}
+		d := t & 0xffff
+		ds := t >> 24 & 0x1f
+		deb, dbase := distExtra(int(ds))
+		dl := c.distLen[ds]
+		acc |= (uint64(c.distCode[ds]) | uint64(d-dbase)<<dl) << n
+		n += uint(dl + deb)
+		if n >= 32 {
+			out = binary.LittleEndian.AppendUint32(out, uint32(acc))
+			acc >>= 32
+			n -= 32
+		}
+		pos += int(x) + 3
+	}
+	w.out, w.acc, w.n = out, acc, n
+	if pos != end {
+		panic("stages: line compressor tokens do not cover the block")
+	}
+	c.blockStart = end
+	w.bits(uint64(c.litCode[256]), uint(c.litLen[256]))
+
+	c.tok = c.tok[:0]
+	c.litFreq = [numLitLen]uint32{}
+	c.distFreq = [numDist]uint32{}
+}
+
+// clSym is one symbol of the code-length code with its extra bits.
+type clSym struct{ sym, nextra, extra uint8 }
+
+// clOrder is the order in which code-length code lengths are sent.
+var clOrder = [numCL]uint8{16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15}
+
+// lengthSym maps length-3 to its length symbol (257…285); lengthBase and
+// lengthExtraBits are indexed by symbol-257 (base in length-3 units).
+var (
+	lengthSym       [256]uint16
+	lengthBase      [29]uint32
+	lengthExtraBits [29]uint8
+)
+
+func init() {
+	for x := 0; x < 256; x++ {
+		var sym, eb int
+		switch {
+		case x == 255:
+			sym = 285 // 258 has its own symbol; 284 with extra 31 is invalid
+		case x < 8:
+			sym = 257 + x
+		default:
+			eb = bits.Len(uint(x)) - 3
+			sym = 257 + 4*eb + 4 + (x>>eb)&3
+		}
+		lengthSym[x] = uint16(sym)
+		if lengthBase[sym-257] == 0 && (x > 0 || sym == 257) {
+			lengthBase[sym-257] = uint32(x)
+			lengthExtraBits[sym-257] = uint8(eb)
+		}
+	}
+}
+
+// distSym is the distance symbol of distance-1.
+func distSym(x uint32) int {
+	if x < 4 {
+		return int(x)
+	}
+	nb := bits.Len32(x) - 2
+	return 2*nb + 2 + int(x>>nb&1)
+}
+
+// distExtra is the extra bit count and base (in distance-1 units) of a
+// distance symbol.
+func distExtra(sym int) (uint8, uint32) {
+	if sym < 4 {
+		return 0, uint32(sym)
+	}
+	nb := sym/2 - 1
+	return uint8(nb), uint32(2+sym&1) << nb
+}
+
+// canonical assigns the canonical Huffman codes of RFC 1951 §3.2.2, bit
+// reversed for an LSB-first bit writer.
+func canonical(lens []uint8, codes []uint16) {
+	var count, next [16]uint16
+	for _, l := range lens {
+		count[l]++
+	}
+	count[0] = 0
+	code := uint16(0)
+	for b := 1; b < 16; b++ {
+		code = (code + count[b-1]) << 1
+		next[b] = code
+	}
+	for s, l := range lens {
+		if l != 0 {
+			codes[s] = bits.Reverse16(next[l]) >> (16 - l)
+			next[l]++
+		} else {
+			codes[s] = 0
+		}
+	}
+}
+
+type hsym struct {
+	f uint32
+	s uint16
+}
+
+// huffScratch is reused by every code built.
+type huffScratch struct {
+	syms   []hsym
+	weight []uint64
+	parent []int32
+	depth  []uint16
+	seq    []uint8
+	rle    []clSym
+}
+
+// lengths sets lens to Huffman code lengths of at most maxBits for freq
+// (zero frequency: length 0). At least two symbols get a code, so every
+// code is complete (some inflaters reject a single one-bit code).
+func (h *huffScratch) lengths(freq []uint32, lens []uint8, maxBits int) {
+	clear(lens)
+	syms := h.syms[:0]
+	for s, f := range freq {
+		if f > 0 {
+			syms = append(syms, hsym{f, uint16(s)})
+		}
+	}
+	for s := 0; len(syms) < 2; s++ {
+		if freq[s] == 0 {
+			syms = append(syms, hsym{1, uint16(s)})
+		}
+	}
+	h.syms = syms
+	slices.SortFunc(syms, func(a, b hsym) int {
+		if a.f != b.f {
+			return int(int64(a.f) - int64(b.f))
+		}
+		return int(a.s) - int(b.s)
+	})
+	n := len(syms)
+	nodes := 2*n - 1
+	h.weight = slices.Grow(h.weight[:0], nodes)[:nodes]
+	h.parent = slices.Grow(h.parent[:0], nodes)[:nodes]
+	h.depth = slices.Grow(h.depth[:0], nodes)[:nodes]
+	for i, s := range syms {
+		h.weight[i] = uint64(s.f)
+	}
+	// two queues: sorted leaves, and internal nodes in the order made
+	// (their weights never decrease)
+	leaf, inner := 0, n
+	for k := n; k < nodes; k++ {
+		var pick [2]int
+		for j := range pick {
+			if leaf < n && (inner >= k || h.weight[leaf] <= h.weight[inner]) {
+				pick[j] = leaf
+				leaf++
+			} else {
+				pick[j] = inner
+				inner++
+			}
+		}
+		h.weight[k] = h.weight[pick[0]] + h.weight[pick[1]]
+		h.parent[pick[0]], h.parent[pick[1]] = int32(k), int32(k)
+	}
+	h.depth[nodes-1] = 0
+	var count [numLitLen + 1]int
+	for k := nodes - 2; k >= 0; k-- {
+		h.depth[k] = h.depth[h.parent[k]] + 1
+		if k < n {
+			count[h.depth[k]]++
+		}
+	}
+	// limit the depth (JPEG, ITU T.81 annex K.3): move pairs of the deepest
+	// leaves up, keeping the code complete
+	for i := n - 1; i > maxBits; i-- {
+		for count[i] > 0 {
+			j := i - 2
+			for count[j] == 0 {
+				j--
+			}
+			count[i] -= 2
+			count[i-1]++
+			count[j+1] += 2
+			count[j]--
+		}
+	}
+	// the least frequent symbols get the longest codes
+	i := 0
+	for l := maxBits; l >= 1; l-- {
+		for ; count[l] > 0; count[l]-- {
+			lens[syms[i].s] = uint8(l)
+			i++
+		}
+	}
+}
+
+// bitWriter appends bits LSB first, as DEFLATE packs them.
+type bitWriter struct {
+	out []byte
+	acc uint64
+	n   uint
+}
+
+// bits appends the low nb ≤ 32 bits of v.
+func (w *bitWriter) bits(v uint64, nb uint) {
+	w.acc |= v << w.n
+	w.n += nb
+	if w.n >= 32 {
+		w.out = binary.LittleEndian.AppendUint32(w.out, uint32(w.acc))
+		w.acc >>= 32
+		w.n -= 32
+	}
+}
+
+// align writes out the pending bits, padding the last byte with zeros.
+func (w *bitWriter) align() {
+	for w.n > 0 {
+		w.out = append(w.out, byte(w.acc))
+		w.acc >>= 8
+		w.n = max(w.n, 8) - 8
+	}
+	w.acc = 0
+}
