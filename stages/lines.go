@@ -3,6 +3,8 @@ package stages
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
+	"io"
 	"math/bits"
 	"slices"
 
@@ -40,6 +42,79 @@ func LineDeflate() pipeline.BlockCompressorFactory {
 		}
 		return &lineCompressor{fallback: fb}, nil
 	}
+}
+
+// LineSegments returns a CompressorFactory writing a raw DEFLATE segment
+// for pipeline.RangeRun with the line compressor (see LineDeflate and
+// Deflate): the stream is cut after the last newline of about every 1 MiB
+// and each piece becomes one sync-flushed run of blocks. Close writes the
+// rest and does not close the underlying writer; the first error is
+// returned by every later call.
+func LineSegments() pipeline.CompressorFactory {
+	return func(w io.Writer, cfg pipeline.Config) (io.WriteCloser, error) {
+		bc, err := LineDeflate()(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return &lineSegmentWriter{w: w, bc: bc}, nil
+	}
+}
+
+const lineSegmentPiece = 1 << 20
+
+type lineSegmentWriter struct {
+	w        io.Writer
+	bc       pipeline.BlockCompressor
+	buf, out []byte
+	err      error
+	closed   bool
+}
+
+func (s *lineSegmentWriter) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	if s.closed {
+		return 0, fmt.Errorf("stages: line deflate: write after close")
+	}
+	s.buf = append(s.buf, p...)
+	if len(s.buf) >= lineSegmentPiece {
+		cut := bytes.LastIndexByte(s.buf, '\n') + 1
+		if cut == 0 {
+			cut = len(s.buf)
+		}
+		s.flush(cut)
+	}
+	if s.err != nil {
+		return 0, s.err
+	}
+	return len(p), nil
+}
+
+// flush compresses and writes s.buf[:n], keeping the rest.
+func (s *lineSegmentWriter) flush(n int) {
+	out, err := s.bc.AppendBlock(s.out[:0], s.buf[:n])
+	s.out = out
+	if err == nil {
+		_, err = s.w.Write(out)
+	}
+	if err != nil {
+		s.err = fmt.Errorf("stages: line deflate: %w", err)
+		return
+	}
+	s.buf = s.buf[:copy(s.buf, s.buf[n:])]
+}
+
+// Close writes what is buffered; a second Close is a no-op.
+func (s *lineSegmentWriter) Close() error {
+	if s.closed || s.err != nil {
+		return s.err
+	}
+	s.closed = true
+	if len(s.buf) > 0 {
+		s.flush(len(s.buf))
+	}
+	return s.err
 }
 
 const (
@@ -138,7 +213,11 @@ func (c *lineCompressor) diffLine(src []byte, p, le, q, qe int) {
 			c.match(p-q, n)
 			p += n
 			q += n
-			continue
+			if p == le {
+				return
+			}
+			// src[p] differs from src[q] (or the previous line ended):
+			// straight on to the resynchronisation
 		}
 		p2, q2 := nextKey(src, p, le), nextKey(src, q, qe)
 		if p2 == p && q2 == q { // both at a key, but different keys
@@ -299,12 +378,33 @@ func (c *lineCompressor) writeBlock(src []byte, end int) {
 		w.bits(uint64(clCode[s.sym])|uint64(s.extra)<<clLen[s.sym], uint(clLen[s.sym]+s.nextra))
 	}
 
-	// symbol → code | length<<16
+	// symbol → code | length<<16; length-3 → code and extra bits | bit
+	// count<<32
 	var litEnc [numLitLen]uint32
 	for i, l := range c.litLen {
 		litEnc[i] = uint32(c.litCode[i]) | uint32(l)<<16
 	}
+	var lenEnc [256]uint64
+	for x := range lenEnc {
+		ls := lengthSym[x]
+		l := c.litLen[ls]
+		lenEnc[x] = uint64(c.litCode[ls]) | uint64(uint32(x)-lengthBase[ls-257])<<l |
+			uint64(l+lengthExtraBits[ls-257])<<32
+	}
+	// branch-free bit writing: every step stores all 8 bytes of acc and
+	// keeps fewer than 8 bits; a token needs at most 2 bytes per byte it
+	// covers (a literal ≤ 15 bits, a match of ≥ 3 bytes ≤ 48 bits)
 	out, acc, n := w.out, w.acc, w.n
+	o := len(out)
+	out = slices.Grow(out, 2*(end-c.blockStart)+16)
+	buf := out[:cap(out)]
+	put := func() {
+		binary.LittleEndian.PutUint64(buf[o:], acc)
+		o += int(n >> 3)
+		acc >>= n &^ 7
+		n &= 7
+	}
+	put()
 	pos := c.blockStart
 	for _, t := range c.tok {
 		if t&matchFlag == 0 {
@@ -312,38 +412,26 @@ func (c *lineCompressor) writeBlock(src []byte, end int) {
 				e := litEnc[b]
 				acc |= uint64(e&0xffff) << n
 				n += uint(e >> 16)
-				if n >= 32 {
-					out = binary.LittleEndian.AppendUint32(out, uint32(acc))
-					acc >>= 32
-					n -= 32
-				}
+				put()
 			}
 			pos += int(t)
 			continue
 		}
 		x := t >> 16 & 0xff
-		ls := lengthSym[x]
-		e := litEnc[ls]
-		acc |= (uint64(e&0xffff) | uint64(x-lengthBase[ls-257])<<(e>>16)) << n
-		n += uint(e>>16) + uint(lengthExtraBits[ls-257])
-		if n >= 32 {
-			out = binary.LittleEndian.AppendUint32(out, uint32(acc))
-			acc >>= 32
-			n -= 32
-		}
+		e := lenEnc[x]
+		acc |= uint64(uint32(e)) << n
+		n += uint(e >> 32)
+		put()
 		d := t & 0xffff
 		ds := t >> 24 & 0x1f
 		deb, dbase := distExtra(int(ds))
 		dl := c.distLen[ds]
 		acc |= (uint64(c.distCode[ds]) | uint64(d-dbase)<<dl) << n
 		n += uint(dl + deb)
-		if n >= 32 {
-			out = binary.LittleEndian.AppendUint32(out, uint32(acc))
-			acc >>= 32
-			n -= 32
-		}
+		put()
 		pos += int(x) + 3
 	}
+	out = out[:o]
 	w.out, w.acc, w.n = out, acc, n
 	if pos != end {
 		panic("stages: line compressor tokens do not cover the block")

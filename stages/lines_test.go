@@ -5,6 +5,7 @@ import (
 	"compress/flate"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -297,5 +298,60 @@ func BenchmarkLineDeflateSynth(b *testing.B) {
 			b.ReportMetric(float64(len(in))/float64(len(out)), "ratio")
 			b.ReportMetric(float64(b.N)*rows/b.Elapsed().Seconds(), "rows/s")
 		})
+	}
+}
+
+// TestLineSegmentsConcatenate: LineSegments writers fed in small writes
+// (more than one piece each), closed, concatenated and ended by a final
+// empty block are one DEFLATE stream of everything (what RangeRun needs).
+func TestLineSegmentsConcatenate(t *testing.T) {
+	parts := [][]byte{synthNDJSON(t, 600), nil, []byte("z"), randomBytes(1500000, 9), stages.VBRPNDJSON(t, 30)}
+	var stream, want bytes.Buffer
+	for _, p := range parts {
+		zw, err := stages.LineSegments()(&stream, pipeline.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rest := p; len(rest) > 0; {
+			n := min(len(rest), 7<<10)
+			if k, err := zw.Write(rest[:n]); err != nil || k != n {
+				t.Fatalf("write: %d, %v", k, err)
+			}
+			rest = rest[n:]
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatalf("second Close: %v", err)
+		}
+		if _, err := zw.Write([]byte("x")); err == nil {
+			t.Fatal("write after close accepted")
+		}
+		want.Write(p)
+	}
+	stream.Write([]byte{0x03, 0x00})
+	got, err := io.ReadAll(flate.NewReader(bytes.NewReader(stream.Bytes())))
+	if err != nil {
+		t.Fatalf("inflate: %v", err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Fatalf("inflated %d bytes, want %d", len(got), want.Len())
+	}
+}
+
+func TestLineSegmentsStickyError(t *testing.T) {
+	boom := errors.New("boom")
+	zw, err := stages.LineSegments()(failWriter{boom}, pipeline.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, werr := zw.Write(randomBytes(1<<20, 1))
+	cerr := zw.Close()
+	if !errors.Is(werr, boom) || !errors.Is(cerr, boom) {
+		t.Fatalf("write %v, close %v: want boom from both", werr, cerr)
+	}
+	if _, err := zw.Write([]byte("x")); !errors.Is(err, boom) {
+		t.Fatalf("write after failure: %v", err)
 	}
 }

@@ -144,10 +144,12 @@ type env struct {
 	// one is set (see --compressor).
 	compressor pipeline.CompressorFactory
 	blocks     pipeline.BlockCompressorFactory
-	bucket     string
-	tables     []string
-	sink       func(ctx context.Context, bucket string) (pipeline.Sink, error)
-	closers    []func() error
+	// segment compresses the ranges of a split table (nil: stages.Deflate)
+	segment pipeline.CompressorFactory
+	bucket  string
+	tables  []string
+	sink    func(ctx context.Context, bucket string) (pipeline.Sink, error)
+	closers []func() error
 }
 
 func (o *options) open(ctx context.Context) (*env, error) {
@@ -161,7 +163,7 @@ func (o *options) open(ctx context.Context) (*env, error) {
 	switch o.compressor {
 	case "auto":
 		if level == 1 {
-			e.blocks = stages.LineDeflate()
+			e.blocks, e.segment = stages.LineDeflate(), stages.LineSegments()
 		} else {
 			e.blocks = stages.GzipBlocks()
 		}
@@ -169,7 +171,7 @@ func (o *options) open(ctx context.Context) (*env, error) {
 		if level != 1 {
 			return nil, fmt.Errorf("--compressor lines is the gzip level 1 compressor; for --gzip-level %d use blocks or pgzip", level)
 		}
-		e.blocks = stages.LineDeflate()
+		e.blocks, e.segment = stages.LineDeflate(), stages.LineSegments()
 	case "blocks":
 		e.blocks = stages.GzipBlocks()
 	case "pgzip":

@@ -74,14 +74,20 @@ func TestRunWritesTablesAndVersions(t *testing.T) {
 }
 
 // TestCompressorsWriteTheSameLines: --compressor auto (the default), lines,
-// blocks and pgzip write one gzip member each, holding the same NDJSON.
+// blocks and pgzip write one gzip member each, holding the same NDJSON; so
+// do the line compressor's and flate's segments of a table read in ranges.
 func TestCompressorsWriteTheSameLines(t *testing.T) {
 	dir := t.TempDir()
 	got := map[string][]byte{}
 	size := map[string]int{}
-	for _, c := range []string{"auto", "lines", "blocks", "pgzip"} {
-		code, _, errs := cli(t, "run", "--compressor", c, "--tables", "VBRP", "--rows", "1500", "--chunk-size", "400",
-			"--transport-id", "TRP-"+c, "--data-dir", filepath.Join(dir, c), "--target", "file://"+dir, "--quiet")
+	ranges := []string{"--table-parallelism", "3", "--range-min-rows", "1"}
+	for _, c := range []string{"auto", "lines", "blocks", "pgzip", "auto.ranges", "blocks.ranges"} {
+		args := []string{"run", "--compressor", strings.TrimSuffix(c, ".ranges"), "--tables", "VBRP", "--rows", "1500", "--chunk-size", "400",
+			"--transport-id", "TRP-" + c, "--data-dir", filepath.Join(dir, c), "--target", "file://" + dir, "--quiet"}
+		if strings.HasSuffix(c, ".ranges") {
+			args = append(args, ranges...)
+		}
+		code, _, errs := cli(t, args...)
 		if code != 0 {
 			t.Fatalf("%s: exit %d: %s", c, code, errs)
 		}
@@ -105,13 +111,13 @@ func TestCompressorsWriteTheSameLines(t *testing.T) {
 	if n := bytes.Count(got["blocks"], []byte("\n")); n != 1500 {
 		t.Fatalf("blocks: %d lines", n)
 	}
-	for _, c := range []string{"auto", "lines", "pgzip"} {
+	for _, c := range []string{"auto", "lines", "pgzip", "auto.ranges", "blocks.ranges"} {
 		if !bytes.Equal(got[c], got["blocks"]) {
 			t.Errorf("%s: %d bytes of NDJSON, blocks %d", c, len(got[c]), len(got["blocks"]))
 		}
 	}
 	// auto at level 1 is lines: the same object
-	if size["auto"] != size["lines"] || size["lines"] == size["blocks"] {
+	if size["auto"] != size["lines"] || size["lines"] == size["blocks"] || size["auto.ranges"] == size["blocks.ranges"] {
 		t.Errorf("object sizes %v: auto should be lines, not blocks", size)
 	}
 }

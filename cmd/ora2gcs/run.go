@@ -194,6 +194,7 @@ func (e *env) manager(ctx context.Context, log *slog.Logger) (*jobs.Manager, err
 		Encoder:          stages.NDJSON(e.ndjson),
 		Compressor:       e.compressor,
 		Blocks:           e.blocks,
+		Segment:          e.segment,
 		Pipeline:         e.pcfg,
 		ParallelTables:   e.cfg.ETL.ParallelTables,
 		TableParallelism: e.cfg.ETL.TableParallelism,
