@@ -151,8 +151,9 @@ type lineCompressor struct {
 	litCode  [numLitLen]uint16 // bit-reversed canonical codes
 	distCode [numDist]uint16
 
-	huff huffScratch
-	bw   bitWriter
+	huff    huffScratch
+	bw      bitWriter
+	scratch []byte
 }
 
 // AppendBlock appends the segment compressing src to dst.
@@ -393,11 +394,13 @@ func (c *lineCompressor) writeBlock(src []byte, end int) {
 	}
 	// branch-free bit writing: every step stores all 8 bytes of acc and
 	// keeps fewer than 8 bits; a token needs at most 2 bytes per byte it
-	// covers (a literal ≤ 15 bits, a match of ≥ 3 bytes ≤ 48 bits)
-	out, acc, n := w.out, w.acc, w.n
-	o := len(out)
-	out = slices.Grow(out, 2*(end-c.blockStart)+16)
-	buf := out[:cap(out)]
+	// covers (a literal ≤ 15 bits, a match of ≥ 3 bytes ≤ 48 bits). The
+	// tokens go to a scratch buffer of the compressor (growing dst would
+	// leave every piece's buffer twice as large) and are then appended.
+	acc, n := w.acc, w.n
+	o := 0
+	c.scratch = slices.Grow(c.scratch[:0], 2*(end-c.blockStart)+16)
+	buf := c.scratch[:cap(c.scratch)]
 	put := func() {
 		binary.LittleEndian.PutUint64(buf[o:], acc)
 		o += int(n >> 3)
@@ -431,7 +434,7 @@ func (c *lineCompressor) writeBlock(src []byte, end int) {
 		put()
 		pos += int(x) + 3
 	}
-	out = out[:o]
+	out := append(w.out, buf[:o]...)
 	w.out, w.acc, w.n = out, acc, n
 	if pos != end {
 		panic("stages: line compressor tokens do not cover the block")
