@@ -221,12 +221,37 @@ func (c *lineCompressor) diffLine(src []byte, p, le, q, qe int) {
 			// straight on to the resynchronisation
 		}
 		p2, q2 := nextKey(src, p, le), nextKey(src, q, qe)
-		if p2 == p && q2 == q { // both at a key, but different keys
-			p2, q2 = nextKey(src, p+1, le), nextKey(src, min(q+1, qe), qe)
+		if p2 == p && q2 == q {
+			// both at a key, but different keys: the lines are out of
+			// step (a `,"` inside a value, such as an array of strings,
+			// or a column one line has and the other not)
+			if q3 := realign(src, p, le, q, qe); q3 >= 0 {
+				q = q3 // the previous line had keys this one has not
+				continue
+			}
+			// this line has a key the previous one has not (here)
+			p2 = nextKey(src, p+1, le)
 		}
 		c.literals(src[p:p2])
 		p, q = p2, q2
 	}
+}
+
+// realignKeys is how many keys of the previous line realign looks at.
+const realignKeys = 16
+
+// realign looks for the key at src[p] among the next keys of the previous
+// line src[q:qe]; it returns the key's index or -1.
+func realign(src []byte, p, le, q, qe int) int {
+	for range realignKeys {
+		if q = nextKey(src, q+1, qe); q >= qe {
+			return -1
+		}
+		if p-q <= lineMaxDist && matchLen(src[p:le], src[q:qe]) >= lineMinMatch {
+			return q
+		}
+	}
+	return -1
 }
 
 // nextKey is the index of the first `,"` in src[from:end], or end. It
@@ -411,7 +436,20 @@ func (c *lineCompressor) writeBlock(src []byte, end int) {
 	pos := c.blockStart
 	for _, t := range c.tok {
 		if t&matchFlag == 0 {
-			for _, b := range src[pos : pos+int(t)] {
+			run := src[pos : pos+int(t)]
+			// three literals (≤ 45 bits) per store: the codes are
+			// combined before they meet acc, which keeps the chain through
+			// n short
+			for len(run) >= 3 {
+				e0, e1, e2 := litEnc[run[0]], litEnc[run[1]], litEnc[run[2]]
+				l0, l1 := e0>>16, e1>>16
+				v := uint64(e0&0xffff) | uint64(e1&0xffff)<<l0 | uint64(e2&0xffff)<<(l0+l1)
+				acc |= v << n
+				n += uint(l0 + l1 + e2>>16)
+				put()
+				run = run[3:]
+			}
+			for _, b := range run {
 				e := litEnc[b]
 				acc |= uint64(e&0xffff) << n
 				n += uint(e >> 16)

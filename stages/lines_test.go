@@ -355,3 +355,38 @@ func TestLineSegmentsStickyError(t *testing.T) {
 		t.Fatalf("write after failure: %v", err)
 	}
 }
+
+// TestLineDeflateRealigns: `,"` inside values (arrays of strings, as the
+// PostgreSQL source writes them) shifts the key count between lines; the
+// compressor must find its way back to the same key instead of comparing
+// every later column with the wrong one.
+func TestLineDeflateRealigns(t *testing.T) {
+	var in []byte
+	for i := range 3000 {
+		in = append(in, `{"ID":`...)
+		in = append(in, fmt.Sprint(100000+i)...)
+		in = append(in, `,"TAGS":["x"`...)
+		for range i * 7 % 5 {
+			in = append(in, `,"y"`...)
+		}
+		in = append(in, ']')
+		for c := range 40 {
+			in = append(in, fmt.Sprintf(`,"COL%02d":"value %d"`, c, c*c)...)
+		}
+		in = append(in, "}\n"...)
+	}
+	bc, _ := stages.LineDeflate()(pipeline.Config{})
+	fl, _ := stages.GzipBlocks()(pipeline.Config{GzipLevel: 1})
+	lines, err := bc.AppendBlock(nil, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := inflate(t, lines); !bytes.Equal(got, in) {
+		t.Fatal("round trip")
+	}
+	l1, _ := fl.AppendBlock(nil, in)
+	t.Logf("%d bytes: lines %d, flate level 1 %d", len(in), len(lines), len(l1))
+	if len(lines) > len(l1)*3/2 {
+		t.Fatalf("lines %d bytes, flate level 1 %d: lost alignment", len(lines), len(l1))
+	}
+}
