@@ -42,7 +42,8 @@ type ManagerConfig struct {
 	Compressor pipeline.CompressorFactory
 	// Blocks, if set, replaces Compressor for tables run as one pipeline:
 	// the encode workers compress (pipeline.Pipeline.Blocks, e.g.
-	// stages.GzipBlocks()). One of Compressor and Blocks is required.
+	// stages.LineDeflate() or stages.GzipBlocks()). One of Compressor and
+	// Blocks is required.
 	Blocks pipeline.BlockCompressorFactory
 	// Pipeline configures the engine, including the retry policy of a table.
 	Pipeline pipeline.Config
@@ -62,7 +63,8 @@ type ManagerConfig struct {
 	// failed range costs less to retry. 0: one range per worker.
 	RangeRows int64
 	// Segment compresses the ranges of a split table into raw DEFLATE
-	// segments (see pipeline.RangeRun); default stages.Deflate().
+	// segments (see pipeline.RangeRun); default stages.Deflate() (flate at
+	// Pipeline.GzipLevel), or stages.LineSegments() with LineDeflate.
 	Segment pipeline.CompressorFactory
 	// DefaultBucket is used for a transport created without a bucket.
 	DefaultBucket string
