@@ -5,6 +5,8 @@ import (
 	"compress/flate"
 	"compress/gzip"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -58,6 +60,7 @@ func lineInputs(t testing.TB) map[string][]byte {
 		split = append(split, fmt.Sprintf("%d\n", i)...)
 	}
 	in["match split"] = split
+	in["random values"] = randomValueRows(300)
 	// lines just under and over the 32 KiB window
 	for _, n := range []int{16 << 10, 16<<10 + 1} {
 		line := append(bytes.Repeat([]byte(`,"K":1`), n/6+1), '\n')
@@ -272,6 +275,49 @@ func TestLineDeflateSynth(t *testing.T) {
 		float64(len(in))/float64(len(lines)), float64(len(in))/float64(len(l1)))
 	if len(lines) > len(l1) {
 		t.Fatalf("line compressor %d bytes, flate level 1 %d", len(lines), len(l1))
+	}
+}
+
+// randomValueRows is n lines of 274 columns whose values are md5 hex
+// prefixes of 0–16 characters (almost every value changes from line to
+// line: the line compressor's worst case).
+func randomValueRows(n int) []byte {
+	var in []byte
+	for r := range n {
+		in = append(in, '{')
+		for c := range 274 {
+			if c > 0 {
+				in = append(in, ',')
+			}
+			sum := md5.Sum(fmt.Appendf(nil, "%d.%d", r, c))
+			h := hex.EncodeToString(sum[:])
+			in = fmt.Appendf(in, `"COLUMN_%d":"%s"`, c, h[:int(sum[0])%17])
+		}
+		in = append(in, "}\n"...)
+	}
+	return in
+}
+
+// BenchmarkLineDeflateRandomValues: lines vs flate level 1 when nearly
+// every value changes (measured: 3.34 vs 2.88 : 1, 63 vs 91 ms).
+func BenchmarkLineDeflateRandomValues(b *testing.B) {
+	in := randomValueRows(3000)
+	for _, c := range []struct {
+		name string
+		f    pipeline.BlockCompressorFactory
+	}{{"lines", stages.LineDeflate()}, {"flate1", stages.GzipBlocks()}} {
+		b.Run(c.name, func(b *testing.B) {
+			bc, _ := c.f(pipeline.Config{GzipLevel: 1})
+			var out []byte
+			b.SetBytes(int64(len(in)))
+			for b.Loop() {
+				out = out[:0]
+				for piece := range slicesChunk(in, 1<<20) {
+					out, _ = bc.AppendBlock(out, piece)
+				}
+			}
+			b.ReportMetric(float64(len(in))/float64(len(out)), "ratio")
+		})
 	}
 }
 
