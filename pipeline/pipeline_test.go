@@ -50,9 +50,10 @@ func gunzipOne(t *testing.T, b []byte) []byte {
 	return out
 }
 
-// modes are the two ways a pipeline compresses: pgzip after the encoders
-// (Pipeline.Compressor) or DEFLATE segments in the encoders (Pipeline.Blocks).
-var modes = []string{"pgzip", "blocks"}
+// modes are the ways a pipeline compresses: pgzip after the encoders
+// (Pipeline.Compressor), or DEFLATE segments in the encoders
+// (Pipeline.Blocks) by flate or by the line compressor.
+var modes = []string{"pgzip", "blocks", "lines"}
 
 // newPipeline is newPipelineMode with pgzip.
 func newPipeline(src pipeline.Source, sink pipeline.Sink, cfg pipeline.Config) *pipeline.Pipeline {
@@ -70,6 +71,8 @@ func newPipelineMode(mode string, src pipeline.Source, sink pipeline.Sink, cfg p
 		p.Compressor = stages.Gzip()
 	case "blocks":
 		p.Blocks = stages.GzipBlocks()
+	case "lines":
+		p.Blocks = stages.LineDeflate()
 	default:
 		panic("unknown mode " + mode)
 	}
