@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -434,5 +435,35 @@ func TestLineDeflateRealigns(t *testing.T) {
 	t.Logf("%d bytes: lines %d, flate level 1 %d", len(in), len(lines), len(l1))
 	if len(lines) > len(l1)*3/2 {
 		t.Fatalf("lines %d bytes, flate level 1 %d: lost alignment", len(lines), len(l1))
+	}
+}
+
+// TestLineDeflateGNUGzip: a second, independent inflater (GNU gzip, as
+// found on every Debian system) reads the line compressor's gzip member
+// back byte-identical.
+func TestLineDeflateGNUGzip(t *testing.T) {
+	gz, err := exec.LookPath("gzip")
+	if err != nil {
+		t.Fatalf("GNU gzip is needed as an independent inflater: %v", err)
+	}
+	in := append(synthNDJSON(t, 1500), randomValueRows(100)...)
+	bc, _ := stages.LineDeflate()(pipeline.Config{})
+	obj := pipeline.GzipHeader()
+	for piece := range slicesChunk(in, 1<<20) {
+		if obj, err = bc.AppendBlock(obj, piece); err != nil {
+			t.Fatal(err)
+		}
+	}
+	obj = append(obj, pipeline.GzipTrailer(crc32.ChecksumIEEE(in), int64(len(in)))...)
+	cmd := exec.Command(gz, "-dc")
+	cmd.Stdin = bytes.NewReader(obj)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	got, err := cmd.Output()
+	if err != nil || stderr.Len() > 0 {
+		t.Fatalf("gzip -dc: %v: %s", err, stderr.String())
+	}
+	if !bytes.Equal(got, in) {
+		t.Fatalf("gzip -dc gave %d bytes, want %d", len(got), len(in))
 	}
 }
