@@ -43,9 +43,10 @@ bench: build
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./stages ./pipeline ./sources/synth
 
-## fuzz: a short run of the encoder fuzz test
+## fuzz: short runs of the encoder and line compressor fuzz tests
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzEncode -fuzztime 60s ./stages
+	$(GO) test -run '^$$' -fuzz FuzzLineDeflate -fuzztime 60s ./stages
 
 clean:
 	rm -rf bin data/oracle-etl-data
