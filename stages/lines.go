@@ -161,9 +161,6 @@ type lineCompressor struct {
 
 // AppendBlock appends the segment compressing src to dst.
 func (c *lineCompressor) AppendBlock(dst, src []byte) ([]byte, error) {
-	if longestLine(src) > lineMaxLine {
-		return c.fallback.AppendBlock(dst, src)
-	}
 	c.bw = bitWriter{out: dst}
 	c.tok = c.tok[:0]
 	c.blockStart = 0
@@ -172,6 +169,13 @@ func (c *lineCompressor) AppendBlock(dst, src []byte) ([]byte, error) {
 		le := len(src)
 		if i := bytes.IndexByte(src[ls:], '\n'); i >= 0 {
 			le = ls + i + 1
+		}
+		if le-ls > lineMaxLine {
+			// forget what was written for this piece (dst is ours past
+			// its length) and let flate do it
+			c.reset()
+			c.bw = bitWriter{}
+			return c.fallback.AppendBlock(dst, src)
 		}
 		if prev < 0 {
 			c.literals(src[ls:le])
@@ -196,18 +200,11 @@ func (c *lineCompressor) AppendBlock(dst, src []byte) ([]byte, error) {
 	return out, nil
 }
 
-// longestLine is the length of the longest line of src, newline included.
-func longestLine(src []byte) int {
-	longest := 0
-	for len(src) > 0 {
-		i := bytes.IndexByte(src, '\n')
-		if i < 0 {
-			i = len(src) - 1
-		}
-		longest = max(longest, i+1)
-		src = src[i+1:]
-	}
-	return longest
+// reset forgets the tokens and frequencies of the current block.
+func (c *lineCompressor) reset() {
+	c.tok = c.tok[:0]
+	c.litFreq = [numLitLen]uint32{}
+	c.distFreq = [numDist]uint32{}
 }
 
 // diffLine tokenizes src[p:le] against the previous line src[q:qe].
@@ -482,10 +479,7 @@ func (c *lineCompressor) writeBlock(src []byte, end int) {
 	}
 	c.blockStart = end
 	w.bits(uint64(c.litCode[256]), uint(c.litLen[256]))
-
-	c.tok = c.tok[:0]
-	c.litFreq = [numLitLen]uint32{}
-	c.distFreq = [numDist]uint32{}
+	c.reset()
 }
 
 // clSym is one symbol of the code-length code with its extra bits.

@@ -62,6 +62,10 @@ func lineInputs(t testing.TB) map[string][]byte {
 	}
 	in["match split"] = split
 	in["random values"] = randomValueRows(300)
+	// a long line after more than one Huffman block was written: the piece
+	// starts over with flate
+	in["long line after blocks"] = append(bytes.Repeat([]byte("1\n22\n333\n4444\n55555\n666666\n"), 60000),
+		bytes.Repeat([]byte("x"), 20000)...)
 	// lines just under and over the 32 KiB window
 	for _, n := range []int{16 << 10, 16<<10 + 1} {
 		line := append(bytes.Repeat([]byte(`,"K":1`), n/6+1), '\n')
