@@ -159,7 +159,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if o.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"source": env.conn.Kind(), "target": o.target, "compressor": o.compressor, "gzip_level": env.pcfg.GzipLevel, "workers": env.pcfg.EncodeWorkers, "runs": results, "median": med})
+		return enc.Encode(map[string]any{"source": env.conn.Kind(), "target": o.target, "compressor": env.compressorName, "gzip_level": env.pcfg.GzipLevel, "workers": env.pcfg.EncodeWorkers, "runs": results, "median": med})
 	}
 	rows := make([][]string, 0, len(results)+1)
 	for _, r := range append(results, med) {
@@ -170,7 +170,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		rows = append(rows, []string{name, r.Table, fmt.Sprint(r.Rows), fmt.Sprintf("%.2f", r.Seconds), fmt.Sprintf("%.0f", r.RowsPerSec),
 			fmt.Sprintf("%.1f", r.RawMBps), fmt.Sprintf("%.1f", r.GzMBps), fmt.Sprintf("%.2f", r.CPUSeconds), fmt.Sprintf("%.0f", r.PeakRSSMiB)})
 	}
-	fmt.Fprintf(stdout, "source=%s target=%s compressor=%s gzip_level=%d encode_workers=%d GOMAXPROCS=%d\n", env.conn.Kind(), o.target, o.compressor, env.pcfg.GzipLevel, env.pcfg.EncodeWorkers, env.pcfg.EncodeWorkers)
+	fmt.Fprintf(stdout, "source=%s target=%s compressor=%s gzip_level=%d encode_workers=%d GOMAXPROCS=%d\n", env.conn.Kind(), o.target, env.compressorName, env.pcfg.GzipLevel, env.pcfg.EncodeWorkers, runtime.GOMAXPROCS(0))
 	printTable(stdout, []string{"run", "table", "rows", "seconds", "rows/s", "raw MB/s", "gz MB/s", "cpu s", "peak RSS MiB"}, rows)
 	return nil
 }

@@ -146,10 +146,12 @@ type env struct {
 	blocks     pipeline.BlockCompressorFactory
 	// segment compresses the ranges of a split table (nil: stages.Deflate)
 	segment pipeline.CompressorFactory
-	bucket  string
-	tables  []string
-	sink    func(ctx context.Context, bucket string) (pipeline.Sink, error)
-	closers []func() error
+	// compressorName is the compressor --compressor resolved to
+	compressorName string
+	bucket         string
+	tables         []string
+	sink           func(ctx context.Context, bucket string) (pipeline.Sink, error)
+	closers        []func() error
 }
 
 func (o *options) open(ctx context.Context) (*env, error) {
@@ -160,13 +162,14 @@ func (o *options) open(ctx context.Context) (*env, error) {
 	e := &env{cfg: cfg, pcfg: cfg.Pipeline(), bucket: cfg.GCS.DefaultBucket,
 		ndjson: stages.NDJSONOptions{DecimalAsString: o.decimalStr, OmitNulls: o.omitNulls}}
 	level := e.pcfg.WithDefaults().GzipLevel
-	switch o.compressor {
-	case "auto":
+	e.compressorName = o.compressor
+	if o.compressor == "auto" {
+		e.compressorName = "blocks"
 		if level == 1 {
-			e.blocks, e.segment = stages.LineDeflate(), stages.LineSegments()
-		} else {
-			e.blocks = stages.GzipBlocks()
+			e.compressorName = "lines"
 		}
+	}
+	switch e.compressorName {
 	case "lines":
 		if level != 1 {
 			return nil, fmt.Errorf("--compressor lines is the gzip level 1 compressor; for --gzip-level %d use blocks or pgzip", level)

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -144,6 +146,12 @@ func TestTablesSampleBench(t *testing.T) {
 	}
 	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || len(res.Runs) != 2 || res.Median.Rows != 3000 || res.Median.RowsPerSec <= 0 || res.Median.PeakRSSMiB <= 0 {
 		t.Fatalf("bench: %d %s %s", code, out, errs)
+	}
+	// the table names the compressor auto resolved to, and GOMAXPROCS
+	code, out, errs = cli(t, "bench", "--tables", "VBRK", "--rows", "500", "--runs", "1", "--target", "null")
+	want := fmt.Sprintf("compressor=lines gzip_level=1 encode_workers=%d GOMAXPROCS=%d", runtime.GOMAXPROCS(0), runtime.GOMAXPROCS(0))
+	if code != 0 || !strings.Contains(out, want) {
+		t.Fatalf("bench: %d, want %q in\n%s%s", code, want, out, errs)
 	}
 }
 
