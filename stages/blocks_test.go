@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"maps"
+	"slices"
 	"testing"
 
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/stages"
 )
 
-// TestGzipBlocksMember: segments from one reused BlockCompressor, appended
+// TestGzipBlocksMember: segments from one reused BlockCompressor (flate at
+// every level, and the line compressor), appended
 // after existing bytes, framed by pipeline.GzipHeader and GzipTrailer, are
 // one gzip member (compress/gzip, Multistream off) of the concatenated input,
 // with nothing after it; empty pieces included.
@@ -25,9 +28,22 @@ func TestGzipBlocksMember(t *testing.T) {
 		bytes.Repeat([]byte("abc"), 100000),
 		nil,
 	}
+	inputs := lineInputs(t)
+	for _, name := range slices.Sorted(maps.Keys(inputs)) {
+		pieces = append(pieces, inputs[name])
+	}
+	type compressor struct {
+		name  string
+		f     pipeline.BlockCompressorFactory
+		level int
+	}
+	cs := []compressor{{"lines", stages.LineDeflate(), 1}}
 	for _, level := range []int{0, 1, 6, 9, -2} {
-		t.Run(fmt.Sprintf("level=%d", level), func(t *testing.T) {
-			bc, err := stages.GzipBlocks()(pipeline.Config{GzipLevel: level})
+		cs = append(cs, compressor{fmt.Sprintf("level=%d", level), stages.GzipBlocks(), level})
+	}
+	for _, c := range cs {
+		t.Run(c.name, func(t *testing.T) {
+			bc, err := c.f(pipeline.Config{GzipLevel: c.level})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -11,33 +11,56 @@ import (
 	"github.com/ora2gcs/ora2gcs/stages"
 )
 
+// segmentWriters are the CompressorFactories for pipeline.RangeRun.
+var segmentWriters = []struct {
+	name string
+	f    pipeline.CompressorFactory
+	cfg  pipeline.Config
+}{
+	{"deflate-1", stages.Deflate(), pipeline.Config{GzipLevel: 1}},
+	{"deflate-6", stages.Deflate(), pipeline.Config{GzipLevel: 6}},
+	{"deflate-9", stages.Deflate(), pipeline.Config{GzipLevel: 9}},
+	{"deflate-huffman", stages.Deflate(), pipeline.Config{GzipLevel: -2}},
+	{"lines", stages.LineSegments(), pipeline.Config{}},
+}
+
 // TestDeflateSegmentsConcatenate checks the property RangeRun relies on:
-// segments of any level, including empty ones, concatenated and closed by
-// a final empty block (03 00) are one DEFLATE stream of the concatenated input.
+// segments of every segment writer, including empty ones, written in small
+// writes (several of the line writer's pieces each), concatenated and closed
+// by a final empty block (03 00) are one DEFLATE stream of the concatenated
+// input; a second Close is a no-op and a write after Close fails.
 func TestDeflateSegmentsConcatenate(t *testing.T) {
 	parts := [][]byte{
 		bytes.Repeat([]byte(`{"A":"x","B":12.5}`+"\n"), 5000),
 		nil,
 		[]byte("z"),
-		randomBytes(300000, 7),
+		randomBytes(1500000, 7),
 		bytes.Repeat([]byte("abc"), 100000),
+		stages.VBRPNDJSON(t, 300),
 	}
-	for _, level := range []int{1, 6, 9, -2} {
-		t.Run(string(rune('0'+level+2)), func(t *testing.T) {
+	for _, sw := range segmentWriters {
+		t.Run(sw.name, func(t *testing.T) {
 			var stream, want bytes.Buffer
 			for _, p := range parts {
-				zw, err := stages.Deflate()(&stream, pipeline.Config{GzipLevel: level})
+				zw, err := sw.f(&stream, sw.cfg)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := zw.Write(p); err != nil {
-					t.Fatal(err)
+				for rest := p; len(rest) > 0; {
+					n := min(len(rest), 7<<10)
+					if k, err := zw.Write(rest[:n]); err != nil || k != n {
+						t.Fatalf("write: %d, %v", k, err)
+					}
+					rest = rest[n:]
 				}
 				if err := zw.Close(); err != nil {
 					t.Fatal(err)
 				}
 				if err := zw.Close(); err != nil {
 					t.Fatalf("second Close: %v", err)
+				}
+				if _, err := zw.Write([]byte("x")); err == nil {
+					t.Fatal("write after close accepted")
 				}
 				want.Write(p)
 			}
@@ -53,19 +76,25 @@ func TestDeflateSegmentsConcatenate(t *testing.T) {
 	}
 }
 
+// TestDeflateStickyError: the first error of the underlying writer is
+// returned by the write or close that meets it and by every later call.
 func TestDeflateStickyError(t *testing.T) {
-	boom := errors.New("boom")
-	zw, err := stages.Deflate()(failWriter{boom}, pipeline.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, werr := zw.Write(randomBytes(1<<20, 1))
-	cerr := zw.Close()
-	if !errors.Is(werr, boom) && !errors.Is(cerr, boom) {
-		t.Fatalf("write %v, close %v: want boom", werr, cerr)
-	}
-	if _, err := zw.Write([]byte("x")); err == nil {
-		t.Fatal("write after failure succeeded")
+	for _, sw := range segmentWriters {
+		t.Run(sw.name, func(t *testing.T) {
+			boom := errors.New("boom")
+			zw, err := sw.f(failWriter{boom}, sw.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, werr := zw.Write(randomBytes(1<<20, 1))
+			cerr := zw.Close()
+			if !errors.Is(werr, boom) && !errors.Is(cerr, boom) {
+				t.Fatalf("write %v, close %v: want boom", werr, cerr)
+			}
+			if _, err := zw.Write([]byte("x")); !errors.Is(err, boom) {
+				t.Fatalf("write after failure: %v", err)
+			}
+		})
 	}
 }
 

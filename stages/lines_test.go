@@ -3,11 +3,9 @@ package stages_test
 import (
 	"bytes"
 	"compress/flate"
-	"compress/gzip"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -101,38 +99,6 @@ func TestLineDeflateRoundTrip(t *testing.T) {
 	}
 }
 
-// TestLineDeflateMember: the segments of many pieces framed by the pipeline's
-// gzip header and trailer are one gzip member of everything (what
-// Pipeline.Blocks writes).
-func TestLineDeflateMember(t *testing.T) {
-	bc, err := stages.LineDeflate()(pipeline.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj := pipeline.GzipHeader()
-	var want []byte
-	for _, in := range lineInputs(t) {
-		if obj, err = bc.AppendBlock(obj, in); err != nil {
-			t.Fatal(err)
-		}
-		want = append(want, in...)
-	}
-	obj = append(obj, pipeline.GzipTrailer(crc32.ChecksumIEEE(want), int64(len(want)))...)
-	br := bytes.NewReader(obj)
-	zr, err := gzip.NewReader(br)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr.Multistream(false)
-	got, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatalf("gunzip: %v", err)
-	}
-	if !bytes.Equal(got, want) || br.Len() != 0 {
-		t.Fatalf("gunzipped %d bytes, want %d; %d bytes after the member", len(got), len(want), br.Len())
-	}
-}
-
 // TestLineDeflateRatio: on VBRP rows the line compressor stays within 10%
 // of flate level 1's size (and really compresses).
 func TestLineDeflateRatio(t *testing.T) {
@@ -194,29 +160,6 @@ func FuzzLineDeflate(f *testing.F) {
 			t.Fatalf("round trip: got %q, want %q", got, in)
 		}
 	})
-}
-
-func BenchmarkLineDeflateVBRP(b *testing.B) {
-	in := stages.VBRPNDJSON(b, 2000)
-	for _, c := range []struct {
-		name string
-		f    pipeline.BlockCompressorFactory
-	}{{"lines", stages.LineDeflate()}, {"flate1", stages.GzipBlocks()}} {
-		b.Run(c.name, func(b *testing.B) {
-			bc, _ := c.f(pipeline.Config{GzipLevel: 1})
-			var out []byte
-			b.SetBytes(int64(len(in)))
-			b.ReportAllocs()
-			for b.Loop() {
-				out = out[:0]
-				for piece := range slicesChunk(in, 1<<20) {
-					out, _ = bc.AppendBlock(out, piece)
-				}
-			}
-			b.ReportMetric(float64(len(in))/float64(len(out)), "ratio")
-			b.ReportMetric(float64(b.N)*2000/b.Elapsed().Seconds(), "rows/s")
-		})
-	}
 }
 
 // synthNDJSON is n rows of the synthetic source's VBRP (what the bench
@@ -303,107 +246,40 @@ func randomValueRows(n int) []byte {
 	return in
 }
 
-// BenchmarkLineDeflateRandomValues: lines vs flate level 1 when nearly
-// every value changes (measured: 3.34 vs 2.88 : 1, 63 vs 91 ms).
-func BenchmarkLineDeflateRandomValues(b *testing.B) {
-	in := randomValueRows(3000)
-	for _, c := range []struct {
+// BenchmarkLineDeflate compresses rows in 1 MiB pieces with the line
+// compressor and with flate level 1: the synthetic source's VBRP, the
+// encoder tests' VBRP rows and rows where nearly every value changes
+// (md5 hex); ratio and rows/s are reported.
+func BenchmarkLineDeflate(b *testing.B) {
+	for _, d := range []struct {
 		name string
-		f    pipeline.BlockCompressorFactory
-	}{{"lines", stages.LineDeflate()}, {"flate1", stages.GzipBlocks()}} {
-		b.Run(c.name, func(b *testing.B) {
-			bc, _ := c.f(pipeline.Config{GzipLevel: 1})
-			var out []byte
-			b.SetBytes(int64(len(in)))
-			for b.Loop() {
-				out = out[:0]
-				for piece := range slicesChunk(in, 1<<20) {
-					out, _ = bc.AppendBlock(out, piece)
+		rows int
+		in   func(testing.TB, int) []byte
+	}{
+		{"synth", 2000, func(tb testing.TB, n int) []byte { return synthNDJSON(tb, int64(n)) }},
+		{"vbrp", 2000, stages.VBRPNDJSON},
+		{"random-values", 3000, func(_ testing.TB, n int) []byte { return randomValueRows(n) }},
+	} {
+		in := d.in(b, d.rows)
+		for _, c := range []struct {
+			name string
+			f    pipeline.BlockCompressorFactory
+		}{{"lines", stages.LineDeflate()}, {"flate1", stages.GzipBlocks()}} {
+			b.Run(d.name+"/"+c.name, func(b *testing.B) {
+				bc, _ := c.f(pipeline.Config{GzipLevel: 1})
+				var out []byte
+				b.SetBytes(int64(len(in)))
+				b.ReportAllocs()
+				for b.Loop() {
+					out = out[:0]
+					for piece := range slicesChunk(in, 1<<20) {
+						out, _ = bc.AppendBlock(out, piece)
+					}
 				}
-			}
-			b.ReportMetric(float64(len(in))/float64(len(out)), "ratio")
-		})
-	}
-}
-
-// BenchmarkLineDeflateSynth compresses the synthetic VBRP rows in 1 MiB
-// pieces with the line compressor and with flate level 1.
-func BenchmarkLineDeflateSynth(b *testing.B) {
-	const rows = 2000
-	in := synthNDJSON(b, rows)
-	for _, c := range []struct {
-		name string
-		f    pipeline.BlockCompressorFactory
-	}{{"lines", stages.LineDeflate()}, {"flate1", stages.GzipBlocks()}} {
-		b.Run(c.name, func(b *testing.B) {
-			bc, _ := c.f(pipeline.Config{GzipLevel: 1})
-			var out []byte
-			b.SetBytes(int64(len(in)))
-			b.ReportAllocs()
-			for b.Loop() {
-				out = out[:0]
-				for piece := range slicesChunk(in, 1<<20) {
-					out, _ = bc.AppendBlock(out, piece)
-				}
-			}
-			b.ReportMetric(float64(len(in))/float64(len(out)), "ratio")
-			b.ReportMetric(float64(b.N)*rows/b.Elapsed().Seconds(), "rows/s")
-		})
-	}
-}
-
-// TestLineSegmentsConcatenate: LineSegments writers fed in small writes
-// (more than one piece each), closed, concatenated and ended by a final
-// empty block are one DEFLATE stream of everything (what RangeRun needs).
-func TestLineSegmentsConcatenate(t *testing.T) {
-	parts := [][]byte{synthNDJSON(t, 600), nil, []byte("z"), randomBytes(1500000, 9), stages.VBRPNDJSON(t, 30)}
-	var stream, want bytes.Buffer
-	for _, p := range parts {
-		zw, err := stages.LineSegments()(&stream, pipeline.Config{})
-		if err != nil {
-			t.Fatal(err)
+				b.ReportMetric(float64(len(in))/float64(len(out)), "ratio")
+				b.ReportMetric(float64(b.N)*float64(d.rows)/b.Elapsed().Seconds(), "rows/s")
+			})
 		}
-		for rest := p; len(rest) > 0; {
-			n := min(len(rest), 7<<10)
-			if k, err := zw.Write(rest[:n]); err != nil || k != n {
-				t.Fatalf("write: %d, %v", k, err)
-			}
-			rest = rest[n:]
-		}
-		if err := zw.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if err := zw.Close(); err != nil {
-			t.Fatalf("second Close: %v", err)
-		}
-		if _, err := zw.Write([]byte("x")); err == nil {
-			t.Fatal("write after close accepted")
-		}
-		want.Write(p)
-	}
-	stream.Write([]byte{0x03, 0x00})
-	got, err := io.ReadAll(flate.NewReader(bytes.NewReader(stream.Bytes())))
-	if err != nil {
-		t.Fatalf("inflate: %v", err)
-	}
-	if !bytes.Equal(got, want.Bytes()) {
-		t.Fatalf("inflated %d bytes, want %d", len(got), want.Len())
-	}
-}
-
-func TestLineSegmentsStickyError(t *testing.T) {
-	boom := errors.New("boom")
-	zw, err := stages.LineSegments()(failWriter{boom}, pipeline.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, werr := zw.Write(randomBytes(1<<20, 1))
-	cerr := zw.Close()
-	if !errors.Is(werr, boom) || !errors.Is(cerr, boom) {
-		t.Fatalf("write %v, close %v: want boom from both", werr, cerr)
-	}
-	if _, err := zw.Write([]byte("x")); !errors.Is(err, boom) {
-		t.Fatalf("write after failure: %v", err)
 	}
 }
 
