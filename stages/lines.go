@@ -209,13 +209,28 @@ func (c *lineCompressor) reset() {
 
 // diffLine tokenizes src[p:le] against the previous line src[q:qe].
 func (c *lineCompressor) diffLine(src []byte, p, le, q, qe int) {
+	tok := c.tok // a local slice: the appends stay in registers
 	for p < le {
 		if n := matchLen(src[p:le], src[q:qe]); n >= lineMinMatch && p-q <= lineMaxDist {
-			c.match(p-q, n)
+			d := p - q
+			ds := distSym(uint32(d - 1))
 			p += n
 			q += n
+			for n > 0 { // back-references of 3…258 bytes
+				l := n
+				if l > lineMaxLen {
+					l = lineMaxLen
+					if n-l < 3 {
+						l = n - 3
+					}
+				}
+				tok = append(tok, matchFlag|uint32(ds)<<24|uint32(l-3)<<16|uint32(d-1))
+				c.litFreq[lengthSym[l-3]]++
+				c.distFreq[ds]++
+				n -= l
+			}
 			if p == le {
-				return
+				break
 			}
 			// src[p] differs from src[q] (or the previous line ended):
 			// straight on to the resynchronisation
@@ -232,9 +247,15 @@ func (c *lineCompressor) diffLine(src []byte, p, le, q, qe int) {
 			// this line has a key the previous one has not (here)
 			p2 = nextKey(src, p+1, le)
 		}
-		c.literals(src[p:p2])
+		if p2 > p {
+			tok = append(tok, uint32(p2-p))
+			for _, x := range src[p:p2] {
+				c.litFreq[x]++
+			}
+		}
 		p, q = p2, q2
 	}
+	c.tok = tok
 }
 
 // realignKeys is how many keys of the previous line realign looks at.
@@ -308,23 +329,6 @@ func (c *lineCompressor) literals(b []byte) {
 	}
 }
 
-// match adds back-references of n ≥ 3 bytes at distance d ≤ 32768.
-func (c *lineCompressor) match(d, n int) {
-	for n > 0 {
-		l := n
-		if l > lineMaxLen {
-			l = lineMaxLen
-			if n-l < 3 {
-				l = n - 3
-			}
-		}
-		ds := distSym(uint32(d - 1))
-		c.tok = append(c.tok, matchFlag|uint32(ds)<<24|uint32(l-3)<<16|uint32(d-1))
-		c.litFreq[lengthSym[l-3]]++
-		c.distFreq[ds]++
-		n -= l
-	}
-}
 
 // writeBlock writes the buffered tokens, which cover src[c.blockStart:end],
 // as one dynamic-Huffman block (not final) and resets the tokens and
