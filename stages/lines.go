@@ -329,7 +329,6 @@ func (c *lineCompressor) literals(b []byte) {
 	}
 }
 
-
 // writeBlock writes the buffered tokens, which cover src[c.blockStart:end],
 // as one dynamic-Huffman block (not final) and resets the tokens and
 // frequencies.
