@@ -110,6 +110,11 @@ func TestRunBlocksCompressorErrors(t *testing.T) {
 		{"mid-table", func() pipeline.BlockCompressorFactory { f, _ := stdBlocksFactory(7); return f }(), errCompress, "compress"},
 		{"first segment", func() pipeline.BlockCompressorFactory { f, _ := stdBlocksFactory(1); return f }(), errCompress, "compress"},
 		{"factory", func(pipeline.Config) (pipeline.BlockCompressor, error) { return nil, errFactory }, errFactory, "block compressor"},
+		// a compressor whose 5th segment is damaged, caught by stages.Verified
+		{"verified", stages.Verified(func(cfg pipeline.Config) (pipeline.BlockCompressor, error) {
+			bc, err := stages.LineDeflate()(cfg)
+			return &damaging{bc: bc, at: 5}, err
+		}), pipeline.ErrCompression, "inflates to"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -153,4 +158,18 @@ func TestRunBlocksNeedsNoCompressor(t *testing.T) {
 			t.Fatalf("%d lines, %d segments", bytes.Count(raw, []byte("\n")), calls.Load())
 		}
 	}
+}
+
+// damaging is a BlockCompressor whose at-th segment compresses one byte
+// too few (the last of its input is dropped).
+type damaging struct {
+	bc    pipeline.BlockCompressor
+	at, n int
+}
+
+func (d *damaging) AppendBlock(dst, src []byte) ([]byte, error) {
+	if d.n++; d.n == d.at && len(src) > 0 {
+		src = src[:len(src)-1]
+	}
+	return d.bc.AppendBlock(dst, src)
 }

@@ -7,6 +7,11 @@ import (
 	"time"
 )
 
+// ErrCompression is wrapped by the error of a compression check that found
+// a segment which does not decompress to its input (stages.Verified). It is
+// not transient: the same input would fail the same way.
+var ErrCompression = errors.New("compressed data does not decompress to its input")
+
 // transientError marks an error worth retrying from the start of the table.
 type transientError struct{ err error }
 

@@ -22,6 +22,8 @@ var segmentWriters = []struct {
 	{"deflate-9", stages.Deflate(), pipeline.Config{GzipLevel: 9}},
 	{"deflate-huffman", stages.Deflate(), pipeline.Config{GzipLevel: -2}},
 	{"lines", stages.LineSegments(), pipeline.Config{}},
+	{"verified-lines", stages.BlockSegments(stages.Verified(stages.LineDeflate())), pipeline.Config{}},
+	{"verified-flate", stages.BlockSegments(stages.Verified(stages.GzipBlocks())), pipeline.Config{GzipLevel: 6}},
 }
 
 // TestDeflateSegmentsConcatenate checks the property RangeRun relies on:

@@ -3,8 +3,6 @@ package stages
 import (
 	"bytes"
 	"encoding/binary"
-	"fmt"
-	"io"
 	"math/bits"
 	"slices"
 
@@ -48,76 +46,10 @@ func LineDeflate() pipeline.BlockCompressorFactory {
 }
 
 // LineSegments returns a CompressorFactory writing a raw DEFLATE segment
-// for pipeline.RangeRun with the line compressor (see LineDeflate and
-// Deflate): the stream is cut after the last newline of about every 1 MiB
-// and each piece becomes one sync-flushed run of blocks. Close writes the
-// rest and does not close the underlying writer; the first error is
-// returned by every later call.
+// for pipeline.RangeRun with the line compressor: BlockSegments of
+// LineDeflate.
 func LineSegments() pipeline.CompressorFactory {
-	return func(w io.Writer, cfg pipeline.Config) (io.WriteCloser, error) {
-		bc, err := LineDeflate()(cfg)
-		if err != nil {
-			return nil, err
-		}
-		return &lineSegmentWriter{w: w, bc: bc}, nil
-	}
-}
-
-const lineSegmentPiece = 1 << 20
-
-type lineSegmentWriter struct {
-	w        io.Writer
-	bc       pipeline.BlockCompressor
-	buf, out []byte
-	err      error
-	closed   bool
-}
-
-func (s *lineSegmentWriter) Write(p []byte) (int, error) {
-	if s.err != nil {
-		return 0, s.err
-	}
-	if s.closed {
-		return 0, fmt.Errorf("stages: line deflate: write after close")
-	}
-	s.buf = append(s.buf, p...)
-	if len(s.buf) >= lineSegmentPiece {
-		cut := bytes.LastIndexByte(s.buf, '\n') + 1
-		if cut == 0 {
-			cut = len(s.buf)
-		}
-		s.flush(cut)
-	}
-	if s.err != nil {
-		return 0, s.err
-	}
-	return len(p), nil
-}
-
-// flush compresses and writes s.buf[:n], keeping the rest.
-func (s *lineSegmentWriter) flush(n int) {
-	out, err := s.bc.AppendBlock(s.out[:0], s.buf[:n])
-	s.out = out
-	if err == nil {
-		_, err = s.w.Write(out)
-	}
-	if err != nil {
-		s.err = fmt.Errorf("stages: line deflate: %w", err)
-		return
-	}
-	s.buf = s.buf[:copy(s.buf, s.buf[n:])]
-}
-
-// Close writes what is buffered; a second Close is a no-op.
-func (s *lineSegmentWriter) Close() error {
-	if s.closed || s.err != nil {
-		return s.err
-	}
-	s.closed = true
-	if len(s.buf) > 0 {
-		s.flush(len(s.buf))
-	}
-	return s.err
+	return BlockSegments(LineDeflate())
 }
 
 const (

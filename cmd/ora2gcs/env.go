@@ -45,6 +45,9 @@ type options struct {
 	decimalStr bool
 	omitNulls  bool
 	compressor string
+	// verifyCompression inflates every compressed segment again and
+	// compares it with its input (stages.Verified)
+	verifyCompression bool
 }
 
 // defaultCompressor is the --compressor used when none is given: "auto"
@@ -74,6 +77,7 @@ func addCommonFlags(fs *flag.FlagSet) *options {
 	fs.BoolVar(&o.decimalStr, "decimals-as-strings", false, "write decimals as JSON strings instead of numbers")
 	fs.BoolVar(&o.omitNulls, "omit-nulls", false, "leave NULL columns out of each line instead of writing null")
 	fs.StringVar(&o.compressor, "compressor", defaultCompressor, `gzip writer: "auto" ("lines" at gzip level 1, else "blocks"), "lines" (the encode workers compress each line against the previous one: level 1 only), "blocks" (the encode workers run flate at the gzip level) or "pgzip" (github.com/klauspost/pgzip after the encoders); every one writes one gzip member per object`)
+	fs.BoolVar(&o.verifyCompression, "verify-compression", false, "inflate every compressed segment again (Go's compress/flate) and compare length and CRC-32 with its input; a mismatch fails the table (lines and blocks compressors)")
 	return o
 }
 
@@ -174,13 +178,21 @@ func (o *options) open(ctx context.Context) (*env, error) {
 		if level != 1 {
 			return nil, fmt.Errorf("--compressor lines is the gzip level 1 compressor; for --gzip-level %d use blocks or pgzip", level)
 		}
-		e.blocks, e.segment = stages.LineDeflate(), stages.LineSegments()
+		e.blocks = stages.LineDeflate()
+		e.segment = stages.BlockSegments(e.blocks)
 	case "blocks":
-		e.blocks = stages.GzipBlocks()
+		e.blocks = stages.GzipBlocks() // range segments: stages.Deflate (the default)
 	case "pgzip":
 		e.compressor = stages.Gzip()
 	default:
 		return nil, fmt.Errorf("--compressor: %q is not auto, lines, blocks or pgzip", o.compressor)
+	}
+	if o.verifyCompression {
+		if e.blocks == nil {
+			return nil, fmt.Errorf("--verify-compression checks the lines and blocks compressors, not pgzip")
+		}
+		e.blocks = stages.Verified(e.blocks)
+		e.segment = stages.BlockSegments(e.blocks)
 	}
 	if o.tables != "" {
 		for _, t := range strings.Split(o.tables, ",") {

@@ -77,17 +77,22 @@ func TestRunWritesTablesAndVersions(t *testing.T) {
 
 // TestCompressorsWriteTheSameLines: --compressor auto (the default), lines,
 // blocks and pgzip write one gzip member each, holding the same NDJSON; so
-// do the line compressor's and flate's segments of a table read in ranges.
+// do the line compressor's and flate's segments of a table read in ranges,
+// with and without --verify-compression.
 func TestCompressorsWriteTheSameLines(t *testing.T) {
 	dir := t.TempDir()
 	got := map[string][]byte{}
 	size := map[string]int{}
 	ranges := []string{"--table-parallelism", "3", "--range-min-rows", "1"}
-	for _, c := range []string{"auto", "lines", "blocks", "pgzip", "auto.ranges", "blocks.ranges"} {
-		args := []string{"run", "--compressor", strings.TrimSuffix(c, ".ranges"), "--tables", "VBRP", "--rows", "1500", "--chunk-size", "400",
+	for _, c := range []string{"auto", "lines", "blocks", "pgzip", "auto.ranges", "blocks.ranges", "auto.verify", "blocks.ranges.verify"} {
+		name, _, _ := strings.Cut(c, ".")
+		args := []string{"run", "--compressor", name, "--tables", "VBRP", "--rows", "1500", "--chunk-size", "400",
 			"--transport-id", "TRP-" + c, "--data-dir", filepath.Join(dir, c), "--target", "file://" + dir, "--quiet"}
-		if strings.HasSuffix(c, ".ranges") {
+		if strings.Contains(c, ".ranges") {
 			args = append(args, ranges...)
+		}
+		if strings.HasSuffix(c, ".verify") {
+			args = append(args, "--verify-compression")
 		}
 		code, _, errs := cli(t, args...)
 		if code != 0 {
@@ -113,13 +118,13 @@ func TestCompressorsWriteTheSameLines(t *testing.T) {
 	if n := bytes.Count(got["blocks"], []byte("\n")); n != 1500 {
 		t.Fatalf("blocks: %d lines", n)
 	}
-	for _, c := range []string{"auto", "lines", "pgzip", "auto.ranges", "blocks.ranges"} {
+	for _, c := range []string{"auto", "lines", "pgzip", "auto.ranges", "blocks.ranges", "auto.verify", "blocks.ranges.verify"} {
 		if !bytes.Equal(got[c], got["blocks"]) {
 			t.Errorf("%s: %d bytes of NDJSON, blocks %d", c, len(got[c]), len(got["blocks"]))
 		}
 	}
 	// auto at level 1 is lines: the same object
-	if size["auto"] != size["lines"] || size["lines"] == size["blocks"] || size["auto.ranges"] == size["blocks.ranges"] {
+	if size["auto"] != size["lines"] || size["lines"] == size["blocks"] || size["auto.ranges"] == size["blocks.ranges"] || size["auto.verify"] != size["auto"] {
 		t.Errorf("object sizes %v: auto should be lines, not blocks", size)
 	}
 }
@@ -168,6 +173,7 @@ func TestErrorsAreOneClearLine(t *testing.T) {
 		{[]string{"run", "--gzip-level", "42", "--quiet"}, 1, "gzip_level"},
 		{[]string{"run", "--compressor", "zstd", "--quiet"}, 1, `--compressor: "zstd" is not auto, lines, blocks or pgzip`},
 		{[]string{"run", "--compressor", "lines", "--gzip-level", "6", "--quiet"}, 1, `--compressor lines is the gzip level 1 compressor; for --gzip-level 6 use blocks or pgzip`},
+		{[]string{"run", "--compressor", "pgzip", "--verify-compression", "--quiet"}, 1, `--verify-compression checks the lines and blocks compressors, not pgzip`},
 		{[]string{"frobnicate"}, 2, "unknown command"},
 		{[]string{"run", "--no-such-flag"}, 2, "flag provided but not defined"},
 	}
