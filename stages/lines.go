@@ -94,7 +94,7 @@ type lineCompressor struct {
 // AppendBlock appends the segment compressing src to dst.
 func (c *lineCompressor) AppendBlock(dst, src []byte) ([]byte, error) {
 	c.bw = bitWriter{out: dst}
-	c.tok = c.tok[:0]
+	c.reset()
 	c.blockStart = 0
 	prev, prevEnd := -1, -1
 	for ls := 0; ls < len(src); {
