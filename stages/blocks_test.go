@@ -37,7 +37,7 @@ func TestGzipBlocksMember(t *testing.T) {
 		f     pipeline.BlockCompressorFactory
 		level int
 	}
-	cs := []compressor{{"lines", stages.LineDeflate(), 1}}
+	cs := []compressor{{"lines", stages.LineDeflate(), 1}, {"lines-only", stages.LineDeflateOnly(), 1}}
 	for _, level := range []int{0, 1, 6, 9, -2} {
 		cs = append(cs, compressor{fmt.Sprintf("level=%d", level), stages.GzipBlocks(), level})
 	}

@@ -77,7 +77,16 @@ func lineInputs(t testing.TB) map[string][]byte {
 // the standard library, also when the compressor is reused and the output
 // is appended after existing bytes.
 func TestLineDeflateRoundTrip(t *testing.T) {
-	bc, err := stages.LineDeflate()(pipeline.Config{})
+	for _, f := range []struct {
+		name string
+		f    pipeline.BlockCompressorFactory
+	}{{"probing", stages.LineDeflate()}, {"lines-only", stages.LineDeflateOnly()}} {
+		t.Run(f.name, func(t *testing.T) { roundTrip(t, f.f) })
+	}
+}
+
+func roundTrip(t *testing.T, f pipeline.BlockCompressorFactory) {
+	bc, err := f(pipeline.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +112,7 @@ func TestLineDeflateRoundTrip(t *testing.T) {
 // of flate level 1's size (and really compresses).
 func TestLineDeflateRatio(t *testing.T) {
 	in := stages.VBRPNDJSON(t, 2000)
-	bc, _ := stages.LineDeflate()(pipeline.Config{})
+	bc, _ := stages.LineDeflateOnly()(pipeline.Config{})
 	var lines []byte
 	var err error
 	for piece := range slicesChunk(in, 1<<20) {
@@ -150,7 +159,7 @@ func FuzzLineDeflate(f *testing.F) {
 			f.Add(in)
 		}
 	}
-	bc, _ := stages.LineDeflate()(pipeline.Config{})
+	bc, _ := stages.LineDeflateOnly()(pipeline.Config{})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		out, err := bc.AppendBlock(nil, in)
 		if err != nil {
@@ -164,15 +173,18 @@ func FuzzLineDeflate(f *testing.F) {
 
 // synthNDJSON is n rows of the synthetic source's VBRP (what the bench
 // compresses) as NDJSON.
-func synthNDJSON(tb testing.TB, n int64) []byte {
+func synthNDJSON(tb testing.TB, n int64) []byte { return synthTable(tb, "VBRP", n) }
+
+// synthTable is n rows of a synthetic table as NDJSON.
+func synthTable(tb testing.TB, table string, n int64) []byte {
 	tb.Helper()
 	ctx := context.Background()
-	c, err := synth.New(synth.Config{Rows: map[string]int64{"VBRP": n}})
+	c, err := synth.New(synth.Config{Rows: map[string]int64{table: n}})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer c.Close()
-	info, err := c.Describe(ctx, "VBRP")
+	info, err := c.Describe(ctx, table)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -205,7 +217,7 @@ func synthNDJSON(tb testing.TB, n int64) []byte {
 // least as well as by flate level 1 (measured: 6.7 vs 5.8 : 1).
 func TestLineDeflateSynth(t *testing.T) {
 	in := synthNDJSON(t, 3000)
-	bc, _ := stages.LineDeflate()(pipeline.Config{})
+	bc, _ := stages.LineDeflateOnly()(pipeline.Config{})
 	fl, _ := stages.GzipBlocks()(pipeline.Config{GzipLevel: 1})
 	var lines, l1 []byte
 	for piece := range slicesChunk(in, 1<<20) {
@@ -302,7 +314,7 @@ func TestLineDeflateRealigns(t *testing.T) {
 		}
 		in = append(in, "}\n"...)
 	}
-	bc, _ := stages.LineDeflate()(pipeline.Config{})
+	bc, _ := stages.LineDeflateOnly()(pipeline.Config{})
 	fl, _ := stages.GzipBlocks()(pipeline.Config{GzipLevel: 1})
 	lines, err := bc.AppendBlock(nil, in)
 	if err != nil {
@@ -327,7 +339,7 @@ func TestLineDeflateGNUGzip(t *testing.T) {
 		t.Fatalf("GNU gzip is needed as an independent inflater: %v", err)
 	}
 	in := append(synthNDJSON(t, 1500), randomValueRows(100)...)
-	bc, _ := stages.LineDeflate()(pipeline.Config{})
+	bc, _ := stages.LineDeflateOnly()(pipeline.Config{})
 	obj := pipeline.GzipHeader()
 	for piece := range slicesChunk(in, 1<<20) {
 		if obj, err = bc.AppendBlock(obj, piece); err != nil {
@@ -345,5 +357,42 @@ func TestLineDeflateGNUGzip(t *testing.T) {
 	}
 	if !bytes.Equal(got, in) {
 		t.Fatalf("gzip -dc gave %d bytes, want %d", len(got), len(in))
+	}
+}
+
+// TestLineDeflateProbe: where flate compresses a table's pieces more than
+// 5% better (synthetic VBRK: header rows whose values come from small
+// vocabularies, so consecutive lines share little) the compressor writes
+// flate's segments; on VBRP its own. Either way the segments inflate.
+func TestLineDeflateProbe(t *testing.T) {
+	for _, tc := range []struct {
+		table     string
+		wantFlate bool
+	}{{"VBRK", true}, {"LIKP", true}, {"VBRP", false}} {
+		t.Run(tc.table, func(t *testing.T) {
+			in := synthTable(t, tc.table, 4000)
+			size := map[string]int{}
+			for name, f := range map[string]pipeline.BlockCompressorFactory{
+				"probing": stages.LineDeflate(), "lines": stages.LineDeflateOnly(), "flate": stages.GzipBlocks()} {
+				bc, _ := f(pipeline.Config{GzipLevel: 1})
+				var out []byte
+				for piece := range slicesChunk(in, 1<<20) {
+					before := len(out)
+					out, _ = bc.AppendBlock(out, piece)
+					if got := inflate(t, out[before:]); !bytes.Equal(got, piece) {
+						t.Fatalf("%s: round trip", name)
+					}
+				}
+				size[name] = len(out)
+			}
+			t.Logf("%s %d bytes: %v", tc.table, len(in), size)
+			want := size["lines"]
+			if tc.wantFlate {
+				want = size["flate"]
+			}
+			if size["probing"] != want {
+				t.Fatalf("sizes %v: probing should equal %s", size, map[bool]string{true: "flate", false: "lines"}[tc.wantFlate])
+			}
+		})
 	}
 }
