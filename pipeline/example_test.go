@@ -87,9 +87,9 @@ func Example() {
 		Source:     src,
 		Sink:       sink,
 		Name:       "TRP-001/v001/VBRK.jsonl.gz",
-		Encoder:    stages.NDJSON(stages.NDJSONOptions{}),
-		Compressor: stages.Gzip(),
-		Config:     pipeline.Config{EncodeWorkers: 2},
+		Encoder: stages.NDJSON(stages.NDJSONOptions{}),
+		Blocks:  stages.LineDeflate(), // compression in the encode workers; or Compressor: stages.Gzip()
+		Config:  pipeline.Config{EncodeWorkers: 2},
 	}
 	st, err := p.Run(context.Background())
 	if err != nil {

@@ -17,6 +17,9 @@
 //     same for pipeline.RangeRun.
 //   - GzipBlocks (Pipeline.Blocks): the same framing with
 //     github.com/klauspost/compress/flate at any gzip level.
+//   - Verified wraps a block compressor so that each segment is inflated
+//     again (compress/flate) and compared with its input; BlockSegments
+//     turns a block compressor into a pipeline.RangeRun segment writer.
 //   - Gzip (Pipeline.Compressor): a parallel github.com/klauspost/pgzip
 //     compressor after the encoders, also writing a single gzip member, so
 //     every gzip reader sees the whole object.
