@@ -84,9 +84,9 @@ func Example() {
 	}
 	sink := bufferSink{}
 	p := &pipeline.Pipeline{
-		Source:     src,
-		Sink:       sink,
-		Name:       "TRP-001/v001/VBRK.jsonl.gz",
+		Source:  src,
+		Sink:    sink,
+		Name:    "TRP-001/v001/VBRK.jsonl.gz",
 		Encoder: stages.NDJSON(stages.NDJSONOptions{}),
 		Blocks:  stages.LineDeflate(), // compression in the encode workers; or Compressor: stages.Gzip()
 		Config:  pipeline.Config{EncodeWorkers: 2},
