@@ -34,9 +34,9 @@ import (
 // consecutive rows share little and their values come from small
 // vocabularies (the synthetic header tables VBRK and LIKP) flate, which also
 // finds values in older lines, is 18–20% smaller: so the first piece of
-// every compressor and every 64th after it are compressed both ways, and
-// flate's segments are used until the next probe when they are more than
-// 5% smaller. It is what gzip level 1 means with the CLI's default
+// every compressor and every 64th after it are compressed both ways (their
+// first 256 KiB), and flate compresses the pieces until the next probe when
+// its segment was more than 5% smaller. It is what gzip level 1 means with the CLI's default
 // compressor "auto".
 func LineDeflate() pipeline.BlockCompressorFactory {
 	return func(cfg pipeline.Config) (pipeline.BlockCompressor, error) {
@@ -73,9 +73,12 @@ const (
 	// compresses the pieces up to the next probe. Tables whose consecutive
 	// rows share little (header tables whose values come from small
 	// vocabularies: flate finds them in older lines) get flate's ratio; the
-	// probes cost one flate pass per 64 pieces.
+	// probes cost one pass of each compressor over ≤ 256 KiB per 64 pieces.
 	lineProbeEvery  = 64
 	lineProbeMargin = 5
+	// lineProbeBytes: larger pieces are probed on their first lines only,
+	// so a probe costs ≈ 40% of a piece's compression instead of 150%
+	lineProbeBytes = 256 << 10
 
 	numLitLen = 286
 	numDist   = 30
@@ -127,16 +130,31 @@ func (c *lineCompressor) AppendBlock(dst, src []byte) ([]byte, error) {
 		}
 		return c.lines(dst, src)
 	}
+	// probe: both compressors on the piece, or on its first lines up to
+	// lineProbeBytes when it is larger (then the winner does the piece)
+	sample := src
+	if len(src) > lineProbeBytes {
+		if cut := bytes.LastIndexByte(src[:lineProbeBytes], '\n') + 1; cut > 0 {
+			sample = src[:cut]
+		} else {
+			sample = src[:lineProbeBytes]
+		}
+	}
 	start := len(dst)
-	out, err := c.lines(dst, src)
+	out, err := c.lines(dst, sample)
 	if err != nil {
 		return out, err
 	}
-	if c.probe, err = c.fallback.AppendBlock(c.probe[:0], src); err != nil {
+	if c.probe, err = c.fallback.AppendBlock(c.probe[:0], sample); err != nil {
 		return out, err
 	}
 	c.useFlate = len(c.probe)*100 < (len(out)-start)*(100-lineProbeMargin)
-	if c.useFlate {
+	switch {
+	case len(sample) < len(src) && c.useFlate:
+		return c.fallback.AppendBlock(dst, src)
+	case len(sample) < len(src):
+		return c.lines(dst, src)
+	case c.useFlate:
 		return append(out[:start], c.probe...), nil
 	}
 	return out, nil
