@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"github.com/ora2gcs/ora2gcs/jobs"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/sinks/file"
@@ -41,7 +42,7 @@ func readIDs(t *testing.T, path string) map[int64]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := bufio.NewScanner(bytesReader(gunzipAll(t, b)))
+	sc := bufio.NewScanner(bytesReader(testutil.GunzipOne(t, b)))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	out := map[int64]string{}
 	for sc.Scan() {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ora2gcs/ora2gcs/internal/gcstest"
+	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"github.com/ora2gcs/ora2gcs/jobs"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/sinks/file"
@@ -99,7 +100,7 @@ func TestServerSynthToGCS(t *testing.T) {
 		if got := stages.CRC32CBase64(pipeline.CRC32C(b)); got != te.CRC32C || int64(len(b)) != te.BytesTransferred {
 			t.Fatalf("%s: stored crc %s size %d, job says %s %d", name, got, len(b), te.CRC32C, te.BytesTransferred)
 		}
-		lines := strings.Split(strings.TrimSuffix(string(gunzipAll(t, b)), "\n"), "\n")
+		lines := strings.Split(strings.TrimSuffix(string(testutil.GunzipOne(t, b)), "\n"), "\n")
 		if int64(len(lines)) != rows[te.TableName] || int64(len(lines)) != te.RowCount {
 			t.Fatalf("%s: %d lines, job says %d", name, len(lines), te.RowCount)
 		}

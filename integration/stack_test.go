@@ -3,11 +3,9 @@ package integration
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"io"
 	"log/slog"
 	"net"
@@ -19,6 +17,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"github.com/ora2gcs/ora2gcs/jobs"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/server"
@@ -174,24 +173,6 @@ func (s *stack) stream(transportID string, timeout time.Duration) []sseEvent {
 	}
 	if ctx.Err() != nil {
 		s.t.Fatalf("SSE stream did not end within %s (%d events)", timeout, len(out))
-	}
-	return out
-}
-
-// gunzipAll reads b as exactly one gzip member.
-func gunzipAll(t *testing.T, b []byte) []byte {
-	t.Helper()
-	zr, err := gzip.NewReader(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr.Multistream(false)
-	out, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rest, _ := io.ReadAll(io.MultiReader(zr)); len(rest) != 0 {
-		t.Fatal("data after the gzip member")
 	}
 	return out
 }

@@ -1,13 +1,11 @@
 package jobs
 
 import (
-	"bytes"
-	"compress/gzip"
-	"io"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"github.com/ora2gcs/ora2gcs/stages"
 )
 
@@ -32,15 +30,7 @@ func TestBlocksCompressor(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		br := bytes.NewReader(b)
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			t.Fatal(err)
-		}
-		zr.Multistream(false)
-		if _, err := io.Copy(io.Discard, zr); err != nil || br.Len() != 0 {
-			t.Fatalf("%s: %v, %d bytes after the first gzip member", tab.name, err, br.Len())
-		}
+		testutil.GunzipOne(t, b)
 	}
 }
 

@@ -2,10 +2,8 @@ package jobs
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/sinks/file"
 	"github.com/ora2gcs/ora2gcs/sources/postgres"
@@ -119,20 +118,7 @@ func (e *rangeEnv) content(t *testing.T, j Job, table string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	br := bytes.NewReader(b)
-	zr, err := gzip.NewReader(br)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr.Multistream(false)
-	out, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatalf("gunzip %s: %v", table, err)
-	}
-	if br.Len() != 0 {
-		t.Fatalf("%s: %d bytes after the first gzip member", table, br.Len())
-	}
-	return out
+	return testutil.GunzipOne(t, b)
 }
 
 // noTemporaries fails if anything but final objects, schemas and manifests

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/stages"
 )
@@ -76,7 +77,7 @@ func TestRunBlocksManySegments(t *testing.T) {
 				t.Fatal(err)
 			}
 			obj, _ := sink.get(p.Name)
-			raw := gunzipOne(t, obj)
+			raw := testutil.GunzipOne(t, obj)
 			var want strings.Builder
 			for id := range batches * per {
 				want.WriteString(expectedLine(id) + "\n")
@@ -154,7 +155,7 @@ func TestRunBlocksNeedsNoCompressor(t *testing.T) {
 			t.Fatal(err)
 		}
 		obj, _ := sink.get(p.Name)
-		if raw := gunzipOne(t, obj); bytes.Count(raw, []byte("\n")) != 30 || calls.Load() == 0 {
+		if raw := testutil.GunzipOne(t, obj); bytes.Count(raw, []byte("\n")) != 30 || calls.Load() == 0 {
 			t.Fatalf("%d lines, %d segments", bytes.Count(raw, []byte("\n")), calls.Load())
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/sinks/file"
 )
@@ -62,7 +63,7 @@ func TestRunParts(t *testing.T) {
 				if int64(len(b)) != pt.Object.Size || pipeline.CRC32C(b) != pt.Object.CRC32C {
 					t.Fatalf("part %d: stored %d bytes crc %08x, stats say %d %08x", i, len(b), pipeline.CRC32C(b), pt.Object.Size, pt.Object.CRC32C)
 				}
-				lines := gunzipOne(t, b)
+				lines := testutil.GunzipOne(t, b)
 				if pipeline.CRC32C(lines) != pt.RawCRC32C || int64(len(lines)) != pt.RawBytes {
 					t.Fatalf("part %d raw crc/size mismatch", i)
 				}

@@ -1,13 +1,10 @@
 package pipeline_test
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"reflect"
 	"strings"
 	"sync"
@@ -16,39 +13,12 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/stages"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// gunzipOne reads b as exactly one gzip member.
-func gunzipOne(t *testing.T, b []byte) []byte {
-	t.Helper()
-	br := bytes.NewReader(b)
-	zr, err := gzip.NewReader(br)
-	if err != nil {
-		t.Fatalf("gzip header: %v", err)
-	}
-	zr.Multistream(false)
-	out, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatalf("gunzip: %v", err)
-	}
-	if br.Len() != 0 { // bytes.Reader is an io.ByteReader: gzip reads no further than the member
-		t.Fatalf("%d bytes follow the gzip member", br.Len())
-	}
-	// Read as a multi-member stream, the object must give the same bytes:
-	// there is one member and nothing after it.
-	all, err := gzip.NewReader(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rest, err := io.ReadAll(all); err != nil || !bytes.Equal(rest, out) {
-		t.Fatalf("multi-member read gives %d bytes (%v), single member %d", len(rest), err, len(out))
-	}
-	return out
-}
 
 // modes are the ways a pipeline compresses: pgzip after the encoders
 // (Pipeline.Compressor), or DEFLATE segments in the encoders
@@ -129,7 +99,7 @@ func TestRunEndToEnd(t *testing.T) {
 				if !ok {
 					t.Fatal("object not committed")
 				}
-				raw := gunzipOne(t, obj)
+				raw := testutil.GunzipOne(t, obj)
 				var want strings.Builder
 				for id := range tc.batches * tc.rowsPer {
 					want.WriteString(expectedLine(id))

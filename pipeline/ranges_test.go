@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/sinks/file"
 	"github.com/ora2gcs/ora2gcs/sources/synth"
@@ -94,7 +95,7 @@ func TestRangeRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantNDJSON := gunzipOne(t, readFile(t, ref, p.Name))
+	wantNDJSON := testutil.GunzipOne(t, readFile(t, ref, p.Name))
 
 	newRun := func(t *testing.T, n, workers int, open func(ctx context.Context, r pipeline.Range) (pipeline.Source, error)) (*pipeline.RangeRun, *file.Sink) {
 		sink, err := file.New(t.TempDir(), "b")
@@ -130,7 +131,7 @@ func TestRangeRun(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := readFile(t, sink, p.Name)
-			if !bytes.Equal(gunzipOne(t, got), wantNDJSON) {
+			if !bytes.Equal(testutil.GunzipOne(t, got), wantNDJSON) {
 				t.Fatal("decompressed output differs from the single pipeline's")
 			}
 			if st.Rows != rows || st.RawBytes != want.RawBytes || st.RawCRC32C != want.RawCRC32C {
@@ -190,7 +191,7 @@ func TestRangeRun(t *testing.T) {
 		if retried != 2 || seen != rows || st.Rows != rows {
 			t.Fatalf("retried %d, observer %d rows, stats %d", retried, seen, st.Rows)
 		}
-		if !bytes.Equal(gunzipOne(t, readFile(t, sink, p.Name)), wantNDJSON) {
+		if !bytes.Equal(testutil.GunzipOne(t, readFile(t, sink, p.Name)), wantNDJSON) {
 			t.Fatal("output after a retried range differs")
 		}
 		if files := listFiles(t, sink.Root()); len(files) != 1 {

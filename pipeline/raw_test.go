@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 )
 
@@ -88,7 +89,7 @@ func TestRunRawBatches(t *testing.T) {
 				t.Fatalf("stats %+v", st)
 			}
 			b, _ := sink.get(p.Name)
-			lines := strings.Split(strings.TrimSuffix(string(gunzipOne(t, b)), "\n"), "\n")
+			lines := strings.Split(strings.TrimSuffix(string(testutil.GunzipOne(t, b)), "\n"), "\n")
 			if len(lines) != 2100 {
 				t.Fatalf("%d lines", len(lines))
 			}

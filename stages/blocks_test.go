@@ -2,14 +2,13 @@ package stages_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"maps"
 	"slices"
 	"testing"
 
+	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/stages"
 )
@@ -60,18 +59,8 @@ func TestGzipBlocksMember(t *testing.T) {
 				want = append(want, p...)
 			}
 			obj = append(obj, pipeline.GzipTrailer(crc32.ChecksumIEEE(want), int64(len(want)))...)
-			br := bytes.NewReader(obj)
-			zr, err := gzip.NewReader(br)
-			if err != nil {
-				t.Fatal(err)
-			}
-			zr.Multistream(false)
-			got, err := io.ReadAll(zr)
-			if err != nil {
-				t.Fatalf("gunzip: %v", err)
-			}
-			if !bytes.Equal(got, want) || br.Len() != 0 {
-				t.Fatalf("gunzipped %d bytes, want %d; %d bytes after the member", len(got), len(want), br.Len())
+			if got := testutil.GunzipOne(t, obj); !bytes.Equal(got, want) {
+				t.Fatalf("gunzipped %d bytes, want %d", len(got), len(want))
 			}
 		})
 	}

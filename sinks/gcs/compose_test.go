@@ -2,14 +2,13 @@ package gcs_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"testing"
 
 	"github.com/ora2gcs/ora2gcs/internal/gcstest"
+	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/sources/synth"
 	"github.com/ora2gcs/ora2gcs/stages"
@@ -88,7 +87,7 @@ func TestRangeRunToGCS(t *testing.T) {
 	if !ok {
 		t.Fatal("no final object")
 	}
-	if !bytes.Equal(gunzipOne(t, got), gunzipOne(t, wantGz)) {
+	if !bytes.Equal(testutil.GunzipOne(t, got), testutil.GunzipOne(t, wantGz)) {
 		t.Fatal("composed object's content differs from the single pipeline's")
 	}
 	if st.RawCRC32C != want.RawCRC32C || st.Rows != want.Rows || st.CRC32C != pipeline.CRC32C(got) {
@@ -104,22 +103,4 @@ func TestRangeRunToGCS(t *testing.T) {
 	if objs := srv.Objects(t, bucket); len(objs) != 2 {
 		t.Fatalf("objects after a failed run: %v", objs)
 	}
-}
-
-func gunzipOne(t *testing.T, b []byte) []byte {
-	t.Helper()
-	br := bytes.NewReader(b)
-	zr, err := gzip.NewReader(br)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr.Multistream(false)
-	out, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if br.Len() != 0 {
-		t.Fatalf("%d bytes after the first member", br.Len())
-	}
-	return out
 }
