@@ -82,21 +82,14 @@ func (r *copyReader) start(ctx context.Context) error {
 	if _, err := r.pg.Exec(ctx, b+"; "+copySettings).ReadAll(); err != nil {
 		return err
 	}
-	sd, err := r.pg.Prepare(ctx, "", r.q.SQL, nil)
+	fields, err := prepare(ctx, r.pg, r.q)
 	if err != nil {
 		return err
 	}
-	cols := r.q.Table.Columns
-	if len(sd.Fields) != len(cols) {
-		return fmt.Errorf("query returns %d columns, the table was described with %d (did it change?)", len(sd.Fields), len(cols))
-	}
-	r.kinds = make([]cellKind, len(cols))
-	r.elems = make([]elemKind, len(cols))
+	r.kinds = make([]cellKind, len(fields))
+	r.elems = make([]elemKind, len(fields))
 	m := r.conn.Conn().TypeMap()
-	for i, f := range sd.Fields {
-		if f.Name != cols[i].Name {
-			return fmt.Errorf("column %d is %q, the table was described with %q (did it change?)", i, f.Name, cols[i].Name)
-		}
+	for i, f := range fields {
 		r.kinds[i], r.elems[i] = cellKindOf(f.DataTypeOID, m)
 	}
 	rows := r.q.Options.BatchRows

@@ -104,24 +104,17 @@ func (r *reader) start(ctx context.Context) error {
 			return err
 		}
 	}
-	sd, err := r.pg.Prepare(ctx, "", r.q.SQL, nil)
+	fields, err := prepare(ctx, r.pg, r.q)
 	if err != nil {
 		return err
 	}
-	cols := r.q.Table.Columns
-	if len(sd.Fields) != len(cols) {
-		return fmt.Errorf("query returns %d columns, the table was described with %d (did it change?)", len(sd.Fields), len(cols))
-	}
-	formats := make([]int16, len(sd.Fields))
-	r.dec = make([]decoder, len(sd.Fields))
+	formats := make([]int16, len(fields))
+	r.dec = make([]decoder, len(fields))
 	m := r.conn.Conn().TypeMap()
-	for i, f := range sd.Fields {
-		if f.Name != cols[i].Name {
-			return fmt.Errorf("column %d is %q, the table was described with %q (did it change?)", i, f.Name, cols[i].Name)
-		}
+	for i, f := range fields {
 		formats[i], r.dec[i] = plan(f.DataTypeOID, m)
 	}
-	r.batches = sqlsource.NewBatches(len(cols), r.q.Options.BatchRows, 4)
+	r.batches = sqlsource.NewBatches(len(fields), r.q.Options.BatchRows, 4)
 	r.rr = r.pg.ExecPrepared(ctx, "", nil, nil, formats)
 	return nil
 }
@@ -216,4 +209,24 @@ func rollback(pg *pgconn.PgConn) {
 		_, _ = pg.Exec(ctx, "ROLLBACK").ReadAll()
 		cancel()
 	}
+}
+
+// prepare prepares q's statement (unnamed) and checks that it returns the
+// columns the table was described with, in order: both readers decode by
+// position.
+func prepare(ctx context.Context, pg *pgconn.PgConn, q sqlsource.Query) ([]pgconn.FieldDescription, error) {
+	sd, err := pg.Prepare(ctx, "", q.SQL, nil)
+	if err != nil {
+		return nil, err
+	}
+	cols := q.Table.Columns
+	if len(sd.Fields) != len(cols) {
+		return nil, fmt.Errorf("query returns %d columns, the table was described with %d (did it change?)", len(sd.Fields), len(cols))
+	}
+	for i, f := range sd.Fields {
+		if f.Name != cols[i].Name {
+			return nil, fmt.Errorf("column %d is %q, the table was described with %q (did it change?)", i, f.Name, cols[i].Name)
+		}
+	}
+	return sd.Fields, nil
 }
