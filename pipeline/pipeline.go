@@ -92,6 +92,12 @@ type Stats struct {
 	// Size the sum and Parts the part names.
 	Object ObjectInfo `json:"object"`
 	Parts  []Part     `json:"parts,omitempty"` // only when split into parts
+	// CleanupErrors names each temporary object (RangeRun's segments,
+	// header and trailer) that could not be removed after the object was
+	// committed, with the cause. The object is complete and verified; the
+	// caller reports these as warnings. After a failure they are part of
+	// the returned error instead.
+	CleanupErrors []string `json:"cleanup_errors,omitempty"`
 }
 
 // Pipeline copies one Source into one Object named Name of Sink.

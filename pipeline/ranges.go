@@ -101,9 +101,15 @@ func GzipHeader() []byte { return append([]byte(nil), gzipHeader...) }
 // Stats (Object, CompressedBytes and CRC32C describe the final object;
 // RawCRC32C is the CRC32C of the whole NDJSON) and one RangeResult per
 // range in range order (also on failure, as far as they got).
-func (rr *RangeRun) Run(ctx context.Context) (Stats, []RangeResult, error) {
+//
+// Every temporary object is removed at the end, after success and after
+// failure. One that cannot be removed is never forgotten: after a failure
+// the removal error is joined to the returned error; after success (Name
+// is complete and verified, so the table does not fail for it) each one is
+// listed in Stats.CleanupErrors for the caller to report.
+func (rr *RangeRun) Run(ctx context.Context) (st Stats, results []RangeResult, err error) {
 	start := time.Now()
-	results := make([]RangeResult, len(rr.Ranges))
+	results = make([]RangeResult, len(rr.Ranges))
 	for i, r := range rr.Ranges {
 		results[i].Range = r
 	}
@@ -135,10 +141,16 @@ func (rr *RangeRun) Run(ctx context.Context) (Stats, []RangeResult, error) {
 	}
 
 	t := &tempSet{}
-	var err error
 	defer func() {
-		if cerr := t.removeAll(rm); cerr != nil {
-			err = errors.Join(err, cerr)
+		cerrs := t.removeAll(rm)
+		switch {
+		case len(cerrs) == 0:
+		case err != nil:
+			err = errors.Join(append([]error{err}, cerrs...)...)
+		default:
+			for _, e := range cerrs {
+				st.CleanupErrors = append(st.CleanupErrors, e.Error())
+			}
 		}
 	}()
 
@@ -155,7 +167,6 @@ func (rr *RangeRun) Run(ctx context.Context) (Stats, []RangeResult, error) {
 		return Stats{}, results, err
 	}
 
-	var st Stats
 	st, err = rr.compose(ctx, comp, rm, results, t)
 	if err != nil {
 		return Stats{}, results, err
@@ -319,7 +330,9 @@ func (t *tempSet) add(name string) {
 	t.mu.Unlock()
 }
 
-func (t *tempSet) removeAll(rm Remover) error {
+// removeAll removes every temporary object and returns one error per
+// object that could not be removed, in name order.
+func (t *tempSet) removeAll(rm Remover) []error {
 	t.mu.Lock()
 	names := t.names
 	t.names = nil
@@ -333,7 +346,7 @@ func (t *tempSet) removeAll(rm Remover) error {
 			errs = append(errs, fmt.Errorf("pipeline: remove temporary %s: %w", n, err))
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // rangeObserver sums per-range progress into one table observer.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -259,4 +260,79 @@ func TestGzipTrailer(t *testing.T) {
 	if h := pipeline.GzipHeader(); len(h) != 10 || h[0] != 0x1f || h[1] != 0x8b || h[2] != 8 {
 		t.Fatalf("header % x", h)
 	}
+}
+
+// noRemove is a sink whose every Remove fails.
+type noRemove struct{ *file.Sink }
+
+var errNoDelete = errors.New("delete refused")
+
+func (s noRemove) Remove(ctx context.Context, name string) error { return errNoDelete }
+
+// TestRangeRunCleanupFailures: temporary objects that cannot be removed are
+// never forgotten silently. After a successful compose (the object is
+// complete and verified) every one of them is listed in Stats.CleanupErrors
+// with its name and the error; after a failure they are joined into the
+// returned error.
+func TestRangeRunCleanupFailures(t *testing.T) {
+	ctx := context.Background()
+	c, info := synthTable(t, 1000)
+	cfg := pipeline.Config{ChunkRows: 250, EncodeWorkers: 1, Retry: pipeline.Retry{Attempts: 1, Backoff: 1}}
+	run := func(t *testing.T, open func(ctx context.Context, r pipeline.Range) (pipeline.Source, error)) (pipeline.Stats, error, *file.Sink) {
+		fs, err := file.New(t.TempDir(), "b")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := c.Ranges(ctx, info, nil, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if open == nil {
+			open = func(ctx context.Context, r pipeline.Range) (pipeline.Source, error) {
+				return c.Open(ctx, info, nil, pipeline.ReadOptions{BatchRows: cfg.ChunkRows, Range: &r})
+			}
+		}
+		rr := &pipeline.RangeRun{Name: "T/v001/VBRK.jsonl.gz", TempPrefix: "T/v001/_ranges/VBRK/", Ranges: rs, Open: open,
+			Sink: noRemove{fs}, Encoder: stages.NDJSON(stages.NDJSONOptions{}), Segment: stages.Deflate(), Config: cfg}
+		st, _, err := rr.Run(ctx)
+		return st, err, fs
+	}
+
+	t.Run("success", func(t *testing.T) {
+		st, err, fs := run(t, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Rows != 1000 {
+			t.Fatalf("%d rows", st.Rows)
+		}
+		var temps []string
+		for _, f := range listFiles(t, fs.Root()) {
+			if f != "T/v001/VBRK.jsonl.gz" {
+				temps = append(temps, f)
+			}
+		}
+		// 3 segments, header and trailer stay behind: each must be reported
+		if len(temps) != 5 || len(st.CleanupErrors) != len(temps) {
+			t.Fatalf("left %v, reported %q", temps, st.CleanupErrors)
+		}
+		for i, name := range temps {
+			if msg := st.CleanupErrors[i]; !strings.Contains(msg, name) || !strings.Contains(msg, errNoDelete.Error()) {
+				t.Errorf("cleanup error %q does not name %s and the cause", msg, name)
+			}
+		}
+	})
+
+	t.Run("failure", func(t *testing.T) {
+		boom := errors.New("permission denied")
+		_, err, _ := run(t, func(ctx context.Context, r pipeline.Range) (pipeline.Source, error) {
+			if r.Index == 2 {
+				return nil, boom
+			}
+			return c.Open(ctx, info, nil, pipeline.ReadOptions{BatchRows: cfg.ChunkRows, Range: &r})
+		})
+		if !errors.Is(err, boom) || !errors.Is(err, errNoDelete) {
+			t.Fatalf("err = %v, want the range's error and the cleanup's", err)
+		}
+	})
 }
