@@ -65,10 +65,13 @@ type Config struct {
 	// (0: each query's fetch array size + 1, so a table smaller than one
 	// array needs a single round trip).
 	PrefetchCount int `json:"prefetch_count" yaml:"prefetch_count"`
-	// Timezone labels DATE and TIMESTAMP values (which carry no zone) and is
-	// the session TIME_ZONE, so TIMESTAMP WITH LOCAL TIME ZONE values arrive
-	// in it. Default UTC. Whatever it is, DATE and TIMESTAMP values keep the
-	// wall clock the database holds: no conversion happens.
+	// Timezone is the session TIME_ZONE: TIMESTAMP WITH LOCAL TIME ZONE
+	// values arrive in it, and session functions (CURRENT_TIMESTAMP,
+	// LOCALTIMESTAMP) use it; SYSTIMESTAMP and SYSDATE keep the database
+	// host's zone.
+	// Default UTC. It never touches DATE and TIMESTAMP values: they carry no
+	// zone, godror builds them in UTC and they are written with the wall
+	// clock the database holds, also inside a DST gap of this zone.
 	Timezone *time.Location `json:"-" yaml:"-"`
 	// LibDir is where the Instant Client libraries are when they are not on
 	// the loader path (LD_LIBRARY_PATH / ldconfig). Optional.
@@ -323,10 +326,15 @@ func (c Config) String() string {
 func (c Config) GoString() string { return c.String() }
 
 // Params turns c into godror's connection parameters: a session pool of
-// PoolMin..PoolMax, the wallet folder as configuration directory (TNS_ADMIN),
-// Timezone as the zone DATE/TIMESTAMP values are labelled with (so godror
-// neither asks the database for its OS zone nor shifts wall clocks) and as
-// the session TIME_ZONE (so TIMESTAMP WITH LOCAL TIME ZONE arrives in it).
+// PoolMin..PoolMax, the wallet folder as configuration directory
+// (TNS_ADMIN), UTC as godror's Timezone and c.Timezone as the session
+// TIME_ZONE (so TIMESTAMP WITH LOCAL TIME ZONE arrives in it).
+//
+// godror builds every DATE and TIMESTAMP value with time.Date(fields…,
+// Params.Timezone) (godror v0.51.2 rows.go:547-563); in a zone with DST,
+// Go moves a wall clock of the spring-forward gap by an hour. UTC has no
+// gaps, so the wall clock arrives as stored; it also keeps godror from
+// asking the database for its OS zone.
 func (c Config) Params() godror.ConnectionParams {
 	c = c.WithDefaults()
 	var p godror.ConnectionParams
@@ -335,7 +343,7 @@ func (c Config) Params() godror.ConnectionParams {
 	p.ConnectString = c.Database()
 	p.ConfigDir = c.WalletPath
 	p.LibDir = c.LibDir
-	p.Timezone = c.Timezone
+	p.Timezone = time.UTC
 	p.NoTZCheck = true
 	p.AlterSession = [][2]string{{"TIME_ZONE", sessionTimeZone(c.Timezone)}}
 	p.StandaloneConnection = godror.Bool(false)

@@ -121,8 +121,8 @@ func TestParams(t *testing.T) {
 			if p.MinSessions != c.PoolMin || p.MaxSessions != c.PoolMax {
 				t.Fatalf("pool %d..%d, want %d..%d", p.MinSessions, p.MaxSessions, c.PoolMin, c.PoolMax)
 			}
-			if p.Timezone != c.Timezone || !p.NoTZCheck {
-				t.Fatalf("timezone %v (noTZCheck %v): DATE values would be labelled with the database OS zone", p.Timezone, p.NoTZCheck)
+			if p.Timezone != time.UTC || !p.NoTZCheck {
+				t.Fatalf("timezone %v (noTZCheck %v): DATE values must be built in UTC, whatever the session zone", p.Timezone, p.NoTZCheck)
 			}
 			if len(p.AlterSession) != 1 || p.AlterSession[0] != [2]string{"TIME_ZONE", tt.tz} {
 				t.Fatalf("alter session %v, want TIME_ZONE=%s", p.AlterSession, tt.tz)

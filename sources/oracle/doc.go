@@ -15,8 +15,9 @@
 //     quoted, appear in SQL text.
 //   - NUMBER arrives as godror.Number and leaves as its exact digits (never
 //     float64); NULL strings, which Oracle returns as "", become nil; DATE and
-//     TIMESTAMP keep the database's wall clock (Config.Timezone only labels
-//     them); see TYPES.md for every type.
+//     TIMESTAMP keep the database's wall clock (godror builds them in UTC;
+//     Config.Timezone is only the session TIME_ZONE); see TYPES.md for
+//     every type.
 //   - Errors from the database go through Translate: lost connections are
 //     transient (pipeline.IsTransient), ORA-01555/08180/01466 say how to
 //     avoid them, a missing Instant Client (DPI-1047) names what to install.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // fakeCol is a result column as godror describes it.
@@ -48,6 +49,9 @@ type fakeDB struct {
 	calls  []fakeCall
 	answer func(sql string, args []any) fakeResult
 	open   int
+	// tz is godror's ConnectionParams.Timezone, which godror builds DATE
+	// and TIMESTAMP values in (see oraDateTime); nil is time.Local.
+	tz *time.Location
 }
 
 // sqlOpenDB opens a pool over f.
@@ -166,12 +170,13 @@ func (c *fakeConn) QueryContext(ctx context.Context, query string, named []drive
 	if r.err != nil {
 		return nil, r.err
 	}
-	return &fakeRows{res: r}, nil
+	return &fakeRows{res: r, tz: c.db.tz}, nil
 }
 
 type fakeRows struct {
 	res fakeResult
 	i   int
+	tz  *time.Location
 }
 
 func (r *fakeRows) Columns() []string {
@@ -195,7 +200,44 @@ func (r *fakeRows) Next(dest []driver.Value) error {
 		return fmt.Errorf("fake: row has %d values for %d columns", len(row), len(dest))
 	}
 	copy(dest, row)
+	for i, v := range dest {
+		if ts, ok := v.(oraDateTime); ok {
+			dest[i] = ts.godror(r.res.cols[i].dbType, r.tz)
+		}
+	}
 	return nil
+}
+
+// oraDateTime is a DATE or TIMESTAMP [WITH [LOCAL] TIME ZONE] value as
+// ODPI-C hands it to godror (a dpiTimestamp: the stored fields, and for
+// TZ/LTZ the value's offset; an LTZ value arrives in the session
+// TIME_ZONE). A fake row holding one yields what godror's rows.Next makes
+// of it.
+type oraDateTime struct {
+	y, mo, d, h, mi, s, ns int
+	tzh, tzm               int
+}
+
+// godror models rows.Next for DATE/TIMESTAMP columns (godror v0.51.2
+// rows.go:536-563): the location is the connection's params.Timezone
+// (conn.go:942, Timezone()), for TZ and LTZ columns the value's own offset
+// (drv.go:1238-1271, timeZoneFor with local nil: UTC for +00:00, else a
+// FixedZone), time.Local when none; then time.Date(fields…, location),
+// which normalises a wall clock that does not exist in that location.
+func (v oraDateTime) godror(dbType string, connTZ *time.Location) time.Time {
+	tz := connTZ
+	if dbType == "TIMESTAMP WITH TIME ZONE" || dbType == "TIMESTAMP WITH LOCAL TIME ZONE" {
+		off := v.tzh*3600 + v.tzm*60
+		if off == 0 {
+			tz = time.UTC
+		} else {
+			tz = time.FixedZone(fmt.Sprintf("%02d:%02d", v.tzh, v.tzm), off)
+		}
+	}
+	if tz == nil {
+		tz = time.Local
+	}
+	return time.Date(v.y, time.Month(v.mo), v.d, v.h, v.mi, v.s, v.ns, tz)
 }
 func (r *fakeRows) ColumnTypeDatabaseTypeName(i int) string { return r.res.cols[i].dbType }
 func (r *fakeRows) ColumnTypePrecisionScale(i int) (int64, int64, bool) {

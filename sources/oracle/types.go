@@ -87,7 +87,7 @@ func timestampColumn(c pipeline.Column, base string, fs int) pipeline.Column {
 		c.Type = pipeline.TypeTimestampTZ
 		c.SourceType = fmt.Sprintf("TIMESTAMP(%d) WITH TIME ZONE", fs)
 	default:
-		// Normalised to the session time zone (Config.Timezone, UTC by default).
+		// Normalised to the session TIME_ZONE (Config.Timezone, UTC by default).
 		c.Type = pipeline.TypeTimestampTZ
 		c.SourceType = fmt.Sprintf("TIMESTAMP(%d) WITH LOCAL TIME ZONE", fs)
 	}

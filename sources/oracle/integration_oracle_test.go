@@ -1,0 +1,138 @@
+package oracle
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ora2gcs/ora2gcs/pipeline"
+)
+
+// oracleIT is a connection to the real Oracle of EnvTestDSN, for the cases
+// that check Oracle's own behaviour (one table per case, dropped after).
+type oracleIT struct {
+	t   *testing.T
+	ctx context.Context
+	cfg Config
+	c   *Connector
+}
+
+// openOracleIT connects to EnvTestDSN (skipping when it is unset) with
+// cfg's Timezone applied.
+func openOracleIT(t *testing.T, tz *time.Location) *oracleIT {
+	t.Helper()
+	dsn := os.Getenv(EnvTestDSN)
+	if dsn == "" {
+		t.Skip(EnvTestDSN + " is not set (see TestOracleIntegration)")
+	}
+	if dsn == "atp" {
+		dsn = ""
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	t.Cleanup(cancel)
+	cfg, err := NewConfig(dsn, os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tz != nil {
+		cfg.Timezone = tz
+	}
+	c, err := Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &oracleIT{t: t, ctx: ctx, cfg: cfg, c: c}
+}
+
+func (o *oracleIT) exec(q string, args ...any) {
+	o.t.Helper()
+	if _, err := o.c.DB().ExecContext(o.ctx, q, args...); err != nil {
+		o.t.Fatalf("%s: %v", q, err)
+	}
+}
+
+// table creates a table from ddl ("(…) options", after the name) under a
+// fresh name, dropped at the end; it returns the name.
+func (o *oracleIT) table(ddl string) string {
+	o.t.Helper()
+	var rnd [4]byte
+	_, _ = rand.Read(rnd[:])
+	name := "ORA2GCS_IT_" + strings.ToUpper(hex.EncodeToString(rnd[:]))
+	o.exec(`CREATE TABLE ` + name + ` ` + ddl)
+	o.t.Cleanup(func() { _, _ = o.c.DB().ExecContext(context.Background(), `DROP TABLE `+name+` PURGE`) })
+	return name
+}
+
+// read describes table and reads it through the connector as of a fresh
+// SCN, in at most n ranges.
+func (o *oracleIT) read(table string, n int) (pipeline.TableInfo, [][]any) {
+	o.t.Helper()
+	ti, err := o.c.Describe(o.ctx, table)
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	snap, err := o.c.Snapshot(o.ctx)
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	defer snap.Close()
+	rs, err := o.c.Ranges(o.ctx, ti, snap, n)
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	var out [][]any
+	for i := range rs {
+		src, err := o.c.Open(o.ctx, ti, snap, pipeline.ReadOptions{Range: &rs[i]})
+		if err != nil {
+			o.t.Fatal(err)
+		}
+		for {
+			b, err := src.Next(o.ctx)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				o.t.Fatal(err)
+			}
+			for _, r := range b.Rows {
+				out = append(out, append([]any(nil), r...))
+			}
+		}
+		src.Close()
+	}
+	return ti, out
+}
+
+// TestOracleDSTZone: with timezone=Europe/Berlin, DATE and TIMESTAMP values
+// inside the spring-forward gap keep their wall clock; TIMESTAMP WITH LOCAL
+// TIME ZONE arrives in the session zone.
+func TestOracleDSTZone(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip(err)
+	}
+	o := openOracleIT(t, berlin)
+	tab := o.table(`(D DATE, TS TIMESTAMP(6), LTZ TIMESTAMP(6) WITH LOCAL TIME ZONE)`)
+	o.exec(`INSERT INTO ` + tab + ` VALUES (TO_DATE('2024-03-31 02:30:00', 'YYYY-MM-DD HH24:MI:SS'),
+		TO_TIMESTAMP('2024-03-31 02:15:01.25', 'YYYY-MM-DD HH24:MI:SS.FF'),
+		TO_TIMESTAMP_TZ('2024-03-31 01:30:00 +00:00', 'YYYY-MM-DD HH24:MI:SS TZH:TZM'))`)
+	_, rows := o.read(tab, 1)
+	if len(rows) != 1 {
+		t.Fatalf("%d rows", len(rows))
+	}
+	if d := rows[0][0].(time.Time); d.Format("2006-01-02T15:04:05") != "2024-03-31T02:30:00" {
+		t.Errorf("DATE = %v, want the stored wall clock 02:30", d)
+	}
+	if ts := rows[0][1].(time.Time); ts.Format("2006-01-02T15:04:05.00") != "2024-03-31T02:15:01.25" {
+		t.Errorf("TIMESTAMP = %v, want the stored wall clock 02:15:01.25", ts)
+	}
+	if ltz := rows[0][2].(time.Time); ltz.Format(time.RFC3339) != "2024-03-31T03:30:00+02:00" {
+		t.Errorf("LTZ = %v, want 03:30+02:00 (the session zone)", ltz)
+	}
+}
