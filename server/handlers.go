@@ -172,7 +172,7 @@ func (s *Server) handleSample(c *fiber.Ctx) error {
 // decodeJSON reads the body as one JSON object into v, refusing unknown
 // fields and trailing data.
 func decodeJSON(c *fiber.Ctx, v any) error {
-	body := c.Body()
+	body := c.Request().Body() // raw: withPlainBody refused any Content-Encoding
 	if len(bytes.TrimSpace(body)) == 0 {
 		return newError(http.StatusBadRequest, CodeBadRequest, "request body must be a JSON object")
 	}

@@ -146,6 +146,19 @@ func routeLabel(c *fiber.Ctx) string {
 	return r.Path
 }
 
+// withPlainBody refuses a request whose body declares a Content-Encoding
+// other than identity with 415, before anything reads the body. Handlers read
+// the raw body (c.Request().Body(), never c.Body(), which inflates gzip,
+// deflate and br without a limit), so the body limit applies to exactly the
+// bytes that are parsed: a 200 KB gzip body can never become 200 MiB.
+func (s *Server) withPlainBody(c *fiber.Ctx) error {
+	if enc := strings.TrimSpace(c.Get(fiber.HeaderContentEncoding)); enc != "" && !strings.EqualFold(enc, "identity") {
+		return newError(http.StatusUnsupportedMediaType, CodeUnsupportedMedia,
+			"request bodies must not be compressed: send them without Content-Encoding")
+	}
+	return c.Next()
+}
+
 // withRecover turns a panic into a 500 in the one error shape.
 func (s *Server) withRecover(c *fiber.Ctx) (err error) {
 	defer func() {

@@ -127,7 +127,7 @@ func New(svc jobs.Service, opts Options) (*Server, error) {
 		JSONEncoder: gojson.Marshal,
 		JSONDecoder: gojson.Unmarshal,
 	})
-	s.app.Use(s.withRequestID, s.withAccessLog, s.withRecover)
+	s.app.Use(s.withRequestID, s.withAccessLog, s.withRecover, s.withPlainBody)
 	s.routes()
 	return s, nil
 }
