@@ -76,6 +76,7 @@ type oracleFake struct {
 	readErr   error // mid-stream error of the table SELECT
 	readErrAt int
 	extentErr error
+	bigfile   bool // the table's tablespace is BIGFILE
 }
 
 func (o *oracleFake) answer(q string, args []any) fakeResult {
@@ -133,8 +134,13 @@ func (o *oracleFake) answer(q string, args []any) fakeResult {
 			return fakeResult{err: o.extentErr}
 		}
 		n := func(v int64) driver.Value { return godror.Number(strconv.FormatInt(v, 10)) }
-		return fakeResult{cols: []fakeCol{{name: "O", dbType: "NUMBER"}, {name: "F", dbType: "NUMBER"}, {name: "B", dbType: "NUMBER"}, {name: "N", dbType: "NUMBER"}},
-			rows: [][]driver.Value{{n(800), n(4), n(16), n(128)}, {n(800), n(4), n(144), n(128)}, {n(800), n(5), n(8), n(128)}, {n(800), n(5), n(136), n(128)}}}
+		cols := []fakeCol{{name: "O", dbType: "NUMBER"}, {name: "F", dbType: "NUMBER"}, {name: "B", dbType: "NUMBER"}, {name: "N", dbType: "NUMBER"}, {name: "BIGFILE", dbType: "VARCHAR2"}}
+		if o.bigfile {
+			// DBA_EXTENTS.RELATIVE_FNO of a BIGFILE tablespace is always 1024
+			return fakeResult{cols: cols, rows: [][]driver.Value{{n(73749), n(1024), n(20), n(1024), "YES"}, {n(73749), n(1024), n(1 << 23), n(1024), "YES"}}}
+		}
+		return fakeResult{cols: cols,
+			rows: [][]driver.Value{{n(800), n(4), n(16), n(128), "NO"}, {n(800), n(4), n(144), n(128), "NO"}, {n(800), n(5), n(8), n(128), "NO"}, {n(800), n(5), n(136), n(128), "NO"}}}
 	case q == BlocksSQL:
 		return fakeResult{cols: []fakeCol{{name: "BLOCKS", dbType: "NUMBER"}}, rows: [][]driver.Value{{godror.Number("4096")}}}
 	case q == CreateTaskSQL, q == ChunksByRowidSQL, q == DropTaskSQL:
@@ -561,6 +567,26 @@ func TestConnectorRanges(t *testing.T) {
 		last := calls[len(calls)-1]
 		if !strings.HasSuffix(last.SQL, `FROM "SAPSR3"."VBRP" AS OF SCN 123456789 WHERE ROWID >= CHARTOROWID(:lo)`) || last.Args[0] != rs[1].Lo {
 			t.Fatalf("range read %+v", last)
+		}
+	})
+	t.Run("bigfile tablespace", func(t *testing.T) {
+		fake, c := newFakeConnector(t, &oracleFake{rows: 3, bigfile: true})
+		ti := describe(t, c)
+		snap, _ := c.Snapshot(context.Background())
+		rs, err := c.Ranges(context.Background(), ti, snap, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// block 8388608 (1<<23) of data object 73749: the nine file+block
+		// digits hold the block number, the file number 1024 is not in it
+		want := []pipeline.Range{{Index: 0, Total: 2, Hi: "AAASAVAAAAAgAAAAAA"}, {Index: 1, Total: 2, Lo: "AAASAVAAAAAgAAAAAA"}}
+		if !reflect.DeepEqual(rs, want) {
+			t.Fatalf("ranges %+v, want %+v", rs, want)
+		}
+		for _, q := range fake.SQLs() {
+			if strings.Contains(q, "FROM DBA_EXTENTS") && !strings.Contains(q, "DBA_TABLESPACES") {
+				t.Fatalf("extents query does not read BIGFILE: %s", q)
+			}
 		}
 	})
 	t.Run("parallel execute when DBA_EXTENTS is denied", func(t *testing.T) {

@@ -242,9 +242,11 @@ func extentRanges(ctx context.Context, db *sql.DB, owner, name string, n int) ([
 	var exts []Extent
 	for rows.Next() {
 		var e Extent
-		if err := rows.Scan(&e.DataObjectID, &e.RelativeFNO, &e.BlockID, &e.Blocks); err != nil {
+		var bigfile sql.NullString
+		if err := rows.Scan(&e.DataObjectID, &e.RelativeFNO, &e.BlockID, &e.Blocks, &bigfile); err != nil {
 			return nil, err
 		}
+		e.Bigfile = bigfile.String == "YES"
 		exts = append(exts, e)
 	}
 	if err := rows.Err(); err != nil {

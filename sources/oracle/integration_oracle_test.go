@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -134,5 +135,98 @@ func TestOracleDSTZone(t *testing.T) {
 	}
 	if ltz := rows[0][2].(time.Time); ltz.Format(time.RFC3339) != "2024-03-31T03:30:00+02:00" {
 		t.Errorf("LTZ = %v, want 03:30+02:00 (the session zone)", ltz)
+	}
+}
+
+// TestOracleRangesBothTablespaceKinds reads a multi-extent table in a
+// BIGFILE and in a smallfile tablespace (each where the user may create
+// one) in 4 ROWID ranges: every row exactly once, and the rows spread over
+// more than one range (wrong bounds put them all into one, or fail with
+// ORA-01410).
+func TestOracleRangesBothTablespaceKinds(t *testing.T) {
+	o := openOracleIT(t, nil)
+	rows, err := o.c.DB().QueryContext(o.ctx, `SELECT TABLESPACE_NAME, BIGFILE FROM USER_TABLESPACES WHERE CONTENTS = 'PERMANENT' AND STATUS = 'ONLINE' ORDER BY TABLESPACE_NAME`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string][]string{}
+	for rows.Next() {
+		var name, big string
+		if err := rows.Scan(&name, &big); err != nil {
+			t.Fatal(err)
+		}
+		kinds[big] = append(kinds[big], name)
+	}
+	rows.Close()
+	for _, kind := range []string{"YES", "NO"} {
+		t.Run("bigfile="+kind, func(t *testing.T) {
+			var tab string
+			for _, ts := range kinds[kind] {
+				var rnd [4]byte
+				_, _ = rand.Read(rnd[:])
+				name := "ORA2GCS_IT_" + strings.ToUpper(hex.EncodeToString(rnd[:]))
+				if _, err := o.c.DB().ExecContext(o.ctx, `CREATE TABLE `+name+` (ID NUMBER(10), PAD VARCHAR2(1000)) TABLESPACE "`+ts+`"`); err == nil {
+					tab = name
+					t.Cleanup(func() { _, _ = o.c.DB().ExecContext(context.Background(), `DROP TABLE `+name+` PURGE`) })
+					t.Logf("tablespace %s (BIGFILE=%s)", ts, kind)
+					break
+				}
+			}
+			if tab == "" {
+				t.Skipf("no tablespace with BIGFILE=%s where the user may create a table (%v)", kind, kinds[kind])
+			}
+			const n = 20000
+			o.exec(`INSERT INTO `+tab+` SELECT LEVEL, RPAD('x', 900, 'x') FROM DUAL CONNECT BY LEVEL <= :n`, n)
+			ti, err := o.c.Describe(o.ctx, tab)
+			if err != nil {
+				t.Fatal(err)
+			}
+			snap, err := o.c.Snapshot(o.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer snap.Close()
+			rs, err := o.c.Ranges(o.ctx, ti, snap, 4)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]bool{}
+			nonEmpty := 0
+			for i := range rs {
+				src, err := o.c.Open(o.ctx, ti, snap, pipeline.ReadOptions{Range: &rs[i]})
+				if err != nil {
+					t.Fatalf("range %+v: %v", rs[i], err)
+				}
+				got := 0
+				for {
+					b, err := src.Next(o.ctx)
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						t.Fatalf("range %+v: %v", rs[i], err)
+					}
+					for _, r := range b.Rows {
+						id := fmt.Sprint(r[0])
+						if seen[id] {
+							t.Fatalf("row %s read by two ranges", id)
+						}
+						seen[id] = true
+						got++
+					}
+				}
+				src.Close()
+				if got > 0 {
+					nonEmpty++
+				}
+				t.Logf("range %d [%s, %s): %d rows", i, rs[i].Lo, rs[i].Hi, got)
+			}
+			if len(seen) != n {
+				t.Fatalf("ranges read %d rows, want %d", len(seen), n)
+			}
+			if len(rs) > 1 && nonEmpty < 2 {
+				t.Fatalf("%d ranges but all rows in one: the bounds do not match the tablespace's ROWID encoding", len(rs))
+			}
+		})
 	}
 }
