@@ -10,6 +10,11 @@ import (
 // to a table the connection can read.
 var ErrTableNotFound = errors.New("table not found")
 
+// ErrAmbiguousTable is returned (wrapped) when a name matches several tables
+// equally well (e.g. unquoted Mixed where both "Mixed" and mixed exist); the
+// error names every candidate, and quoting the name picks one.
+var ErrAmbiguousTable = errors.New("ambiguous table name")
+
 // TableInfo describes one table of a Connector's catalog.
 type TableInfo struct {
 	Schema      string   `json:"schema"`               // owner (Oracle) or schema (PostgreSQL)
@@ -90,7 +95,11 @@ type Connector interface {
 	Tables(ctx context.Context, exact bool) ([]TableInfo, error)
 	// Describe resolves a user-given table name against the catalog (with the
 	// database's case rules) and returns it with its columns. Unknown names
-	// give an error wrapping ErrTableNotFound; names are never interpolated.
+	// give an error wrapping ErrTableNotFound, names matching several tables
+	// equally well one wrapping ErrAmbiguousTable; names are never
+	// interpolated. Every connector accepts the exact form
+	// ExactTableName(schema, name) (both parts quoted) and resolves it to
+	// exactly that table: transports store it and every job resolves it.
 	Describe(ctx context.Context, name string) (TableInfo, error)
 	// Snapshot captures one consistent point in time for a job.
 	Snapshot(ctx context.Context) (Snapshot, error)

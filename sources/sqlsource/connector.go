@@ -104,6 +104,9 @@ func (c *Connector) DB() *sql.DB { return c.db }
 // Dialect is the connector's dialect.
 func (c *Connector) Dialect() Dialect { return c.d }
 
+// FoldCase folds an unquoted identifier the way the database does.
+func (c *Connector) FoldCase(s string) string { return c.d.FoldCase(s) }
+
 // Kind is the dialect's kind.
 func (c *Connector) Kind() string { return c.d.Kind() }
 
@@ -227,11 +230,11 @@ func (c *Connector) QuoteTable(t pipeline.TableInfo) string { return c.quoteTabl
 // columns in table order. Unknown names give an error wrapping
 // pipeline.ErrTableNotFound; the name is only ever a bind argument.
 func (c *Connector) Describe(ctx context.Context, name string) (pipeline.TableInfo, error) {
-	ref, err := parseName(name)
+	ref, err := pipeline.ParseTableName(name)
 	if err != nil {
 		return pipeline.TableInfo{}, fmt.Errorf("%s: table %q: %w", c.d.Kind(), name, err)
 	}
-	q, args := c.d.FindTableSQL(ref.schema, ref.name)
+	q, args := c.d.FindTableSQL(ref.Schema, ref.Name)
 	cands, err := c.queryTables(ctx, q, args...)
 	if err != nil {
 		return pipeline.TableInfo{}, c.errorf("resolve table %q: %w", name, err)

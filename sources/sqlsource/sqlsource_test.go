@@ -13,30 +13,40 @@ import (
 )
 
 func TestParseName(t *testing.T) {
+	type tn = pipeline.TableName
 	for _, tc := range []struct {
 		in   string
-		want tableRef
+		want tn
 		bad  bool
 	}{
-		{in: "vbrp", want: tableRef{name: "vbrp"}},
-		{in: " sapsr3.VBRP ", want: tableRef{schema: "sapsr3", name: "VBRP"}},
-		{in: `"Mixed"."a.b"`, want: tableRef{schema: "Mixed", schemaQuoted: true, name: "a.b", nameQuoted: true}},
-		{in: `"say ""hi"""`, want: tableRef{name: `say "hi"`, nameQuoted: true}},
-		{in: `s."T"`, want: tableRef{schema: "s", name: "T", nameQuoted: true}},
+		{in: "vbrp", want: tn{Name: "vbrp"}},
+		{in: " sapsr3.VBRP ", want: tn{Schema: "sapsr3", Name: "VBRP"}},
+		{in: `"Mixed"."a.b"`, want: tn{Schema: "Mixed", SchemaQuoted: true, Name: "a.b", NameQuoted: true}},
+		{in: `"say ""hi"""`, want: tn{Name: `say "hi"`, NameQuoted: true}},
+		{in: `s."T"`, want: tn{Schema: "s", Name: "T", NameQuoted: true}},
+		{in: `s."..."`, want: tn{Schema: "s", Name: "...", NameQuoted: true}},
+		{in: `s."Q""uote"`, want: tn{Schema: "s", Name: `Q"uote`, NameQuoted: true}},
+		{in: `s."t.part-00001"`, want: tn{Schema: "s", Name: "t.part-00001", NameQuoted: true}},
 		{in: "", bad: true}, {in: "  ", bad: true}, {in: ".", bad: true}, {in: "a.", bad: true}, {in: ".a", bad: true},
 		{in: "a.b.c", bad: true}, {in: `"open`, bad: true}, {in: `ab"c`, bad: true}, {in: `"a"b`, bad: true},
 		{in: "x\x00y", bad: true}, {in: "\xff", bad: true}, {in: `""`, bad: true},
 	} {
 		t.Run(fmt.Sprintf("%q", tc.in), func(t *testing.T) {
-			got, err := parseName(tc.in)
+			got, err := pipeline.ParseTableName(tc.in)
 			if tc.bad {
 				if !errors.Is(err, pipeline.ErrTableNotFound) {
-					t.Fatalf("parseName(%q) = %+v, %v; want ErrTableNotFound", tc.in, got, err)
+					t.Fatalf("ParseTableName(%q) = %+v, %v; want ErrTableNotFound", tc.in, got, err)
 				}
 				return
 			}
 			if err != nil || got != tc.want {
-				t.Fatalf("parseName(%q) = %+v, %v; want %+v", tc.in, got, err, tc.want)
+				t.Fatalf("ParseTableName(%q) = %+v, %v; want %+v", tc.in, got, err, tc.want)
+			}
+			// The canonical exact form of what was parsed parses back to the
+			// same parts, quoted.
+			back, err := pipeline.ParseTableName(pipeline.ExactTableName(got.Schema, got.Name))
+			if err != nil || back.Schema != got.Schema || back.Name != got.Name || !back.NameQuoted {
+				t.Fatalf("exact form %q parsed as %+v, %v", pipeline.ExactTableName(got.Schema, got.Name), back, err)
 			}
 		})
 	}
@@ -45,25 +55,38 @@ func TestParseName(t *testing.T) {
 func TestPick(t *testing.T) {
 	cands := []pipeline.TableInfo{
 		{Schema: "SAPSR3", Name: "VBRP"}, {Schema: "SAPSR3", Name: "Vbrp"}, {Schema: "OTHER", Name: "VBRK"},
-		{Schema: "OTHER", Name: "vbrk"},
+		{Schema: "OTHER", Name: "vbrk"}, {Schema: "OTHER", Name: "LIKP"}, {Schema: "s", Name: "Mixed"}, {Schema: "s", Name: "MIXED"},
+		{Schema: "q", Name: "only"}, {Schema: "T", Name: "Ab"}, {Schema: "T", Name: "aB"},
 	}
 	upper := strings.ToUpper
 	for _, tc := range []struct {
 		in, schema, name string
 		err              error
 	}{
-		{in: "vbrp", schema: "SAPSR3", name: "VBRP"},        // folded match wins
-		{in: `"Vbrp"`, schema: "SAPSR3", name: "Vbrp"},      // quoted keeps case
-		{in: "sapsr3.vbrp", schema: "SAPSR3", name: "VBRP"}, //
-		{in: `"vbrp"`, err: pipeline.ErrTableNotFound},      // quoted, no exact match
-		{in: "other.vbrk", schema: "OTHER", name: "VBRK"},   // folded beats as-typed
-		{in: `other."vbrk"`, schema: "OTHER", name: "vbrk"}, //
-		{in: "nosuch", err: pipeline.ErrTableNotFound},      //
-		{in: "x.vbrp", err: pipeline.ErrTableNotFound},      // wrong schema
-		{in: "Vbrp", schema: "SAPSR3", name: "VBRP"},        // folded (VBRP) before as-typed
+		{in: "VBRP", schema: "SAPSR3", name: "VBRP"},            // exact and folded agree
+		{in: `"Vbrp"`, schema: "SAPSR3", name: "Vbrp"},          // quoted keeps case
+		{in: "sapsr3.VBRP", schema: "SAPSR3", name: "VBRP"},     //
+		{in: `"SAPSR3"."VBRP"`, schema: "SAPSR3", name: "VBRP"}, // the stored exact form
+		{in: `"vbrp"`, err: pipeline.ErrTableNotFound},          // quoted, no exact match
+		{in: `"VBRP "`, err: pipeline.ErrTableNotFound},         // quoted is exact, spaces too
+		{in: "vbrp", schema: "SAPSR3", name: "VBRP"},            // folded VBRP beats case-insensitive Vbrp
+		{in: "Vbrp", err: pipeline.ErrAmbiguousTable},           // exact "Vbrp" and folded VBRP: never guess
+		{in: "other.vbrk", err: pipeline.ErrAmbiguousTable},     // exact vbrk and folded VBRK
+		{in: `other."vbrk"`, schema: "OTHER", name: "vbrk"},     //
+		{in: `other."VBRK"`, schema: "OTHER", name: "VBRK"},     //
+		{in: "other.likp", schema: "OTHER", name: "LIKP"},       // folded only
+		{in: "s.Mixed", err: pipeline.ErrAmbiguousTable},        // exact Mixed and folded MIXED
+		{in: `s."Mixed"`, schema: "s", name: "Mixed"},           // quoted: exactly that one
+		{in: `"s"."MIXED"`, schema: "s", name: "MIXED"},         //
+		{in: "S.mixed", schema: "s", name: "MIXED"},             // folded name beats case-insensitive
+		{in: "T.ab", err: pipeline.ErrAmbiguousTable},           // only case-insensitive matches, two of them
+		{in: "Q.ONLY", schema: "q", name: "only"},               // case-insensitive, one candidate
+		{in: `"Q".only`, err: pipeline.ErrTableNotFound},        // quoted schema is exact
+		{in: "nosuch", err: pipeline.ErrTableNotFound},          //
+		{in: "x.vbrp", err: pipeline.ErrTableNotFound},          // wrong schema
 	} {
 		t.Run(tc.in, func(t *testing.T) {
-			ref, err := parseName(tc.in)
+			ref, err := pipeline.ParseTableName(tc.in)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -79,8 +102,9 @@ func TestPick(t *testing.T) {
 			}
 		})
 	}
-	amb := []pipeline.TableInfo{{Schema: "S", Name: "Ab"}, {Schema: "S", Name: "aB"}}
-	if _, err := pick(tableRef{name: "ab"}, amb, upper); !errors.Is(err, ErrAmbiguous) {
+	// An ambiguity names both candidates in their exact form.
+	_, err := pick(pipeline.TableName{Schema: "s", Name: "Mixed"}, cands, upper)
+	if !errors.Is(err, ErrAmbiguous) || !strings.Contains(err.Error(), `"s"."Mixed"`) || !strings.Contains(err.Error(), `"s"."MIXED"`) {
 		t.Fatalf("ambiguous: %v", err)
 	}
 }

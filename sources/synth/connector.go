@@ -141,23 +141,33 @@ func (c *Connector) Tables(ctx context.Context, exact bool) ([]pipeline.TableInf
 	return out, nil
 }
 
-// lookup resolves a user-given name: case-insensitive, spaces trimmed, an
-// owner prefix allowed only if it is SYNTH.
+// lookup resolves a user-given name the way SQL sources do: an unquoted part
+// case-insensitively, a quoted part ("SYNTH"."VBRP", the exact form
+// transports store) only by its exact spelling; an owner must be SYNTH.
 func (c *Connector) lookup(name string) (int, error) {
-	n := normName(name)
-	if owner, rest, ok := strings.Cut(n, "."); ok {
-		if strings.TrimSpace(owner) != schemaName {
-			return 0, fmt.Errorf("synth: %q: %w", name, pipeline.ErrTableNotFound)
+	ref, err := pipeline.ParseTableName(name)
+	if err != nil {
+		return 0, fmt.Errorf("synth: %q: %w", name, err)
+	}
+	match := func(catalog, typed string, quoted bool) bool {
+		if quoted {
+			return catalog == typed
 		}
-		n = strings.TrimSpace(rest)
+		return catalog == normName(typed)
+	}
+	if ref.Schema != "" && !match(schemaName, ref.Schema, ref.SchemaQuoted) {
+		return 0, fmt.Errorf("synth: %q: %w", name, pipeline.ErrTableNotFound)
 	}
 	for i, t := range c.tables {
-		if t.info.Name == n {
+		if match(t.info.Name, ref.Name, ref.NameQuoted) {
 			return i, nil
 		}
 	}
 	return 0, fmt.Errorf("synth: %q: %w", name, pipeline.ErrTableNotFound)
 }
+
+// FoldCase folds an unquoted name as lookup does (upper case).
+func (c *Connector) FoldCase(s string) string { return strings.ToUpper(s) }
 
 // Describe returns the table with its columns (a copy the caller may keep).
 func (c *Connector) Describe(ctx context.Context, name string) (pipeline.TableInfo, error) {
@@ -213,12 +223,7 @@ func (c *Connector) Ranges(ctx context.Context, t pipeline.TableInfo, snap pipel
 	return out, nil
 }
 
-func qualified(t pipeline.TableInfo) string {
-	if t.Schema != "" {
-		return t.Schema + "." + t.Name
-	}
-	return t.Name
-}
+func qualified(t pipeline.TableInfo) string { return pipeline.ExactTableName(t.Schema, t.Name) }
 
 // Open returns a reader of rows [0, rows) of t, or of opts.Range ([Lo, Hi)
 // as decimal row indexes), stopping after opts.Limit rows if set, in batches
