@@ -142,7 +142,7 @@ func plainIdent(s string) bool {
 // ObjectBaseName is the object name part of a table: its parts joined by
 // "." (schema only when qualified), each part percent-encoded where a raw
 // byte could be misread or is unsafe in an object name: '.', '"', '/', '\',
-// '%', '#', '[', ']', '*', '?', '\'', space, control characters and DEL
+// '%', '#', '[', ']', '*', '?', the apostrophe, space, control characters and DEL
 // become %XX (upper-case hex of the UTF-8 byte). Other characters, letters
 // of any script included, stay as they are. The encoding is reversible, so
 // two different tables never share an object name and a table named like a
