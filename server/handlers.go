@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -169,24 +172,136 @@ func (s *Server) handleSample(c *fiber.Ctx) error {
 	return c.Send(buf.Bytes())
 }
 
-// decodeJSON reads the body as one JSON object into v, refusing unknown
-// fields and trailing data.
+// decodeJSON reads the body as one JSON object into v (a pointer to a
+// struct) strictly: the Content-Type must be application/json (charset
+// utf-8, if given), else 415; every key must be one of v's JSON field names
+// spelled exactly (no case folding) and appear once; every value must be
+// valid UTF-8; nothing may follow the object. Errors name the field and
+// never a Go type.
 func decodeJSON(c *fiber.Ctx, v any) error {
 	body := c.Request().Body() // raw: withPlainBody refused any Content-Encoding
 	if len(bytes.TrimSpace(body)) == 0 {
 		return newError(http.StatusBadRequest, CodeBadRequest, "request body must be a JSON object")
+	}
+	if err := requireJSON(c); err != nil {
+		return err
+	}
+	if err := checkObject(body, jsonFields(v)); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return &apiError{Status: http.StatusBadRequest, Code: CodeValidation, Field: te.Field,
-				Message: fmt.Sprintf("%s: must be %s, not a JSON %s", te.Field, jsonTypeName(te.Type.Kind().String()), te.Value)}
+			field := te.Field
+			return &apiError{Status: http.StatusBadRequest, Code: CodeValidation, Field: field,
+				Message: fmt.Sprintf("%s: must be %s, not a JSON %s", field, jsonTypeName(te.Type.Kind().String()), jsonValueName(te.Value))}
 		}
-		return newError(http.StatusBadRequest, CodeBadRequest, "malformed JSON body: "+err.Error())
+		// checkObject validated the syntax and the keys; what is left is
+		// a value of the wrong kind without a field name.
+		return newError(http.StatusBadRequest, CodeBadRequest, "malformed JSON body")
 	}
-	if dec.More() {
+	return nil
+}
+
+// requireJSON refuses a body that is not declared application/json (415).
+func requireJSON(c *fiber.Ctx) error {
+	ct := string(c.Request().Header.ContentType())
+	mt, params, err := mime.ParseMediaType(ct)
+	if err == nil && mt == fiber.MIMEApplicationJSON {
+		if cs, ok := params["charset"]; !ok || strings.EqualFold(cs, "utf-8") {
+			return nil
+		}
+	}
+	return newError(http.StatusUnsupportedMediaType, CodeUnsupportedMedia,
+		"the request body must be sent as Content-Type: application/json (UTF-8)")
+}
+
+// jsonFields lists the JSON names of the fields of the struct v points to.
+func jsonFields(v any) map[string]bool {
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	out := map[string]bool{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch name {
+		case "-":
+			continue
+		case "":
+			name = f.Name
+		}
+		out[name] = true
+	}
+	return out
+}
+
+// checkObject walks body as one JSON object and refuses, naming the field:
+// a key that is not in fields (a key matching one only case-insensitively
+// is named as such), a key given twice, a value holding invalid UTF-8 (which
+// encoding/json would silently replace), and anything after the object.
+func checkObject(body []byte, fields map[string]bool) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	malformed := func(err error) error {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return newError(http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("malformed JSON body at byte %d: %s", se.Offset, se.Error()))
+		}
+		return newError(http.StatusBadRequest, CodeBadRequest, "malformed JSON body: unexpected end")
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return malformed(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return newError(http.StatusBadRequest, CodeBadRequest, "request body must be a JSON object")
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		keyStart := dec.InputOffset()
+		tok, err := dec.Token()
+		if err != nil {
+			return malformed(err)
+		}
+		key, _ := tok.(string)
+		if !utf8.Valid(body[keyStart:dec.InputOffset()]) {
+			return newError(http.StatusBadRequest, CodeBadRequest, "a field name is not valid UTF-8")
+		}
+		if !fields[key] {
+			for f := range fields {
+				if strings.EqualFold(f, key) {
+					return &apiError{Status: http.StatusBadRequest, Code: CodeValidation, Field: key,
+						Message: fmt.Sprintf("%s: unknown field; field names are case-sensitive, did you mean %q?", key, f)}
+				}
+			}
+			return &apiError{Status: http.StatusBadRequest, Code: CodeBadRequest, Field: key,
+				Message: fmt.Sprintf("%s: unknown field", key)}
+		}
+		if seen[key] {
+			return &apiError{Status: http.StatusBadRequest, Code: CodeValidation, Field: key,
+				Message: fmt.Sprintf("%s: given more than once", key)}
+		}
+		seen[key] = true
+		var raw json.RawMessage // the value's bytes as sent
+		if err := dec.Decode(&raw); err != nil {
+			return malformed(err)
+		}
+		if !utf8.Valid(raw) {
+			return &apiError{Status: http.StatusBadRequest, Code: CodeValidation, Field: key,
+				Message: fmt.Sprintf("%s: not valid UTF-8", key)}
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return malformed(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
 		return newError(http.StatusBadRequest, CodeBadRequest, "malformed JSON body: data after the object")
 	}
 	return nil
@@ -194,14 +309,32 @@ func decodeJSON(c *fiber.Ctx, v any) error {
 
 func jsonTypeName(kind string) string {
 	switch kind {
-	case "slice":
+	case "slice", "array":
 		return "an array"
 	case "string":
 		return "a string"
-	case "int", "int64":
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
 		return "an integer"
+	case "bool":
+		return "true or false"
+	case "float32", "float64":
+		return "a number"
+	case "struct", "map":
+		return "an object"
 	}
-	return "a " + kind
+	return "another type"
+}
+
+// jsonValueName describes the JSON value encoding/json reports ("number
+// 1.5", "string", "array"…) without echoing long input.
+func jsonValueName(v string) string {
+	if strings.HasPrefix(v, "number") {
+		if len(v) > 40 {
+			return "number"
+		}
+		return v
+	}
+	return v
 }
 
 // validateTransport checks a new transport's fields and normalises them.
@@ -210,8 +343,8 @@ func (s *Server) validateTransport(in *jobs.NewTransport) error {
 	switch {
 	case in.Name == "":
 		return validationError("name", "required")
-	case len(in.Name) > 200:
-		return validationError("name", "longer than 200 characters")
+	case utf8.RuneCountInString(in.Name) > jobs.MaxNameLen:
+		return validationError("name", fmt.Sprintf("longer than %d characters", jobs.MaxNameLen))
 	}
 	if len(in.Tables) == 0 {
 		return validationError("tables", "must list at least one table")
@@ -222,7 +355,7 @@ func (s *Server) validateTransport(in *jobs.NewTransport) error {
 	seen := make(map[string]bool, len(in.Tables))
 	for i, t := range in.Tables {
 		t = strings.TrimSpace(t)
-		if t == "" || len(t) > 261 { // owner.table, 128 each for Oracle
+		if t == "" || utf8.RuneCountInString(t) > 261 { // owner.table, 128 characters each for Oracle
 			return validationError(fmt.Sprintf("tables[%d]", i), "must be a table name")
 		}
 		if seen[strings.ToUpper(t)] {
@@ -237,7 +370,7 @@ func (s *Server) validateTransport(in *jobs.NewTransport) error {
 			return validationError("target_bucket", err.Error())
 		}
 	}
-	if len(in.Description) > 2000 {
+	if utf8.RuneCountInString(in.Description) > 2000 {
 		return validationError("description", "longer than 2000 characters")
 	}
 	if in.TableParallelism < 0 || in.TableParallelism > 64 {
@@ -259,7 +392,7 @@ func (s *Server) handleCreateTransport(c *fiber.Ctx) error {
 		return err
 	}
 	s.log.Info("transport created", "request_id", requestID(c), "transport_id", t.ID, "tables", len(t.Tables))
-	c.Location(c.BaseURL() + pathPrefix(c) + "/transport/" + url.PathEscape(t.ID))
+	c.Location(s.opts.PublicBaseURL + pathPrefix(c) + "/transport/" + url.PathEscape(t.ID))
 	return c.Status(http.StatusCreated).JSON(t)
 }
 
@@ -305,7 +438,7 @@ func (s *Server) handleExecute(c *fiber.Ctx) error {
 		return err
 	}
 	s.log.Info("job started", "request_id", requestID(c), "transport_id", job.TransportID, "job_id", job.ID, "job_version", job.Version)
-	c.Location(c.BaseURL() + pathPrefix(c) + "/jobs/" + url.PathEscape(job.ID))
+	c.Location(s.opts.PublicBaseURL + pathPrefix(c) + "/jobs/" + url.PathEscape(job.ID))
 	return c.Status(http.StatusAccepted).JSON(fiber.Map{
 		"job_id":       job.ID,
 		"version":      job.Version,

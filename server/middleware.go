@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 )
 
 const (
@@ -144,6 +145,39 @@ func routeLabel(c *fiber.Ctx) string {
 		return "unmatched"
 	}
 	return r.Path
+}
+
+// wrapHandler puts a guard in front of Fiber's request handler: Fiber
+// answers a method it does not know (not one of fiber.DefaultMethods) with a
+// plain-text 400 before any middleware runs. The guard answers it with the
+// one JSON error shape (405 method_not_allowed), a request id and a log line.
+func (s *Server) wrapHandler() {
+	srv := s.app.Server()
+	next := srv.Handler
+	known := make(map[string]bool, len(fiber.DefaultMethods))
+	for _, m := range fiber.DefaultMethods {
+		known[m] = true
+	}
+	srv.Handler = func(rctx *fasthttp.RequestCtx) {
+		if known[string(rctx.Method())] {
+			next(rctx)
+			return
+		}
+		start := time.Now()
+		c := s.app.AcquireCtx(rctx)
+		defer s.app.ReleaseCtx(c)
+		if err := s.handleError(c, newError(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method not allowed")); err != nil {
+			_ = c.SendStatus(http.StatusInternalServerError)
+		}
+		d := time.Since(start)
+		status := c.Response().StatusCode()
+		s.metrics.GetOrCreatePrometheusHistogram(fmt.Sprintf(
+			`ora2gcs_http_request_duration_seconds{method="other",route="unmatched",status="%d"}`, status)).Update(d.Seconds())
+		s.log.LogAttrs(context.Background(), slog.LevelInfo, "request",
+			slog.String("request_id", requestID(c)), slog.String("method", string(rctx.Method())),
+			slog.String("path", string(rctx.Path())), slog.String("route", "unmatched"), slog.Int("status", status),
+			slog.Float64("duration_ms", float64(d.Microseconds())/1000))
+	}
 }
 
 // withPlainBody refuses a request whose body declares a Content-Encoding

@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,6 +49,11 @@ type Options struct {
 	// SSEHeartbeat is the interval of ": ping" comments on SSE streams;
 	// default 15 s.
 	SSEHeartbeat time.Duration
+	// PublicBaseURL, if set, is the absolute URL clients reach the server
+	// at (e.g. "https://etl.example.com" behind a proxy); Location headers
+	// start with it. Default: Location headers are relative ("/api/v1/…").
+	// The request's Host and X-Forwarded-* headers are never used.
+	PublicBaseURL string
 	// MaxTables is the most tables one transport may list; default jobs.MaxTables (500).
 	MaxTables int
 }
@@ -96,6 +103,13 @@ func New(svc jobs.Service, opts Options) (*Server, error) {
 	if opts.SSEHeartbeat <= 0 {
 		opts.SSEHeartbeat = 15 * time.Second
 	}
+	if opts.PublicBaseURL != "" {
+		u, err := url.Parse(opts.PublicBaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return nil, fmt.Errorf("server: public base URL %q must be an absolute http(s) URL without query or credentials", opts.PublicBaseURL)
+		}
+		opts.PublicBaseURL = strings.TrimRight(opts.PublicBaseURL, "/")
+	}
 	if opts.MaxTables <= 0 {
 		opts.MaxTables = jobs.MaxTables
 	}
@@ -129,6 +143,7 @@ func New(svc jobs.Service, opts Options) (*Server, error) {
 	})
 	s.app.Use(s.withRequestID, s.withAccessLog, s.withRecover, s.withPlainBody)
 	s.routes()
+	s.wrapHandler()
 	return s, nil
 }
 
