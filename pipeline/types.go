@@ -138,4 +138,9 @@ type ObjectInfo struct {
 	Size   int64    `json:"size"`            // bytes stored
 	CRC32C uint32   `json:"crc32c"`          // Castagnoli CRC of the stored bytes
 	Parts  []string `json:"parts,omitempty"` // names of the parts when the sink split the object
+	// CRC32CReported is true when CRC32C is the stored object's checksum as
+	// the storage reported it (or the sink computed it from the stored
+	// bytes). False means the sink has no checksum of the stored object and
+	// CRC32C is not a value: a CRC32C of 0 is a checksum like any other.
+	CRC32CReported bool `json:"-"`
 }
