@@ -61,7 +61,7 @@ func vbrpRow(i int) []driver.Value {
 		"100", godror.Number("-12345678901.25"), godror.Number("99999999999999999999999999999999999999"), godror.Number("12300"),
 		godror.Number("3.14159265358979323846264338327950288"), "한국어", time.Date(2024, 12, 31, 23, 59, 59, 0, kst),
 		time.Date(2024, 1, 2, 3, 4, 5, 123456000, kst), time.Date(2024, 1, 2, 3, 4, 5, 0, kst), time.Date(2024, 1, 1, 18, 4, 5, 0, time.UTC),
-		36*time.Hour + 1500*time.Millisecond, "-1--6", []byte{0xde, 0xad, 0xbe, 0xef}, []byte{}, "long clob text",
+		oraIntervalDS{days: 1, hours: 12, seconds: 1, fseconds: 500000000}, "-1--6", []byte{0xde, 0xad, 0xbe, 0xef}, []byte{}, "long clob text",
 		float32(math.Inf(1)), math.NaN(), "AB  ",
 	}
 }
@@ -155,7 +155,7 @@ func (o *oracleFake) answer(q string, args []any) fakeResult {
 		if strings.Contains(q, "AS OF SCN") && o.asOfErr != nil {
 			return fakeResult{err: o.asOfErr}
 		}
-		res := fakeResult{cols: vbrpCols, failAt: o.readErrAt, failErr: o.readErr}
+		res := fakeResult{cols: describeSelect(q, vbrpCols), failAt: o.readErrAt, failErr: o.readErr}
 		for i := 0; i < o.rows; i++ {
 			res.rows = append(res.rows, vbrpRow(i))
 		}
@@ -318,7 +318,7 @@ func TestConnectorReadTypes(t *testing.T) {
 			sel = call
 		}
 	}
-	wantSQL := `SELECT "MANDT", "NETWR", "BIG", "ROUNDED", "ANYNUM", "TXT", "FKDAT", "TS", "TSTZ", "TSLTZ", "IDS", "IYM", "R", "B", "C", "BF", "BD", "CH" FROM "SAPSR3"."VBRP" AS OF SCN 123456789`
+	wantSQL := `SELECT "MANDT", "NETWR", "BIG", "ROUNDED", "ANYNUM", "TXT", "FKDAT", "TS", "TSTZ", "TSLTZ", ` + intervalExpr(`"IDS"`) + ` AS "IDS", "IYM", "R", "B", "C", "BF", "BD", "CH" FROM "SAPSR3"."VBRP" AS OF SCN 123456789`
 	if sel.SQL != wantSQL {
 		t.Fatalf("SELECT\n got %s\nwant %s", sel.SQL, wantSQL)
 	}

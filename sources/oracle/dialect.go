@@ -345,14 +345,48 @@ func New(db *sql.DB, cfg Config) (*Connector, error) {
 // may not read t AS OF it (ORA-01031: no FLASHBACK on the table), t is read
 // in a READ ONLY transaction instead and the snapshot's Note says so.
 func (c *Connector) Open(ctx context.Context, t pipeline.TableInfo, snap pipeline.Snapshot, opts pipeline.ReadOptions) (pipeline.Source, error) {
-	src, err := c.Connector.Open(ctx, t, snap, opts)
+	src, err := c.open(ctx, t, snap, opts)
 	if err == nil || snap == nil || snap.Info().Kind != "scn" || !asOfDenied(err) {
 		return src, err
 	}
 	if s, ok := snap.(*scnSnapshot); ok {
 		s.fellBack(t.Schema + "." + t.Name)
 	}
-	return c.Connector.Open(ctx, t, readOnlySnapshot{info: ReadOnlyInfo(err)}, opts)
+	return c.open(ctx, t, readOnlySnapshot{info: ReadOnlyInfo(err)}, opts)
+}
+
+// open reads t through the shared database/sql reader with this package's
+// SELECT list (see SelectItem).
+func (c *Connector) open(ctx context.Context, t pipeline.TableInfo, snap pipeline.Snapshot, opts pipeline.ReadOptions) (pipeline.Source, error) {
+	if len(t.Columns) == 0 {
+		return nil, fmt.Errorf("oracle: open %s: table has no described columns (call Describe first)", t.Name)
+	}
+	setup, err := dialect{cfg: c.cfg}.ReadSetup(snap)
+	if err != nil {
+		return nil, fmt.Errorf("oracle: open %s: %w", t.Name, err)
+	}
+	items := make([]string, len(t.Columns))
+	for i, col := range t.Columns {
+		items[i] = SelectItem(col)
+	}
+	q, args, err := SelectSQL(c.QuoteTable(t), items, setup.AsOf, opts.Limit, opts.Range)
+	if err != nil {
+		return nil, fmt.Errorf("oracle: open %s: %w", t.Name, err)
+	}
+	return c.Connector.OpenSQL(ctx, sqlsource.Query{Table: t, SQL: q, Args: args, Setup: setup, Options: opts})
+}
+
+// SelectItem is the SELECT list entry that reads column c exactly: its
+// quoted name, or, where godror's own value would lose data, an
+// expression named like the column:
+//   - INTERVAL DAY TO SECOND: the fields as text (intervalExpr), since
+//     godror's time.Duration wraps past ≈106,751 days.
+func SelectItem(c pipeline.Column) string {
+	q := quoteIdent(c.Name)
+	if c.Type == pipeline.TypeInterval && !isYearMonth(c) {
+		return intervalExpr(q) + " AS " + q
+	}
+	return q
 }
 
 // Ranges splits t for parallel reads as of snap. Ranges must share one

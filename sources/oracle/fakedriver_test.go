@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -201,11 +202,62 @@ func (r *fakeRows) Next(dest []driver.Value) error {
 	}
 	copy(dest, row)
 	for i, v := range dest {
-		if ts, ok := v.(oraDateTime); ok {
-			dest[i] = ts.godror(r.res.cols[i].dbType, r.tz)
+		switch x := v.(type) {
+		case oraDateTime:
+			dest[i] = x.godror(r.res.cols[i].dbType, r.tz)
+		case oraIntervalDS:
+			if r.res.cols[i].dbType == "INTERVAL DAY TO SECOND" {
+				dest[i] = x.godror()
+			} else {
+				dest[i] = x.extractText()
+			}
 		}
 	}
 	return nil
+}
+
+// oraIntervalDS is an INTERVAL DAY TO SECOND as ODPI-C hands it to godror
+// (dpiIntervalDS: days, hours, minutes, seconds, fseconds in ns, each
+// carrying the sign).
+type oraIntervalDS struct{ days, hours, minutes, seconds, fseconds int32 }
+
+// godror models dataGetIntervalDS (godror v0.51.2 stmt.go:1846-1853): the
+// fields summed into a time.Duration, which wraps past ≈106,751 days.
+func (v oraIntervalDS) godror() time.Duration {
+	return time.Duration(v.days)*24*time.Hour + time.Duration(v.hours)*time.Hour +
+		time.Duration(v.minutes)*time.Minute + time.Duration(v.seconds)*time.Second + time.Duration(v.fseconds)
+}
+
+// extractText is what Oracle returns for intervalExpr (EXTRACT of each
+// field joined by text, seconds with TO_CHAR(…, 'TM9') and '.' as the
+// decimal character): "D H:M:S.F", each field with its sign, "0" for a
+// zero field, no leading zero before the point (".5").
+func (v oraIntervalDS) extractText() string {
+	sec := ""
+	s, f := int64(v.seconds), int64(v.fseconds)
+	if s < 0 || f < 0 {
+		sec, s, f = "-", -s, -f
+	}
+	if s != 0 || f == 0 {
+		sec += strconv.FormatInt(s, 10)
+	}
+	if f != 0 {
+		sec += "." + strings.TrimRight(fmt.Sprintf("%09d", f), "0")
+	}
+	return fmt.Sprintf("%d %d:%d:%s", v.days, v.hours, v.minutes, sec)
+}
+
+// describeSelect is how Oracle describes the SELECT list q of a table with
+// columns cols: a column selected by name keeps godror's description; one
+// selected through intervalExpr is a VARCHAR2.
+func describeSelect(q string, cols []fakeCol) []fakeCol {
+	out := append([]fakeCol(nil), cols...)
+	for i, c := range out {
+		if strings.Contains(q, "EXTRACT(DAY FROM "+quoteIdent(c.name)+")") {
+			out[i] = fakeCol{name: c.name, dbType: "VARCHAR2", nullable: true, nullableKnown: true}
+		}
+	}
+	return out
 }
 
 // oraDateTime is a DATE or TIMESTAMP [WITH [LOCAL] TIME ZONE] value as

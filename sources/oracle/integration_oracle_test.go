@@ -230,3 +230,28 @@ func TestOracleRangesBothTablespaceKinds(t *testing.T) {
 		})
 	}
 }
+
+// TestOracleLongInterval: INTERVAL DAY TO SECOND beyond time.Duration's
+// ≈106,751 days, negative, and with nanoseconds, arrive exactly.
+func TestOracleLongInterval(t *testing.T) {
+	o := openOracleIT(t, nil)
+	tab := o.table(`(ID NUMBER(2), I6 INTERVAL DAY(6) TO SECOND(6), I9 INTERVAL DAY(9) TO SECOND(9))`)
+	o.exec(`INSERT INTO ` + tab + ` VALUES (1, INTERVAL '200000 0:0:0' DAY(6) TO SECOND(6), INTERVAL '999999999 23:59:59.999999999' DAY(9) TO SECOND(9))`)
+	o.exec(`INSERT INTO ` + tab + ` VALUES (2, INTERVAL '-3 4:05:06.5' DAY(6) TO SECOND(6), INTERVAL '-0 0:0:0.000000007' DAY(9) TO SECOND(9))`)
+	o.exec(`INSERT INTO ` + tab + ` VALUES (3, NULL, INTERVAL '0 0:0:0' DAY(9) TO SECOND(9))`)
+	_, rows := o.read(tab, 1)
+	want := map[string][2]any{
+		"1": {"+200000 00:00:00.000000", "+999999999 23:59:59.999999999"},
+		"2": {"-03 04:05:06.500000", "-00 00:00:00.000000007"},
+		"3": {nil, "+00 00:00:00.000000000"},
+	}
+	for _, r := range rows {
+		w := want[fmt.Sprint(r[0])]
+		if r[1] != w[0] || r[2] != w[1] {
+			t.Errorf("row %v: %#v %#v, want %#v %#v", r[0], r[1], r[2], w[0], w[1])
+		}
+	}
+	if len(rows) != 3 {
+		t.Fatalf("%d rows", len(rows))
+	}
+}

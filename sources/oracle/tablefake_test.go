@@ -51,7 +51,7 @@ func (f *tableFake) answer(q string, args []any) fakeResult {
 		if f.selectHook != nil {
 			return f.selectHook(q)
 		}
-		return fakeResult{cols: f.cols, rows: f.rows}
+		return fakeResult{cols: describeSelect(q, f.cols), rows: f.rows}
 	case q == ReadOnlySQL:
 		return fakeResult{}
 	}

@@ -128,7 +128,8 @@ func isYearMonth(c pipeline.Column) bool {
 //   - godror.Number → its digits as string, exactly (never float64);
 //   - DATE and TIMESTAMP time.Time → the same wall clock in UTC (no zone
 //     conversion: the encoder writes the wall clock);
-//   - time.Duration (INTERVAL DAY TO SECOND) → "+DD HH:MM:SS.FFFFFF";
+//   - INTERVAL DAY TO SECOND, as intervalExpr's text (or a time.Duration
+//     when read by name) → "+DD HH:MM:SS.FFFFFF";
 //     "Y-M" (INTERVAL YEAR TO MONTH) → "+YY-MM";
 //   - *godror.Lob (LobAsReader, BFILE) → []byte or string, read fully;
 //   - float32/float64 (BINARY_FLOAT/DOUBLE) pass through, NaN and ±Inf too;
@@ -141,8 +142,14 @@ func Normalize(c pipeline.Column, v any) (any, error) {
 		if x == "" {
 			return nil, nil
 		}
-		if c.Type == pipeline.TypeInterval && isYearMonth(c) {
-			return yearMonth(x)
+		if c.Type == pipeline.TypeInterval {
+			if isYearMonth(c) {
+				return yearMonth(x)
+			}
+			if t := dayToSecondText(x, c.Scale); t != "" {
+				return t, nil
+			}
+			return nil, fmt.Errorf("oracle: column %s (%s): interval text %q is not D H:M:S", c.Name, c.SourceType, x)
 		}
 		return x, nil
 	case godror.Number:
@@ -189,22 +196,29 @@ func wallClockUTC(t time.Time) time.Time {
 	return time.Date(y, mo, d, h, mi, s, t.Nanosecond(), time.UTC)
 }
 
-// dayToSecond formats d as Oracle prints INTERVAL DAY TO SECOND:
-// "+DD HH:MM:SS" with fs fractional digits (fs 0 prints none; digits
-// beyond fs that are non-zero are kept, up to 9).
+// dayToSecond formats d as Oracle prints INTERVAL DAY TO SECOND (see
+// formatDayToSecond). The connector reads such columns as text
+// (intervalExpr); a time.Duration only arrives from godror when a column
+// is read by name, and cannot hold more than ≈106,751 days.
 func dayToSecond(d time.Duration, fs int) string {
-	sign := byte('+')
-	if d < 0 {
-		sign, d = '-', -d
+	neg := d < 0
+	u := uint64(d)
+	if neg {
+		u = -u
 	}
-	days := d / (24 * time.Hour)
-	d -= days * 24 * time.Hour
-	h := d / time.Hour
-	d -= h * time.Hour
-	m := d / time.Minute
-	d -= m * time.Minute
-	s := d / time.Second
-	ns := int64(d - s*time.Second)
+	ns := u % 1e9
+	s := u / 1e9
+	return formatDayToSecond(neg, s/86400, s/3600%24, s/60%60, s%60, ns, fs)
+}
+
+// formatDayToSecond prints "+DD HH:MM:SS.F" (days at least two digits) with
+// fs fractional digits (fs outside 1..9 means 6; digits beyond fs that are
+// non-zero are kept, up to 9).
+func formatDayToSecond(neg bool, days, h, m, s, ns uint64, fs int) string {
+	sign := byte('+')
+	if neg {
+		sign = '-'
+	}
 	if fs <= 0 || fs > 9 {
 		fs = 6
 	}
@@ -212,7 +226,64 @@ func dayToSecond(d time.Duration, fs int) string {
 	for len(frac) > fs && frac[len(frac)-1] == '0' {
 		frac = frac[:len(frac)-1]
 	}
-	return fmt.Sprintf("%c%02d %02d:%02d:%02d.%s", sign, int64(days), int64(h), int64(m), int64(s), frac)
+	return fmt.Sprintf("%c%02d %02d:%02d:%02d.%s", sign, days, h, m, s, frac)
+}
+
+// intervalExpr selects an INTERVAL DAY TO SECOND column (quoted name q) as
+// exact text, "D H:M:S.F" with each field's sign, from EXTRACT of each
+// field: no time.Duration (which wraps past ≈106,751 days) is involved and
+// no NLS setting can change it (the seconds' decimal character is fixed to
+// '.'). NULL stays NULL. dayToSecondText parses it.
+func intervalExpr(q string) string {
+	return "CASE WHEN " + q + " IS NULL THEN NULL ELSE TO_CHAR(EXTRACT(DAY FROM " + q + ")) || ' ' || " +
+		"TO_CHAR(EXTRACT(HOUR FROM " + q + ")) || ':' || TO_CHAR(EXTRACT(MINUTE FROM " + q + ")) || ':' || " +
+		"TO_CHAR(EXTRACT(SECOND FROM " + q + "), 'TM9', 'NLS_NUMERIC_CHARACTERS=''.,''') END"
+}
+
+// dayToSecondText turns intervalExpr's text into Oracle's form (see
+// formatDayToSecond), exactly; "" for malformed text.
+func dayToSecondText(v string, fs int) string {
+	f := strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == ':' })
+	if len(f) != 4 {
+		return ""
+	}
+	neg := false
+	var n [3]uint64
+	for i := range n {
+		p := f[i]
+		if strings.HasPrefix(p, "-") {
+			neg, p = true, p[1:]
+		}
+		x, err := strconv.ParseUint(p, 10, 64)
+		if err != nil {
+			return ""
+		}
+		n[i] = x
+	}
+	sec := f[3]
+	if strings.HasPrefix(sec, "-") {
+		neg, sec = true, sec[1:]
+	}
+	whole, frac, _ := strings.Cut(sec, ".")
+	var s, ns uint64
+	if whole != "" {
+		x, err := strconv.ParseUint(whole, 10, 64)
+		if err != nil {
+			return ""
+		}
+		s = x
+	}
+	if len(frac) > 9 || (whole == "" && frac == "") {
+		return ""
+	}
+	if frac != "" {
+		x, err := strconv.ParseUint(frac+strings.Repeat("0", 9-len(frac)), 10, 64)
+		if err != nil {
+			return ""
+		}
+		ns = x
+	}
+	return formatDayToSecond(neg, n[0], n[1], n[2], s, ns, fs)
 }
 
 // yearMonth turns godror's "Y-M" (both parts negative for a negative
