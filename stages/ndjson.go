@@ -25,6 +25,17 @@ type NDJSONOptions struct {
 	// OmitNulls leaves the key of a NULL value out of its row instead of
 	// writing "KEY":null.
 	OmitNulls bool
+	// BigQuery makes every value loadable, exactly, into the column's
+	// BigQueryType (the {TABLE}.schema.json ora2gcs writes): a value that
+	// type cannot hold fails with an error naming the column (NaN or
+	// ±Infinity in NUMERIC/BIGNUMERIC, more than 38 integer or fraction
+	// digits in a decimal of unknown precision, an integer outside INT64, a
+	// year outside 0001..9999); a number with more than 15 significant
+	// digits in an INT64, NUMERIC or BIGNUMERIC column, and every decimal of
+	// a STRING column, is written as a JSON string of its exact digits, which
+	// BigQuery and DuckDB read exactly (both parse JSON numbers as binary
+	// floating point in places). See docs/TYPES.md.
+	BigQuery bool
 }
 
 // NDJSON returns an EncoderFactory making one Encoder per call.
@@ -45,9 +56,14 @@ const defaultScale = 6
 type column struct {
 	name  string
 	typ   pipeline.ColumnType
-	scale int    // fraction digits for timestamps
-	first []byte // {"NAME":
-	next  []byte // ,"NAME":
+	scale int     // fraction digits for timestamps
+	bq    bqCheck // NDJSONOptions.BigQuery: what to check
+	bqTyp string  // and the column's BigQuery type
+	// bqShort: the declared precision (at most exactDigits) leaves no
+	// value long enough to need quoting
+	bqShort bool
+	first   []byte // {"NAME":
+	next    []byte // ,"NAME":
 	// short keys (most column names) are also kept in a fixed-size array:
 	// copying it is two 16-byte moves instead of a memmove call
 	nextFix [keyFix]byte
@@ -99,6 +115,10 @@ func NewEncoder(cols []pipeline.Column, opts NDJSONOptions) (*Encoder, error) {
 		next := append([]byte{','}, key...)
 		next = append(next, ':')
 		e.cols[i] = column{name: c.Name, typ: c.Type, scale: scale, first: first, next: next}
+		if opts.BigQuery {
+			e.cols[i].bq, e.cols[i].bqTyp = bigQueryCheck(c), BigQueryType(c)
+			e.cols[i].bqShort = c.Precision > 0 && c.Precision <= exactDigits
+		}
 		if len(next) <= keyFix {
 			copy(e.cols[i].nextFix[:], next)
 			e.cols[i].nextLen = len(next)
@@ -186,7 +206,7 @@ func (e *Encoder) appendValue(dst []byte, c *column, v any) ([]byte, error) {
 		default:
 			if d, ok := appendInteger(nil, v); ok {
 				// Integers are exact; only the quoting option matters.
-				if e.opts.DecimalAsString {
+				if _, long := int64Fits(v); e.opts.DecimalAsString || c.bq == bqQuoted || c.bq != bqNone && long {
 					dst = append(dst, '"')
 					dst = append(dst, d...)
 					return append(dst, '"'), nil
@@ -199,12 +219,33 @@ func (e *Encoder) appendValue(dst []byte, c *column, v any) ([]byte, error) {
 			}
 			s = st.String()
 		}
-		out, err := appendDecimal(dst, s, e.opts.DecimalAsString)
+		quote := e.opts.DecimalAsString
+		out, err := appendDecimal(dst, s, quote)
 		if err != nil {
 			return dst, valueError(c, err)
 		}
+		if c.bq != bqNone {
+			q, err := checkDecimal(c.bq, c.bqShort, s)
+			if err != nil {
+				return dst, bqError(c, err)
+			}
+			if q && !quote {
+				return appendDecimal(dst, s, true)
+			}
+		}
 		return out, nil
 	case pipeline.TypeInt:
+		if c.bq != bqNone {
+			if fits, long := int64Fits(v); !fits && c.bq == bqInt64 {
+				return dst, bqError(c, fmt.Errorf("%v is outside INT64", v))
+			} else if long {
+				if d, ok := appendInteger(nil, v); ok {
+					dst = append(dst, '"')
+					dst = append(dst, d...)
+					return append(dst, '"'), nil
+				}
+			}
+		}
 		if out, ok := appendInteger(dst, v); ok {
 			return out, nil
 		}
@@ -218,6 +259,9 @@ func (e *Encoder) appendValue(dst []byte, c *column, v any) ([]byte, error) {
 			s = string(v)
 		default:
 			return dst, typeError(c, v)
+		}
+		if c.bq != bqNone {
+			return e.appendBQIntDigits(dst, c, s)
 		}
 		out, err := appendIntDigits(dst, s)
 		if err != nil {
@@ -237,18 +281,27 @@ func (e *Encoder) appendValue(dst []byte, c *column, v any) ([]byte, error) {
 		}
 	case pipeline.TypeDate:
 		if t, ok := v.(time.Time); ok {
+			if err := e.checkTime(c, t); err != nil {
+				return dst, err
+			}
 			dst = append(dst, '"')
 			dst = appendDate(dst, t)
 			return append(dst, '"'), nil
 		}
 	case pipeline.TypeDateTime:
 		if t, ok := v.(time.Time); ok {
+			if err := e.checkTime(c, t); err != nil {
+				return dst, err
+			}
 			dst = append(dst, '"')
 			dst = appendDateTime(dst, t)
 			return append(dst, '"'), nil
 		}
 	case pipeline.TypeTimestamp:
 		if t, ok := v.(time.Time); ok {
+			if err := e.checkTime(c, t); err != nil {
+				return dst, err
+			}
 			dst = append(dst, '"')
 			dst = appendDateTime(dst, t)
 			dst = appendFraction(dst, t.Nanosecond(), c.scale)
@@ -256,6 +309,9 @@ func (e *Encoder) appendValue(dst []byte, c *column, v any) ([]byte, error) {
 		}
 	case pipeline.TypeTimestampTZ:
 		if t, ok := v.(time.Time); ok {
+			if err := e.checkTime(c, t); err != nil {
+				return dst, err
+			}
 			dst = append(dst, '"')
 			dst = appendTimestampTZ(dst, t, c.scale)
 			return append(dst, '"'), nil
@@ -301,6 +357,48 @@ func (e *Encoder) appendValue(dst []byte, c *column, v any) ([]byte, error) {
 
 func typeError(c *column, v any) error {
 	return fmt.Errorf("stages: column %q (%v): unexpected Go type %T", c.name, c.typ, v)
+}
+
+// bqError says that a value of column c cannot be loaded into its
+// BigQuery type.
+func bqError(c *column, err error) error {
+	return fmt.Errorf("stages: column %q (%v, BigQuery %s): %w", c.name, c.typ, c.bqTyp, err)
+}
+
+// checkTime applies the BigQuery year check of c to t.
+func (e *Encoder) checkTime(c *column, t time.Time) error {
+	if c.bq != bqYear && c.bq != bqYearUTC {
+		return nil
+	}
+	if err := checkYear(t, c.bq == bqYearUTC); err != nil {
+		return bqError(c, err)
+	}
+	return nil
+}
+
+// appendBQIntDigits appends integer digits s of a TypeInt column checked
+// for BigQuery: within INT64 for an INT64 column, quoted when longer than
+// exactDigits or shown as STRING.
+func (e *Encoder) appendBQIntDigits(dst []byte, c *column, s string) ([]byte, error) {
+	d, err := appendIntDigits(nil, s)
+	if err != nil {
+		return dst, valueError(c, err)
+	}
+	if c.bq == bqInt64 {
+		if _, err := strconv.ParseInt(string(d), 10, 64); err != nil {
+			return dst, bqError(c, fmt.Errorf("%s is outside INT64", quoteShort(s)))
+		}
+	}
+	n := len(d)
+	if d[0] == '-' {
+		n--
+	}
+	if c.bq == bqQuoted || n > exactDigits {
+		dst = append(dst, '"')
+		dst = append(dst, d...)
+		return append(dst, '"'), nil
+	}
+	return append(dst, d...), nil
 }
 
 func valueError(c *column, err error) error {
