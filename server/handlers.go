@@ -467,10 +467,7 @@ func (s *Server) handleListJobs(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if p.Items == nil {
-		p.Items = []jobs.Job{}
-	}
-	return c.JSON(p)
+	return c.JSON(viewJobs(p))
 }
 
 func (s *Server) handleGetJob(c *fiber.Ctx) error {
@@ -478,7 +475,7 @@ func (s *Server) handleGetJob(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(j)
+	return c.JSON(viewJob(j))
 }
 
 // logStream logs outside a request (SSE streams end after their handler).

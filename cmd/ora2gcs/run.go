@@ -146,8 +146,8 @@ func sameTables(a, b []string) bool {
 func printSummary(w io.Writer, job jobs.Job) {
 	rows := make([][]string, 0, len(job.Tables)+1)
 	for _, t := range job.Tables {
-		secs := ""
-		if t.CompletedAt != nil {
+		secs := "-" // absent: not started or not ended
+		if t.CompletedAt != nil && !t.StartedAt.IsZero() {
 			secs = fmt.Sprintf("%.2f", t.CompletedAt.Sub(t.StartedAt).Seconds())
 		}
 		path := t.GCSPath
@@ -159,8 +159,8 @@ func printSummary(w io.Writer, job jobs.Job) {
 		}
 		rows = append(rows, []string{t.TableName, fmt.Sprint(t.RowCount), fmt.Sprint(t.BytesTransferred), t.CRC32C, secs, path})
 	}
-	total := ""
-	if job.CompletedAt != nil {
+	total := "-"
+	if job.CompletedAt != nil && !job.StartedAt.IsZero() {
 		total = fmt.Sprintf("%.2f", job.CompletedAt.Sub(job.StartedAt).Seconds())
 	}
 	rows = append(rows, []string{"TOTAL", fmt.Sprint(job.TotalRows), fmt.Sprint(job.BytesTransferred), "", total, job.Manifest})
@@ -173,7 +173,7 @@ func printSummary(w io.Writer, job jobs.Job) {
 	}
 	fmt.Fprintf(w, "%s %s %s %s (snapshot: %s)\n", job.TransportID, job.Version, job.ID, job.Status, snap)
 	printTable(w, []string{"table", "rows", "bytes", "crc32c", "seconds", "path"}, rows)
-	if job.CompletedAt != nil && job.TotalRows > 0 {
+	if job.CompletedAt != nil && !job.StartedAt.IsZero() && job.TotalRows > 0 {
 		if secs := job.CompletedAt.Sub(job.StartedAt).Seconds(); secs > 0 {
 			fmt.Fprintf(w, "%.0f rows/s\n", float64(job.TotalRows)/secs)
 		}
