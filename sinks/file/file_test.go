@@ -50,11 +50,12 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-// assertNoTemps fails if any *.tmp file is left below root once a subtest ends.
+// assertNoTemps fails if any temporary file is left below root once a
+// subtest ends.
 func assertNoTemps(t *testing.T, root string) {
 	t.Helper()
 	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && strings.HasSuffix(p, ".tmp") {
+		if err == nil && (strings.HasSuffix(p, ".tmp") || strings.HasSuffix(p, file.TempSuffix)) {
 			t.Errorf("temporary file left behind: %s", p)
 		}
 		return nil
@@ -76,8 +77,8 @@ func TestLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != 1 || !strings.HasPrefix(entries[0].Name(), "VBRP.jsonl.gz.") || !strings.HasSuffix(entries[0].Name(), ".tmp") {
-		t.Fatalf("while writing, directory holds %v; want one VBRP.jsonl.gz.*.tmp", entries)
+	if len(entries) != 1 || !strings.HasPrefix(entries[0].Name(), ".VBRP.jsonl.gz.") || !strings.HasSuffix(entries[0].Name(), file.TempSuffix) {
+		t.Fatalf("while writing, directory holds %v; want one .VBRP.jsonl.gz.*%s in the version folder", entries, file.TempSuffix)
 	}
 	if _, err := obj.Write([]byte("x")); err != nil {
 		t.Fatal(err)

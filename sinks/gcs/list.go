@@ -1,0 +1,62 @@
+package gcs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"cloud.google.com/go/storage"
+	"google.golang.org/api/iterator"
+
+	"github.com/ora2gcs/ora2gcs/pipeline"
+	"github.com/ora2gcs/ora2gcs/sinks/internal/objname"
+)
+
+// List returns the objects and the prefixes directly below prefix
+// (pipeline.Lister): one listing with delimiter "/", so "p/x" for an object
+// and "p/d/" once for everything below "p/d/". Unfinished resumable uploads
+// are not objects and cannot be listed (GCS deletes them a week after they
+// were started).
+func (s *Sink) List(ctx context.Context, prefix string) ([]string, error) {
+	if prefix != "" {
+		if !strings.HasSuffix(prefix, "/") || objname.Validate(strings.TrimSuffix(prefix, "/")) != nil {
+			return nil, fmt.Errorf("gcs: list: prefix %q must be empty or a valid name followed by '/'", prefix)
+		}
+	}
+	it := s.bucket.Objects(ctx, &storage.Query{Prefix: prefix, Delimiter: "/"})
+	var out []string
+	for {
+		attrs, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, &opError{msg: fmt.Sprintf("gcs: list %s: %s", s.URI(prefix), redact(err.Error())), errs: []error{err}}
+		}
+		if attrs.Prefix != "" {
+			out = append(out, attrs.Prefix)
+		} else {
+			out = append(out, attrs.Name)
+		}
+	}
+}
+
+// Check lists at most one object of the bucket (pipeline.Checker): the
+// bucket exists, the credentials work and may list, which the sink needs to
+// choose a job version. Whether they may create objects shows only at the
+// first upload (GCS's testIamPermissions would tell, but emulators do not
+// serve it).
+func (s *Sink) Check(ctx context.Context) error {
+	it := s.bucket.Objects(ctx, &storage.Query{Delimiter: "/"})
+	it.PageInfo().MaxSize = 1
+	if _, err := it.Next(); err != nil && !errors.Is(err, iterator.Done) {
+		return &opError{msg: fmt.Sprintf("gcs: bucket %s is not reachable: %s", s.cfg.Bucket, redact(err.Error())), errs: []error{err}}
+	}
+	return nil
+}
+
+var (
+	_ pipeline.Lister  = (*Sink)(nil)
+	_ pipeline.Checker = (*Sink)(nil)
+)
