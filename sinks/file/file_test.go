@@ -3,6 +3,7 @@ package file_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -160,8 +161,8 @@ func BenchmarkWrite(b *testing.B) {
 	chunk := sinktest.Random(1<<20, 1)
 	b.SetBytes(size)
 	b.ResetTimer()
-	for b.Loop() {
-		obj, err := s.Create(context.Background(), "TRP-B/v001/VBRP.jsonl.gz")
+	for i := 0; b.Loop(); i++ {
+		obj, err := s.Create(context.Background(), fmt.Sprintf("TRP-B/v%03d/VBRP.jsonl.gz", i+1)) // never replaced: a new name each time
 		if err != nil {
 			b.Fatal(err)
 		}
