@@ -81,6 +81,9 @@ type Column struct {
 	Precision  int        `json:"precision,omitempty"`
 	Scale      int        `json:"scale,omitempty"`
 	Nullable   bool       `json:"nullable"`
+	// Invisible: the column is hidden from SELECT * (Oracle 12c INVISIBLE)
+	// and was read by name; its values are exported like any other.
+	Invisible bool `json:"invisible,omitempty"`
 }
 
 // Batch is a slice of consecutive rows of one table. Rows[i][j] is column j

@@ -110,6 +110,8 @@ func (o *oracleFake) answer(q string, args []any) fakeResult {
 		}
 		return fakeResult{cols: []fakeCol{{name: "OWNER", dbType: "VARCHAR2"}, {name: "TABLE_NAME", dbType: "VARCHAR2"},
 			{name: "COLS", dbType: "NUMBER"}, {name: "NUM_ROWS", dbType: "NUMBER"}}, rows: all}
+	case strings.HasPrefix(q, "SELECT COLUMN_NAME, CASE") && strings.Contains(q, "ALL_TAB_COLS "):
+		return fakeResult{cols: textCols("COLUMN_NAME", "DECL", "NULLABLE")} // no INVISIBLE columns
 	case strings.HasPrefix(q, "SELECT COLUMN_NAME, CASE"):
 		var rows [][]driver.Value
 		for _, d := range vbrpDecl {

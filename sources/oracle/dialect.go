@@ -341,6 +341,78 @@ func New(db *sql.DB, cfg Config) (*Connector, error) {
 	return &Connector{Connector: sc, cfg: cfg}, nil
 }
 
+// Describe resolves name (see sqlsource.Connector.Describe) and adds the
+// table's INVISIBLE columns after the visible ones, marked Invisible: they
+// hold data, and SELECT * would silently leave them out.
+func (c *Connector) Describe(ctx context.Context, name string) (pipeline.TableInfo, error) {
+	t, err := c.Connector.Describe(ctx, name)
+	if err != nil {
+		return t, err
+	}
+	inv, err := c.invisibleColumns(ctx, t)
+	if err != nil {
+		return pipeline.TableInfo{}, fmt.Errorf("oracle: describe %s.%s: invisible columns: %w", t.Schema, t.Name, Translate(err, ""))
+	}
+	t.Columns = append(t.Columns, inv...)
+	t.ColumnCount = len(t.Columns)
+	return t, nil
+}
+
+// invisibleColumns describes t's INVISIBLE columns: their names and
+// declared types from ALL_TAB_COLS, godror's description from a probe that
+// names them.
+func (c *Connector) invisibleColumns(ctx context.Context, t pipeline.TableInfo) ([]pipeline.Column, error) {
+	q, args := InvisibleColumnsSQL(t.Schema, t.Name)
+	rows, err := c.DB().QueryContext(ctx, q, args...)
+	if err != nil {
+		if Code(err) == 904 { // before 12c: no USER_GENERATED, no invisible columns
+			return nil, nil
+		}
+		return nil, err
+	}
+	type decl struct {
+		name, typ string
+		nullable  bool
+	}
+	var decls []decl
+	for rows.Next() {
+		var d decl
+		if err := rows.Scan(&d.name, &d.typ, &d.nullable); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		decls = append(decls, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(decls) == 0 {
+		return nil, err
+	}
+	names := make([]string, len(decls))
+	for i, d := range decls {
+		names[i] = quoteIdent(d.name)
+	}
+	probe, err := c.DB().QueryContext(ctx, NamedProbeSQL(c.QuoteTable(t), names))
+	if err != nil {
+		return nil, err
+	}
+	defer probe.Close()
+	cts, err := probe.ColumnTypes()
+	if err != nil {
+		return nil, err
+	}
+	if len(cts) != len(decls) {
+		return nil, fmt.Errorf("probe returned %d columns for %d invisible ones", len(cts), len(decls))
+	}
+	cols := make([]pipeline.Column, len(cts))
+	for i, ct := range cts {
+		p, s, hasPS := ct.DecimalSize()
+		nullable, hasNullable := ct.Nullable()
+		cols[i] = DriverColumn(decls[i].name, ct.DatabaseTypeName(), p, s, hasPS, nullable || !hasNullable)
+		cols[i].SourceType, cols[i].Nullable, cols[i].Invisible = decls[i].typ, decls[i].nullable, true
+	}
+	return cols, nil
+}
+
 // Open returns a reader of t as of snap. When snap is an SCN and the user
 // may not read t AS OF it (ORA-01031: no FLASHBACK on the table), t is read
 // in a READ ONLY transaction instead and the snapshot's Note says so.

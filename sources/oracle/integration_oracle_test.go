@@ -255,3 +255,22 @@ func TestOracleLongInterval(t *testing.T) {
 		t.Fatalf("%d rows", len(rows))
 	}
 }
+
+// TestOracleInvisibleColumns: INVISIBLE columns (12c+) are described,
+// marked and read.
+func TestOracleInvisibleColumns(t *testing.T) {
+	o := openOracleIT(t, nil)
+	var version string
+	if err := o.c.DB().QueryRowContext(o.ctx, `SELECT VERSION FROM PRODUCT_COMPONENT_VERSION WHERE PRODUCT LIKE 'Oracle%' AND ROWNUM = 1`).Scan(&version); err == nil && strings.HasPrefix(version, "11.") {
+		t.Skip("Oracle 11g has no invisible columns")
+	}
+	tab := o.table(`(ID NUMBER(10), V VARCHAR2(10), SECRET NUMBER(15,2) INVISIBLE)`)
+	o.exec(`INSERT INTO ` + tab + ` (ID, V, SECRET) VALUES (1, 'a', 12.5)`)
+	ti, rows := o.read(tab, 1)
+	if len(ti.Columns) != 3 || ti.Columns[2].Name != "SECRET" || !ti.Columns[2].Invisible || ti.Columns[0].Invisible {
+		t.Fatalf("columns %+v", ti.Columns)
+	}
+	if len(rows) != 1 || rows[0][2] != "12.5" {
+		t.Fatalf("rows %v", rows)
+	}
+}

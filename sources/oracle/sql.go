@@ -78,15 +78,35 @@ func FindTableSQL(owner, name string) (string, []any) {
 // (NUMBER(13,3), VARCHAR2(40 CHAR), TIMESTAMP(6) WITH TIME ZONE…) and its
 // nullability ('true'/'false'), for the resolved owner and table.
 func ColumnsSQL(owner, name string) (string, []any) {
-	return `SELECT COLUMN_NAME, CASE` +
-		` WHEN DATA_TYPE = 'NUMBER' AND DATA_PRECISION IS NOT NULL THEN 'NUMBER(' || DATA_PRECISION || CASE WHEN DATA_SCALE <> 0 THEN ',' || DATA_SCALE END || ')'` +
-		` WHEN DATA_TYPE = 'NUMBER' AND DATA_SCALE = 0 THEN 'INTEGER'` +
-		` WHEN DATA_TYPE = 'FLOAT' THEN 'FLOAT(' || DATA_PRECISION || ')'` +
-		` WHEN DATA_TYPE IN ('VARCHAR2', 'NVARCHAR2', 'CHAR', 'NCHAR') THEN DATA_TYPE || '(' || CHAR_LENGTH || CASE CHAR_USED WHEN 'C' THEN ' CHAR' END || ')'` +
-		` WHEN DATA_TYPE = 'RAW' THEN 'RAW(' || DATA_LENGTH || ')'` +
-		` ELSE DATA_TYPE END,` +
-		` CASE NULLABLE WHEN 'N' THEN 'false' ELSE 'true' END` +
-		` FROM ALL_TAB_COLUMNS WHERE OWNER = :owner AND TABLE_NAME = :name ORDER BY COLUMN_ID`, []any{owner, name}
+	return columnSelect + ` FROM ALL_TAB_COLUMNS WHERE OWNER = :owner AND TABLE_NAME = :name ORDER BY COLUMN_ID`, []any{owner, name}
+}
+
+// columnSelect is the select list of ColumnsSQL and InvisibleColumnsSQL.
+const columnSelect = `SELECT COLUMN_NAME, CASE` +
+	` WHEN DATA_TYPE = 'NUMBER' AND DATA_PRECISION IS NOT NULL THEN 'NUMBER(' || DATA_PRECISION || CASE WHEN DATA_SCALE <> 0 THEN ',' || DATA_SCALE END || ')'` +
+	` WHEN DATA_TYPE = 'NUMBER' AND DATA_SCALE = 0 THEN 'INTEGER'` +
+	` WHEN DATA_TYPE = 'FLOAT' THEN 'FLOAT(' || DATA_PRECISION || ')'` +
+	` WHEN DATA_TYPE IN ('VARCHAR2', 'NVARCHAR2', 'CHAR', 'NCHAR') THEN DATA_TYPE || '(' || CHAR_LENGTH || CASE CHAR_USED WHEN 'C' THEN ' CHAR' END || ')'` +
+	` WHEN DATA_TYPE = 'RAW' THEN 'RAW(' || DATA_LENGTH || ')'` +
+	` ELSE DATA_TYPE END,` +
+	` CASE NULLABLE WHEN 'N' THEN 'false' ELSE 'true' END`
+
+// InvisibleColumnsSQL lists the INVISIBLE columns (Oracle 12c+) of the
+// resolved table in ColumnsSQL's row shape, in their internal order:
+// ALL_TAB_COLS rows with HIDDEN_COLUMN = 'YES' and USER_GENERATED = 'YES'
+// (system-generated hidden columns, such as those of function-based
+// indexes or SET UNUSED, are not data and are left out). SELECT * and
+// ALL_TAB_COLUMNS omit invisible columns; they are read by name. Before
+// 12c ALL_TAB_COLS has no USER_GENERATED (ORA-00904): there are none.
+func InvisibleColumnsSQL(owner, name string) (string, []any) {
+	return columnSelect + ` FROM ALL_TAB_COLS WHERE OWNER = :owner AND TABLE_NAME = :name` +
+		` AND HIDDEN_COLUMN = 'YES' AND USER_GENERATED = 'YES' ORDER BY INTERNAL_COLUMN_ID`, []any{owner, name}
+}
+
+// NamedProbeSQL returns no rows but describes the (quoted) columns of a
+// quoted table, for columns SELECT * does not return.
+func NamedProbeSQL(table string, columns []string) string {
+	return "SELECT " + strings.Join(columns, ", ") + " FROM " + table + " WHERE 1 = 0"
 }
 
 var (

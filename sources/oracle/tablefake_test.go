@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"sort"
 	"strings"
 	"testing"
 
@@ -19,11 +20,17 @@ import (
 // returns them (or oraDateTime, converted as godror does). selectHook, when
 // set, answers the table SELECT instead (it sees the statement text).
 type tableFake struct {
-	cols       []fakeCol
-	decl       [][2]string
-	rows       [][]driver.Value
-	selectHook func(q string) fakeResult
-	other      func(q string, args []any) (fakeResult, bool)
+	cols []fakeCol
+	decl [][2]string
+	rows [][]driver.Value // values of cols, then of invisible
+	// invisible columns (12c INVISIBLE) with their declared types: in
+	// ALL_TAB_COLS (HIDDEN_COLUMN = 'YES', USER_GENERATED = 'YES'), not in
+	// ALL_TAB_COLUMNS, and not returned by SELECT * (only when named).
+	invisible     []fakeCol
+	invisibleDecl [][2]string
+	invisibleErr  error // the ALL_TAB_COLS query fails (11g: ORA-00904 USER_GENERATED)
+	selectHook    func(q string) fakeResult
+	other         func(q string, args []any) (fakeResult, bool)
 }
 
 func (f *tableFake) answer(q string, args []any) fakeResult {
@@ -39,6 +46,15 @@ func (f *tableFake) answer(q string, args []any) fakeResult {
 		return fakeResult{cols: []fakeCol{{name: "OWNER", dbType: "VARCHAR2"}, {name: "TABLE_NAME", dbType: "VARCHAR2"},
 			{name: "COLS", dbType: "NUMBER"}, {name: "NUM_ROWS", dbType: "NUMBER"}},
 			rows: [][]driver.Value{{"T", "X", godror.Number("1"), nil}}}
+	case strings.HasPrefix(q, "SELECT COLUMN_NAME, CASE") && strings.Contains(q, "ALL_TAB_COLS "):
+		if f.invisibleErr != nil {
+			return fakeResult{err: f.invisibleErr}
+		}
+		var rows [][]driver.Value
+		for _, d := range f.invisibleDecl {
+			rows = append(rows, []driver.Value{d[0], d[1], "true"})
+		}
+		return fakeResult{cols: textCols("COLUMN_NAME", "DECL", "NULLABLE"), rows: rows}
 	case strings.HasPrefix(q, "SELECT COLUMN_NAME, CASE"):
 		var rows [][]driver.Value
 		for _, d := range f.decl {
@@ -51,11 +67,43 @@ func (f *tableFake) answer(q string, args []any) fakeResult {
 		if f.selectHook != nil {
 			return f.selectHook(q)
 		}
-		return fakeResult{cols: describeSelect(q, f.cols), rows: f.rows}
+		return f.project(q)
 	case q == ReadOnlySQL:
 		return fakeResult{}
 	}
 	return fakeResult{err: errors.New("fake oracle: unexpected statement: " + q)}
+}
+
+// project answers a SELECT that names columns: the columns of cols and
+// invisible whose quoted name q mentions, in the order q mentions them,
+// each described as Oracle describes its SELECT list item.
+func (f *tableFake) project(q string) fakeResult {
+	all := append(append([]fakeCol(nil), f.cols...), f.invisible...)
+	type hit struct{ pos, col int }
+	var hits []hit
+	list := q[:strings.Index(q, ` FROM "T"."X"`)]
+	for i, c := range all {
+		if p := strings.Index(list, quoteIdent(c.name)); p >= 0 {
+			hits = append(hits, hit{p, i})
+		}
+	}
+	sort.Slice(hits, func(a, b int) bool { return hits[a].pos < hits[b].pos })
+	res := fakeResult{}
+	for _, h := range hits {
+		res.cols = append(res.cols, all[h.col])
+	}
+	res.cols = describeSelect(q, res.cols)
+	if strings.Contains(q, "1 = 0") {
+		return res
+	}
+	for _, r := range f.rows {
+		row := make([]driver.Value, len(hits))
+		for j, h := range hits {
+			row[j] = r[h.col]
+		}
+		res.rows = append(res.rows, row)
+	}
+	return res
 }
 
 // open connects a Connector with cfg to f; the fake driver gets cfg's
