@@ -76,7 +76,9 @@ type oracleFake struct {
 	readErr   error // mid-stream error of the table SELECT
 	readErrAt int
 	extentErr error
-	bigfile   bool // the table's tablespace is BIGFILE
+	bigfile   bool  // the table's tablespace is BIGFILE
+	noExtents bool  // DBA_EXTENTS has no TABLE segment (index-organized table)
+	chunkErr  error // DBMS_PARALLEL_EXECUTE.CREATE_CHUNKS_BY_ROWID
 }
 
 func (o *oracleFake) answer(q string, args []any) fakeResult {
@@ -137,6 +139,9 @@ func (o *oracleFake) answer(q string, args []any) fakeResult {
 		}
 		n := func(v int64) driver.Value { return godror.Number(strconv.FormatInt(v, 10)) }
 		cols := []fakeCol{{name: "O", dbType: "NUMBER"}, {name: "F", dbType: "NUMBER"}, {name: "B", dbType: "NUMBER"}, {name: "N", dbType: "NUMBER"}, {name: "BIGFILE", dbType: "VARCHAR2"}}
+		if o.noExtents {
+			return fakeResult{cols: cols}
+		}
 		if o.bigfile {
 			// DBA_EXTENTS.RELATIVE_FNO of a BIGFILE tablespace is always 1024
 			return fakeResult{cols: cols, rows: [][]driver.Value{{n(73749), n(1024), n(20), n(1024), "YES"}, {n(73749), n(1024), n(1 << 23), n(1024), "YES"}}}
@@ -145,6 +150,8 @@ func (o *oracleFake) answer(q string, args []any) fakeResult {
 			rows: [][]driver.Value{{n(800), n(4), n(16), n(128), "NO"}, {n(800), n(4), n(144), n(128), "NO"}, {n(800), n(5), n(8), n(128), "NO"}, {n(800), n(5), n(136), n(128), "NO"}}}
 	case q == BlocksSQL:
 		return fakeResult{cols: []fakeCol{{name: "BLOCKS", dbType: "NUMBER"}}, rows: [][]driver.Value{{godror.Number("4096")}}}
+	case q == ChunksByRowidSQL && o.chunkErr != nil:
+		return fakeResult{err: o.chunkErr}
 	case q == CreateTaskSQL, q == ChunksByRowidSQL, q == DropTaskSQL:
 		return fakeResult{}
 	case q == ChunksSQL:
@@ -620,6 +627,45 @@ func TestConnectorRanges(t *testing.T) {
 		}
 		if !reflect.DeepEqual(seen, []string{CreateTaskSQL, ChunksByRowidSQL, ChunksSQL, DropTaskSQL}) || !strings.HasPrefix(task, "ORA2GCS_") {
 			t.Fatalf("task calls %v (%s)", seen, task)
+		}
+	})
+	t.Run("unsplittable tables run as one range and the snapshot says so", func(t *testing.T) {
+		for _, tt := range []struct {
+			name string
+			o    oracleFake
+			why  string
+		}{
+			{"IOT without DBA_EXTENTS", oracleFake{extentErr: oraErr(942, "table or view does not exist"),
+				chunkErr: oraErr(29491, "invalid table for chunking")}, "ORA-29491"},
+			{"IOT with DBA_EXTENTS", oracleFake{noExtents: true}, "no table segment"},
+			{"no privilege for either", oracleFake{extentErr: oraErr(942, "table or view does not exist"),
+				chunkErr: errors.New("ORA-06550: line 1, column 7:\nPLS-00201: identifier 'DBMS_PARALLEL_EXECUTE' must be declared")}, "SELECT_CATALOG_ROLE"},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				fake, c := newFakeConnector(t, &tt.o)
+				ti := describe(t, c)
+				snap, _ := c.Snapshot(context.Background())
+				rs, err := c.Ranges(context.Background(), ti, snap, 4)
+				if err != nil || len(rs) != 1 || rs[0].Lo != "" || rs[0].Hi != "" {
+					t.Fatalf("ranges %+v, %v: want one whole-table range", rs, err)
+				}
+				note := snap.Info().Note
+				if !strings.Contains(note, "SAPSR3.VBRP was read as one range") || !strings.Contains(note, tt.why) {
+					t.Fatalf("snapshot note %q does not say why SAPSR3.VBRP was not split (%s)", note, tt.why)
+				}
+				var created, dropped int
+				for _, q := range fake.SQLs() {
+					if q == CreateTaskSQL {
+						created++
+					}
+					if q == DropTaskSQL {
+						dropped++
+					}
+				}
+				if created != dropped {
+					t.Fatalf("%d tasks created, %d dropped", created, dropped)
+				}
+			})
 		}
 	})
 	t.Run("one range without snapshot", func(t *testing.T) {

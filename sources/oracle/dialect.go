@@ -94,22 +94,41 @@ func (dialect) Classify(err error) error { return Translate(err, "") }
 type scnSnapshot struct {
 	scn      string
 	mu       sync.Mutex
-	readOnly []string // guarded by mu
+	readOnly []string    // guarded by mu
+	unsplit  [][2]string // table, why it was read as one range; guarded by mu
 }
 
 func newSCNSnapshot(scn string) *scnSnapshot { return &scnSnapshot{scn: scn} }
 
 // Info is kind "scn" with the SCN; when some tables fell back to READ ONLY
-// transactions the Note names them (read it at the end of the job).
+// transactions, or could not be split into ranges, the Note names them and
+// says why (read it at the end of the job).
 func (s *scnSnapshot) Info() pipeline.SnapshotInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	info := SCNInfo(s.scn)
+	var notes []string
 	if len(s.readOnly) > 0 {
-		info.Note = fmt.Sprintf("%s were read in READ ONLY transactions, not AS OF SCN %s: the user lacks FLASHBACK on them "+
-			"(GRANT FLASHBACK ON each table, or FLASHBACK ANY TABLE, for one consistent point in time)", strings.Join(s.readOnly, ", "), s.scn)
+		notes = append(notes, fmt.Sprintf("%s were read in READ ONLY transactions, not AS OF SCN %s: the user lacks FLASHBACK on them "+
+			"(GRANT FLASHBACK ON each table, or FLASHBACK ANY TABLE, for one consistent point in time)", strings.Join(s.readOnly, ", "), s.scn))
 	}
+	for _, u := range s.unsplit {
+		notes = append(notes, fmt.Sprintf("%s was read as one range, not in parallel: %s", u[0], u[1]))
+	}
+	info.Note = strings.Join(notes, "; ")
 	return info
+}
+
+// notSplit records that table is read as one range, and why.
+func (s *scnSnapshot) notSplit(table, why string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, u := range s.unsplit {
+		if u[0] == table {
+			return
+		}
+	}
+	s.unsplit = append(s.unsplit, [2]string{table, why})
 }
 
 func (s *scnSnapshot) fellBack(table string) {
@@ -213,15 +232,53 @@ func (dialect) ReadSetup(snap pipeline.Snapshot) (sqlsource.ReadSetup, error) {
 // access to DBA_EXTENTS it asks DBMS_PARALLEL_EXECUTE for ROWID chunks; when
 // both are refused the table is read as one range.
 func (d dialect) Ranges(ctx context.Context, db *sql.DB, owner, name, _ string, n int) ([]pipeline.Range, error) {
-	rs, err := extentRanges(ctx, db, owner, name, n)
-	if err == nil || !privilegeDenied(err) {
-		return rs, err
+	rs, _, err := splitTable(ctx, db, owner, name, n)
+	return rs, err
+}
+
+// splitTable is Ranges, plus why a table that cannot be split is read as
+// one range ("" when it was split, or is simply too small to split): it
+// has no table segment (an index-organized table: no ROWIDs to cut),
+// DBMS_PARALLEL_EXECUTE refuses to chunk it (ORA-29491 for IOTs and other
+// tables without physical ROWIDs), or the user may use neither way.
+func splitTable(ctx context.Context, db *sql.DB, owner, name string, n int) ([]pipeline.Range, string, error) {
+	one := []pipeline.Range{{Index: 0, Total: 1}}
+	rs, noSegment, err := extentRanges(ctx, db, owner, name, n)
+	if err == nil {
+		if noSegment {
+			return one, "it has no table segment in DBA_EXTENTS (an index-organized table has no physical ROWIDs to cut)", nil
+		}
+		return rs, "", nil
 	}
-	rs, err = chunkRanges(ctx, db, owner, name, n)
-	if err == nil || !privilegeDenied(err) {
-		return rs, err
+	if !privilegeDenied(err) {
+		return nil, "", err
 	}
-	return []pipeline.Range{{Index: 0, Total: 1}}, nil
+	rs, err2 := chunkRanges(ctx, db, owner, name, n)
+	switch {
+	case err2 == nil:
+		return rs, "", nil
+	case cannotChunk(err2):
+		return one, fmt.Sprintf("DBMS_PARALLEL_EXECUTE cannot chunk it by ROWID (ORA-%05d: an index-organized or other table without physical ROWIDs)", Code(err2)), nil
+	case privilegeDenied(err2):
+		return one, fmt.Sprintf("the user may read neither DBA_EXTENTS (%s) nor use DBMS_PARALLEL_EXECUTE (%s): "+
+			"GRANT SELECT_CATALOG_ROLE (or SELECT on DBA_EXTENTS, DBA_OBJECTS and DBA_TABLESPACES) to split tables", oraCode(err), oraCode(err2)), nil
+	}
+	return nil, "", err2
+}
+
+// cannotChunk: DBMS_PARALLEL_EXECUTE refuses the table itself
+// (ORA-29491 invalid table for chunking: IOT, external, no ROWIDs).
+func cannotChunk(err error) bool { return Code(err) == 29491 }
+
+// oraCode is "PLS-00201" or "ORA-NNNNN" of err, or "refused".
+func oraCode(err error) string {
+	if strings.Contains(err.Error(), "PLS-00201") {
+		return "PLS-00201"
+	}
+	if c := Code(err); c != 0 {
+		return fmt.Sprintf("ORA-%05d", c)
+	}
+	return "refused"
 }
 
 // privilegeDenied: no access to a dictionary view or package.
@@ -233,10 +290,12 @@ func privilegeDenied(err error) bool {
 	return strings.Contains(err.Error(), "PLS-00201")
 }
 
-func extentRanges(ctx context.Context, db *sql.DB, owner, name string, n int) ([]pipeline.Range, error) {
+// extentRanges cuts the table's extents into ranges; noSegment reports a
+// table without any table segment extent (an index-organized table).
+func extentRanges(ctx context.Context, db *sql.DB, owner, name string, n int) (_ []pipeline.Range, noSegment bool, err error) {
 	rows, err := db.QueryContext(ctx, ExtentsSQL(), owner, name)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer rows.Close()
 	var exts []Extent
@@ -244,15 +303,16 @@ func extentRanges(ctx context.Context, db *sql.DB, owner, name string, n int) ([
 		var e Extent
 		var bigfile sql.NullString
 		if err := rows.Scan(&e.DataObjectID, &e.RelativeFNO, &e.BlockID, &e.Blocks, &bigfile); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		e.Bigfile = bigfile.String == "YES"
 		exts = append(exts, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return RowidRanges(exts, n)
+	rs, err := RowidRanges(exts, n)
+	return rs, len(exts) == 0, err
 }
 
 // chunkRanges asks DBMS_PARALLEL_EXECUTE for about 4n ROWID chunks (sized
@@ -463,7 +523,10 @@ func SelectItem(c pipeline.Column) string {
 
 // Ranges splits t for parallel reads as of snap. Ranges must share one
 // point in time, so a table read without AS OF SCN (a "read_only" snapshot,
-// or no FLASHBACK on t) is one range.
+// or no FLASHBACK on t) is one range. A table that cannot be split (an
+// index-organized table, ORA-29491, or no privilege for DBA_EXTENTS nor
+// DBMS_PARALLEL_EXECUTE) is one range too, and the snapshot's Note names
+// it and says why.
 func (c *Connector) Ranges(ctx context.Context, t pipeline.TableInfo, snap pipeline.Snapshot, n int) ([]pipeline.Range, error) {
 	one := []pipeline.Range{{Index: 0, Total: 1}}
 	if n <= 1 || snap == nil || snap.Info().Kind != "scn" {
@@ -480,7 +543,16 @@ func (c *Connector) Ranges(ctx context.Context, t pipeline.TableInfo, snap pipel
 		}
 		return nil, fmt.Errorf("oracle: ranges of %s: %w", t.Name, Translate(err, ""))
 	}
-	return c.Connector.Ranges(ctx, t, snap, n)
+	rs, why, err := splitTable(ctx, c.DB(), t.Schema, t.Name, n)
+	if err != nil {
+		return nil, fmt.Errorf("oracle: ranges of %s: %w", t.Name, Translate(err, ""))
+	}
+	if why != "" {
+		if s, ok := snap.(*scnSnapshot); ok {
+			s.notSplit(t.Schema+"."+t.Name, why)
+		}
+	}
+	return rs, nil
 }
 
 // asOfDenied: the user may not read this table AS OF an SCN.

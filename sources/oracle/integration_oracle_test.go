@@ -274,3 +274,34 @@ func TestOracleInvisibleColumns(t *testing.T) {
 		t.Fatalf("rows %v", rows)
 	}
 }
+
+// TestOracleIOTOneRange: an index-organized table cannot be cut by ROWID;
+// it is read as one range, whole, and the snapshot's note says so.
+func TestOracleIOTOneRange(t *testing.T) {
+	o := openOracleIT(t, nil)
+	tab := o.table(`(ID NUMBER(10) PRIMARY KEY, V VARCHAR2(100)) ORGANIZATION INDEX`)
+	o.exec(`INSERT INTO `+tab+` SELECT LEVEL, RPAD('v', 90, 'v') FROM DUAL CONNECT BY LEVEL <= :n`, 5000)
+	ti, err := o.c.Describe(o.ctx, tab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := o.c.Snapshot(o.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	rs, err := o.c.Ranges(o.ctx, ti, snap, 4)
+	if err != nil {
+		t.Fatalf("an IOT must run as one range, not fail: %v", err)
+	}
+	if len(rs) != 1 {
+		t.Fatalf("ranges %+v", rs)
+	}
+	if info := snap.Info(); info.Kind == "scn" && !strings.Contains(info.Note, tab+" was read as one range") {
+		t.Errorf("snapshot note %q does not name %s", info.Note, tab)
+	}
+	_, rows := o.read(tab, 4)
+	if len(rows) != 5000 {
+		t.Fatalf("%d rows", len(rows))
+	}
+}
