@@ -64,6 +64,8 @@ func newFakeConnector(tables ...*fakeTable) *fakeConnector {
 
 func (c *fakeConnector) Kind() string { return "fake" }
 
+func (c *fakeConnector) FoldCase(s string) string { return strings.ToUpper(s) }
+
 func (c *fakeConnector) Tables(ctx context.Context, exact bool) ([]pipeline.TableInfo, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -77,11 +79,22 @@ func (c *fakeConnector) Tables(ctx context.Context, exact bool) ([]pipeline.Tabl
 func (c *fakeConnector) Describe(ctx context.Context, name string) (pipeline.TableInfo, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	n := strings.ToUpper(name)
-	if i := strings.LastIndexByte(n, '.'); i >= 0 && n[:i] == "FAKE" {
-		n = n[i+1:]
+	// Like the real connectors: unquoted parts fold to upper case, quoted
+	// parts (the exact form transports store) match exactly.
+	ref, err := pipeline.ParseTableName(name)
+	if err != nil {
+		return pipeline.TableInfo{}, fmt.Errorf("fake: %w", err)
 	}
-	t, ok := c.tables[n]
+	part := func(s string, quoted bool) string {
+		if quoted {
+			return s
+		}
+		return strings.ToUpper(s)
+	}
+	if ref.Schema != "" && part(ref.Schema, ref.SchemaQuoted) != "FAKE" {
+		return pipeline.TableInfo{}, fmt.Errorf("fake: %s: %w", name, pipeline.ErrTableNotFound)
+	}
+	t, ok := c.tables[part(ref.Name, ref.NameQuoted)]
 	if !ok {
 		return pipeline.TableInfo{}, fmt.Errorf("fake: %s: %w", name, pipeline.ErrTableNotFound)
 	}

@@ -70,8 +70,9 @@ type ManagerConfig struct {
 	DefaultBucket string
 	// ValidateBucket checks a bucket name; default ValidBucketName (GCS rules).
 	ValidateBucket func(string) error
-	// DecimalAsString tells the BigQuery schema that the encoder writes
-	// decimals as JSON strings.
+	// DecimalAsString says the encoder writes decimals as JSON strings. It
+	// does not change the BigQuery schema (BigQuery reads quoted NUMERIC
+	// and BIGNUMERIC values); kept so configurations stay valid.
 	DecimalAsString bool
 	// Logger receives the job log; default discards.
 	Logger *slog.Logger
@@ -177,9 +178,15 @@ type Manager struct {
 	closeOnce sync.Once
 	closeErr  error
 
+	startMu sync.Mutex     // serializes Execute's pre-flight and job creation
+	cleanWG sync.WaitGroup // the start-up clean-up of interrupted jobs
+	cleaned chan struct{}  // closed when that clean-up has ended
+
 	statusMu   sync.Mutex
 	status     pipeline.Status
 	statusTime time.Time
+
+	ended map[string]endedHub // transport → hub of its last job run here (keepHub)
 }
 
 var _ Service = (*Manager)(nil)
@@ -208,6 +215,11 @@ func NewManager(ctx context.Context, cfg ManagerConfig) (*Manager, error) {
 		base: base, cancelBase: cancel, forceSubs: make(chan struct{}),
 	}
 	m.registerGauges()
+	// What interrupted jobs left in their targets is removed in the
+	// background, so an unreachable target does not hold up the start.
+	m.cleaned = make(chan struct{})
+	m.cleanWG.Add(1)
+	go func() { defer m.cleanWG.Done(); m.cleanupPending(base) }()
 	return m, nil
 }
 
@@ -250,30 +262,49 @@ func (m *Manager) CreateTransport(ctx context.Context, in NewTransport) (Transpo
 	if err := m.cfg.ValidateBucket(in.TargetBucket); err != nil {
 		return Transport{}, fmt.Errorf("jobs: target_bucket %q: %v: %w", in.TargetBucket, err, ErrInvalid)
 	}
-	seen := make(map[string]string, len(in.Tables))
+	fold := m.cfg.Connector.FoldCase
+	seen := make(map[string]string, len(in.Tables))    // exact identity → entry
+	objects := make(map[string]string, len(in.Tables)) // object name part → entry
 	tables := make([]string, 0, len(in.Tables))
+	refs := make([]TableRef, 0, len(in.Tables))
 	for _, name := range in.Tables {
 		name = strings.TrimSpace(name)
 		if name == "" {
 			return Transport{}, fmt.Errorf("jobs: tables: empty table name: %w", ErrInvalid)
 		}
+		parsed, err := pipeline.ParseTableName(name)
+		if err != nil {
+			return Transport{}, fmt.Errorf("jobs: table %q: %w", name, err)
+		}
 		info, err := m.cfg.Connector.Describe(ctx, name)
 		if err != nil {
-			if errors.Is(err, pipeline.ErrTableNotFound) {
+			switch {
+			case errors.Is(err, pipeline.ErrTableNotFound):
 				return Transport{}, fmt.Errorf("jobs: table %q: %w", name, err)
+			case errors.Is(err, pipeline.ErrAmbiguousTable):
+				return Transport{}, fmt.Errorf("jobs: table %q: %v: %w", name, err, ErrTableConflict)
 			}
 			return Transport{}, fmt.Errorf("jobs: describe table %q: %w", name, err)
 		}
-		canon := info.Name
-		if strings.Contains(name, ".") && info.Schema != "" {
-			canon = info.Schema + "." + info.Name
+		qualified := parsed.Schema != "" && info.Schema != ""
+		display := pipeline.DisplayIdent(info.Name, fold)
+		if qualified {
+			display = pipeline.DisplayIdent(info.Schema, fold) + "." + display
 		}
-		if prev, dup := seen[canon]; dup {
-			return Transport{}, fmt.Errorf("jobs: tables: %q and %q are the same table %s: %w", prev, name, canon, ErrInvalid)
+		ref := TableRef{Schema: info.Schema, Name: info.Name, Object: pipeline.ObjectBaseName(info.Schema, info.Name, qualified)}
+		key := ref.Exact()
+		if prev, dup := seen[key]; dup {
+			return Transport{}, fmt.Errorf("jobs: tables: %q and %q are the same table %s: %w", prev, name, key, ErrTableConflict)
 		}
-		seen[canon] = name
-		tables = append(tables, canon)
+		seen[key] = name
+		if prev, dup := objects[ref.Object]; dup {
+			return Transport{}, fmt.Errorf("jobs: tables: %q and %q would both be stored as %s.jsonl.gz: %w", prev, name, ref.Object, ErrTableConflict)
+		}
+		objects[ref.Object] = name
+		tables = append(tables, display)
+		refs = append(refs, ref)
 	}
+	in.TableRefs = refs
 	in.Tables = tables
 	t, err := m.store.CreateTransport(ctx, in, m.now())
 	if err != nil {
@@ -339,25 +370,40 @@ func (m *Manager) Execute(ctx context.Context, transportID string) (Job, error) 
 
 // ExecuteVersion is Execute with an explicit job version ("" is the next);
 // an existing version is refused, never overwritten.
+//
+// Before a version is assigned, a pre-flight checks that the target is
+// reachable and writable (error wrapping ErrTargetUnavailable) and that
+// every table resolves (ErrUnknownTbl). The version is the next one above
+// every version of the transport both in the state database and in the
+// target (listed), so another state database writing to the same target
+// never gets a version that exists there; should two of them race, the
+// sinks' no-replace commits fail the later job rather than mix the two.
 func (m *Manager) ExecuteVersion(ctx context.Context, transportID, version string) (Job, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.shutting {
-		return Job{}, fmt.Errorf("jobs: execute %s: %w", transportID, ErrShutdown)
-	}
-	if r := m.running; r != nil {
-		return Job{}, &RunningError{JobID: r.job.ID, TransportID: r.job.TransportID}
+	m.startMu.Lock()
+	defer m.startMu.Unlock()
+	if err := m.idle(transportID); err != nil {
+		return Job{}, err
 	}
 	t, err := m.store.GetTransport(ctx, transportID)
 	if err != nil {
 		return Job{}, err
 	}
-	j, err := m.store.CreateJob(ctx, t, m.cfg.Connector.Kind(), version, m.now())
+	sink, inTarget, err := m.preflight(ctx, t)
+	if err != nil {
+		return Job{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.idleLocked(transportID); err != nil {
+		return Job{}, err
+	}
+	j, err := m.store.CreateJobAvoiding(ctx, t, m.cfg.Connector.Kind(), version, inTarget, m.now())
 	if err != nil {
 		return Job{}, err
 	}
 	jctx, cancel := context.WithCancel(m.base)
 	r := newRun(m, t, j, cancel)
+	r.sink = sink
 	m.running = r
 	m.jobWG.Add(1)
 	go m.execute(jctx, r)
@@ -365,6 +411,23 @@ func (m *Manager) ExecuteVersion(ctx context.Context, transportID, version strin
 	out := j
 	out.Tables = append([]TableExtraction(nil), j.Tables...)
 	return out, nil
+}
+
+// idle returns nil if a job may start: not shutting down, none running.
+func (m *Manager) idle(transportID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.idleLocked(transportID)
+}
+
+func (m *Manager) idleLocked(transportID string) error {
+	if m.shutting {
+		return fmt.Errorf("jobs: execute %s: %w", transportID, ErrShutdown)
+	}
+	if r := m.running; r != nil {
+		return &RunningError{JobID: r.job.ID, TransportID: r.job.TransportID}
+	}
+	return nil
 }
 
 // Wait blocks until job id is no longer running (or ctx ends) and returns
@@ -411,6 +474,11 @@ func (m *Manager) Subscribe(ctx context.Context, transportID string) (<-chan Eve
 		} else if ok {
 			return s.out, s.cancel, nil
 		}
+	}
+	if ok, err := m.attachEnded(ctx, s, transportID, j.ID); err != nil {
+		return nil, nil, err
+	} else if ok {
+		return s.out, s.cancel, nil
 	}
 	for _, e := range replayFromStore(j) {
 		s.push(e)
@@ -505,6 +573,7 @@ func (m *Manager) Close() error {
 		m.mu.Unlock()
 		m.cancelBase()
 		m.jobWG.Wait()
+		m.cleanWG.Wait()
 		m.subWG.Wait()
 		m.closeErr = errors.Join(m.store.Close(), m.lock.release())
 	})

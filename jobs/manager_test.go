@@ -193,7 +193,7 @@ func TestCreateTransportValidation(t *testing.T) {
 		{"no tables", NewTransport{Name: "n"}, ErrInvalid, "at least one table"},
 		{"too many tables", NewTransport{Name: "n", Tables: many}, ErrInvalid, "at most 500"},
 		{"unknown table", NewTransport{Name: "n", Tables: []string{"VBRP", "NOPE"}}, ErrUnknownTbl, `"NOPE"`},
-		{"duplicate by case", NewTransport{Name: "n", Tables: []string{"vbrp", "VBRP"}}, ErrInvalid, "same table VBRP"},
+		{"duplicate by case", NewTransport{Name: "n", Tables: []string{"vbrp", "VBRP"}}, ErrTableConflict, `same table "FAKE"."VBRP"`},
 		{"bad bucket", NewTransport{Name: "n", Tables: []string{"VBRP"}, TargetBucket: "Bad_Bucket"}, ErrInvalid, "target_bucket"},
 		{"parallelism", NewTransport{Name: "n", Tables: []string{"VBRP"}, TableParallelism: 65}, ErrInvalid, "table_parallelism"},
 	}
@@ -632,42 +632,17 @@ func TestManifestAndSchema(t *testing.T) {
 	}
 }
 
+// TestBigQuerySchema: types come from stages.BigQueryType (tested there and
+// against docs/TYPES.md); the schema adds mode and description.
 func TestBigQuerySchema(t *testing.T) {
-	tests := []struct {
-		col   pipeline.Column
-		asStr bool
-		want  string
-	}{
-		{pipeline.Column{Type: pipeline.TypeString}, false, "STRING"},
-		{pipeline.Column{Type: pipeline.TypeDecimal, Precision: 38, Scale: 9}, false, "NUMERIC"},
-		{pipeline.Column{Type: pipeline.TypeDecimal, Precision: 38, Scale: 10}, false, "BIGNUMERIC"},
-		{pipeline.Column{Type: pipeline.TypeDecimal, Precision: 31, Scale: 1}, false, "BIGNUMERIC"},
-		{pipeline.Column{Type: pipeline.TypeDecimal, Precision: 29}, false, "NUMERIC"},
-		{pipeline.Column{Type: pipeline.TypeDecimal}, false, "BIGNUMERIC"},
-		{pipeline.Column{Type: pipeline.TypeDecimal}, true, "STRING"},
-		{pipeline.Column{Type: pipeline.TypeDecimal, Precision: 10, Scale: 2}, true, "STRING"},
-		{pipeline.Column{Type: pipeline.TypeInt, Precision: 10}, false, "INT64"},
-		{pipeline.Column{Type: pipeline.TypeInt, Precision: 38}, false, "BIGNUMERIC"},
-		{pipeline.Column{Type: pipeline.TypeInt, Precision: 20}, false, "NUMERIC"},
-		{pipeline.Column{Type: pipeline.TypeFloat}, false, "FLOAT64"},
-		{pipeline.Column{Type: pipeline.TypeBool}, false, "BOOL"},
-		{pipeline.Column{Type: pipeline.TypeDate}, false, "DATE"},
-		{pipeline.Column{Type: pipeline.TypeDateTime}, false, "DATETIME"},
-		{pipeline.Column{Type: pipeline.TypeTimestamp}, false, "DATETIME"},
-		{pipeline.Column{Type: pipeline.TypeTimestampTZ}, false, "TIMESTAMP"},
-		{pipeline.Column{Type: pipeline.TypeBytes}, false, "BYTES"},
-		{pipeline.Column{Type: pipeline.TypeJSON}, false, "JSON"},
-		{pipeline.Column{Type: pipeline.TypeInterval}, false, "STRING"},
-		{pipeline.Column{Type: pipeline.TypeUnknown}, false, "STRING"},
+	cols := []pipeline.Column{
+		{Name: "A", Type: pipeline.TypeDecimal, Precision: 13, Scale: 2, SourceType: "NUMBER(13,2)"},
+		{Name: "B", Type: pipeline.TypeTimestamp, Scale: 9, SourceType: "TIMESTAMP(9)", Nullable: true},
 	}
-	for _, tc := range tests {
-		t.Run(tc.col.Type.String()+"/"+tc.want, func(t *testing.T) {
-			tc.col.Name = "C"
-			f := BigQuerySchema([]pipeline.Column{tc.col}, tc.asStr)
-			if f[0].Type != tc.want || f[0].Mode != "REQUIRED" {
-				t.Fatalf("got %+v, want %s", f[0], tc.want)
-			}
-		})
+	want := []BigQueryField{{"A", "NUMERIC", "REQUIRED", "NUMBER(13,2)"}, {"B", "STRING", "NULLABLE", "TIMESTAMP(9)"}}
+	got := BigQuerySchema(cols)
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("schema %+v, want %+v", got, want)
 	}
 }
 

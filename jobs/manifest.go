@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ora2gcs/ora2gcs/pipeline"
+	"github.com/ora2gcs/ora2gcs/stages"
 )
 
 // ManifestFormat identifies the layout of _manifest.json.
@@ -59,6 +60,10 @@ type ManifestTable struct {
 	// for BigQuery's 4 GB limit on gzip files), in order; Object and URI then
 	// name the first part and CRC32C is empty (each part has its own).
 	Parts []ManifestPart `json:"parts,omitempty"`
+	// CleanupErrors names each temporary object of the table (range
+	// segments under _ranges/) that could not be removed, with the cause.
+	// The table's object is complete; these are left for the user to delete.
+	CleanupErrors []string `json:"cleanup_errors,omitempty"`
 }
 
 // ManifestPart is one object of a table split into parts.
@@ -107,68 +112,22 @@ type BigQueryField struct {
 	Description string `json:"description,omitempty"`
 }
 
-// BigQuerySchema maps columns to a BigQuery schema for the NDJSON the encoder
-// writes. decimalAsString says decimals are emitted as JSON strings.
-//
-// DECIMAL becomes NUMERIC when its integer digits (precision−scale) are at
-// most 29 and its scale at most 9, BIGNUMERIC otherwise or when the
-// precision is unknown (STRING if emitted as strings); INT with more than 18
-// digits of precision is treated as a decimal. DATETIME and TIMESTAMP
-// without zone become DATETIME, TIMESTAMPTZ becomes TIMESTAMP, INTERVAL and
-// unknown types STRING. Nullable columns are NULLABLE, others REQUIRED. The
-// description carries the source type.
-func BigQuerySchema(cols []pipeline.Column, decimalAsString bool) []BigQueryField {
+// BigQuerySchema is the BigQuery schema of the NDJSON ora2gcs writes for
+// cols: each column's type is stages.BigQueryType (the one mapping, which
+// docs/TYPES.md documents; the encoder's NDJSONOptions.BigQuery checks
+// every value against it). --decimals-as-strings does not change it:
+// BigQuery reads quoted NUMERIC and BIGNUMERIC values. Nullable columns are
+// NULLABLE, others REQUIRED. The description carries the source type.
+func BigQuerySchema(cols []pipeline.Column) []BigQueryField {
 	out := make([]BigQueryField, len(cols))
 	for i, c := range cols {
 		mode := "REQUIRED"
 		if c.Nullable {
 			mode = "NULLABLE"
 		}
-		out[i] = BigQueryField{Name: c.Name, Type: bigQueryType(c, decimalAsString), Mode: mode, Description: c.SourceType}
+		out[i] = BigQueryField{Name: c.Name, Type: stages.BigQueryType(c), Mode: mode, Description: c.SourceType}
 	}
 	return out
-}
-
-func bigQueryType(c pipeline.Column, decimalAsString bool) string {
-	decimal := func() string {
-		if decimalAsString {
-			return "STRING"
-		}
-		if c.Precision <= 0 {
-			return "BIGNUMERIC"
-		}
-		if c.Precision-c.Scale <= 29 && c.Scale <= 9 {
-			return "NUMERIC"
-		}
-		return "BIGNUMERIC"
-	}
-	switch c.Type {
-	case pipeline.TypeString, pipeline.TypeInterval:
-		return "STRING"
-	case pipeline.TypeDecimal:
-		return decimal()
-	case pipeline.TypeInt:
-		if c.Precision > 18 {
-			return decimal()
-		}
-		return "INT64"
-	case pipeline.TypeFloat:
-		return "FLOAT64"
-	case pipeline.TypeBool:
-		return "BOOL"
-	case pipeline.TypeDate:
-		return "DATE"
-	case pipeline.TypeDateTime, pipeline.TypeTimestamp:
-		return "DATETIME"
-	case pipeline.TypeTimestampTZ:
-		return "TIMESTAMP"
-	case pipeline.TypeBytes:
-		return "BYTES"
-	case pipeline.TypeJSON:
-		return "JSON"
-	default:
-		return "STRING"
-	}
 }
 
 // writeJSON writes v as one committed object name of sink.

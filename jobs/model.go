@@ -24,6 +24,9 @@ var (
 	ErrJobRunning = errors.New("a job is running") // 409, see RunningError
 	ErrShutdown   = errors.New("shutting down")    // 503
 	ErrUnknownTbl = pipeline.ErrTableNotFound      // 422 on create
+	// ErrTableConflict: a transport names one table twice, two tables
+	// would share an object name, or a name matches several tables. 422.
+	ErrTableConflict = errors.New("table conflict")
 )
 
 // RunningError is returned by Execute while another job runs (spec BC-03).
@@ -36,17 +39,35 @@ func (e *RunningError) Unwrap() error { return ErrJobRunning }
 
 // Transport is a named group of tables exported together (spec FR-04).
 type Transport struct {
-	ID               string    `json:"id"` // TRP-YYYYMMDD-NNN (UTC, per-day sequence)
-	Name             string    `json:"name"`
-	Tables           []string  `json:"tables"` // canonical names as the catalog spells them
-	TargetBucket     string    `json:"target_bucket"`
-	Description      string    `json:"description"`
-	CreatedAt        time.Time `json:"created_at"`
-	Status           string    `json:"status"` // created, running, completed, failed
-	TableParallelism int       `json:"table_parallelism,omitempty"`
-	LastJobID        string    `json:"last_job_id,omitempty"`
-	LastJobVersion   string    `json:"last_job_version,omitempty"`
+	ID     string   `json:"id"` // TRP-YYYYMMDD-NNN (UTC, per-day sequence)
+	Name   string   `json:"name"`
+	Tables []string `json:"tables"` // display names: parts quoted where needed, so each parses back (see TableRef)
+	// TableRefs is, position by position, the exact catalog identity every
+	// job of the transport reads: a job resolves it to exactly that table or
+	// fails. Empty for transports stored before identities were kept, whose
+	// jobs resolve the display name.
+	TableRefs        []TableRef `json:"resolved_tables,omitempty"`
+	TargetBucket     string     `json:"target_bucket"`
+	Description      string     `json:"description"`
+	CreatedAt        time.Time  `json:"created_at"`
+	Status           string     `json:"status"` // created, running, completed, failed
+	TableParallelism int        `json:"table_parallelism,omitempty"`
+	LastJobID        string     `json:"last_job_id,omitempty"`
+	LastJobVersion   string     `json:"last_job_version,omitempty"`
 }
+
+// TableRef is a table's exact identity in the source catalog: schema (owner)
+// and name as the catalog spells them, plus the object name part its files
+// are stored under ({trpid}/{jobver}/{Object}.jsonl.gz, see
+// pipeline.ObjectBaseName for the escaping).
+type TableRef struct {
+	Schema string `json:"schema"`
+	Name   string `json:"name"`
+	Object string `json:"object"`
+}
+
+// Exact is the quoted "schema"."name" form that resolves only to this table.
+func (r TableRef) Exact() string { return pipeline.ExactTableName(r.Schema, r.Name) }
 
 // NewTransport is the body of POST /transport.
 type NewTransport struct {
@@ -58,6 +79,9 @@ type NewTransport struct {
 	TargetBucket     string   `json:"target_bucket"`
 	Description      string   `json:"description"`
 	TableParallelism int      `json:"table_parallelism,omitempty"`
+	// TableRefs are the resolved identities of Tables, set by
+	// Manager.CreateTransport (never by the API body).
+	TableRefs []TableRef `json:"-"`
 }
 
 // Job is one execution of a transport (spec FR-04.3).
@@ -95,6 +119,9 @@ type TableExtraction struct {
 	// parallelism > 1): one entry per range, in range order. The table's
 	// own figures describe the composed object.
 	Ranges []RangeExtraction `json:"ranges,omitempty"`
+	// Warnings are problems that did not fail the table, such as temporary
+	// objects that could not be removed (named with the cause).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // RangeExtraction is one range of a table read in parallel.

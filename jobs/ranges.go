@@ -74,7 +74,7 @@ func (m *Manager) runRanged(ctx context.Context, r *run, ts *tableState, info pi
 	cfg := m.cfg.Pipeline.WithDefaults()
 	batchRows := max(cfg.ChunkRows/max(1, min(workers, len(ranges))), min(cfg.FetchArraySize, cfg.ChunkRows))
 	rr := pipeline.RangeRun{
-		Name: ts.object, TempPrefix: prefix + "_ranges/" + name + "/", Ranges: ranges, Sink: sink,
+		Name: ts.object, TempPrefix: prefix + "_ranges/" + ts.objectBase() + "/", Ranges: ranges, Sink: sink,
 		Encoder: m.cfg.Encoder, Segment: m.cfg.Segment, Config: m.cfg.Pipeline, Workers: workers,
 		Open: func(ctx context.Context, rg pipeline.Range) (pipeline.Source, error) {
 			src, err := m.cfg.Connector.Open(ctx, info, snap, pipeline.ReadOptions{

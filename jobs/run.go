@@ -20,6 +20,7 @@ type run struct {
 	transport Transport
 	job       Job // ID, TransportID, Version, StartedAt, Source; Snapshot once taken
 	hub       *hub
+	sink      pipeline.Sink // the target, opened by the pre-flight
 	cancel    context.CancelFunc
 	done      chan struct{}
 	log       *slog.Logger
@@ -36,12 +37,14 @@ type run struct {
 // tableState is one table of the running job.
 type tableState struct {
 	te       TableExtraction
+	ref      TableRef // exact identity; Name "" for transports stored without one
 	info     pipeline.TableInfo
 	cols     []pipeline.Column
 	crc      uint32
 	rawCRC   uint32
 	object   string
 	parts    []pipeline.Part // when the output was split by Pipeline.PartBytes
+	cleanup  []string        // temporary objects that could not be removed (pipeline.Stats.CleanupErrors)
 	running  bool
 	done     bool
 	lastEmit time.Time
@@ -60,9 +63,13 @@ func newRun(m *Manager, t Transport, j Job, cancel context.CancelFunc) *run {
 	jl := fmt.Sprintf(`{transport_id=%s,job_id=%s}`, quoteLabel(j.TransportID), quoteLabel(j.ID))
 	r.jobRows = m.metrics.GetOrCreateCounter(`ora2gcs_job_rows_total` + jl)
 	r.jobBytes = m.metrics.GetOrCreateCounter(`ora2gcs_job_bytes_total` + jl)
-	for _, te := range j.Tables {
+	for i, te := range j.Tables {
 		tl := fmt.Sprintf(`{table=%s}`, quoteLabel(te.TableName))
-		r.tables = append(r.tables, &tableState{te: te, rate: rateWindow{span: m.cfg.RateWindow},
+		var ref TableRef
+		if len(t.TableRefs) == len(j.Tables) && t.Tables[i] == te.TableName {
+			ref = t.TableRefs[i]
+		}
+		r.tables = append(r.tables, &tableState{te: te, ref: ref, rate: rateWindow{span: m.cfg.RateWindow},
 			rowsTotal:  m.metrics.GetOrCreateCounter(`ora2gcs_rows_total` + tl),
 			bytesTotal: m.metrics.GetOrCreateCounter(`ora2gcs_bytes_total` + tl)})
 	}
@@ -93,15 +100,11 @@ func (m *Manager) execute(ctx context.Context, r *run) {
 			r.log.Error("record snapshot", "error", err)
 		}
 		r.log.Info("snapshot taken", "snapshot_kind", info.Kind, "snapshot_id", info.ID)
-		sink, err := m.cfg.Sinks(r.transport.TargetBucket)
-		if err != nil {
-			jobErrs = append(jobErrs, fmt.Sprintf("sink %s: %v", r.transport.TargetBucket, err))
-		} else {
-			m.runTables(ctx, r, snap, sink)
-			if ctx.Err() == nil {
-				if err := m.writeManifest(ctx, r, sink, failedTables(r)); err != nil {
-					jobErrs = append(jobErrs, err.Error())
-				}
+		sink := r.sink // opened and checked by ExecuteVersion's pre-flight
+		m.runTables(ctx, r, snap, sink)
+		if ctx.Err() == nil {
+			if err := m.writeManifest(ctx, r, sink, failedTables(r)); err != nil {
+				jobErrs = append(jobErrs, err.Error())
 			}
 		}
 		if err := snap.Close(); err != nil {
@@ -134,6 +137,9 @@ func (m *Manager) execute(ctx context.Context, r *run) {
 		msg := strings.Join(jobErrs, "; ")
 		j.Error = &msg
 	}
+	if j.Status != StatusCompleted {
+		m.cleanupAfter(ctx, r)
+	}
 	if err := m.store.FinishJob(sctx, j); err != nil {
 		r.log.Error("record job end", "error", err)
 	}
@@ -148,6 +154,7 @@ func (m *Manager) execute(ctx context.Context, r *run) {
 
 	m.mu.Lock()
 	m.running = nil
+	m.keepHub(r) // reconnecting subscribers keep the ids they saw
 	m.mu.Unlock()
 
 	e := r.event(EventComplete, now)
@@ -205,9 +212,9 @@ func (m *Manager) runTable(ctx context.Context, r *run, ts *tableState, snap pip
 	sctx := context.WithoutCancel(ctx)
 	name := ts.te.TableName
 	log := r.log.With("table", name)
-	objName := fmt.Sprintf("%s/%s/%s.jsonl.gz", r.job.TransportID, r.job.Version, name)
+	objName := fmt.Sprintf("%s/%s/%s.jsonl.gz", r.job.TransportID, r.job.Version, ts.objectBase())
 
-	info, derr := m.cfg.Connector.Describe(ctx, name)
+	info, derr := m.describe(ctx, ts)
 	now := m.now()
 	r.mu.Lock()
 	ts.info = info
@@ -301,6 +308,8 @@ func (m *Manager) runTable(ctx context.Context, r *run, ts *tableState, snap pip
 		if ts.te.GCSPath == "" {
 			ts.te.GCSPath = objName
 		}
+		ts.cleanup = st.CleanupErrors
+		ts.te.Warnings = append([]string(nil), st.CleanupErrors...)
 		r.nDone++
 		ev = r.event(EventTableComplete, now)
 		ev.Table, ev.CurrentTable = name, name
@@ -328,6 +337,9 @@ func (m *Manager) runTable(ctx context.Context, r *run, ts *tableState, snap pip
 	if err := m.store.UpdateTable(sctx, r.job.ID, te); err != nil {
 		log.Error("record table end", "error", err)
 	}
+	for _, w := range te.Warnings {
+		log.Warn("temporary object left behind", "warning", w)
+	}
 	if te.Status == StatusCompleted {
 		log.Info("table completed", "rows", te.RowCount, "bytes", te.BytesTransferred, "attempts", te.Attempts,
 			"crc32c", te.CRC32C, "object", te.GCSPath)
@@ -336,6 +348,37 @@ func (m *Manager) runTable(ctx context.Context, r *run, ts *tableState, snap pip
 		m.metrics.GetOrCreateCounter(fmt.Sprintf(`ora2gcs_table_failures_total{table=%s}`, quoteLabel(name))).Inc()
 		log.Error("table failed", "error", *te.Error, "attempts", te.Attempts)
 	}
+}
+
+// objectBase is the object name part of the table's files (TABLE in
+// {trpid}/{jobver}/TABLE.jsonl.gz).
+func (ts *tableState) objectBase() string {
+	if ts.ref.Object != "" {
+		return ts.ref.Object
+	}
+	// a transport stored without identities: its display name, escaped
+	// like new ones where it parses.
+	if n, err := pipeline.ParseTableName(ts.te.TableName); err == nil {
+		return pipeline.ObjectBaseName(n.Schema, n.Name, n.Schema != "")
+	}
+	return ts.te.TableName
+}
+
+// describe resolves the table to exactly the catalog identity the transport
+// stored, or fails: a table dropped, renamed or shadowed since the
+// transport was created is an error, never another table's rows.
+func (m *Manager) describe(ctx context.Context, ts *tableState) (pipeline.TableInfo, error) {
+	if ts.ref.Name == "" {
+		return m.cfg.Connector.Describe(ctx, ts.te.TableName)
+	}
+	info, err := m.cfg.Connector.Describe(ctx, ts.ref.Exact())
+	if err != nil {
+		return info, fmt.Errorf("table %s: %w", ts.ref.Exact(), err)
+	}
+	if info.Schema != ts.ref.Schema || info.Name != ts.ref.Name {
+		return pipeline.TableInfo{}, fmt.Errorf("table %s resolved to %s: %w", ts.ref.Exact(), pipeline.ExactTableName(info.Schema, info.Name), pipeline.ErrTableNotFound)
+	}
+	return info, nil
 }
 
 // resetTable zeroes a table's counts before an attempt.
@@ -452,8 +495,11 @@ func (r *run) overlay(j *Job) {
 	}
 }
 
-// writeManifest writes the BigQuery schema of every described table and the
-// job's manifest through sink, and records the manifest's URI in r.job.
+// writeManifest writes the BigQuery schema of every described table, then
+// the job's manifest through sink, and records the manifest's URI in r.job.
+// The manifest names only what is stored: a schema that could not be
+// written is left out of its table and fails the manifest (and the job).
+// A table split into parts names its first part as its object.
 func (m *Manager) writeManifest(ctx context.Context, r *run, sink pipeline.Sink, failed []string) error {
 	prefix := r.job.TransportID + "/" + r.job.Version + "/"
 	r.mu.Lock()
@@ -475,11 +521,15 @@ func (m *Manager) writeManifest(ctx context.Context, r *run, sink pipeline.Sink,
 			mt.Error = *ts.te.Error
 		}
 		if len(ts.cols) > 0 {
-			mt.Schema = prefix + ts.te.TableName + ".schema.json"
+			mt.Schema = prefix + ts.objectBase() + ".schema.json"
 			schemas = append(schemas, schema{mt.Schema, ts.cols})
 		}
 		if ts.te.Status == StatusCompleted {
 			mt.Object, mt.URI = ts.object, ts.te.GCSPath
+			if len(ts.parts) > 0 {
+				mt.Object = ts.parts[0].Object.Name
+			}
+			mt.CleanupErrors = ts.cleanup
 			mt.Rows, mt.Bytes, mt.RawBytes = ts.te.RowCount, ts.te.BytesTransferred, ts.te.RawBytes
 			mt.CRC32C = ts.te.CRC32C
 			if len(ts.parts) == 0 {
@@ -497,19 +547,32 @@ func (m *Manager) writeManifest(ctx context.Context, r *run, sink pipeline.Sink,
 		man.Tables = append(man.Tables, mt)
 	}
 	r.mu.Unlock()
+	var errs, failures []string
 	if len(failed) > 0 {
-		man.Status = StatusFailed
-		man.Error = "tables failed: " + strings.Join(failed, ", ")
+		failures = append(failures, "tables failed: "+strings.Join(failed, ", "))
 	}
-	var errs []error
+	var errList []error
 	for _, s := range schemas {
-		if _, err := writeJSON(ctx, sink, s.name, BigQuerySchema(s.cols, m.cfg.DecimalAsString)); err != nil {
-			errs = append(errs, err)
+		if _, err := writeJSON(ctx, sink, s.name, BigQuerySchema(s.cols)); err != nil {
+			errList = append(errList, err)
+			errs = append(errs, err.Error())
+			for i := range man.Tables {
+				if man.Tables[i].Schema == s.name {
+					man.Tables[i].Schema = "" // not stored: never named
+				}
+			}
 		}
+	}
+	if len(errs) > 0 {
+		failures = append(failures, "schemas not written: "+strings.Join(errs, "; "))
+	}
+	if len(failures) > 0 {
+		man.Status = StatusFailed
+		man.Error = strings.Join(failures, "; ")
 	}
 	info, err := writeJSON(ctx, sink, prefix+"_manifest.json", man)
 	if err != nil {
-		errs = append(errs, err)
+		errList = append(errList, err)
 	} else {
 		uri := info.URI
 		if uri == "" {
@@ -519,7 +582,7 @@ func (m *Manager) writeManifest(ctx context.Context, r *run, sink pipeline.Sink,
 		r.job.Manifest = uri
 		r.mu.Unlock()
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := errors.Join(errList...); err != nil {
 		r.log.Error("write manifest", "error", err)
 		return fmt.Errorf("manifest: %w", err)
 	}

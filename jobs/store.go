@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -95,6 +96,19 @@ var migrations = []string{
 	);`,
 	// 2: per-range details of tables read in parallel (JSON array).
 	`ALTER TABLE table_extractions ADD COLUMN ranges TEXT NOT NULL DEFAULT '';`,
+	// 3: each transport table's exact catalog identity and object name part
+	// (NULL for transports stored before: their jobs resolve table_name).
+	`ALTER TABLE transport_tables ADD COLUMN source_schema TEXT;
+	ALTER TABLE transport_tables ADD COLUMN source_name TEXT;
+	ALTER TABLE transport_tables ADD COLUMN object_name TEXT;`,
+	// 4: jobs whose leftovers (temporary files, range segments) in the
+	// target still have to be removed: interrupted ones, including those
+	// interrupted before this migration.
+	`ALTER TABLE jobs ADD COLUMN cleanup_pending INTEGER NOT NULL DEFAULT 0;
+	UPDATE jobs SET cleanup_pending = 1 WHERE status = 'failed' AND error = 'interrupted';`,
+	// 5: problems that did not fail a table, e.g. temporary objects that
+	// could not be removed (JSON array of strings).
+	`ALTER TABLE table_extractions ADD COLUMN warnings TEXT NOT NULL DEFAULT '';`,
 }
 
 // Store persists transports, jobs and table extractions in an embedded
@@ -183,7 +197,8 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return v, nil
 }
 
-// failRunning marks what a crashed process left running as failed.
+// failRunning marks what a crashed process left running as failed, and its
+// leftovers in the target as to be cleaned up (see PendingCleanups).
 func (s *Store) failRunning(ctx context.Context, now time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		n := now.UnixNano()
@@ -192,7 +207,7 @@ func (s *Store) failRunning(ctx context.Context, now time.Time) error {
 			 WHERE status IN ('running', 'pending') AND job_id IN (SELECT id FROM jobs WHERE status = 'running')`,
 			`UPDATE transports SET status = 'failed'
 			 WHERE last_job_id IN (SELECT id FROM jobs WHERE status = 'running')`,
-			`UPDATE jobs SET status = 'failed', error = 'interrupted', completed_at = ?1 WHERE status = 'running'`,
+			`UPDATE jobs SET status = 'failed', error = 'interrupted', completed_at = ?1, cleanup_pending = 1 WHERE status = 'running'`,
 		}
 		for _, q := range stmts {
 			if _, err := tx.ExecContext(ctx, q, n); err != nil {
@@ -240,6 +255,7 @@ func (s *Store) CreateTransport(ctx context.Context, in NewTransport, now time.T
 	t := Transport{
 		Name:             in.Name,
 		Tables:           append([]string(nil), in.Tables...),
+		TableRefs:        append([]TableRef(nil), in.TableRefs...),
 		TargetBucket:     in.TargetBucket,
 		Description:      in.Description,
 		CreatedAt:        now.UTC(),
@@ -277,8 +293,16 @@ func (s *Store) insertTransport(ctx context.Context, tx *sql.Tx, t *Transport, n
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, t.ID, t.Name, t.TargetBucket, t.Description, t.TableParallelism, t.Status, now.UnixNano()); err != nil {
 			return fmt.Errorf("jobs: insert transport: %w", err)
 		}
+		if len(t.TableRefs) != 0 && len(t.TableRefs) != len(t.Tables) {
+			return fmt.Errorf("jobs: insert transport: %d tables but %d resolved identities", len(t.Tables), len(t.TableRefs))
+		}
 		for i, name := range t.Tables {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO transport_tables(transport_id, position, table_name) VALUES (?, ?, ?)`, t.ID, i, name); err != nil {
+			var schema, source, object any // NULL: no identity (resolved by name)
+			if len(t.TableRefs) != 0 {
+				schema, source, object = t.TableRefs[i].Schema, t.TableRefs[i].Name, t.TableRefs[i].Object
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO transport_tables(transport_id, position, table_name, source_schema, source_name, object_name)
+				VALUES (?, ?, ?, ?, ?, ?)`, t.ID, i, name, schema, source, object); err != nil {
 				return fmt.Errorf("jobs: insert transport table %s: %w", name, err)
 			}
 		}
@@ -335,24 +359,36 @@ func (s *Store) fillTables(ctx context.Context, ts []Transport) error {
 		idx[t.ID] = i
 		args[i] = t.ID
 		ts[i].Tables = []string{}
+		ts[i].TableRefs = nil
 	}
-	q := `SELECT transport_id, table_name FROM transport_tables WHERE transport_id IN (?` +
+	q := `SELECT transport_id, table_name, source_schema, source_name, object_name FROM transport_tables WHERE transport_id IN (?` +
 		strings.Repeat(",?", len(ts)-1) + `) ORDER BY transport_id, position`
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("jobs: transport tables: %w", err)
 	}
 	defer rows.Close()
+	legacy := make([]bool, len(ts))
 	for rows.Next() {
 		var id, name string
-		if err := rows.Scan(&id, &name); err != nil {
+		var schema, source, object sql.NullString
+		if err := rows.Scan(&id, &name, &schema, &source, &object); err != nil {
 			return fmt.Errorf("jobs: transport tables: %w", err)
 		}
 		i := idx[id]
 		ts[i].Tables = append(ts[i].Tables, name)
+		ts[i].TableRefs = append(ts[i].TableRefs, TableRef{Schema: schema.String, Name: source.String, Object: object.String})
+		if !source.Valid {
+			legacy[i] = true
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("jobs: transport tables: %w", err)
+	}
+	for i := range ts {
+		if legacy[i] {
+			ts[i].TableRefs = nil // stored without identities: resolved by name
+		}
 	}
 	return nil
 }
@@ -399,9 +435,18 @@ func (s *Store) ListTransports(ctx context.Context, page, pageSize int) (Page[Tr
 
 // CreateJob stores the next job version of transport t as running, with a
 // pending TableExtraction per table, and sets the transport running.
-// CreateJob records the next job of t; version "" takes the next free vNNN,
-// an explicit version must be well formed and not used yet.
+// version "" takes the next free vNNN; an explicit version must be well
+// formed and not used yet.
 func (s *Store) CreateJob(ctx context.Context, t Transport, source, version string, now time.Time) (Job, error) {
+	return s.CreateJobAvoiding(ctx, t, source, version, nil, now)
+}
+
+// CreateJobAvoiding is CreateJob for a target that already holds the job
+// versions inTarget of t (found by listing it): the next version is above
+// every version of t in this database and in the target, so a lost, wiped or
+// second state database never reuses a version; an explicit version in
+// either is refused.
+func (s *Store) CreateJobAvoiding(ctx context.Context, t Transport, source, version string, inTarget []int, now time.Time) (Job, error) {
 	want := 0
 	if version != "" {
 		if !versionRE.MatchString(version) {
@@ -420,6 +465,12 @@ func (s *Store) CreateJob(ctx context.Context, t Transport, source, version stri
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version_no), 0) + 1 FROM jobs WHERE transport_id = ?`, t.ID).Scan(&n); err != nil {
 			return fmt.Errorf("jobs: next version: %w", err)
 		}
+		for _, v := range inTarget {
+			n = max(n, v+1)
+		}
+		if want == 0 && n > maxVersion {
+			return fmt.Errorf("jobs: %s has used every job version up to %s: %w", t.ID, FormatVersion(maxVersion), ErrInvalid)
+		}
 		if want > 0 {
 			var used int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE transport_id = ? AND version_no = ?`, t.ID, want).Scan(&used); err != nil {
@@ -427,6 +478,9 @@ func (s *Store) CreateJob(ctx context.Context, t Transport, source, version stri
 			}
 			if used > 0 {
 				return fmt.Errorf("jobs: %s %s exists already (next free version is %s): %w", t.ID, FormatVersion(want), FormatVersion(n), ErrInvalid)
+			}
+			if slices.Contains(inTarget, want) {
+				return fmt.Errorf("jobs: %s %s exists already in the target (next free version is %s): %w", t.ID, FormatVersion(want), FormatVersion(n), ErrInvalid)
 			}
 			n = want
 		}
@@ -475,11 +529,19 @@ func (s *Store) UpdateTable(ctx context.Context, jobID string, te TableExtractio
 		}
 		ranges = string(b)
 	}
+	var warnings string
+	if len(te.Warnings) > 0 {
+		b, err := json.Marshal(te.Warnings)
+		if err != nil {
+			return fmt.Errorf("jobs: update table %s of %s: %w", te.TableName, jobID, err)
+		}
+		warnings = string(b)
+	}
 	_, err := s.db.ExecContext(ctx, `UPDATE table_extractions SET status = ?, row_count = ?, bytes_transferred = ?, raw_bytes = ?,
-		row_estimate = ?, crc32c = ?, gcs_path = ?, attempts = ?, started_at = ?, completed_at = ?, error = ?, ranges = ?
+		row_estimate = ?, crc32c = ?, gcs_path = ?, attempts = ?, started_at = ?, completed_at = ?, error = ?, ranges = ?, warnings = ?
 		WHERE job_id = ? AND table_name = ?`,
 		te.Status, te.RowCount, te.BytesTransferred, te.RawBytes, te.RowEstimate, te.CRC32C, te.GCSPath, te.Attempts,
-		nullNanos(te.StartedAt), nullTimePtr(te.CompletedAt), te.Error, ranges, jobID, te.TableName)
+		nullNanos(te.StartedAt), nullTimePtr(te.CompletedAt), te.Error, ranges, warnings, jobID, te.TableName)
 	if err != nil {
 		return fmt.Errorf("jobs: update table %s of %s: %w", te.TableName, jobID, err)
 	}
@@ -538,7 +600,7 @@ func (s *Store) GetJob(ctx context.Context, id string) (Job, error) {
 		return Job{}, fmt.Errorf("jobs: get job %s: %w", id, err)
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT table_name, status, row_count, bytes_transferred, raw_bytes, row_estimate, crc32c,
-		gcs_path, attempts, started_at, completed_at, error, ranges FROM table_extractions WHERE job_id = ? ORDER BY position`, id)
+		gcs_path, attempts, started_at, completed_at, error, ranges, warnings FROM table_extractions WHERE job_id = ? ORDER BY position`, id)
 	if err != nil {
 		return Job{}, fmt.Errorf("jobs: tables of %s: %w", id, err)
 	}
@@ -548,10 +610,15 @@ func (s *Store) GetJob(ctx context.Context, id string) (Job, error) {
 		var te TableExtraction
 		var started, completed sql.NullInt64
 		var terr sql.NullString
-		var ranges string
+		var ranges, warnings string
 		if err := rows.Scan(&te.TableName, &te.Status, &te.RowCount, &te.BytesTransferred, &te.RawBytes, &te.RowEstimate, &te.CRC32C,
-			&te.GCSPath, &te.Attempts, &started, &completed, &terr, &ranges); err != nil {
+			&te.GCSPath, &te.Attempts, &started, &completed, &terr, &ranges, &warnings); err != nil {
 			return Job{}, fmt.Errorf("jobs: tables of %s: %w", id, err)
+		}
+		if warnings != "" {
+			if err := json.Unmarshal([]byte(warnings), &te.Warnings); err != nil {
+				return Job{}, fmt.Errorf("jobs: warnings of %s in %s: %w", te.TableName, id, err)
+			}
 		}
 		if ranges != "" {
 			if err := json.Unmarshal([]byte(ranges), &te.Ranges); err != nil {
@@ -645,3 +712,6 @@ func nullTimePtr(t *time.Time) any {
 }
 
 var versionRE = regexp.MustCompile(`^v[0-9]{3,6}$`)
+
+// maxVersion is the highest job version number versionRE allows.
+const maxVersion = 999999

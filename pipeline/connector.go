@@ -101,6 +101,10 @@ type Connector interface {
 	// ExactTableName(schema, name) (both parts quoted) and resolves it to
 	// exactly that table: transports store it and every job resolves it.
 	Describe(ctx context.Context, name string) (TableInfo, error)
+	// FoldCase folds an unquoted identifier as the source does (Oracle and
+	// synth: upper case; PostgreSQL: lower case), so names can be shown in a
+	// form that parses back to the same table (DisplayIdent).
+	FoldCase(s string) string
 	// Snapshot captures one consistent point in time for a job.
 	Snapshot(ctx context.Context) (Snapshot, error)
 	// Open returns a reader of the table as of snap (nil: the current state).

@@ -298,6 +298,8 @@ func newFakeConnector() *fakeConnector {
 
 func (c *fakeConnector) Kind() string { return "fake" }
 
+func (c *fakeConnector) FoldCase(s string) string { return strings.ToUpper(s) }
+
 func (c *fakeConnector) Tables(_ context.Context, exact bool) ([]pipeline.TableInfo, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -314,8 +316,17 @@ func (c *fakeConnector) Tables(_ context.Context, exact bool) ([]pipeline.TableI
 }
 
 func (c *fakeConnector) Describe(_ context.Context, name string) (pipeline.TableInfo, error) {
+	// Like the real connectors: an unquoted name matches case-insensitively,
+	// a quoted one (the exact form transports store) exactly.
+	ref, err := pipeline.ParseTableName(name)
+	if err != nil {
+		return pipeline.TableInfo{}, fmt.Errorf("fake: %w", err)
+	}
 	for _, t := range c.tables {
-		if strings.EqualFold(t.Name, name) {
+		if ref.Schema != "" && (ref.SchemaQuoted && ref.Schema != t.Schema || !ref.SchemaQuoted && !strings.EqualFold(ref.Schema, t.Schema)) {
+			continue
+		}
+		if ref.NameQuoted && t.Name == ref.Name || !ref.NameQuoted && strings.EqualFold(t.Name, ref.Name) {
 			return t, nil
 		}
 	}
