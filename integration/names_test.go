@@ -53,7 +53,9 @@ func TestPostgresTableIdentity(t *testing.T) {
 		`CREATE TABLE it_names."..." AS SELECT 5 AS e`,
 		`CREATE TABLE it_names."t" AS SELECT 6 AS f`,
 		`CREATE TABLE public.it_names_dup AS SELECT 7 AS g`)
-	t.Cleanup(func() { pgExec(t, dsn, `DROP SCHEMA IF EXISTS it_names CASCADE`, `DROP TABLE IF EXISTS public.it_names_dup`) })
+	t.Cleanup(func() {
+		pgExec(t, dsn, `DROP SCHEMA IF EXISTS it_names CASCADE`, `DROP TABLE IF EXISTS public.it_names_dup`)
+	})
 	s, dir := pgStack(t, dsn, 2)
 
 	var tr jobs.Transport
