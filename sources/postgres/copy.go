@@ -32,7 +32,7 @@ type copyReader struct {
 	pg     *pgconn.PgConn
 	cancel context.CancelFunc
 	kinds  []cellKind
-	elems  []elemKind
+	elems  []*arrayElem
 
 	batches chan copyBatch
 	quit    chan struct{}
@@ -51,8 +51,19 @@ type copyBatch struct {
 	rows int
 }
 
-// copySettings fix the text forms the decoder parses.
-const copySettings = "SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL TimeZone = 'UTC'; SET LOCAL extra_float_digits = 1; SET LOCAL bytea_output = 'hex'"
+// textSettings fix the text forms the decoders parse (COPY cells, and the
+// array elements of both readers): DateStyle ISO, TimeZone UTC, shortest
+// exact floats, hex bytea.
+const textSettings = "SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL TimeZone = 'UTC'; SET LOCAL extra_float_digits = 1; SET LOCAL bytea_output = 'hex'"
+
+// textSetupSQL begins the read transaction of setup (one is begun when
+// setup has none: SET LOCAL needs it) and fixes textSettings in it.
+func textSetupSQL(setup sqlsource.ReadSetup) string {
+	if setup.Tx == nil {
+		setup.Statements = append([]string{"BEGIN"}, setup.Statements...)
+	}
+	return beginSQL(setup) + "; " + textSettings
+}
 
 func (d nativeDialect) openCopy(ctx context.Context, q sqlsource.Query) (pipeline.Source, error) {
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -74,23 +85,23 @@ func (d nativeDialect) openCopy(ctx context.Context, q sqlsource.Query) (pipelin
 }
 
 func (r *copyReader) start(ctx context.Context) error {
-	setup := r.q.Setup
-	if setup.Tx == nil { // SET LOCAL needs a transaction
-		setup.Statements = append([]string{"BEGIN"}, setup.Statements...)
-	}
-	b := beginSQL(setup)
-	if _, err := r.pg.Exec(ctx, b+"; "+copySettings).ReadAll(); err != nil {
+	if _, err := r.pg.Exec(ctx, textSetupSQL(r.q.Setup)).ReadAll(); err != nil {
 		return err
 	}
 	fields, err := prepare(ctx, r.pg, r.q)
 	if err != nil {
 		return err
 	}
+	if r.elems, _, err = fieldArrays(ctx, r.pg, fields, r.conn.Conn().TypeMap()); err != nil {
+		return err
+	}
 	r.kinds = make([]cellKind, len(fields))
-	r.elems = make([]elemKind, len(fields))
-	m := r.conn.Conn().TypeMap()
 	for i, f := range fields {
-		r.kinds[i], r.elems[i] = cellKindOf(f.DataTypeOID, m)
+		if r.elems[i] != nil {
+			r.kinds[i] = cellArray
+		} else {
+			r.kinds[i] = cellKindOf(f.DataTypeOID)
+		}
 	}
 	rows := r.q.Options.BatchRows
 	if rows <= 0 {

@@ -34,33 +34,27 @@ const (
 )
 
 // cellKindOf mirrors plan: the same type decisions, for text input.
-func cellKindOf(oid uint32, m *pgtype.Map) (cellKind, elemKind) {
+// Arrays are found by fieldArrays (cellArray), not here.
+func cellKindOf(oid uint32) cellKind {
 	switch oid {
 	case pgtype.Float4OID:
-		return cellFloat4, 0
+		return cellFloat4
 	case pgtype.Float8OID:
-		return cellFloat8, 0
+		return cellFloat8
 	case pgtype.BoolOID:
-		return cellBool, 0
+		return cellBool
 	case pgtype.DateOID:
-		return cellDate, 0
+		return cellDate
 	case pgtype.TimestampOID:
-		return cellTimestamp, 0
+		return cellTimestamp
 	case pgtype.TimestamptzOID:
-		return cellTimestampTZ, 0
+		return cellTimestampTZ
 	case pgtype.ByteaOID:
-		return cellBytea, 0
+		return cellBytea
 	case pgtype.JSONOID, pgtype.JSONBOID:
-		return cellJSON, 0
+		return cellJSON
 	}
-	if m != nil {
-		if t, ok := m.TypeForOID(oid); ok {
-			if ac, ok := t.Codec.(*pgtype.ArrayCodec); ok {
-				return cellArray, elemKindByName(ac.ElementType.Name)
-			}
-		}
-	}
-	return cellText, 0
+	return cellText
 }
 
 // copyDecoder decodes rows of COPY text format (cells separated by tabs,
@@ -70,9 +64,9 @@ func cellKindOf(oid uint32, m *pgtype.Map) (cellKind, elemKind) {
 type copyDecoder struct {
 	cols    []pipeline.Column
 	kinds   []cellKind
-	elems   []elemKind
-	scratch []byte   // unescaped cells and bytea of the current row
-	text    []string // text cells of the current row, by column
+	elems   []*arrayElem // the array columns' elements
+	scratch []byte       // unescaped cells and bytea of the current row
+	text    []string     // text cells of the current row, by column
 	strTyp  unsafe.Pointer
 	times   slab[time.Time]
 	f64s    slab[float64]
@@ -81,7 +75,7 @@ type copyDecoder struct {
 	jsons   slab[pipeline.RawJSON]
 }
 
-func newCopyDecoder(cols []pipeline.Column, kinds []cellKind, elems []elemKind) *copyDecoder {
+func newCopyDecoder(cols []pipeline.Column, kinds []cellKind, elems []*arrayElem) *copyDecoder {
 	return &copyDecoder{cols: cols, kinds: kinds, elems: elems}
 }
 
@@ -212,6 +206,9 @@ func (d *copyDecoder) value(j int, b []byte) (any, error) {
 	case cellJSON:
 		return d.jsons.box(pipeline.RawJSON(b)), nil
 	case cellArray:
+		if d.elems[j] == nil {
+			return nil, errors.New("array column without element description")
+		}
 		return arrayTextToJSON(b, d.elems[j])
 	}
 	return nil, fmt.Errorf("unknown cell kind %d", d.kinds[j])

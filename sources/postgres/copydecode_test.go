@@ -17,7 +17,7 @@ func testDecoder(kinds ...cellKind) *copyDecoder {
 	for i := range cols {
 		cols[i].Name = string(rune('a' + i))
 	}
-	return newCopyDecoder(cols, kinds, make([]elemKind, len(kinds)))
+	return newCopyDecoder(cols, kinds, make([]*arrayElem, len(kinds)))
 }
 
 func TestCopyDecodeRowErrors(t *testing.T) {
@@ -150,7 +150,7 @@ func BenchmarkCopyDecodeVBRP(b *testing.B) {
 			kinds[i] = cellTimestamp
 		}
 	}
-	d := newCopyDecoder(t.Columns, kinds, make([]elemKind, len(kinds)))
+	d := newCopyDecoder(t.Columns, kinds, make([]*arrayElem, len(kinds)))
 	row := make([]any, len(kinds))
 	b.SetBytes(int64(text.Len()))
 	b.ReportAllocs()

@@ -269,8 +269,14 @@ func (dialect) Column(ci sqlsource.ColumnInfo) pipeline.Column {
 func (dialect) Converter(c pipeline.Column, ci sqlsource.ColumnInfo) func(any) (any, error) {
 	name := strings.ToLower(ci.DatabaseTypeName)
 	switch {
-	case strings.HasPrefix(name, "_"):
-		elem := elemKindByName(name[1:])
+	case strings.HasPrefix(name, "_") || (c.Type == pipeline.TypeJSON && name != "json" && name != "jsonb"):
+		// an array (Connector.Describe found the ones pgx does not name)
+		elemName := ""
+		if strings.HasPrefix(name, "_") {
+			elemName = name[1:]
+		}
+		e := nameArrayElem(elemName, c.SourceType)
+		elem := &e
 		return func(v any) (any, error) {
 			s, err := textOf(v)
 			if err != nil {

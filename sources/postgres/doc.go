@@ -12,7 +12,8 @@
 //   - the native row reader (otherwise, and always with
 //     Options.RowReader): raw column bytes through pgx's wire-level
 //     interface, binary for fixed-size types, decoded on the reading
-//     goroutine into typed rows.
+//     goroutine into typed rows. Arrays arrive as text, under the same
+//     session settings as COPY.
 //
 // Both give byte-identical NDJSON (TestCopyMatchesNative).
 //
@@ -36,8 +37,14 @@
 //	timestamptz(p)            time.Time, the instant in UTC (offset +00:00), Scale p  TypeTimestampTZ
 //	bytea                     []byte           TypeBytes
 //	json, jsonb               pipeline.RawJSON (the server's text)      TypeJSON
-//	arrays of any type        pipeline.RawJSON array: numbers and bools typed, NULL as null,
-//	                          NaN/Infinity and every other element type as JSON strings  TypeJSON
+//	arrays of any type        pipeline.RawJSON array (nested for more dimensions, explicit
+//	                          bounds dropped, NULL as null), each element written exactly as
+//	                          a column of the element type (stages.AppendValue): date[] and
+//	                          timestamp[] elements in the RFC 3339 forms above, bytea[] as
+//	                          base64, float[] as float columns, oid[] and every other text
+//	                          type as strings. Elements are split at the element type's
+//	                          pg_type.typdelim (';' for box). TypeJSON, also for element
+//	                          types pgx does not know (Connector.Describe asks the catalog)
 //	interval                  string (server text, IntervalStyle)       TypeInterval
 //	text, varchar, bpchar (padded), uuid, time, money, enums, anything else
 //	                          string (the server's text form)           TypeString

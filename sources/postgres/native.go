@@ -99,20 +99,26 @@ type reader struct {
 }
 
 func (r *reader) start(ctx context.Context) error {
-	if b := beginSQL(r.q.Setup); b != "" {
-		if _, err := r.pg.Exec(ctx, b).ReadAll(); err != nil {
-			return err
-		}
+	if _, err := r.pg.Exec(ctx, textSetupSQL(r.q.Setup)).ReadAll(); err != nil {
+		return err
 	}
 	fields, err := prepare(ctx, r.pg, r.q)
 	if err != nil {
 		return err
 	}
+	arrs, asked, err := fieldArrays(ctx, r.pg, fields, r.conn.Conn().TypeMap())
+	if err != nil {
+		return err
+	}
+	if asked { // the catalog query replaced the unnamed statement
+		if fields, err = prepare(ctx, r.pg, r.q); err != nil {
+			return err
+		}
+	}
 	formats := make([]int16, len(fields))
 	r.dec = make([]decoder, len(fields))
-	m := r.conn.Conn().TypeMap()
 	for i, f := range fields {
-		formats[i], r.dec[i] = plan(f.DataTypeOID, m)
+		formats[i], r.dec[i] = plan(f.DataTypeOID, arrs[i])
 	}
 	r.batches = sqlsource.NewBatches(len(fields), r.q.Options.BatchRows, 4)
 	r.rr = r.pg.ExecPrepared(ctx, "", nil, nil, formats)

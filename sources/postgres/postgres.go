@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -85,6 +86,61 @@ func Open(ctx context.Context, dsn string, opts Options) (*Connector, error) {
 		return nil, err
 	}
 	return &Connector{Connector: c, pool: pool}, nil
+}
+
+// Describe resolves and describes a table (sqlsource.Connector.Describe)
+// and types every array column TypeJSON, also those of element types the
+// driver does not name (money[], regclass[], arrays of domains, …), by
+// asking the catalog: the readers write every array as a JSON array.
+func (c *Connector) Describe(ctx context.Context, name string) (pipeline.TableInfo, error) {
+	t, err := c.Connector.Describe(ctx, name)
+	if err != nil {
+		return t, err
+	}
+	if err := c.typeArrays(ctx, &t); err != nil {
+		return pipeline.TableInfo{}, fmt.Errorf("postgres: describe %s.%s: %w", t.Schema, t.Name, classify(err))
+	}
+	return t, nil
+}
+
+func (c *Connector) typeArrays(ctx context.Context, t *pipeline.TableInfo) error {
+	conn, err := c.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	pg := conn.Conn().PgConn()
+	rr := pg.ExecParams(ctx, `SELECT a.attname::text, a.atttypid::int8::text
+FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1::text AND c.relname = $2::text AND a.attnum > 0 AND NOT a.attisdropped`,
+		[][]byte{[]byte(t.Schema), []byte(t.Name)}, nil, nil, nil)
+	typeOf := map[string]uint32{}
+	var oids []uint32
+	for rr.NextRow() {
+		v := rr.Values()
+		o, err := strconv.ParseUint(string(v[1]), 10, 32)
+		if err != nil {
+			rr.Close()
+			return fmt.Errorf("type oid %q: %w", v[1], err)
+		}
+		typeOf[string(v[0])] = uint32(o)
+		oids = append(oids, uint32(o))
+	}
+	if _, err := rr.Close(); err != nil {
+		return err
+	}
+	ats, err := arrayTypes(ctx, pg, oids)
+	if err != nil {
+		return err
+	}
+	for i, col := range t.Columns {
+		if o, ok := typeOf[col.Name]; ok {
+			if _, ok := ats[o]; ok {
+				t.Columns[i].Type = pipeline.TypeJSON
+			}
+		}
+	}
+	return nil
 }
 
 // Close closes the database/sql handle and the pool.
