@@ -76,6 +76,11 @@ type Config struct {
 	// LibDir is where the Instant Client libraries are when they are not on
 	// the loader path (LD_LIBRARY_PATH / ldconfig). Optional.
 	LibDir string `json:"lib_dir,omitempty" yaml:"lib_dir"`
+
+	// fetchFromSource: FetchArraySize came from the source URL, the most
+	// specific setting, so it wins over ReadOptions.FetchArraySize (which
+	// jobs always fill from their own configuration).
+	fetchFromSource bool
 }
 
 // NewConfig builds a Config from a --source value and the environment
@@ -143,6 +148,9 @@ func NewConfig(source string, getenv func(string) string) (Config, error) {
 				return Config{}, fmt.Errorf("oracle: source parameter %s=%q is not an integer", p.key, s)
 			}
 			*p.dst = n
+			if p.key == "fetch_array_size" {
+				c.fetchFromSource = true
+			}
 		}
 	}
 	if tz := q.Get("timezone"); tz != "" {

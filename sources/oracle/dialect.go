@@ -415,7 +415,33 @@ func (c *Connector) Describe(ctx context.Context, name string) (pipeline.TableIn
 	}
 	t.Columns = append(t.Columns, inv...)
 	t.ColumnCount = len(t.Columns)
+	for _, col := range t.Columns {
+		if err := exportable(col); err != nil {
+			return pipeline.TableInfo{}, fmt.Errorf("oracle: describe %s.%s: %w", t.Schema, t.Name, err)
+		}
+	}
 	return t, nil
+}
+
+// exportable refuses columns the connector cannot write exactly: object
+// types (godror returns *godror.Object: SDO_GEOMETRY, ANYDATA, user types,
+// collections, REFs) and VECTOR (godror.Vector). XMLTYPE arrives as text
+// and is fine. Refusing at Describe stops a transport at its creation,
+// instead of failing the table in the middle of a job.
+func exportable(c pipeline.Column) error {
+	typ := ""
+	switch {
+	case strings.HasPrefix(c.SourceType, "OBJECT "):
+		typ = "object type " + strings.TrimPrefix(c.SourceType, "OBJECT ")
+	case c.SourceType == "OBJECT": // godror's name, when the catalog had none
+		typ = "an object type"
+	case c.SourceType == "VECTOR" || strings.HasPrefix(c.SourceType, "VECTOR("):
+		typ = "type VECTOR"
+	default:
+		return nil
+	}
+	return &Error{Kind: KindInvalid, Hint: fmt.Sprintf("column %s is of %s, which ora2gcs cannot export exactly "+
+		"(only scalar types, LOBs, XMLTYPE and JSON are supported): leave this table out of the transport", quoteIdent(c.Name), typ)}
 }
 
 // invisibleColumns describes t's INVISIBLE columns: their names and
@@ -476,7 +502,13 @@ func (c *Connector) invisibleColumns(ctx context.Context, t pipeline.TableInfo) 
 // Open returns a reader of t as of snap. When snap is an SCN and the user
 // may not read t AS OF it (ORA-01031: no FLASHBACK on the table), t is read
 // in a READ ONLY transaction instead and the snapshot's Note says so.
+//
+// The fetch array size is the source URL's fetch_array_size when it has one,
+// else opts.FetchArraySize, else Config.FetchArraySize.
 func (c *Connector) Open(ctx context.Context, t pipeline.TableInfo, snap pipeline.Snapshot, opts pipeline.ReadOptions) (pipeline.Source, error) {
+	if opts.FetchArraySize <= 0 || c.cfg.fetchFromSource {
+		opts.FetchArraySize = c.cfg.FetchArraySize
+	}
 	src, err := c.open(ctx, t, snap, opts)
 	if err == nil || snap == nil || snap.Info().Kind != "scn" || !asOfDenied(err) {
 		return src, err

@@ -174,12 +174,14 @@ func Translate(err error, what string) error {
 	}
 	switch code {
 	case 1555:
-		return mk(KindSnapshot, "snapshot too old (ORA-01555): the undo data for the job's SCN was overwritten while the table was read; "+
-			"ask the DBA to raise UNDO_RETENTION (and the undo tablespace) above the job's duration, "+
-			"reduce parallel_tables / table_parallelism so each table finishes sooner, or run the job off-hours")
+		return mk(KindSnapshot, "snapshot too old (ORA-01555): the undo data for the job's SCN was overwritten before the read ended; "+
+			"every table is read as of the job's start, so the job's whole duration counts: ask the DBA to raise UNDO_RETENTION "+
+			"(and size the undo tablespace for it, or set RETENTION GUARANTEE) above the job's duration, and make the job finish sooner: "+
+			"raise table_parallelism (more, smaller ranges read at once) and parallel_tables, or run it off-hours when less undo is written")
 	case 8180, 8181:
 		return mk(KindSnapshot, fmt.Sprintf("no snapshot found for the job's SCN (ORA-%05d): the SCN is older than the undo kept; "+
-			"raise UNDO_RETENTION, reduce parallel_tables / table_parallelism, or run the job off-hours", code))
+			"raise UNDO_RETENTION above the job's duration, and make the job finish sooner: raise table_parallelism and parallel_tables, "+
+			"or run it off-hours", code))
 	case 1466:
 		return mk(KindSnapshot, "the table's definition changed after the job's SCN (ORA-01466: DDL, TRUNCATE or a move ran during the job); "+
 			"run the job again when no DDL runs on the table, e.g. off-hours")

@@ -25,8 +25,8 @@ func TestTranslate(t *testing.T) {
 	}{
 		{"instant client missing", dpi1047, KindClient, 0, false, []string{"Instant Client 19", "LD_LIBRARY_PATH", "ldconfig", "11.2", InstallDocs}},
 		{"client too old", errors.New("DPI-1050: Oracle Client library is at version 11.2 but version 12.1 or higher is needed"), KindClient, 0, false, []string{"Instant Client 19"}},
-		{"snapshot too old", oraErr(1555, "snapshot too old: rollback segment number 9 with name \"_SYSSMU9$\" too small"), KindSnapshot, 1555, false, []string{"UNDO_RETENTION", "parallel_tables", "table_parallelism", "off-hours"}},
-		{"no snapshot for scn", oraErr(8180, "no snapshot found based on specified time"), KindSnapshot, 8180, false, []string{"UNDO_RETENTION", "table_parallelism"}},
+		{"snapshot too old", oraErr(1555, "snapshot too old: rollback segment number 9 with name \"_SYSSMU9$\" too small"), KindSnapshot, 1555, false, []string{"UNDO_RETENTION", "raise table_parallelism", "parallel_tables", "sooner", "off-hours"}},
+		{"no snapshot for scn", oraErr(8180, "no snapshot found based on specified time"), KindSnapshot, 8180, false, []string{"UNDO_RETENTION", "raise table_parallelism"}},
 		{"definition changed", oraErr(1466, "unable to read data - table definition has changed"), KindSnapshot, 1466, false, []string{"DDL", "off-hours"}},
 		{"eof on channel", oraErr(3113, "end-of-file on communication channel"), KindTransient, 3113, true, []string{"connection was lost"}},
 		{"not connected", oraErr(3114, "not connected to ORACLE"), KindTransient, 3114, true, nil},
@@ -78,6 +78,10 @@ func TestTranslate(t *testing.T) {
 				if !strings.Contains(msg, h) {
 					t.Errorf("message %q lacks %q", msg, h)
 				}
+			}
+			if e.Kind == KindSnapshot && strings.Contains(msg, "reduce") {
+				// less parallelism lengthens the read and makes ORA-01555 likelier
+				t.Errorf("message %q advises reducing something", msg)
 			}
 			if KindOf(tt.err) != tt.kind {
 				t.Fatalf("KindOf = %v", KindOf(tt.err))

@@ -305,3 +305,21 @@ func TestOracleIOTOneRange(t *testing.T) {
 		t.Fatalf("%d rows", len(rows))
 	}
 }
+
+// TestOracleObjectColumnRefused: a table with an object-type column is
+// refused when described, naming the column.
+func TestOracleObjectColumnRefused(t *testing.T) {
+	o := openOracleIT(t, nil)
+	var rnd [4]byte
+	_, _ = rand.Read(rnd[:])
+	typ := "ORA2GCS_IT_T" + strings.ToUpper(hex.EncodeToString(rnd[:]))
+	if _, err := o.c.DB().ExecContext(o.ctx, `CREATE TYPE `+typ+` AS OBJECT (A NUMBER, B VARCHAR2(10))`); err != nil {
+		t.Skipf("cannot create a type (needs CREATE TYPE): %v", err)
+	}
+	t.Cleanup(func() { _, _ = o.c.DB().ExecContext(context.Background(), `DROP TYPE `+typ+` FORCE`) }) // after the table's drop
+	tab := o.table(`(ID NUMBER(10), OBJ ` + typ + `)`)
+	_, err := o.c.Describe(o.ctx, tab)
+	if err == nil || !strings.Contains(err.Error(), `"OBJ"`) || !strings.Contains(err.Error(), typ) {
+		t.Fatalf("err = %v, want a refusal naming column OBJ and type %s", err, typ)
+	}
+}

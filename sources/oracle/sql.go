@@ -75,8 +75,9 @@ func FindTableSQL(owner, name string) (string, []any) {
 }
 
 // ColumnsSQL gives each column's declared type as Oracle writes it
-// (NUMBER(13,3), VARCHAR2(40 CHAR), TIMESTAMP(6) WITH TIME ZONE…) and its
-// nullability ('true'/'false'), for the resolved owner and table.
+// (NUMBER(13,3), VARCHAR2(40 CHAR), TIMESTAMP(6) WITH TIME ZONE…; object
+// types as "OBJECT owner.type", XMLTYPE as itself) and its nullability
+// ('true'/'false'), for the resolved owner and table.
 func ColumnsSQL(owner, name string) (string, []any) {
 	return columnSelect + ` FROM ALL_TAB_COLUMNS WHERE OWNER = :owner AND TABLE_NAME = :name ORDER BY COLUMN_ID`, []any{owner, name}
 }
@@ -88,6 +89,7 @@ const columnSelect = `SELECT COLUMN_NAME, CASE` +
 	` WHEN DATA_TYPE = 'FLOAT' THEN 'FLOAT(' || DATA_PRECISION || ')'` +
 	` WHEN DATA_TYPE IN ('VARCHAR2', 'NVARCHAR2', 'CHAR', 'NCHAR') THEN DATA_TYPE || '(' || CHAR_LENGTH || CASE CHAR_USED WHEN 'C' THEN ' CHAR' END || ')'` +
 	` WHEN DATA_TYPE = 'RAW' THEN 'RAW(' || DATA_LENGTH || ')'` +
+	` WHEN DATA_TYPE_OWNER IS NOT NULL AND DATA_TYPE <> 'XMLTYPE' THEN 'OBJECT ' || DATA_TYPE_OWNER || '.' || DATA_TYPE` +
 	` ELSE DATA_TYPE END,` +
 	` CASE NULLABLE WHEN 'N' THEN 'false' ELSE 'true' END`
 
