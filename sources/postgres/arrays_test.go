@@ -646,3 +646,40 @@ func pgDateTime(s string) (string, error) {
 	frac := strings.TrimRight(m[7], "0")
 	return fmt.Sprintf("%d %s-%s %s:%s:%s.%s", y, m[2], m[3], m[4], m[5], m[6], frac), nil
 }
+
+// TestUserDefinedArrayTypes: arrays of types the driver does not know
+// (enums, composites, domains over box — delimiter ';' —, domains with a
+// precision) and domains over arrays are JSON arrays too, with the
+// elements written like scalars of the element's base type.
+func TestUserDefinedArrayTypes(t *testing.T) {
+	db := admin(t)
+	schema := fmt.Sprintf("ora2gcs_userarrays_%d", os.Getpid())
+	exec(t, db, `DROP SCHEMA IF EXISTS `+schema+` CASCADE`)
+	exec(t, db, `CREATE SCHEMA `+schema)
+	t.Cleanup(func() { exec(t, db, `DROP SCHEMA IF EXISTS `+schema+` CASCADE`) })
+	for _, s := range []string{
+		`CREATE DOMAIN %s.dbox AS box`,
+		`CREATE DOMAIN %s.iarr AS int[]`,
+		`CREATE TYPE %s.mood AS ENUM ('a b', 'c')`,
+		`CREATE TYPE %s.pair AS (x int, y text)`,
+		`CREATE DOMAIN %s.ts2 AS timestamptz(2)`,
+		`CREATE TABLE %[1]s.t (id int, a %[1]s.dbox[], b %[1]s.iarr, c %[1]s.mood[], d %[1]s.pair[], e %[1]s.ts2[], f timestamp(3)[], g timestamp(0)[])`,
+		`INSERT INTO %[1]s.t VALUES (1, '{"(1,1),(0,0)";"(3,3),(2,2)"}', '{1,NULL}', '{"a b",c,NULL}', ARRAY[ROW(1,'q"x')::%[1]s.pair, NULL],
+		  '{"2024-01-01 00:00:00.126+00"}', '{"2024-01-01 00:00:00.1239"}', '{"0044-03-15 12:00:00 BC"}')`,
+	} {
+		exec(t, db, fmt.Sprintf(s, schema))
+	}
+	want := `{"id":1,"a":["(1,1),(0,0)","(3,3),(2,2)"],"b":[1,null],"c":["a b","c",null],"d":["(1,\"q\"\"x\")",null],` +
+		`"e":["2024-01-01T00:00:00.13Z"],"f":["2024-01-01T00:00:00.124"],"g":["-0043-03-15T12:00:00"]}` + "\n"
+	for _, mode := range readModes {
+		if mode.opts.DatabaseSQL {
+			continue // knows element types by name only (Options.DatabaseSQL)
+		}
+		t.Run(mode.name, func(t *testing.T) {
+			c := open(t, mode.opts)
+			if got, _ := ndjson(t, c, schema+".t", pipeline.ReadOptions{Raw: mode.raw}); got != want {
+				t.Errorf("got  %swant %s", got, want)
+			}
+		})
+	}
+}

@@ -20,7 +20,9 @@ type Options struct {
 	MinIdle int
 	// DatabaseSQL reads tables through database/sql (the path the Oracle
 	// dialect takes) instead of pgx's native reader. For tests and
-	// comparisons; the native reader is faster.
+	// comparisons; the native reader is faster. It knows array element
+	// types by the driver's names only: box's delimiter, but not domains
+	// over element types or arrays of types the driver does not know.
 	DatabaseSQL bool
 	// RowReader reads through pgx's rows even when the caller asks for raw
 	// batches (pipeline.ReadOptions.Raw) instead of COPY text: slower, the
