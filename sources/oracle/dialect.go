@@ -69,7 +69,9 @@ func secondPrecision(t string) int {
 // QueryArgs are godror's options for the table SELECT: FetchArraySize rows
 // per round trip, PrefetchCount rows with the execute reply
 // (Config.PrefetchCount, or FetchArraySize+1 so a table under one array
-// needs one round trip), and JSONAsString so JSON columns arrive as text.
+// needs one round trip), and JSONAsString so a JSON value that still
+// reaches godror arrives as text (the connector selects JSON columns with
+// JSON_SERIALIZE, see SelectItem).
 func (d dialect) QueryArgs(opts pipeline.ReadOptions) []any {
 	fetch := opts.FetchArraySize
 	if fetch <= 0 {
@@ -415,7 +417,11 @@ func (c *Connector) Describe(ctx context.Context, name string) (pipeline.TableIn
 	}
 	t.Columns = append(t.Columns, inv...)
 	t.ColumnCount = len(t.Columns)
-	for _, col := range t.Columns {
+	for i, col := range t.Columns {
+		if col.SourceType == "JSON" {
+			// native JSON, whatever a client older than 21 calls it
+			t.Columns[i].Type = pipeline.TypeJSON
+		}
 		if err := exportable(col); err != nil {
 			return pipeline.TableInfo{}, fmt.Errorf("oracle: describe %s.%s: %w", t.Schema, t.Name, err)
 		}
@@ -544,11 +550,17 @@ func (c *Connector) open(ctx context.Context, t pipeline.TableInfo, snap pipelin
 // quoted name, or, where godror's own value would lose data, an
 // expression named like the column:
 //   - INTERVAL DAY TO SECOND: the fields as text (intervalExpr), since
-//     godror's time.Duration wraps past ≈106,751 days.
+//     godror's time.Duration wraps past ≈106,751 days;
+//   - native JSON (21c+): JSON_SERIALIZE(… RETURNING CLOB), the document's
+//     text, since godror's JSONAsString re-encodes it through Go values
+//     (numbers through float64, keys sorted).
 func SelectItem(c pipeline.Column) string {
 	q := quoteIdent(c.Name)
-	if c.Type == pipeline.TypeInterval && !isYearMonth(c) {
+	switch {
+	case c.Type == pipeline.TypeInterval && !isYearMonth(c):
 		return intervalExpr(q) + " AS " + q
+	case c.Type == pipeline.TypeJSON:
+		return "JSON_SERIALIZE(" + q + " RETURNING CLOB) AS " + q
 	}
 	return q
 }

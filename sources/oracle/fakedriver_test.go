@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -205,6 +206,12 @@ func (r *fakeRows) Next(dest []driver.Value) error {
 		switch x := v.(type) {
 		case oraDateTime:
 			dest[i] = x.godror(r.res.cols[i].dbType, r.tz)
+		case oraJSON:
+			if r.res.cols[i].dbType == "JSON" {
+				dest[i] = x.godrorJSONAsString()
+			} else {
+				dest[i] = string(x) // JSON_SERIALIZE(… RETURNING CLOB): a CLOB, which godror reads whole into a string (rows.go:584-611)
+			}
 		case oraIntervalDS:
 			if r.res.cols[i].dbType == "INTERVAL DAY TO SECOND" {
 				dest[i] = x.godror()
@@ -247,14 +254,37 @@ func (v oraIntervalDS) extractText() string {
 	return fmt.Sprintf("%d %d:%d:%s", v.days, v.hours, v.minutes, sec)
 }
 
+// oraJSON is a native JSON (21c+) value: the document as stored.
+type oraJSON string
+
+// godrorJSONAsString models godror's JSONAsString for a JSON column
+// (rows.go:669-687 calls JSON.StringWithOption, json.go:261-271): the
+// document becomes Go values and goes through json.Marshal, so numbers
+// pass through float64 and object keys come out sorted.
+func (v oraJSON) godrorJSONAsString() string {
+	var x any
+	if err := json.Unmarshal([]byte(v), &x); err != nil {
+		panic(err)
+	}
+	b, err := json.Marshal(x)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
 // describeSelect is how Oracle describes the SELECT list q of a table with
 // columns cols: a column selected by name keeps godror's description; one
-// selected through intervalExpr is a VARCHAR2.
+// selected through intervalExpr is a VARCHAR2, through
+// JSON_SERIALIZE(… RETURNING CLOB) a CLOB.
 func describeSelect(q string, cols []fakeCol) []fakeCol {
 	out := append([]fakeCol(nil), cols...)
 	for i, c := range out {
 		if strings.Contains(q, "EXTRACT(DAY FROM "+quoteIdent(c.name)+")") {
 			out[i] = fakeCol{name: c.name, dbType: "VARCHAR2", nullable: true, nullableKnown: true}
+		}
+		if strings.Contains(q, "JSON_SERIALIZE("+quoteIdent(c.name)+" RETURNING CLOB)") {
+			out[i] = fakeCol{name: c.name, dbType: "CLOB", nullable: true, nullableKnown: true}
 		}
 	}
 	return out

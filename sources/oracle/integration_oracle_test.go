@@ -323,3 +323,27 @@ func TestOracleObjectColumnRefused(t *testing.T) {
 		t.Fatalf("err = %v, want a refusal naming column OBJ and type %s", err, typ)
 	}
 }
+
+// TestOracleNativeJSON (21c+): a native JSON document arrives with its
+// numbers' digits and its key order.
+func TestOracleNativeJSON(t *testing.T) {
+	o := openOracleIT(t, nil)
+	var major int
+	if err := o.c.DB().QueryRowContext(o.ctx, `SELECT TO_NUMBER(REGEXP_SUBSTR(VERSION, '^[0-9]+')) FROM PRODUCT_COMPONENT_VERSION WHERE PRODUCT LIKE 'Oracle%' AND ROWNUM = 1`).Scan(&major); err != nil {
+		t.Fatal(err)
+	}
+	if major < 21 {
+		t.Skipf("Oracle %d has no native JSON type", major)
+	}
+	tab := o.table(`(ID NUMBER(2), DOC JSON)`)
+	o.exec(`INSERT INTO ` + tab + ` VALUES (1, JSON('{"z":12345678901234567890,"a":0.1000000000000000055511151231257827}'))`)
+	_, rows := o.read(tab, 1)
+	if len(rows) != 1 {
+		t.Fatalf("%d rows", len(rows))
+	}
+	doc, _ := rows[0][1].(string)
+	if !strings.Contains(doc, "12345678901234567890") || !strings.Contains(doc, "0.1000000000000000055511151231257827") ||
+		strings.Index(doc, `"z"`) > strings.Index(doc, `"a"`) {
+		t.Fatalf("DOC = %q: digits or key order changed", doc)
+	}
+}
