@@ -368,6 +368,9 @@ func chunkRanges(ctx context.Context, db *sql.DB, owner, name string, n int) (_ 
 type Connector struct {
 	*sqlsource.Connector
 	cfg Config
+
+	mu     sync.Mutex
+	tzText map[string]bool // tables whose TZ columns are read as text (ORA-01805); guarded by mu
 }
 
 var (
@@ -511,10 +514,30 @@ func (c *Connector) invisibleColumns(ctx context.Context, t pipeline.TableInfo) 
 //
 // The fetch array size is the source URL's fetch_array_size when it has one,
 // else opts.FetchArraySize, else Config.FetchArraySize.
+//
+// A table whose read fails with ORA-01805 (the client's time-zone file
+// lacks a region of a TIMESTAMP WITH TIME ZONE value) is read from then on
+// with its time-zone columns as text formatted by the database: failing
+// at Open it is reopened so at once; failing mid-read the error is
+// transient, so the table's retry reads it that way.
 func (c *Connector) Open(ctx context.Context, t pipeline.TableInfo, snap pipeline.Snapshot, opts pipeline.ReadOptions) (pipeline.Source, error) {
 	if opts.FetchArraySize <= 0 || c.cfg.fetchFromSource {
 		opts.FetchArraySize = c.cfg.FetchArraySize
 	}
+	src, err := c.openConsistent(ctx, t, snap, opts)
+	key := t.Schema + "." + t.Name
+	if err != nil && Code(err) == 1805 && hasTZColumn(t) && c.setTZText(key) {
+		src, err = c.openConsistent(ctx, t, snap, opts)
+	}
+	if err != nil || !hasTZColumn(t) || c.tzTextFor(key) {
+		return src, err
+	}
+	return &tzWatch{Source: src, c: c, key: key}, nil
+}
+
+// openConsistent opens t as of snap, falling back to a READ ONLY
+// transaction when the user may not read t AS OF the SCN.
+func (c *Connector) openConsistent(ctx context.Context, t pipeline.TableInfo, snap pipeline.Snapshot, opts pipeline.ReadOptions) (pipeline.Source, error) {
 	src, err := c.open(ctx, t, snap, opts)
 	if err == nil || snap == nil || snap.Info().Kind != "scn" || !asOfDenied(err) {
 		return src, err
@@ -523,6 +546,53 @@ func (c *Connector) Open(ctx context.Context, t pipeline.TableInfo, snap pipelin
 		s.fellBack(t.Schema + "." + t.Name)
 	}
 	return c.open(ctx, t, readOnlySnapshot{info: ReadOnlyInfo(err)}, opts)
+}
+
+// hasTZColumn: t has a TIMESTAMP WITH [LOCAL] TIME ZONE column.
+func hasTZColumn(t pipeline.TableInfo) bool {
+	for _, col := range t.Columns {
+		if col.Type == pipeline.TypeTimestampTZ {
+			return true
+		}
+	}
+	return false
+}
+
+// setTZText makes table's time-zone columns read as text; false when they
+// already were.
+func (c *Connector) setTZText(table string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tzText[table] {
+		return false
+	}
+	if c.tzText == nil {
+		c.tzText = map[string]bool{}
+	}
+	c.tzText[table] = true
+	return true
+}
+
+func (c *Connector) tzTextFor(table string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tzText[table]
+}
+
+// tzWatch turns the first ORA-01805 of a table into a transient error after
+// switching the table to time-zone columns as text, so the retry succeeds.
+type tzWatch struct {
+	pipeline.Source
+	c   *Connector
+	key string
+}
+
+func (w *tzWatch) Next(ctx context.Context) (*pipeline.Batch, error) {
+	b, err := w.Source.Next(ctx)
+	if err != nil && Code(err) == 1805 && w.c.setTZText(w.key) {
+		return nil, &Error{Kind: KindTransient, Code: 1805, Hint: "the table is read again with its time-zone columns as text", Err: err}
+	}
+	return b, err
 }
 
 // open reads t through the shared database/sql reader with this package's
@@ -536,7 +606,12 @@ func (c *Connector) open(ctx context.Context, t pipeline.TableInfo, snap pipelin
 		return nil, fmt.Errorf("oracle: open %s: %w", t.Name, err)
 	}
 	items := make([]string, len(t.Columns))
+	tzText := c.tzTextFor(t.Schema + "." + t.Name)
 	for i, col := range t.Columns {
+		if tzText && col.Type == pipeline.TypeTimestampTZ {
+			items[i] = tzTextExpr(quoteIdent(col.Name)) + " AS " + quoteIdent(col.Name)
+			continue
+		}
 		items[i] = SelectItem(col)
 	}
 	q, args, err := SelectSQL(c.QuoteTable(t), items, setup.AsOf, opts.Limit, opts.Range)
@@ -544,6 +619,13 @@ func (c *Connector) open(ctx context.Context, t pipeline.TableInfo, snap pipelin
 		return nil, fmt.Errorf("oracle: open %s: %w", t.Name, err)
 	}
 	return c.Connector.OpenSQL(ctx, sqlsource.Query{Table: t, SQL: q, Args: args, Setup: setup, Options: opts})
+}
+
+// tzTextExpr selects a TIMESTAMP WITH [LOCAL] TIME ZONE column (quoted
+// name q) as RFC 3339 text with nanoseconds and the value's offset,
+// formatted by the database, so no client time-zone file is involved.
+func tzTextExpr(q string) string {
+	return "TO_CHAR(" + q + `, 'YYYY-MM-DD"T"HH24:MI:SS.FF9TZH:TZM')`
 }
 
 // SelectItem is the SELECT list entry that reads column c exactly: its

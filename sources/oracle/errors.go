@@ -185,6 +185,13 @@ func Translate(err error, what string) error {
 	case 1466:
 		return mk(KindSnapshot, "the table's definition changed after the job's SCN (ORA-01466: DDL, TRUNCATE or a move ran during the job); "+
 			"run the job again when no DDL runs on the table, e.g. off-hours")
+	case 1805:
+		return mk(KindConfig, "a TIMESTAMP WITH TIME ZONE value names a time-zone region that the Oracle Client's time-zone file "+
+			"does not know as the database does (ORA-01805: the client's and the database's time-zone files differ): "+
+			"use an Instant Client whose time-zone file version is the database's (SELECT VERSION FROM V$TIMEZONE_FILE; "+
+			"the client's shows in genezi -v), or copy the database's timezlrg_<version>.dat into the client's "+
+			"oracore/zoneinfo folder and set ORA_TZFILE to it; meanwhile ora2gcs reads such a table's time-zone columns "+
+			"as text formatted by the database (TO_CHAR … TZH:TZM), which needs no client file")
 	case 942:
 		return mk(KindPermission, "table or view does not exist, or the user may not read it (ORA-00942): "+
 			"check the name and GRANT SELECT ON owner.table TO the user")

@@ -205,7 +205,17 @@ func (r *fakeRows) Next(dest []driver.Value) error {
 	for i, v := range dest {
 		switch x := v.(type) {
 		case oraDateTime:
-			dest[i] = x.godror(r.res.cols[i].dbType, r.tz)
+			if r.res.cols[i].dbType == "VARCHAR2" { // selected with TO_CHAR
+				dest[i] = oraTZRegion{ts: x, offset: x.tzh*3600 + x.tzm*60}.toChar()
+			} else {
+				dest[i] = x.godror(r.res.cols[i].dbType, r.tz)
+			}
+		case oraTZRegion:
+			if r.res.cols[i].dbType == "VARCHAR2" {
+				dest[i] = x.toChar()
+			} else {
+				return x.godrorFetch()
+			}
 		case oraJSON:
 			if r.res.cols[i].dbType == "JSON" {
 				dest[i] = x.godrorJSONAsString()
@@ -254,6 +264,28 @@ func (v oraIntervalDS) extractText() string {
 	return fmt.Sprintf("%d %d:%d:%s", v.days, v.hours, v.minutes, sec)
 }
 
+// oraTZRegion is a TIMESTAMP WITH TIME ZONE value stored with a region
+// name that the client's time-zone file does not know (or knows with other
+// rules). ODPI-C converts every TZ value with OCIDateTimeGetTimeZoneOffset
+// (dpiData.c:277-298, dpiDataBuffer__fromOracleTimestamp), which fails with
+// ORA-01805 for it, so godror's fetch fails; the database formats it itself
+// under TO_CHAR with the region's offset at that instant (offset here).
+type oraTZRegion struct {
+	ts     oraDateTime // fields in the region's local time
+	region string
+	offset int // seconds east of UTC at that instant, per the database's file
+}
+
+func (v oraTZRegion) godrorFetch() error {
+	return oraErr(1805, "possible error in date/time operation")
+}
+
+// toChar is TO_CHAR(v, 'YYYY-MM-DD"T"HH24:MI:SS.FF9TZH:TZM').
+func (v oraTZRegion) toChar() string {
+	t := time.Date(v.ts.y, time.Month(v.ts.mo), v.ts.d, v.ts.h, v.ts.mi, v.ts.s, v.ts.ns, time.FixedZone("", v.offset))
+	return t.Format("2006-01-02T15:04:05.000000000-07:00")
+}
+
 // oraJSON is a native JSON (21c+) value: the document as stored.
 type oraJSON string
 
@@ -281,6 +313,9 @@ func describeSelect(q string, cols []fakeCol) []fakeCol {
 	out := append([]fakeCol(nil), cols...)
 	for i, c := range out {
 		if strings.Contains(q, "EXTRACT(DAY FROM "+quoteIdent(c.name)+")") {
+			out[i] = fakeCol{name: c.name, dbType: "VARCHAR2", nullable: true, nullableKnown: true}
+		}
+		if strings.Contains(q, "TO_CHAR("+quoteIdent(c.name)+", ") {
 			out[i] = fakeCol{name: c.name, dbType: "VARCHAR2", nullable: true, nullableKnown: true}
 		}
 		if strings.Contains(q, "JSON_SERIALIZE("+quoteIdent(c.name)+" RETURNING CLOB)") {

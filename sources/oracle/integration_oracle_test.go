@@ -347,3 +347,49 @@ func TestOracleNativeJSON(t *testing.T) {
 		t.Fatalf("DOC = %q: digits or key order changed", doc)
 	}
 }
+
+// TestOracleRegionTimeZones: TIMESTAMP WITH TIME ZONE values with region
+// names arrive with their offset at that instant. When the Instant
+// Client's time-zone file differs from the database's (ORA-01805), the
+// first read fails transiently and the retry reads them as text.
+func TestOracleRegionTimeZones(t *testing.T) {
+	o := openOracleIT(t, nil)
+	tab := o.table(`(ID NUMBER(2), TZ TIMESTAMP(6) WITH TIME ZONE)`)
+	o.exec(`INSERT INTO ` + tab + ` VALUES (1, TIMESTAMP '2024-07-01 12:00:00.5 Europe/Berlin')`)
+	o.exec(`INSERT INTO ` + tab + ` VALUES (2, TIMESTAMP '2024-01-15 08:30:00 America/Sao_Paulo')`)
+	ti, err := o.c.Describe(o.ctx, tab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows [][]any
+	for attempt := 1; ; attempt++ {
+		rows = rows[:0]
+		src, err := o.c.Open(o.ctx, ti, nil, pipeline.ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for err == nil {
+			var b *pipeline.Batch
+			if b, err = src.Next(o.ctx); err == nil {
+				rows = append(rows, b.Rows...)
+			}
+		}
+		src.Close()
+		if err == io.EOF {
+			break
+		}
+		if attempt > 1 || !pipeline.IsTransient(err) {
+			t.Fatal(err)
+		}
+		t.Logf("first read: %v", err)
+	}
+	want := map[string]string{"1": "2024-07-01T12:00:00.5+02:00", "2": "2024-01-15T08:30:00-03:00"}
+	for _, r := range rows {
+		if got := r[1].(time.Time).Format(time.RFC3339Nano); got != want[fmt.Sprint(r[0])] {
+			t.Errorf("row %v: %s, want %s", r[0], got, want[fmt.Sprint(r[0])])
+		}
+	}
+	if len(rows) != 2 {
+		t.Fatalf("%d rows", len(rows))
+	}
+}

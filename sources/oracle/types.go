@@ -142,6 +142,13 @@ func Normalize(c pipeline.Column, v any) (any, error) {
 		if x == "" {
 			return nil, nil
 		}
+		if c.Type == pipeline.TypeTimestampTZ { // tzTextExpr's text
+			ts, err := time.Parse("2006-01-02T15:04:05.999999999-07:00", x)
+			if err != nil {
+				return nil, fmt.Errorf("oracle: column %s (%s): %w", c.Name, c.SourceType, err)
+			}
+			return ts, nil
+		}
 		if c.Type == pipeline.TypeInterval {
 			if isYearMonth(c) {
 				return yearMonth(x)

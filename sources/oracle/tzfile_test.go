@@ -1,0 +1,84 @@
+package oracle
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ora2gcs/ora2gcs/pipeline"
+)
+
+// TestTZFileMismatchFallsBackToText: a region-named TIMESTAMP WITH TIME
+// ZONE value whose region the Instant Client's time-zone file lacks fails
+// the fetch with ORA-01805 (modelled by oraTZRegion). The error says what
+// it means and how to fix it, and is transient: the job's retry of the
+// table reads its TZ columns as text formatted by the database, exactly.
+func TestTZFileMismatchFallsBackToText(t *testing.T) {
+	f := &tableFake{
+		cols: []fakeCol{{name: "ID", dbType: "NUMBER"}, {name: "TZ", dbType: "TIMESTAMP WITH TIME ZONE", prec: 6, hasPS: true},
+			{name: "LTZ", dbType: "TIMESTAMP WITH LOCAL TIME ZONE", prec: 3, hasPS: true}},
+		decl: [][2]string{{"ID", "NUMBER"}, {"TZ", "TIMESTAMP(6) WITH TIME ZONE"}, {"LTZ", "TIMESTAMP(3) WITH LOCAL TIME ZONE"}},
+		rows: [][]driver.Value{
+			{"1", oraDateTime{y: 2024, mo: 1, d: 2, h: 3, mi: 4, s: 5, tzh: 9}, nil},
+			{"2", oraTZRegion{ts: oraDateTime{y: 2024, mo: 7, d: 1, h: 12, ns: 500000000}, region: "America/Ciudad_Juarez", offset: -6 * 3600}, nil},
+		},
+	}
+	_, c := f.open(t, Config{})
+	ti, err := c.Describe(context.Background(), "T.X")
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func() ([][]any, error) {
+		src, err := c.Open(context.Background(), ti, nil, pipeline.ReadOptions{})
+		if err != nil {
+			return nil, err
+		}
+		defer src.Close()
+		var out [][]any
+		for {
+			b, err := src.Next(context.Background())
+			if err == io.EOF {
+				return out, nil
+			}
+			if err != nil {
+				return out, err
+			}
+			out = append(out, b.Rows...)
+		}
+	}
+	_, err = read()
+	if err == nil {
+		t.Fatal("no ORA-01805")
+	}
+	for _, w := range []string{"ORA-01805", "time-zone file", "V$TIMEZONE_FILE", "ORA_TZFILE", "as text"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("%q lacks %q", err, w)
+		}
+	}
+	if !pipeline.IsTransient(err) {
+		t.Fatalf("ORA-01805 is not retried: %v", err)
+	}
+	var e *Error
+	if !errors.As(err, &e) || e.Code != 1805 {
+		t.Fatalf("code: %v", err)
+	}
+
+	rows, err := read() // the job's retry of the table
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 {
+		t.Fatalf("%d rows", len(rows))
+	}
+	want := []string{"2024-01-02T03:04:05+09:00", "2024-07-01T12:00:00.5-06:00"}
+	for i, w := range want {
+		got, ok := rows[i][1].(time.Time)
+		if !ok || got.Format(time.RFC3339Nano) != w {
+			t.Errorf("row %d TZ = %#v, want %s", i, rows[i][1], w)
+		}
+	}
+}
