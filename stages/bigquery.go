@@ -220,9 +220,11 @@ func decimalShape(s string) (intDigits, fracDigits int, ok bool) {
 }
 
 // checkDecimal checks valid decimal text s for column check k; quote
-// reports that it must be written as a JSON string to be read exactly.
-// short says the declared precision keeps every value within exactDigits.
-func checkDecimal(k bqCheck, short bool, s string) (quote bool, err error) {
+// reports that it must be written as a JSON string to be read exactly: its
+// integer digits and fraction digits (at least the declared scale, to which
+// a reader converts it) span more than exactDigits. short says the declared
+// precision keeps every value within exactDigits.
+func checkDecimal(k bqCheck, short bool, scale int, s string) (quote bool, err error) {
 	if short && k == bqNumeric {
 		if len(s) > 0 && (s[0] == '+' || s[0] == '-') {
 			s = s[1:]
@@ -244,7 +246,7 @@ func checkDecimal(k bqCheck, short bool, s string) (quote bool, err error) {
 		return false, fmt.Errorf("%s has %d integer and %d fraction digits: BigQuery BIGNUMERIC holds at most %d and %d",
 			quoteShort(s), intDigits, frac, bigNumericIntDigits, bigNumericScale)
 	}
-	return intDigits+frac > exactDigits, nil
+	return intDigits+max(frac, scale) > exactDigits, nil
 }
 
 // checkYear checks that t's year (of its UTC instant with utc) is one

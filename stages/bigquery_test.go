@@ -120,6 +120,8 @@ func TestEncodeBigQuery(t *testing.T) {
 		// more than 15 significant digits: a JSON string, exact
 		{"15 digits number", dec(20, 2), bq, "1234567890123.45", "1234567890123.45", ""},
 		{"16 digits quoted", dec(20, 2), bq, "12345678901234.56", `"12345678901234.56"`, ""},
+		{"declared scale counts", dec(38, 30), bq, "0.3", `"0.3"`, ""},
+		{"declared scale short enough", dec(20, 10), bq, "12345.3", "12345.3", ""},
 		{"short precision fast path", dec(15, 2), bq, "-1234567890123.45", "-1234567890123.45", ""},
 		{"short precision NaN", dec(15, 2), bq, "NaN", "", "BigQuery NUMERIC"},
 		{"as string stays string", dec(13, 2), bqStr, "17633890.81", `"17633890.81"`, ""},

@@ -62,6 +62,7 @@ type column struct {
 	// bqShort: the declared precision (at most exactDigits) leaves no
 	// value long enough to need quoting
 	bqShort bool
+	bqScale int    // declared decimal scale (0 if unknown)
 	first   []byte // {"NAME":
 	next    []byte // ,"NAME":
 	// short keys (most column names) are also kept in a fixed-size array:
@@ -118,6 +119,9 @@ func NewEncoder(cols []pipeline.Column, opts NDJSONOptions) (*Encoder, error) {
 		if opts.BigQuery {
 			e.cols[i].bq, e.cols[i].bqTyp = bigQueryCheck(c), BigQueryType(c)
 			e.cols[i].bqShort = c.Precision > 0 && c.Precision <= exactDigits
+			if c.Precision > 0 {
+				e.cols[i].bqScale = max(c.Scale, 0)
+			}
 		}
 		if len(next) <= keyFix {
 			copy(e.cols[i].nextFix[:], next)
@@ -225,7 +229,7 @@ func (e *Encoder) appendValue(dst []byte, c *column, v any) ([]byte, error) {
 			return dst, valueError(c, err)
 		}
 		if c.bq != bqNone {
-			q, err := checkDecimal(c.bq, c.bqShort, s)
+			q, err := checkDecimal(c.bq, c.bqShort, c.bqScale, s)
 			if err != nil {
 				return dst, bqError(c, err)
 			}
@@ -333,6 +337,12 @@ func (e *Encoder) appendValue(dst []byte, c *column, v any) ([]byte, error) {
 			raw = unsafe.Slice(unsafe.StringData(v), len(v))
 		case []any, map[string]any:
 			out, err := appendAny(dst, v, 0)
+			if err != nil {
+				return dst, valueError(c, err)
+			}
+			return out, nil
+		case JSONAppender:
+			out, err := v.AppendJSON(dst, e.opts)
 			if err != nil {
 				return dst, valueError(c, err)
 			}
