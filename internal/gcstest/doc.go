@@ -6,6 +6,15 @@
 //	client := srv.Client                           // *storage.Client talking to it (JSON API, no auth)
 //	p := srv.Proxy(t, gcstest.Plan{2: gcstest.Fail503, 3: gcstest.DropMidBody})
 //	faulty := p.Client                             // same emulator, but chunk requests 2 and 3 fail
+//	q := srv.Proxy(t, nil, gcstest.Rule{Kind: gcstest.Upload, Name: "x/_manifest.json", N: 1, Fault: gcstest.DropAfterForward})
+//	                                               // the first single-request upload of x/_manifest.json is stored, its answer lost
+//
+// Faults are planned per kind of request (Kind): chunks of resumable
+// uploads (Plan numbers them), the final chunk, single-request uploads,
+// composes, attribute reads and deletes. Besides failing or dropping a
+// request, the proxy can forward it and drop the answer (a lost answer) or
+// strip the crc32c from the answer, and a Rule can run code just before
+// its request passes (another writer acting meanwhile).
 //
 // Everything is stopped by t.Cleanup.
 //
@@ -25,4 +34,9 @@
 //   - It recomputes MD5 and CRC32C of the whole object on every chunk, so
 //     uploads slow down as objects grow; never tune performance against it.
 //   - It keeps every object in memory.
+//   - A chunk sent again after its session finished answers 404 (GCS
+//     answers with the finished object).
+//   - Compose ignores preconditions and overwrites its destination; the
+//     proxy answers a compose with ifGenerationMatch=0 whose destination
+//     exists with 412 itself, as GCS does.
 package gcstest

@@ -20,11 +20,19 @@ const MaxComposeSources = 32
 // (pipeline.Composer). With more than MaxComposeSources sources it composes
 // a tree: groups of up to 32 into intermediate objects named
 // "_compose.{dst base}.{level}.{n}" beside srcs[0], then those, and so on;
-// intermediates are deleted before Compose returns, also on failure. Every
-// compose request carries a DoesNotExist precondition, so dst is never
-// overwritten and a retried request is idempotent. The returned ObjectInfo
-// is what GCS reports for dst (its size and composite CRC32C); the caller
-// compares it with the CRC it expects.
+// intermediates are deleted before Compose returns, also on failure (only
+// those this call created: an object of another writer at such a name fails
+// Compose with ErrExists and is left alone). Every compose request carries a
+// DoesNotExist precondition, so dst is never overwritten, and this call's
+// attempt tag (AttemptMetadataKey) in the new object's metadata: when a
+// compose answer is lost and the retry meets the object (412), Compose reads
+// its attributes and takes it as its own result only if it carries the tag.
+//
+// The returned ObjectInfo is what GCS reports for dst (its size and composite
+// CRC32C, CRC32CReported set); the caller compares it with the CRC it
+// expects. A CRC32C of 0 in the answer is settled as Commit settles it (read
+// the attributes again, then the bytes); if storage reports no checksum
+// Compose deletes dst and fails with ErrNoChecksum.
 func (s *Sink) Compose(ctx context.Context, dst string, srcs []string) (pipeline.ObjectInfo, error) {
 	if err := objname.Validate(dst); err != nil {
 		return pipeline.ObjectInfo{}, fmt.Errorf("gcs: %w", err)
@@ -45,6 +53,7 @@ func (s *Sink) Compose(ctx context.Context, dst string, srcs []string) (pipeline
 	} else if !errors.Is(err, storage.ErrObjectNotExist) {
 		return pipeline.ObjectInfo{}, (&object{s: s, name: dst, parent: ctx}).fail("compose", err)
 	}
+	token := newToken()
 	var temps []string
 	defer func() {
 		if len(temps) == 0 {
@@ -70,22 +79,40 @@ func (s *Sink) Compose(ctx context.Context, dst string, srcs []string) (pipeline
 			if dir == "." {
 				name = name[2:]
 			}
-			temps = append(temps, name)
-			if _, err := s.composeOnce(ctx, name, group); err != nil {
+			if _, err := s.composeOnce(ctx, name, group, token); err != nil {
+				if !errors.Is(err, ErrExists) {
+					temps = append(temps, name) // it may exist: ours, from an attempt whose answer was lost
+				}
 				return pipeline.ObjectInfo{}, err
 			}
+			temps = append(temps, name)
 			next = append(next, name)
 		}
 		level = next
 	}
-	attrs, err := s.composeOnce(ctx, dst, level)
+	attrs, err := s.composeOnce(ctx, dst, level, token)
 	if err != nil {
 		return pipeline.ObjectInfo{}, err
 	}
-	return pipeline.ObjectInfo{Name: dst, URI: s.URI(dst), Size: attrs.Size, CRC32C: attrs.CRC32C}, nil
+	if attrs.CRC32C == 0 {
+		checked, err := s.storedCRC(ctx, dst, attrs)
+		if err != nil {
+			err = &opError{msg: fmt.Sprintf("gcs: compose %s: %s", s.URI(dst), err), errs: []error{err}}
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deleteTimeout)
+			defer cancel()
+			if derr := s.bucket.Object(dst).Generation(attrs.Generation).Delete(dctx); derr != nil {
+				err = fmt.Errorf("%w (deleting the unverifiable object failed too: %s)", err, redact(derr.Error()))
+			}
+			return pipeline.ObjectInfo{}, err
+		}
+		attrs = checked
+	}
+	return pipeline.ObjectInfo{Name: dst, URI: s.URI(dst), Size: attrs.Size, CRC32C: attrs.CRC32C, CRC32CReported: true}, nil
 }
 
-func (s *Sink) composeOnce(ctx context.Context, dst string, srcs []string) (*storage.ObjectAttrs, error) {
+// composeOnce composes srcs into dst, tagged with token; see Compose for a
+// lost answer.
+func (s *Sink) composeOnce(ctx context.Context, dst string, srcs []string, token string) (*storage.ObjectAttrs, error) {
 	hs := make([]*storage.ObjectHandle, len(srcs))
 	for i, n := range srcs {
 		hs[i] = s.bucket.Object(n)
@@ -97,10 +124,14 @@ func (s *Sink) composeOnce(ctx context.Context, dst string, srcs []string) (*sto
 	)
 	c := h.ComposerFrom(hs...)
 	c.ContentType = s.cfg.ContentType
+	c.Metadata = map[string]string{AttemptMetadataKey: token}
 	attrs, err := c.Run(ctx)
 	if err != nil {
-		o := &object{s: s, name: dst, parent: ctx}
-		return nil, o.fail("compose", err)
+		var ok bool
+		if attrs, ok = s.adopt(ctx, dst, token); !ok {
+			o := &object{s: s, name: dst, parent: ctx}
+			return nil, o.fail("compose", err)
+		}
 	}
 	if attrs == nil {
 		return nil, fmt.Errorf("gcs: compose %s: %w", s.URI(dst), errors.New("storage returned no object attributes"))

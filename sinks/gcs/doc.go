@@ -20,6 +20,24 @@
 // attempts itself: at most Config.MaxAttempts per request, counted by its
 // error function and reset whenever a chunk is acknowledged.
 //
+// # Lost answers
+//
+// The request that creates the object (a single-request upload, which the
+// client uses for objects smaller than the chunk size; the final chunk of a
+// resumable upload; a compose) can reach storage and lose its answer. The
+// client's retry then meets the object it just created: 412 for the
+// ifGenerationMatch=0 of a single-request upload or a compose, or an error
+// for a resumable session that is already finished. So every object carries
+// a random token of the attempt that wrote it in its custom metadata
+// (AttemptMetadataKey, "ora2gcs-attempt"; one token per Create, one per
+// Compose call). When the creating request fails and the caller has not
+// cancelled, the sink reads the object's attributes: if it carries this
+// attempt's token, it is this attempt's object, verified (size and CRC32C)
+// like any other answer, and Commit/Compose succeed with the stored
+// attributes. Otherwise the error stands; for 412 it matches ErrExists (and
+// pipeline.ErrObjectExists), also when the other writer's object holds the
+// very same bytes.
+//
 // # Verification
 //
 // The sink counts the size and CRC32C (Castagnoli) of the bytes written.
@@ -28,6 +46,14 @@
 // ErrMismatch and the object (that exact generation) is deleted, so a
 // failed Commit leaves nothing — there is a short window between finalize
 // and delete in which the bad object exists.
+//
+// A CRC32C of 0 is a checksum like any other, but it is also what the
+// client decodes from an answer without one. So when an answer's CRC32C is
+// 0, the sink reads that generation's attributes again and, if they read 0
+// too, the object's bytes: a CRC32C of 0 computed from them is the
+// checksum; anything else means storage reports none, and Commit or Compose
+// deletes the object and fails with ErrNoChecksum. ObjectInfo.CRC32CReported
+// is set on every ObjectInfo the sink returns.
 //
 // GCS itself also checks the whole object: for chunked uploads the client
 // computes the CRC32C of everything written and sends it with the final

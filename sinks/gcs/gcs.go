@@ -2,6 +2,8 @@ package gcs
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -21,13 +23,23 @@ import (
 )
 
 var (
-	// ErrExists is matched (errors.Is) by a Commit that failed because an
-	// object of that name already exists: the sink never overwrites.
-	ErrExists = errors.New("gcs: object already exists")
+	// ErrExists is matched (errors.Is) by a Commit or Compose that failed
+	// because an object of that name already exists (written by another
+	// writer or attempt): the sink never overwrites. It matches
+	// pipeline.ErrObjectExists too.
+	ErrExists = fmt.Errorf("gcs: %w", pipeline.ErrObjectExists)
 	// ErrMismatch is matched by a Commit whose stored object differs in size
 	// or CRC32C from the bytes written. The sink deletes such an object.
 	ErrMismatch = errors.New("gcs: stored object differs from the bytes written")
+	// ErrNoChecksum is matched by a Commit or Compose whose stored object
+	// storage reports no CRC32C for, even when asked again: the object
+	// cannot be verified, so the sink deletes it.
+	ErrNoChecksum = errors.New("gcs: storage reports no CRC32C for the stored object")
 )
+
+// AttemptMetadataKey is the custom metadata key under which every object the
+// sink creates carries the random token of the attempt that wrote it.
+const AttemptMetadataKey = "ora2gcs-attempt"
 
 // deleteTimeout bounds the clean-up of a mismatched object.
 const deleteTimeout = 30 * time.Second
@@ -104,7 +116,7 @@ func (s *Sink) Create(ctx context.Context, name string) (pipeline.Object, error)
 		return nil, fmt.Errorf("gcs: create %s: %w", s.URI(name), err)
 	}
 	wctx, cancel := context.WithCancel(ctx)
-	o := &object{s: s, name: name, parent: ctx, ctx: wctx, cancel: cancel}
+	o := &object{s: s, name: name, parent: ctx, ctx: wctx, cancel: cancel, token: newToken()}
 	h := s.bucket.Object(name).
 		If(storage.Conditions{DoesNotExist: true}).
 		Retryer(
@@ -121,6 +133,7 @@ func (s *Sink) Create(ctx context.Context, name string) (pipeline.Object, error)
 	w := h.NewWriter(wctx)
 	w.ChunkSize = s.cfg.ChunkSize
 	w.ContentType = s.cfg.ContentType
+	w.Metadata = map[string]string{AttemptMetadataKey: o.token}
 	w.ProgressFunc = func(int64) { o.failures.Store(0) }
 	o.w = w
 	return o, nil
@@ -158,6 +171,7 @@ type object struct {
 	parent   context.Context // Create's context
 	ctx      context.Context // the writer's child context
 	cancel   context.CancelFunc
+	token    string // this attempt's tag, stored as AttemptMetadataKey
 	w        *storage.Writer
 	size     int64
 	crc      uint32
@@ -192,7 +206,12 @@ func (o *object) Write(p []byte) (int, error) {
 }
 
 // Commit finalizes the upload and verifies the stored size and CRC32C
-// against the bytes written; a mismatched object is deleted.
+// against the bytes written; a mismatched object is deleted. When the
+// finalizing request fails although storage acted on it (its answer was
+// lost and the retry met the object: 412, or a finished session: 404),
+// Commit reads the object's attributes: if it carries this attempt's tag it
+// is verified like any other answer; otherwise the error stands (ErrExists
+// for 412).
 func (o *object) Commit() (pipeline.ObjectInfo, error) {
 	if o.done {
 		return pipeline.ObjectInfo{}, fmt.Errorf("gcs: commit %s: object already committed or aborted", o.s.URI(o.name))
@@ -209,12 +228,33 @@ func (o *object) Commit() (pipeline.ObjectInfo, error) {
 		_ = o.w.Close()
 		return pipeline.ObjectInfo{}, o.err
 	}
+	var attrs *storage.ObjectAttrs
 	if err := o.w.Close(); err != nil {
-		return pipeline.ObjectInfo{}, o.fail("commit", err)
+		var ok bool
+		if attrs, ok = o.s.adopt(o.parent, o.name, o.token); !ok {
+			return pipeline.ObjectInfo{}, o.fail("commit", err)
+		}
+	} else {
+		attrs = o.w.Attrs()
 	}
-	attrs := o.w.Attrs()
-	if verr := verify(o.size, o.crc, attrs); verr != nil {
-		var err error = &opError{msg: fmt.Sprintf("gcs: commit %s: %s", o.s.URI(o.name), verr), errs: []error{ErrMismatch, verr}}
+	var verr error
+	errs := []error{ErrMismatch}
+	if attrs != nil && attrs.Size == o.size && attrs.CRC32C == 0 {
+		// 0 is what the client decodes from an answer without a checksum
+		// too: ask again, and if need be read the bytes.
+		reread, err := o.s.storedCRC(o.parent, o.name, attrs)
+		if err != nil {
+			verr, errs = err, nil
+		} else {
+			attrs = reread
+		}
+	}
+	if verr == nil {
+		verr = verify(o.size, o.crc, attrs)
+	}
+	errs = append(errs, verr)
+	if verr != nil {
+		var err error = &opError{msg: fmt.Sprintf("gcs: commit %s: %s", o.s.URI(o.name), verr), errs: errs}
 		if attrs != nil {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(o.parent), deleteTimeout)
 			defer cancel()
@@ -224,7 +264,70 @@ func (o *object) Commit() (pipeline.ObjectInfo, error) {
 		}
 		return pipeline.ObjectInfo{}, err
 	}
-	return pipeline.ObjectInfo{Name: o.name, URI: o.s.URI(o.name), Size: attrs.Size, CRC32C: attrs.CRC32C}, nil
+	return pipeline.ObjectInfo{Name: o.name, URI: o.s.URI(o.name), Size: attrs.Size, CRC32C: attrs.CRC32C, CRC32CReported: true}, nil
+}
+
+// newToken returns a random attempt tag (128 bits, hex).
+func newToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand, Go 1.24+)
+	return hex.EncodeToString(b[:])
+}
+
+// adopt is called after a request that creates object name failed. The
+// request may have reached storage and only its answer been lost, so the
+// object may exist: adopt reads its attributes and returns them when the
+// object carries token, i.e. was created by this attempt. Anything else
+// (another writer's object, no object, a failed lookup, a cancelled
+// caller) returns false and the request's error stands.
+func (s *Sink) adopt(parent context.Context, name, token string) (*storage.ObjectAttrs, bool) {
+	if parent.Err() != nil {
+		return nil, false
+	}
+	ctx, cancel := context.WithTimeout(parent, deleteTimeout)
+	defer cancel()
+	attrs, err := s.bucket.Object(name).Attrs(ctx)
+	if err != nil || attrs == nil || attrs.Metadata[AttemptMetadataKey] != token {
+		return nil, false
+	}
+	return attrs, true
+}
+
+// storedCRC settles a CRC32C of 0 in attrs, which the client also decodes
+// from an answer that carries no checksum. It reads the attributes of that
+// generation again and returns them if they hold a non-zero CRC32C. If they
+// also read 0, only the bytes can tell a checksum of 0 from a missing one:
+// it reads the object and returns the attributes (CRC32C 0) if the bytes'
+// CRC32C is 0, and an error matching ErrNoChecksum otherwise.
+func (s *Sink) storedCRC(parent context.Context, name string, attrs *storage.ObjectAttrs) (*storage.ObjectAttrs, error) {
+	ctx := parent
+	if ctx.Err() != nil {
+		ctx = context.WithoutCancel(parent)
+	}
+	ctx, cancel := context.WithTimeout(ctx, deleteTimeout)
+	defer cancel()
+	h := s.bucket.Object(name).Generation(attrs.Generation)
+	again, err := h.Attrs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("storage reported no CRC32C and reading the attributes back failed: %s", redact(err.Error()))
+	}
+	if again.CRC32C != 0 {
+		return again, nil
+	}
+	r, err := h.NewReader(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("storage reported no CRC32C and reading the object back failed: %s", redact(err.Error()))
+	}
+	defer r.Close()
+	hash := crc32.New(pipeline.Castagnoli)
+	n, err := io.Copy(hash, r)
+	if err != nil {
+		return nil, fmt.Errorf("storage reported no CRC32C and reading the object back failed: %s", redact(err.Error()))
+	}
+	if n != again.Size || hash.Sum32() != 0 {
+		return nil, fmt.Errorf("%w (twice; its %d bytes have CRC32C %08x)", ErrNoChecksum, n, hash.Sum32())
+	}
+	return again, nil
 }
 
 // Abort cancels the upload. The object is only finalized by the request
