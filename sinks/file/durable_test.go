@@ -286,3 +286,35 @@ func TestLinkNoReplace(t *testing.T) {
 		t.Fatalf("moved file holds %q", got)
 	}
 }
+
+// TestCreateWhilePruning: objects created in a folder that a concurrent
+// Remove prunes (it removes directories left empty up to the root) are
+// created anyway: the sink creates a pruned directory again.
+func TestCreateWhilePruning(t *testing.T) {
+	s := newSink(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 300 {
+				name := filepath.ToSlash(filepath.Join("TRP", "v001", "_ranges", string(rune('A'+w)), "seg"))
+				if _, err := writeObject(s, name, "x"); err != nil {
+					errs <- err
+					return
+				}
+				if err := s.Remove(ctx, name); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("create beside a concurrent prune: %v", err)
+	}
+}

@@ -29,7 +29,7 @@ var fsync = (*os.File).Sync
 
 // createAttempts bounds how often Create re-creates a directory that a
 // concurrent Remove or Clean pruned between mkdir and the temporary file.
-const createAttempts = 5
+const createAttempts = 20
 
 // Sink writes objects below Root(). It is safe for concurrent use.
 type Sink struct {
@@ -119,17 +119,17 @@ func (s *Sink) createTemp(final string) (*os.File, error) {
 	dir := filepath.Dir(final)
 	pattern := "." + truncate(filepath.Base(final), 160) + ".*" + TempSuffix
 	for attempt := 1; ; attempt++ {
-		if err := s.makeDir(dir); err != nil {
-			return nil, err
-		}
-		f, err := os.CreateTemp(dir, pattern)
+		err := s.makeDir(dir)
 		if err == nil {
-			return f, nil
+			var f *os.File
+			if f, err = os.CreateTemp(dir, pattern); err == nil {
+				return f, nil
+			}
 		}
 		if !errors.Is(err, fs.ErrNotExist) || attempt == createAttempts {
 			return nil, err
 		}
-		s.forget(dir) // pruned meanwhile: create it again
+		s.forget(dir) // a directory on the way was pruned meanwhile: again
 	}
 }
 
