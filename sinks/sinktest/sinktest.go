@@ -3,9 +3,11 @@ package sinktest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -187,6 +189,81 @@ func Run(t *testing.T, h Harness) {
 		}
 	})
 
+	t.Run("NoReplace", func(t *testing.T) {
+		if h.StoresNothing {
+			return // nothing stored, nothing to replace
+		}
+		// committed first, then a second object of the same name
+		t.Run("after-commit", func(t *testing.T) {
+			s := h.New(t)
+			first := Random(3000, 7)
+			obj := create(t, s, context.Background(), SpecName)
+			writePieces(t, obj, first, nil)
+			if _, err := obj.Commit(); err != nil {
+				t.Fatalf("Commit: %v", err)
+			}
+			for _, size := range []int{0, 10, 3000, 300 << 10} {
+				again := create(t, s, context.Background(), SpecName)
+				writePieces(t, again, Random(size, 8), []int{65536})
+				_, err := again.Commit()
+				checkExists(t, err)
+				h.checkStored(t, SpecName, first)
+			}
+		})
+		// two writers open at once: the first to commit wins, the other fails
+		t.Run("both-open", func(t *testing.T) {
+			s := h.New(t)
+			a := create(t, s, context.Background(), SpecName)
+			b := create(t, s, context.Background(), SpecName)
+			da, db := Random(2000, 9), Random(1000, 10)
+			writePieces(t, a, da, nil)
+			writePieces(t, b, db, nil)
+			if _, err := b.Commit(); err != nil {
+				t.Fatalf("first Commit: %v", err)
+			}
+			_, err := a.Commit()
+			checkExists(t, err)
+			h.checkStored(t, SpecName, db)
+		})
+	})
+
+	t.Run("List", func(t *testing.T) {
+		s0 := h.New(t)
+		if _, ok := s0.(pipeline.Lister); !ok || h.StoresNothing {
+			return // the sink does not list; nothing to check
+		}
+		s := s0.(pipeline.Lister)
+		ctx := context.Background()
+		for _, name := range []string{"L/v001/a.jsonl.gz", "L/v001/_ranges/T/00000-a1.deflate", "L/v002/b.jsonl.gz", "L/top.json", "Lx/other"} {
+			obj := create(t, s0, ctx, name)
+			writePieces(t, obj, Random(10, 11), nil)
+			if _, err := obj.Commit(); err != nil {
+				t.Fatalf("Commit %s: %v", name, err)
+			}
+		}
+		open := create(t, s0, ctx, "L/v001/unfinished.jsonl.gz") // never committed: not listed
+		writePieces(t, open, Random(100, 12), nil)
+		defer func() { _ = open.Abort() }()
+		for _, c := range []struct {
+			prefix string
+			want   []string
+		}{
+			{"L/", []string{"L/top.json", "L/v001/", "L/v002/"}},
+			{"L/v001/", []string{"L/v001/_ranges/", "L/v001/a.jsonl.gz"}},
+			{"L/v001/_ranges/T/", []string{"L/v001/_ranges/T/00000-a1.deflate"}},
+			{"nothing/", nil},
+		} {
+			got, err := s.List(ctx, c.prefix)
+			if err != nil {
+				t.Fatalf("List(%q): %v", c.prefix, err)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, c.want) {
+				t.Errorf("List(%q) = %q, want %q", c.prefix, got, c.want)
+			}
+		}
+	})
+
 	t.Run("Compose", func(t *testing.T) {
 		if _, ok := h.New(t).(pipeline.Composer); !ok {
 			return // the sink does not compose; nothing to check
@@ -220,9 +297,8 @@ func Run(t *testing.T, h Harness) {
 					}
 				}
 				// never overwrites
-				if _, err := comp.Compose(context.Background(), SpecName, srcs[:1]); err == nil {
-					t.Fatal("Compose over an existing object succeeded")
-				}
+				_, err = comp.Compose(context.Background(), SpecName, srcs[:1])
+				checkExists(t, err)
 				h.checkStored(t, SpecName, all)
 			})
 		}
@@ -234,6 +310,20 @@ func Run(t *testing.T, h Harness) {
 			h.checkAbsent(t, SpecName, "after a failed Compose")
 		})
 	})
+}
+
+// checkExists fails unless err is the refusal of a write over an existing
+// object: an error matching pipeline.ErrObjectExists.
+func checkExists(t *testing.T, err error) {
+	t.Helper()
+	switch {
+	case err == nil:
+		t.Fatal("a write over an existing object succeeded; want an error matching pipeline.ErrObjectExists")
+	case !errors.Is(err, pipeline.ErrObjectExists):
+		t.Fatalf("a write over an existing object failed with %v; want an error matching pipeline.ErrObjectExists", err)
+	case pipeline.IsTransient(err):
+		t.Errorf("the exists error is marked transient, but retrying cannot help: %v", err)
+	}
 }
 
 func create(t *testing.T, s pipeline.Sink, ctx context.Context, name string) pipeline.Object {
