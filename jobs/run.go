@@ -102,6 +102,17 @@ func (m *Manager) execute(ctx context.Context, r *run) {
 		r.log.Info("snapshot taken", "snapshot_kind", info.Kind, "snapshot_id", info.ID)
 		sink := r.sink // opened and checked by ExecuteVersion's pre-flight
 		m.runTables(ctx, r, snap, sink)
+		// A source notes per-table fallbacks (Oracle: READ ONLY instead of
+		// AS OF SCN, a table read as one range) while reading: record the
+		// snapshot's final state for the job and its manifest.
+		if final := snap.Info(); final != info {
+			r.mu.Lock()
+			r.job.Snapshot = final
+			r.mu.Unlock()
+			if err := m.store.UpdateJobSnapshot(sctx, r.job.ID, final); err != nil {
+				r.log.Error("record snapshot", "error", err)
+			}
+		}
 		if ctx.Err() == nil {
 			if err := m.writeManifest(ctx, r, sink, failedTables(r)); err != nil {
 				jobErrs = append(jobErrs, err.Error())
