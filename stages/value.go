@@ -6,6 +6,15 @@ import (
 	"github.com/ora2gcs/ora2gcs/pipeline"
 )
 
+// JSONAppender is a Batch value of a TypeJSON column that writes itself:
+// the Encoder calls AppendJSON with its own options, so a value holding
+// nested typed values (a PostgreSQL array) writes them exactly as columns
+// of their types are written with those options (AppendValue). AppendJSON
+// appends valid, compact JSON without line breaks, or returns an error.
+type JSONAppender interface {
+	AppendJSON(dst []byte, opts NDJSONOptions) ([]byte, error)
+}
+
 // AppendValue appends v, a Batch value of column c (nil for NULL), exactly
 // as an Encoder made with opts writes it as the value of that column. Sources
 // that build JSON themselves use it so that nested values are written like

@@ -226,39 +226,55 @@ func nameArrayElem(elemName, sourceType string) arrayElem {
 	return e
 }
 
-// arrayTextToJSON converts a PostgreSQL array in text form ({1,2},
-// {"a b",NULL}, {{1,2},{3,4}}, [0:1]={1,2}, {(1,1),(0,0);(3,3),(2,2)} for
-// box) to a JSON array, NULL as null, each element written exactly as a
-// scalar of the element type.
-func arrayTextToJSON(src []byte, e *arrayElem) (any, error) {
-	s := src
+// arrayValue is the Batch value of an array column: the array's text
+// (owned) and how its elements are read. The encoder writes it as a JSON
+// array with its own options (stages.JSONAppender): {1,2} → [1,2],
+// {"a b",NULL} → ["a b",null], {{1,2},{3,4}} → [[1,2],[3,4]],
+// [0:1]={1,2} → [1,2] (bounds dropped, as row_to_json does),
+// {(1,1),(0,0);(3,3),(2,2)} (box, delimiter ';') → ["(1,1),(0,0)","(3,3),(2,2)"];
+// each element written exactly as a column of the element type.
+type arrayValue struct {
+	text []byte
+	elem *arrayElem
+}
+
+var _ stages.JSONAppender = (*arrayValue)(nil)
+
+// newArrayValue copies text.
+func newArrayValue(text []byte, e *arrayElem) *arrayValue {
+	return &arrayValue{text: append(make([]byte, 0, len(text)), text...), elem: e}
+}
+
+// AppendJSON implements stages.JSONAppender.
+func (a *arrayValue) AppendJSON(dst []byte, opts stages.NDJSONOptions) ([]byte, error) {
+	s := a.text
 	if len(s) > 0 && s[0] == '[' { // explicit bounds: [l:u]={…}
 		i := 0
 		for i < len(s) && s[i] != '=' {
 			i++
 		}
 		if i == len(s) {
-			return nil, fmt.Errorf("array: malformed bounds in %q", src)
+			return dst, fmt.Errorf("array: malformed bounds in %q", a.text)
 		}
 		s = s[i+1:]
 	}
-	out := make([]byte, 0, len(s)+8)
-	p := &arrayParser{s: s, e: e}
-	out, err := p.parse(out)
+	p := &arrayParser{s: s, e: a.elem, opts: opts}
+	out, err := p.parse(dst)
 	if err != nil {
-		return nil, fmt.Errorf("array: %w in %q", err, src)
+		return dst, fmt.Errorf("array: %w in %q", err, a.text)
 	}
 	if p.i != len(p.s) {
-		return nil, fmt.Errorf("array: trailing text in %q", src)
+		return dst, fmt.Errorf("array: trailing text in %q", a.text)
 	}
-	return pipeline.RawJSON(out), nil
+	return out, nil
 }
 
 type arrayParser struct {
-	s  []byte
-	i  int
-	e  *arrayElem
-	el []byte // the current quoted element, unescaped
+	s    []byte
+	i    int
+	e    *arrayElem
+	opts stages.NDJSONOptions
+	el   []byte // the current quoted element, unescaped
 }
 
 func (p *arrayParser) parse(out []byte) ([]byte, error) {
@@ -349,7 +365,7 @@ func (p *arrayParser) elem(out, el []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("element %q: %w", el, err)
 	}
-	return stages.AppendValue(out, p.e.col, v, stages.NDJSONOptions{})
+	return stages.AppendValue(out, p.e.col, v, p.opts)
 }
 
 // elemValue is the Batch value of an element's text: what the COPY reader

@@ -6,6 +6,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/ora2gcs/ora2gcs/pipeline"
+	"github.com/ora2gcs/ora2gcs/stages"
 )
 
 // TestArrayTextToJSON: arrays are cut at their element type's delimiter
@@ -45,13 +46,13 @@ func TestArrayTextToJSON(t *testing.T) {
 		{pgtype.TextOID, ',', -1, `{"a,b","NULL","",NULL,"q\"\\"}`, `["a,b","NULL","",null,"q\"\\"]`},
 	} {
 		e := newArrayElem(tc.delim, tc.oid, tc.typmod, name(tc.oid))
-		got, err := arrayTextToJSON([]byte(tc.in), &e)
+		got, err := newArrayValue([]byte(tc.in), &e).AppendJSON([]byte("x"), stages.NDJSONOptions{})
 		if err != nil {
 			t.Errorf("%s: %v", tc.in, err)
 			continue
 		}
-		if s := string(got.(pipeline.RawJSON)); s != tc.want {
-			t.Errorf("%s: got %s, want %s", tc.in, s, tc.want)
+		if s := string(got); s != "x"+tc.want {
+			t.Errorf("%s: got %s, want x%s", tc.in, s, tc.want)
 		}
 	}
 	comma := newArrayElem(',', pgtype.BoxOID, -1, "box")
@@ -61,8 +62,46 @@ func TestArrayTextToJSON(t *testing.T) {
 			d := newArrayElem(',', pgtype.DateOID, -1, "date")
 			e = &d
 		}
-		if v, err := arrayTextToJSON([]byte(in), e); err == nil {
-			t.Errorf("%s: no error, got %s", in, v)
+		if v, err := newArrayValue([]byte(in), e).AppendJSON([]byte("x"), stages.NDJSONOptions{}); err == nil || string(v) != "x" {
+			t.Errorf("%s: got %s, %v; want an error and dst unchanged", in, v, err)
+		}
+	}
+}
+
+// TestArrayElementsFollowEncoderOptions: numeric[] elements are written
+// like numeric columns under the encoder's options: JSON strings with
+// DecimalAsString, numbers without; integers and floats are unaffected,
+// exactly as their scalar columns are.
+func TestArrayElementsFollowEncoderOptions(t *testing.T) {
+	m := pgtype.NewMap()
+	name := func(oid uint32) string {
+		typ, _ := m.TypeForOID(oid)
+		return typ.Name
+	}
+	cols := []pipeline.Column{{Name: "n", Type: pipeline.TypeDecimal}, {Name: "i", Type: pipeline.TypeInt}, {Name: "f", Type: pipeline.TypeFloat},
+		{Name: "an", Type: pipeline.TypeJSON}, {Name: "ai", Type: pipeline.TypeJSON}, {Name: "af", Type: pipeline.TypeJSON}}
+	num := newArrayElem(',', pgtype.NumericOID, -1, name(pgtype.NumericOID))
+	i8 := newArrayElem(',', pgtype.Int8OID, -1, name(pgtype.Int8OID))
+	f8 := newArrayElem(',', pgtype.Float8OID, -1, name(pgtype.Float8OID))
+	row := []any{"17633890.81", "12", 0.5,
+		newArrayValue([]byte("{17633890.81,NULL,NaN}"), &num), newArrayValue([]byte("{12}"), &i8), newArrayValue([]byte("{0.5}"), &f8)}
+	for _, tc := range []struct {
+		opts stages.NDJSONOptions
+		want string
+	}{
+		{stages.NDJSONOptions{}, `{"n":17633890.81,"i":12,"f":0.5,"an":[17633890.81,null,"NaN"],"ai":[12],"af":[0.5]}` + "\n"},
+		{stages.NDJSONOptions{DecimalAsString: true}, `{"n":"17633890.81","i":12,"f":0.5,"an":["17633890.81",null,"NaN"],"ai":[12],"af":[0.5]}` + "\n"},
+	} {
+		e, err := stages.NewEncoder(cols, tc.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.AppendRow(nil, row)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != tc.want {
+			t.Errorf("%+v:\ngot  %swant %s", tc.opts, got, tc.want)
 		}
 	}
 }

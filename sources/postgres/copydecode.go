@@ -30,7 +30,7 @@ const (
 	cellTimestampTZ                 // time.Time, the instant in UTC
 	cellBytea                       // []byte from \x hex
 	cellJSON                        // pipeline.RawJSON
-	cellArray                       // pipeline.RawJSON via arrayTextToJSON
+	cellArray                       // *arrayValue
 )
 
 // cellKindOf mirrors plan: the same type decisions, for text input.
@@ -209,7 +209,7 @@ func (d *copyDecoder) value(j int, b []byte) (any, error) {
 		if d.elems[j] == nil {
 			return nil, errors.New("array column without element description")
 		}
-		return arrayTextToJSON(b, d.elems[j])
+		return newArrayValue(b, d.elems[j]), nil
 	}
 	return nil, fmt.Errorf("unknown cell kind %d", d.kinds[j])
 }

@@ -108,7 +108,7 @@ func plan(oid uint32, arr *arrayElem) (int16, decoder) {
 		}
 	}
 	if arr != nil {
-		return pgtype.TextFormatCode, func(a *alloc, b []byte) (any, error) { return arrayTextToJSON(b, arr) }
+		return pgtype.TextFormatCode, func(a *alloc, b []byte) (any, error) { return newArrayValue(b, arr), nil }
 	}
 	// numeric, text, varchar, bpchar, uuid, interval, time, and any other type: its text.
 	return pgtype.TextFormatCode, func(a *alloc, b []byte) (any, error) { return a.str(b), nil }

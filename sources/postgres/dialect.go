@@ -282,7 +282,7 @@ func (dialect) Converter(c pipeline.Column, ci sqlsource.ColumnInfo) func(any) (
 			if err != nil {
 				return nil, err
 			}
-			return arrayTextToJSON(s, elem)
+			return newArrayValue(s, elem), nil
 		}
 	case name == "float4":
 		return func(v any) (any, error) {

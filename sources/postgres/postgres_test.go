@@ -17,6 +17,7 @@ import (
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/sources/postgres"
 	"github.com/ora2gcs/ora2gcs/sources/postgres/pgtest"
+	"github.com/ora2gcs/ora2gcs/stages"
 	"go.uber.org/goleak"
 )
 
@@ -257,7 +258,11 @@ func TestTypesRoundTrip(t *testing.T) {
 					if w, ok := wantArrays[col.Name]; ok {
 						got := ""
 						if row[i] != nil {
-							got = string(row[i].(pipeline.RawJSON))
+							b, err := stages.AppendValue(nil, col, row[i], stages.NDJSONOptions{})
+							if err != nil {
+								t.Fatalf("row %d %s: %v", id, col.Name, err)
+							}
+							got = string(b)
 						}
 						if got != w[id-1] {
 							t.Errorf("row %d %s = %s, want %s", id, col.Name, got, w[id-1])
