@@ -37,11 +37,13 @@
 //	timestamptz(p)            time.Time, the instant in UTC (offset +00:00), Scale p  TypeTimestampTZ
 //	bytea                     []byte           TypeBytes
 //	json, jsonb               pipeline.RawJSON (the server's text)      TypeJSON
-//	arrays of any type        pipeline.RawJSON array (nested for more dimensions, explicit
-//	                          bounds dropped, NULL as null), each element written exactly as
-//	                          a column of the element type (stages.AppendValue): date[] and
+//	arrays of any type        *arrayValue (stages.JSONAppender): the encoder writes a JSON
+//	                          array (nested for more dimensions, explicit bounds dropped,
+//	                          NULL as null), each element exactly as a column of the element
+//	                          type with the encoder's options (stages.AppendValue): date[] and
 //	                          timestamp[] elements in the RFC 3339 forms above, bytea[] as
-//	                          base64, float[] as float columns, oid[] and every other text
+//	                          base64, float[] as float columns, numeric[] quoted under
+//	                          DecimalAsString like numeric columns, oid[] and every other text
 //	                          type as strings. Elements are split at the element type's
 //	                          pg_type.typdelim (';' for box). TypeJSON, also for element
 //	                          types pgx does not know (Connector.Describe asks the catalog)
@@ -50,7 +52,8 @@
 //	                          string (the server's text form)           TypeString
 //
 // NULL is nil; an empty string stays "". Infinite dates and timestamps have
-// no exact representation and fail the read rather than change the value.
+// no exact representation and fail the read (an array holding one: its
+// encoding) rather than change the value.
 // Column.SourceType is format_type() of the column, Nullable from the catalog.
 //
 // Errors: lost connections (SQLSTATE class 08, 57P01 admin shutdown as from
