@@ -86,13 +86,16 @@ type ManifestColumn struct {
 	Precision  int    `json:"precision"`
 	Scale      int    `json:"scale"`
 	Nullable   bool   `json:"nullable"`
+	// Invisible: hidden from SELECT * in the source (Oracle INVISIBLE) and
+	// exported all the same.
+	Invisible bool `json:"invisible,omitempty"`
 }
 
 func manifestColumns(cols []pipeline.Column) []ManifestColumn {
 	out := make([]ManifestColumn, len(cols))
 	for i, c := range cols {
 		out[i] = ManifestColumn{Name: c.Name, Type: c.Type.String(), SourceType: c.SourceType,
-			Precision: c.Precision, Scale: c.Scale, Nullable: c.Nullable}
+			Precision: c.Precision, Scale: c.Scale, Nullable: c.Nullable, Invisible: c.Invisible}
 	}
 	return out
 }
