@@ -116,14 +116,17 @@ type Plan map[int]Fault
 // name is Name, counted over every such request through the proxy. An empty
 // Name matches every object (chunk requests carry no object name, so Chunk
 // and FinalChunk rules must leave Name empty); N 0 matches every request.
-// Before, if set, runs when the rule triggers, before the request is passed
-// on or faulted: e.g. another writer creating the object meanwhile.
+// With EachName, N counts the requests of each object name separately
+// (N 1: the first request for every object). Before, if set, runs when the
+// rule triggers, before the request is passed on or faulted: e.g. another
+// writer creating the object meanwhile.
 type Rule struct {
-	Kind   Kind
-	Name   string
-	N      int
-	Fault  Fault
-	Before func()
+	Kind     Kind
+	Name     string
+	N        int
+	EachName bool
+	Fault    Fault
+	Before   func()
 }
 
 // Event records one request the proxy classified.
@@ -157,8 +160,8 @@ type Proxy struct {
 	rp     *httputil.ReverseProxy
 	mu     sync.Mutex
 	rules  []Rule
-	seen   []int        // per rule: matching requests so far
-	counts map[Kind]int // requests per kind (Chunk counts every chunk)
+	seen   []map[string]int // per rule: matching requests so far (per name with EachName, else under "")
+	counts map[Kind]int     // requests per kind (Chunk counts every chunk)
 	events []Event
 }
 
@@ -182,7 +185,10 @@ func NewProxy(t testing.TB, target string, plan Plan, rules ...Rule) *Proxy {
 		p.rules = append(p.rules, Rule{Kind: Chunk, N: n, Fault: f})
 	}
 	p.rules = append(p.rules, rules...)
-	p.seen = make([]int, len(p.rules))
+	p.seen = make([]map[string]int, len(p.rules))
+	for i := range p.seen {
+		p.seen[i] = map[string]int{}
+	}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(u)
@@ -331,8 +337,12 @@ func (p *Proxy) fault(ev *Event) (before []func()) {
 		if !match || rule.Name != "" && rule.Name != ev.Name {
 			continue
 		}
-		p.seen[i]++
-		if rule.N != 0 && rule.N != p.seen[i] {
+		key := ""
+		if rule.EachName {
+			key = ev.Name
+		}
+		p.seen[i][key]++
+		if rule.N != 0 && rule.N != p.seen[i][key] {
 			continue
 		}
 		if ev.Fault == Pass {
