@@ -93,6 +93,15 @@ func cloneValue(v any) any {
 func batchRows(enc RowEncoder, dec RowDecoder, one [][]any, dst []byte, b *Batch, cur []byte, i, j int) ([]byte, []byte, error) {
 	if b.Raw == nil {
 		out, err := enc.AppendRows(dst, b.Rows[i:j])
+		if err != nil {
+			// name the failing row by its index in the batch (AppendRows
+			// counts from i): encode the rows again one at a time
+			for k := i; k < j; k++ {
+				if _, rerr := enc.AppendRows(nil, b.Rows[k:k+1]); rerr != nil {
+					return out, cur, fmt.Errorf("row %d: %w", k, rerr)
+				}
+			}
+		}
 		return out, cur, err
 	}
 	if dec == nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"github.com/ora2gcs/ora2gcs/pipeline"
+	"github.com/ora2gcs/ora2gcs/stages"
 )
 
 // rawSource wraps fakeSource's rows into a toy wire format, one row per
@@ -135,5 +136,34 @@ func TestDecodeRaw(t *testing.T) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// failAt wraps a source and replaces the value of column 0 in row `row`
+// of batch `batch` with one the encoder refuses.
+type failAt struct {
+	pipeline.Source
+	batch int64
+	row   int
+}
+
+func (s *failAt) Next(ctx context.Context) (*pipeline.Batch, error) {
+	b, err := s.Source.Next(ctx)
+	if err == nil && b.Seq == s.batch {
+		b.Rows[s.row][0] = struct{}{}
+	}
+	return b, err
+}
+
+// TestEncodeErrorNamesRow: an encode error names the batch and the row of
+// the batch, also past the first AppendRows call of a batch (rows are
+// encoded in steps).
+func TestEncodeErrorNamesRow(t *testing.T) {
+	src := &failAt{Source: newFakeSource(3, 500), batch: 0, row: 300}
+	p := pipeline.Pipeline{Source: src, Sink: newMemSink(), Name: "T.jsonl.gz", Encoder: stages.NDJSON(stages.NDJSONOptions{}),
+		Compressor: stages.Gzip(), Config: pipeline.Config{ChunkRows: 500, EncodeWorkers: 1}}
+	_, err := p.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "batch 0: row 300: stages: column \"ID\"") {
+		t.Fatalf("err = %v, want batch 0 row 300 and the column named", err)
 	}
 }

@@ -132,11 +132,15 @@ func NewEncoder(cols []pipeline.Column, opts NDJSONOptions) (*Encoder, error) {
 }
 
 // AppendRows appends each row as one line ending in '\n'. On error dst is
-// returned as it was before the failing row.
+// returned as it was before the failing row, and the error names the row
+// by its index in rows (unless rows is one row, which the caller names).
 func (e *Encoder) AppendRows(dst []byte, rows [][]any) ([]byte, error) {
 	for i, row := range rows {
 		var err error
 		if dst, err = e.AppendRow(dst, row); err != nil {
+			if len(rows) == 1 {
+				return dst, err
+			}
 			return dst, fmt.Errorf("row %d: %w", i, err)
 		}
 	}
