@@ -247,3 +247,7 @@ func (m *Manager) cleanupAfter(ctx context.Context, r *run) {
 		r.log.Info("removed the job's leftovers", "removed", n)
 	}
 }
+
+// closeCleanupGrace is how long Close waits for the start-up clean-up
+// before cancelling it.
+const closeCleanupGrace = 10 * time.Second

@@ -560,8 +560,9 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// Close cancels any running job, waits for it and closes the store.
-// Call Shutdown first for a graceful stop.
+// Close waits a moment (closeCleanupGrace) for the start-up clean-up of
+// interrupted jobs, cancels it and any running job, waits for them and
+// closes the store. Call Shutdown first for a graceful stop.
 func (m *Manager) Close() error {
 	m.closeOnce.Do(func() {
 		m.mu.Lock()
@@ -571,6 +572,15 @@ func (m *Manager) Close() error {
 			close(m.forceSubs)
 		}
 		m.mu.Unlock()
+		// a short run (the CLI) must not cut the start-up clean-up off
+		// every time: give it a moment, then cancel it (it is retried at
+		// the next start)
+		grace := time.NewTimer(closeCleanupGrace)
+		select {
+		case <-m.cleaned:
+		case <-grace.C:
+		}
+		grace.Stop()
 		m.cancelBase()
 		m.jobWG.Wait()
 		m.cleanWG.Wait()
