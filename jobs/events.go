@@ -2,10 +2,21 @@ package jobs
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"sync"
 	"time"
 )
+
+// ReplayIDBase separates the two numberings of a job's events. The events
+// of a job run by this process (live, and replayed after it ended while the
+// process lives) are numbered 1, 2, 3… in publish order, progress included,
+// and keep their ids; a job known only from the store (run by an earlier
+// process) is replayed with ids ReplayIDBase+1, ReplayIDBase+2… The store
+// state of an ended job does not change, so those ids are stable too. Ids of
+// different numberings (or jobs) are not comparable: a client resuming with
+// an id of the other numbering gets the whole replay.
+const ReplayIDBase int64 = 1 << 40
 
 // subscriberBuffer is the channel capacity of one subscription. Beyond it,
 // events wait in the subscription's queue, where progress is coalesced.
@@ -228,9 +239,45 @@ func replayFromStore(j Job) []Event {
 		out = append(out, e)
 	}
 	for i := range out {
-		out[i].ID = int64(i + 1)
+		out[i].ID = ReplayIDBase + int64(i+1)
 	}
 	return out
+}
+
+// endedHub is the hub of the last job of a transport this process ran.
+type endedHub struct {
+	jobID string
+	hub   *hub
+}
+
+// keepHub keeps r's hub after r ended, so a subscriber reconnecting after the
+// end gets the events with the ids it saw live (one hub per transport: the
+// last job's non-progress events and the latest progress of each table).
+// Called with m.mu held.
+func (m *Manager) keepHub(r *run) {
+	if m.ended == nil {
+		m.ended = map[string]endedHub{}
+	}
+	m.ended[r.job.TransportID] = endedHub{jobID: r.job.ID, hub: r.hub}
+}
+
+// attachEnded subscribes s to the kept hub of job jobID of the transport, if
+// this process ran it. Its replay ends with complete (or, if complete is
+// about to be published, s receives it live).
+func (m *Manager) attachEnded(ctx context.Context, s *subscription, transportID, jobID string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.subsOff {
+		return false, fmt.Errorf("jobs: subscribe %s: %w", transportID, ErrShutdown)
+	}
+	e, ok := m.ended[transportID]
+	if !ok || e.jobID != jobID {
+		return false, nil
+	}
+	e.hub.attach(s)
+	m.subWG.Add(1)
+	go s.pump(ctx, m.forceSubs, func() { e.hub.detach(s); m.subWG.Done() })
+	return true, nil
 }
 
 // rateWindow computes a rate over a sliding window of samples.
