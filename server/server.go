@@ -49,6 +49,9 @@ type Options struct {
 	// SSEHeartbeat is the interval of ": ping" comments on SSE streams;
 	// default 15 s.
 	SSEHeartbeat time.Duration
+	// SSEPoll is how often a stream on a transport that has not run yet
+	// looks for its first job; default 1 s.
+	SSEPoll time.Duration
 	// PublicBaseURL, if set, is the absolute URL clients reach the server
 	// at (e.g. "https://etl.example.com" behind a proxy); Location headers
 	// start with it. Default: Location headers are relative ("/api/v1/…").
@@ -102,6 +105,9 @@ func New(svc jobs.Service, opts Options) (*Server, error) {
 	}
 	if opts.SSEHeartbeat <= 0 {
 		opts.SSEHeartbeat = 15 * time.Second
+	}
+	if opts.SSEPoll <= 0 {
+		opts.SSEPoll = time.Second
 	}
 	if opts.PublicBaseURL != "" {
 		u, err := url.Parse(opts.PublicBaseURL)
