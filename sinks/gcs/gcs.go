@@ -304,17 +304,24 @@ func (s *Sink) storedCRC(parent context.Context, name string, attrs *storage.Obj
 	if ctx.Err() != nil {
 		ctx = context.WithoutCancel(parent)
 	}
-	ctx, cancel := context.WithTimeout(ctx, deleteTimeout)
+	actx, cancel := context.WithTimeout(ctx, deleteTimeout)
 	defer cancel()
 	h := s.bucket.Object(name).Generation(attrs.Generation)
-	again, err := h.Attrs(ctx)
+	again, err := h.Attrs(actx)
 	if err != nil {
 		return nil, fmt.Errorf("storage reported no CRC32C and reading the attributes back failed: %s", redact(err.Error()))
 	}
 	if again.CRC32C != 0 {
 		return again, nil
 	}
-	r, err := h.NewReader(ctx)
+	// Reading the bytes takes as long as the object is large: bounded by
+	// the caller's context only (or, if that is cancelled, by a
+	// clean-up's timeout).
+	rctx := ctx
+	if parent.Err() != nil {
+		rctx = actx
+	}
+	r, err := h.NewReader(rctx)
 	if err != nil {
 		return nil, fmt.Errorf("storage reported no CRC32C and reading the object back failed: %s", redact(err.Error()))
 	}
