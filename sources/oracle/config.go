@@ -28,6 +28,12 @@ const (
 	DefaultPoolMin        = 5
 	DefaultPoolMax        = 20
 	DefaultFetchArraySize = 1000
+	// DefaultLOBMemory is Config.LOBMemory's default: 256 MiB.
+	DefaultLOBMemory = 256 << 20
+	// LOBRowBytes is the LOB data per row a LOB table's fetch array is sized
+	// for: half of LOBMemory holds LOBMemory/2/LOBRowBytes rows (16 by
+	// default) of LOBs up to this size.
+	LOBRowBytes = 8 << 20
 )
 
 // WalletFiles are the files an ATP wallet folder must hold for mTLS with the
@@ -76,6 +82,15 @@ type Config struct {
 	// LibDir is where the Instant Client libraries are when they are not on
 	// the loader path (LD_LIBRARY_PATH / ldconfig). Optional.
 	LibDir string `json:"lib_dir,omitempty" yaml:"lib_dir"`
+
+	// LOBMemory bounds the memory of one reader of a table with LOB or LONG
+	// columns (CLOB, NCLOB, BLOB, LONG, LONG RAW, XMLTYPE, JSON), which
+	// godror fetches inline into one buffer per fetch-array row that grows
+	// to the largest value and is kept: half of it for those buffers (the
+	// fetch array shrinks to LOBMemory/2/LOBRowBytes rows), an eighth for
+	// each batch (a batch ends once its values reach that size). Default
+	// DefaultLOBMemory.
+	LOBMemory int64 `json:"lob_memory" yaml:"lob_memory"`
 
 	// fetchFromSource: FetchArraySize came from the source URL, the most
 	// specific setting, so it wins over ReadOptions.FetchArraySize (which
@@ -202,6 +217,9 @@ func (c Config) WithDefaults() Config {
 	if c.Timezone == nil {
 		c.Timezone = time.UTC
 	}
+	if c.LOBMemory == 0 {
+		c.LOBMemory = DefaultLOBMemory
+	}
 	return c
 }
 
@@ -233,6 +251,9 @@ func (c Config) Validate() error {
 	}
 	if c.PrefetchCount < 0 || c.PrefetchCount > 100001 {
 		errs = append(errs, fmt.Errorf("prefetch_count: %d is out of range (0..100001)", c.PrefetchCount))
+	}
+	if c.LOBMemory < 0 || (c.LOBMemory > 0 && c.LOBMemory < 2*LOBRowBytes) {
+		errs = append(errs, fmt.Errorf("lob_memory: %d is out of range (at least %d bytes)", c.LOBMemory, 2*LOBRowBytes))
 	}
 	if c.WalletPath != "" {
 		if err := CheckWallet(c.WalletPath); err != nil {

@@ -618,7 +618,26 @@ func (c *Connector) open(ctx context.Context, t pipeline.TableInfo, snap pipelin
 	if err != nil {
 		return nil, fmt.Errorf("oracle: open %s: %w", t.Name, err)
 	}
-	return c.Connector.OpenSQL(ctx, sqlsource.Query{Table: t, SQL: q, Args: args, Setup: setup, Options: opts})
+	query := sqlsource.Query{Table: t, SQL: q, Args: args, Setup: setup, Options: opts}
+	if hasLOBColumn(t) {
+		// godror keeps one buffer per fetch-array row, grown to the largest
+		// LOB fetched into it (see Config.LOBMemory)
+		query.Options.FetchArraySize = int(max(1, min(int64(opts.FetchArraySize), c.cfg.LOBMemory/2/LOBRowBytes)))
+		query.BatchBytes = max(1, c.cfg.LOBMemory/8)
+	}
+	return c.Connector.OpenSQL(ctx, query)
+}
+
+// hasLOBColumn: t has a column godror fetches as LONG data (CLOB, NCLOB,
+// BLOB, LONG, LONG RAW; XMLTYPE and JSON, which arrive as CLOB text).
+func hasLOBColumn(t pipeline.TableInfo) bool {
+	for _, col := range t.Columns {
+		switch strings.ToUpper(col.SourceType) {
+		case "CLOB", "NCLOB", "BLOB", "LONG", "LONG RAW", "XMLTYPE", "JSON":
+			return true
+		}
+	}
+	return false
 }
 
 // tzTextExpr selects a TIMESTAMP WITH [LOCAL] TIME ZONE column (quoted

@@ -185,6 +185,11 @@ func Translate(err error, what string) error {
 	case 1466:
 		return mk(KindSnapshot, "the table's definition changed after the job's SCN (ORA-01466: DDL, TRUNCATE or a move ran during the job); "+
 			"run the job again when no DDL runs on the table, e.g. off-hours")
+	case 22924:
+		return mk(KindSnapshot, "LOB snapshot too old (ORA-22924): the undo of a LOB column (its PCTVERSION or RETENTION) no longer holds "+
+			"the LOB versions of the job's SCN; ask the DBA to raise the LOB's RETENTION (ALTER TABLE … MODIFY LOB (col) (RETENTION)) "+
+			"or PCTVERSION, and UNDO_RETENTION, above the job's duration, and make the job finish sooner: raise table_parallelism "+
+			"and parallel_tables, or run it off-hours")
 	case 1805:
 		return mk(KindConfig, "a TIMESTAMP WITH TIME ZONE value names a time-zone region that the Oracle Client's time-zone file "+
 			"does not know as the database does (ORA-01805: the client's and the database's time-zone files differ): "+

@@ -51,6 +51,7 @@ func TestTranslate(t *testing.T) {
 		{"login", oraErr(1017, "invalid username/password; logon denied"), KindConfig, 1017, false, []string{EnvPassword}},
 		{"protocol mismatch", oraErr(28040, "No matching authentication protocol"), KindConfig, 28040, false, []string{"Instant Client 19"}},
 		{"unknown service", oraErr(12514, "TNS:listener does not currently know of service requested"), KindConfig, 12514, false, []string{"service name"}},
+		{"lob snapshot too old", oraErr(22924, "snapshot too old"), KindSnapshot, 22924, false, []string{"RETENTION", "PCTVERSION", "raise table_parallelism"}},
 		{"tz file mismatch", oraErr(1805, "possible error in date/time operation"), KindConfig, 1805, false, []string{"time-zone file", "V$TIMEZONE_FILE", "ORA_TZFILE", "as text"}},
 		{"other", oraErr(1722, "invalid number"), KindOther, 1722, false, nil},
 		{"dpi prefix then ora", errors.New("ORA-00000: DPI-1080: connection was closed by ORA-03113"), KindTransient, 3113, true, nil},

@@ -8,11 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/godror/godror"
 )
 
 // fakeCol is a result column as godror describes it.
@@ -54,12 +57,38 @@ type fakeDB struct {
 	// tz is godror's ConnectionParams.Timezone, which godror builds DATE
 	// and TIMESTAMP values in (see oraDateTime); nil is time.Local.
 	tz *time.Location
+	// peakFetchBuffers is the most bytes any query's LOB/LONG fetch
+	// buffers held (see fakeRows.holdLong); guarded by mu.
+	peakFetchBuffers int64
+}
+
+// godrorStmtOptions applies the godror Options among args the way godror's
+// statement does (godror v0.51.2 stmt.go:156, type Option
+// func(*stmtOptions); FetchArraySize and PrefetchCount, stmt.go:200-225,
+// set stmtOptions.fetchArraySize / prefetchCount) and reads the two fields.
+func godrorStmtOptions(args []any) (fetch, prefetch int) {
+	for _, a := range args {
+		o, ok := a.(godror.Option)
+		if !ok {
+			continue
+		}
+		fn := reflect.ValueOf(o)
+		so := reflect.New(fn.Type().In(0).Elem())
+		fn.Call([]reflect.Value{so})
+		if f := so.Elem().FieldByName("fetchArraySize"); f.IsValid() && f.Int() != 0 {
+			fetch = int(f.Int())
+		}
+		if f := so.Elem().FieldByName("prefetchCount"); f.IsValid() && f.Int() != 0 {
+			prefetch = int(f.Int())
+		}
+	}
+	return fetch, prefetch
 }
 
 // sqlOpenDB opens a pool over f.
 func sqlOpenDB(f *fakeDB) *sql.DB { return sql.OpenDB(f) }
 
-func newFakeDB(t *testing.T, answer func(sql string, args []any) fakeResult) (*fakeDB, *sql.DB) {
+func newFakeDB(t testing.TB, answer func(sql string, args []any) fakeResult) (*fakeDB, *sql.DB) {
 	t.Helper()
 	f := &fakeDB{answer: answer}
 	db := sql.OpenDB(f)
@@ -172,13 +201,57 @@ func (c *fakeConn) QueryContext(ctx context.Context, query string, named []drive
 	if r.err != nil {
 		return nil, r.err
 	}
-	return &fakeRows{res: r, tz: c.db.tz}, nil
+	fetch, _ := godrorStmtOptions(args(named))
+	if fetch <= 0 {
+		fetch = godror.DefaultFetchArraySize // stmt.go:126-131
+	}
+	return &fakeRows{res: r, tz: c.db.tz, db: c.db, fetch: fetch}, nil
 }
 
 type fakeRows struct {
 	res fakeResult
 	i   int
 	tz  *time.Location
+	db  *fakeDB
+	// fetch is the statement's fetch array size; slotBytes[k] what the
+	// LOB/LONG buffers of row slot k hold (see holdLong).
+	fetch     int
+	slotBytes []int64
+	held      int64
+}
+
+// holdLong models ODPI-C's buffers for CLOB/BLOB/LONG columns, which godror
+// defines as LONG VARCHAR / LONG RAW (stmt.go:3475-3484, without
+// LobAsReader): the variable has one dynamic buffer per row of the fetch
+// array (dpiVar.c:112-115) whose chunks grow to the largest value fetched
+// into that row slot and are kept until the statement ends
+// (dpiVar__defineCallback dpiVar.c:364-392; dpiVar__extendedPreFetch
+// resets only the count, dpiVar.c:411-415; freed in dpiVar.c:592-608).
+// So the buffers hold about fetch-array-size × the largest LOB.
+func (r *fakeRows) holdLong(row []driver.Value) {
+	var n int64
+	for i, v := range row {
+		switch r.res.cols[i].dbType {
+		case "CLOB", "NCLOB", "BLOB", "LONG", "LONG RAW":
+			switch x := v.(type) {
+			case string:
+				n += int64(len(x))
+			case []byte:
+				n += int64(len(x))
+			}
+		}
+	}
+	if r.slotBytes == nil {
+		r.slotBytes = make([]int64, r.fetch)
+	}
+	slot := (r.i - 1) % r.fetch
+	if n > r.slotBytes[slot] {
+		r.held += n - r.slotBytes[slot]
+		r.slotBytes[slot] = n
+	}
+	r.db.mu.Lock()
+	r.db.peakFetchBuffers = max(r.db.peakFetchBuffers, r.held)
+	r.db.mu.Unlock()
 }
 
 func (r *fakeRows) Columns() []string {
@@ -198,6 +271,7 @@ func (r *fakeRows) Next(dest []driver.Value) error {
 	}
 	row := r.res.rows[r.i]
 	r.i++
+	defer r.holdLong(dest)
 	if len(row) != len(dest) {
 		return fmt.Errorf("fake: row has %d values for %d columns", len(row), len(dest))
 	}

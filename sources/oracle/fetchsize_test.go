@@ -2,37 +2,10 @@ package oracle
 
 import (
 	"context"
-	"reflect"
 	"testing"
-
-	"github.com/godror/godror"
 
 	"github.com/ora2gcs/ora2gcs/pipeline"
 )
-
-// godrorStmtOptions applies the godror Options among args the way godror's
-// statement does (godror v0.51.2 stmt.go:156, type Option
-// func(*stmtOptions); FetchArraySize and PrefetchCount, stmt.go:200-225,
-// set stmtOptions.fetchArraySize / prefetchCount) and reads the two fields.
-func godrorStmtOptions(t *testing.T, args []any) (fetch, prefetch int) {
-	t.Helper()
-	for _, a := range args {
-		o, ok := a.(godror.Option)
-		if !ok {
-			continue
-		}
-		fn := reflect.ValueOf(o)
-		so := reflect.New(fn.Type().In(0).Elem())
-		fn.Call([]reflect.Value{so})
-		if f := so.Elem().FieldByName("fetchArraySize"); f.IsValid() && f.Int() != 0 {
-			fetch = int(f.Int())
-		}
-		if f := so.Elem().FieldByName("prefetchCount"); f.IsValid() && f.Int() != 0 {
-			prefetch = int(f.Int())
-		}
-	}
-	return fetch, prefetch
-}
 
 // TestFetchArraySizeFromSourceURL: the job always passes its configured
 // fetch_array_size (default 1000) in ReadOptions; a fetch_array_size in the
@@ -77,7 +50,7 @@ func TestFetchArraySizeFromSourceURL(t *testing.T) {
 			if _, err := readAll(t, src); err != nil {
 				t.Fatal(err)
 			}
-			fetch, prefetch := godrorStmtOptions(t, tableSelectCall(t, fake).Args)
+			fetch, prefetch := godrorStmtOptions(tableSelectCall(t, fake).Args)
 			if fetch != tt.fetch || prefetch != tt.prefet {
 				t.Fatalf("godror fetch array %d prefetch %d, want %d %d", fetch, prefetch, tt.fetch, tt.prefet)
 			}

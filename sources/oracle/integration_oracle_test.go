@@ -393,3 +393,31 @@ func TestOracleRegionTimeZones(t *testing.T) {
 		t.Fatalf("%d rows", len(rows))
 	}
 }
+
+// TestOracleLargeLOBs: CLOBs and BLOBs of several MB arrive whole, read
+// with the LOB table's short fetch array and byte-bounded batches.
+func TestOracleLargeLOBs(t *testing.T) {
+	o := openOracleIT(t, nil)
+	tab := o.table(`(ID NUMBER(4), C CLOB, B BLOB)`)
+	o.exec(`DECLARE c CLOB; b BLOB; piece VARCHAR2(32767) := RPAD('x', 32767, 'x'); BEGIN
+		FOR i IN 1..12 LOOP
+			INSERT INTO ` + tab + ` VALUES (i, EMPTY_CLOB(), EMPTY_BLOB()) RETURNING C, B INTO c, b;
+			FOR k IN 1..100 LOOP
+				DBMS_LOB.WRITEAPPEND(c, LENGTH(piece), piece);
+				DBMS_LOB.WRITEAPPEND(b, 16384, UTL_RAW.CAST_TO_RAW(SUBSTR(piece, 1, 16384)));
+			END LOOP;
+		END LOOP;
+		COMMIT;
+	END;`)
+	_, rows := o.read(tab, 1)
+	if len(rows) != 12 {
+		t.Fatalf("%d rows", len(rows))
+	}
+	for _, r := range rows {
+		c, _ := r[1].(string)
+		b, _ := r[2].([]byte)
+		if len(c) != 100*32767 || len(b) != 100*16384 {
+			t.Fatalf("row %v: CLOB %d bytes, BLOB %d bytes", r[0], len(c), len(b))
+		}
+	}
+}

@@ -131,6 +131,10 @@ type Query struct {
 	Args    []any                // its bind arguments (without QueryArgs)
 	Setup   ReadSetup            // transaction and statements to run first
 	Options pipeline.ReadOptions // with defaults applied
+	// BatchBytes, when > 0, ends a batch early once its string and []byte
+	// values reach this many bytes (tables of large LOBs), so a batch holds
+	// at most BatchBytes plus one row.
+	BatchBytes int64
 }
 
 // RangeDialect is implemented by dialects that can split a table into

@@ -91,7 +91,8 @@ func (r *sqlReader) Next(ctx context.Context) (*pipeline.Batch, error) {
 	limit := r.q.Options.Limit
 	store := r.batches.Rows()
 	n := 0
-	for n < len(store) && (limit == 0 || r.read < limit) {
+	var bytes int64
+	for n < len(store) && (limit == 0 || r.read < limit) && (r.q.BatchBytes <= 0 || bytes < r.q.BatchBytes) {
 		if !r.rows.Next() {
 			if err := r.rows.Err(); err != nil {
 				return nil, r.fail(err)
@@ -111,6 +112,14 @@ func (r *sqlReader) Next(ctx context.Context) (*pipeline.Batch, error) {
 				}
 			}
 			row[j] = v
+			if r.q.BatchBytes > 0 {
+				switch x := v.(type) {
+				case string:
+					bytes += int64(len(x))
+				case []byte:
+					bytes += int64(len(x))
+				}
+			}
 		}
 		n++
 		r.read++
