@@ -13,21 +13,22 @@ import (
 
 // Error codes of the error body.
 const (
-	CodeBadRequest       = "bad_request"            // 400 malformed request (bad JSON, bad query value)
-	CodeValidation       = "validation_failed"      // 400 a field is missing or invalid
-	CodeUnauthorized     = "unauthorized"           // 401
-	CodeNotFound         = "not_found"              // 404 unknown route or resource
-	CodeTableNotFound    = "table_not_found"        // 404 sample of an unknown table
-	CodeMethodNotAllowed = "method_not_allowed"     // 405
-	CodeJobRunning       = "job_running"            // 409
-	CodeBodyTooLarge     = "body_too_large"         // 413
-	CodeUnsupportedMedia = "unsupported_media_type" // 415 a Content-Encoding, or a body that is not application/json
-	CodeUnknownTable     = "unknown_table"          // 422 transport names a table the source lacks
-	CodeTableConflict    = "table_conflict"         // 422 a table twice, or a name matching several tables
-	CodeInternal         = "internal"               // 500
-	CodeUnavailable      = "source_unavailable"     // 503 the source cannot be reached
-	CodeShuttingDown     = "shutting_down"          // 503
-	CodeTimeout          = "timeout"                // 408
+	CodeBadRequest        = "bad_request"            // 400 malformed request (bad JSON, bad query value)
+	CodeValidation        = "validation_failed"      // 400 a field is missing or invalid
+	CodeUnauthorized      = "unauthorized"           // 401
+	CodeNotFound          = "not_found"              // 404 unknown route or resource
+	CodeTableNotFound     = "table_not_found"        // 404 sample of an unknown table
+	CodeMethodNotAllowed  = "method_not_allowed"     // 405
+	CodeJobRunning        = "job_running"            // 409
+	CodeBodyTooLarge      = "body_too_large"         // 413
+	CodeUnsupportedMedia  = "unsupported_media_type" // 415 a Content-Encoding, or a body that is not application/json
+	CodeUnknownTable      = "unknown_table"          // 422 transport names a table the source lacks
+	CodeTableConflict     = "table_conflict"         // 422 a table twice, or a name matching several tables
+	CodeInternal          = "internal"               // 500
+	CodeUnavailable       = "source_unavailable"     // 503 the source cannot be reached
+	CodeShuttingDown      = "shutting_down"          // 503
+	CodeTargetUnavailable = "target_unavailable"     // 503 the target bucket cannot be reached or written (execute's pre-flight)
+	CodeTimeout           = "timeout"                // 408
 )
 
 // apiError is an error with its HTTP rendering.
@@ -102,6 +103,9 @@ func classify(err error) *apiError {
 		return newError(http.StatusConflict, CodeJobRunning, err.Error())
 	case errors.Is(err, jobs.ErrShutdown):
 		return newError(http.StatusServiceUnavailable, CodeShuttingDown, "server is shutting down")
+	case errors.Is(err, jobs.ErrTargetUnavailable): // the cause (paths, storage errors) is logged, not sent
+		return &apiError{Status: http.StatusServiceUnavailable, Code: CodeTargetUnavailable,
+			Message: "the target cannot be reached or written; no job was started", cause: err}
 	case errors.Is(err, jobs.ErrTableConflict):
 		return newError(http.StatusUnprocessableEntity, CodeTableConflict, err.Error())
 	case errors.Is(err, pipeline.ErrTableNotFound): // jobs.ErrUnknownTbl
