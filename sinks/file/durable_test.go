@@ -192,6 +192,11 @@ func TestClean(t *testing.T) {
 		// closes the file; the temporary file is gone by then)
 		t.Cleanup(func() { _ = obj.Abort() })
 	}
+	// a temporary file named the way earlier versions of the sink did
+	legacy := filepath.Join(s.Root(), "TRP", "v001", "C.jsonl.gz.123456789.tmp")
+	if err := os.WriteFile(legacy, []byte("old partial"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, prefix := range []string{"TRP/v001/", "TRP/v003/"} {
 		if _, err := s.Clean(ctx, prefix); err != nil {
 			t.Fatalf("Clean(%s): %v", prefix, err)
@@ -207,6 +212,9 @@ func TestClean(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(s.Root(), filepath.FromSlash(gone))); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("empty directory %s left: %v", gone, err)
 		}
+	}
+	if _, err := os.Stat(legacy); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("temporary file of an earlier version left: %v", err)
 	}
 	var temps []string
 	_ = filepath.WalkDir(filepath.Join(s.Root(), "TRP", "v001"), func(p string, d fs.DirEntry, err error) error {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/ora2gcs/ora2gcs/pipeline"
@@ -81,7 +82,12 @@ func (s *Sink) Check(ctx context.Context) error {
 	return nil
 }
 
-// Clean removes the temporary files below prefix and then every directory
+// legacyTemp matches the temporary files of earlier versions of the sink
+// ("{name}.{random digits}.tmp"), which Clean removes too.
+var legacyTemp = regexp.MustCompile(`.\.[0-9]+\.tmp$`)
+
+// Clean removes the temporary files below prefix (also those named like
+// the sink's earlier versions named them) and then every directory
 // there that is left empty, up to (not including) the root
 // (pipeline.Cleaner). Committed objects are never touched. Only call it for
 // a prefix that no live writer uses: it removes temporary files in use too.
@@ -106,7 +112,7 @@ func (s *Sink) Clean(ctx context.Context, prefix string) (int, error) {
 			dirs = append(dirs, p)
 			return nil
 		}
-		if d.Type().IsRegular() && strings.HasSuffix(d.Name(), TempSuffix) {
+		if d.Type().IsRegular() && (strings.HasSuffix(d.Name(), TempSuffix) || legacyTemp.MatchString(d.Name())) {
 			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return err
 			}
