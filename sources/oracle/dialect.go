@@ -248,7 +248,8 @@ func splitTable(ctx context.Context, db *sql.DB, owner, name string, n int) ([]p
 	rs, noSegment, err := extentRanges(ctx, db, owner, name, n)
 	if err == nil {
 		if noSegment {
-			return one, "it has no table segment in DBA_EXTENTS (an index-organized table has no physical ROWIDs to cut)", nil
+			return one, "it has no table segment in DBA_EXTENTS (an index-organized table, whose rows have no physical ROWIDs to cut, "+
+				"or a table whose segment was never created because it has no rows)", nil
 		}
 		return rs, "", nil
 	}
@@ -609,7 +610,7 @@ func (c *Connector) open(ctx context.Context, t pipeline.TableInfo, snap pipelin
 	tzText := c.tzTextFor(t.Schema + "." + t.Name)
 	for i, col := range t.Columns {
 		if tzText && col.Type == pipeline.TypeTimestampTZ {
-			items[i] = tzTextExpr(quoteIdent(col.Name)) + " AS " + quoteIdent(col.Name)
+			items[i] = tzTextExpr(col) + " AS " + quoteIdent(col.Name)
 			continue
 		}
 		items[i] = SelectItem(col)
@@ -640,10 +641,16 @@ func hasLOBColumn(t pipeline.TableInfo) bool {
 	return false
 }
 
-// tzTextExpr selects a TIMESTAMP WITH [LOCAL] TIME ZONE column (quoted
-// name q) as RFC 3339 text with nanoseconds and the value's offset,
-// formatted by the database, so no client time-zone file is involved.
-func tzTextExpr(q string) string {
+// tzTextExpr selects a TIMESTAMP WITH [LOCAL] TIME ZONE column c as RFC
+// 3339 text with nanoseconds and the value's offset, formatted by the
+// database, so no client time-zone file is involved. A LOCAL TIME ZONE
+// value is first cast to a TIMESTAMP WITH TIME ZONE in the session zone
+// (TZH/TZM need a zone of the value itself).
+func tzTextExpr(c pipeline.Column) string {
+	q := quoteIdent(c.Name)
+	if strings.Contains(strings.ToUpper(c.SourceType), "LOCAL") {
+		q = "CAST(" + q + " AS TIMESTAMP(9) WITH TIME ZONE)"
+	}
 	return "TO_CHAR(" + q + `, 'YYYY-MM-DD"T"HH24:MI:SS.FF9TZH:TZM')`
 }
 

@@ -248,10 +248,10 @@ func (r *fakeRows) holdLong(row []driver.Value) {
 	if n > r.slotBytes[slot] {
 		r.held += n - r.slotBytes[slot]
 		r.slotBytes[slot] = n
+		r.db.mu.Lock()
+		r.db.peakFetchBuffers = max(r.db.peakFetchBuffers, r.held)
+		r.db.mu.Unlock()
 	}
-	r.db.mu.Lock()
-	r.db.peakFetchBuffers = max(r.db.peakFetchBuffers, r.held)
-	r.db.mu.Unlock()
 }
 
 func (r *fakeRows) Columns() []string {
@@ -389,7 +389,7 @@ func describeSelect(q string, cols []fakeCol) []fakeCol {
 		if strings.Contains(q, "EXTRACT(DAY FROM "+quoteIdent(c.name)+")") {
 			out[i] = fakeCol{name: c.name, dbType: "VARCHAR2", nullable: true, nullableKnown: true}
 		}
-		if strings.Contains(q, "TO_CHAR("+quoteIdent(c.name)+", ") {
+		if strings.Contains(q, "TO_CHAR("+quoteIdent(c.name)+", ") || strings.Contains(q, "TO_CHAR(CAST("+quoteIdent(c.name)+" AS ") {
 			out[i] = fakeCol{name: c.name, dbType: "VARCHAR2", nullable: true, nullableKnown: true}
 		}
 		if strings.Contains(q, "JSON_SERIALIZE("+quoteIdent(c.name)+" RETURNING CLOB)") {

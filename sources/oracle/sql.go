@@ -102,7 +102,9 @@ const columnSelect = `SELECT COLUMN_NAME, CASE` +
 // 12c ALL_TAB_COLS has no USER_GENERATED (ORA-00904): there are none.
 func InvisibleColumnsSQL(owner, name string) (string, []any) {
 	return columnSelect + ` FROM ALL_TAB_COLS WHERE OWNER = :owner AND TABLE_NAME = :name` +
-		` AND HIDDEN_COLUMN = 'YES' AND USER_GENERATED = 'YES' ORDER BY INTERNAL_COLUMN_ID`, []any{owner, name}
+		` AND HIDDEN_COLUMN = 'YES' AND USER_GENERATED = 'YES'` +
+		` AND NOT (COLUMN_NAME LIKE 'SYS\_C%' ESCAPE '\' AND COLUMN_NAME LIKE '%$')` + // SET UNUSED leftovers, should one show
+		` ORDER BY INTERNAL_COLUMN_ID`, []any{owner, name}
 }
 
 // NamedProbeSQL returns no rows but describes the (quoted) columns of a

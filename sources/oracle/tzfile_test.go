@@ -23,11 +23,11 @@ func TestTZFileMismatchFallsBackToText(t *testing.T) {
 			{name: "LTZ", dbType: "TIMESTAMP WITH LOCAL TIME ZONE", prec: 3, hasPS: true}},
 		decl: [][2]string{{"ID", "NUMBER"}, {"TZ", "TIMESTAMP(6) WITH TIME ZONE"}, {"LTZ", "TIMESTAMP(3) WITH LOCAL TIME ZONE"}},
 		rows: [][]driver.Value{
-			{"1", oraDateTime{y: 2024, mo: 1, d: 2, h: 3, mi: 4, s: 5, tzh: 9}, nil},
+			{"1", oraDateTime{y: 2024, mo: 1, d: 2, h: 3, mi: 4, s: 5, tzh: 9}, oraDateTime{y: 2024, mo: 1, d: 1, h: 18, mi: 4, s: 5, ns: 123000000}},
 			{"2", oraTZRegion{ts: oraDateTime{y: 2024, mo: 7, d: 1, h: 12, ns: 500000000}, region: "America/Ciudad_Juarez", offset: -6 * 3600}, nil},
 		},
 	}
-	_, c := f.open(t, Config{})
+	fake, c := f.open(t, Config{})
 	ti, err := c.Describe(context.Background(), "T.X")
 	if err != nil {
 		t.Fatal(err)
@@ -73,6 +73,12 @@ func TestTZFileMismatchFallsBackToText(t *testing.T) {
 	}
 	if len(rows) != 2 {
 		t.Fatalf("%d rows", len(rows))
+	}
+	if ltz, ok := rows[0][2].(time.Time); !ok || ltz.Format(time.RFC3339Nano) != "2024-01-01T18:04:05.123Z" {
+		t.Errorf("LTZ = %#v", rows[0][2])
+	}
+	if q := tableSelectCall(t, fake).SQL; !strings.Contains(q, `TO_CHAR(CAST("LTZ" AS TIMESTAMP(9) WITH TIME ZONE), `) {
+		t.Errorf("SELECT %s", q)
 	}
 	want := []string{"2024-01-02T03:04:05+09:00", "2024-07-01T12:00:00.5-06:00"}
 	for i, w := range want {
