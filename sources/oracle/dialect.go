@@ -248,7 +248,7 @@ func splitTable(ctx context.Context, db *sql.DB, owner, name string, n int) ([]p
 	rs, noSegment, err := extentRanges(ctx, db, owner, name, n)
 	if err == nil {
 		if noSegment {
-			return one, "it has no table segment in DBA_EXTENTS (an index-organized table, whose rows have no physical ROWIDs to cut, "+
+			return one, "it has no table segment in DBA_EXTENTS (an index-organized table, whose rows have no physical ROWIDs to cut, " +
 				"or a table whose segment was never created because it has no rows)", nil
 		}
 		return rs, "", nil
