@@ -39,8 +39,7 @@ type benchResult struct {
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	o := addCommonFlags(fs)
+	o := addFlags(fs, flagsAll)
 	runs := fs.Int("runs", 5, "number of runs; the median is reported")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of all runs to this file (go tool pprof)")
 	memProfile := fs.String("memprofile", "", "write an allocation profile of all runs to this file (go tool pprof -sample_index=alloc_space)")
@@ -49,8 +48,11 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	batchQueue := fs.Int("batch-queue", 0, "batches queued per encode worker (pipeline batch_queue; default 0)")
 	encodedQueue := fs.Int("encoded-queue", 0, "encoded pieces queued per encode worker (pipeline encoded_queue; default 8)")
 	pieceBytes := fs.Int("piece-bytes", 0, "bytes per encoded piece (pipeline piece_bytes; default 1 MiB)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError(stderr, "bench", "unexpected argument %q", fs.Arg(0))
 	}
 	if *memProfile != "" {
 		runtime.MemProfileRate = 64 << 10

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,6 +49,8 @@ type options struct {
 	// verifyCompression inflates every compressed segment again and
 	// compares it with its input (stages.Verified)
 	verifyCompression bool
+	logLevel          string
+	verbose           bool
 }
 
 // defaultCompressor is the --compressor used when none is given: "auto"
@@ -56,34 +59,64 @@ type options struct {
 // other levels; both cost less CPU per row than pgzip (docs/PERFORMANCE.md).
 const defaultCompressor = "auto"
 
-func addCommonFlags(fs *flag.FlagSet) *options {
-	o := &options{fs: fs}
-	fs.StringVar(&o.configPath, "config", "", "config file (the spec's config.yaml layout; ${VAR} is expanded)")
-	fs.StringVar(&o.source, "source", "", `source: "synth", "postgres://user@host:5432/db", "oracle://user@host:1521/service" or "oracle" (ATP wallet from ORACLE_* variables); password from ORACLE_PASSWORD / PGPASSWORD, never a flag`)
-	fs.StringVar(&o.target, "target", "", `target: "file://DIR" (default file://./data), "gcs" (Application Default Credentials; STORAGE_EMULATOR_HOST honoured) or "null" (discard)`)
-	fs.StringVar(&o.bucket, "bucket", "", "bucket (default oracle-etl-data)")
-	fs.StringVar(&o.tables, "tables", "", "comma-separated tables (default: every table of the synthetic source; required for databases)")
-	fs.Int64Var(&o.rows, "rows", 0, "rows per synthetic table (default 100000)")
-	fs.IntVar(&o.parallel, "parallel", 0, "tables at once (default 4, spec etl.parallel_tables)")
-	fs.IntVar(&o.gzipLevel, "gzip-level", 0, "gzip level 1 (fastest, default) … 9 (smallest)")
-	fs.IntVar(&o.workers, "workers", 0, "NDJSON encode workers per table (default GOMAXPROCS)")
-	fs.IntVar(&o.chunk, "chunk-size", 0, "rows per batch (default 10000)")
-	fs.IntVar(&o.tablePar, "table-parallelism", 0, "ranges of one table read at once, all as of the job's snapshot (default 1)")
-	fs.Int64Var(&o.partBytes, "part-bytes", 0, "split each table into parts of about this many compressed bytes, {TABLE}.part-00001.jsonl.gz … (BigQuery loads gzip files up to 4 GB; e.g. 3500000000); 0 writes one object")
-	fs.Int64Var(&o.rangeMin, "range-min-rows", 0, "tables with fewer (estimated) rows are not split into ranges (default 200000)")
-	fs.StringVar(&o.dataDir, "data-dir", "", "state directory: job database and generated API key (default ./data)")
-	fs.BoolVar(&o.json, "json", false, "machine-readable JSON on stdout")
-	fs.BoolVar(&o.quiet, "quiet", false, "no progress output")
-	fs.BoolVar(&o.decimalStr, "decimals-as-strings", false, "write decimals as JSON strings instead of numbers")
-	fs.BoolVar(&o.omitNulls, "omit-nulls", false, "leave NULL columns out of each line instead of writing null")
-	fs.StringVar(&o.compressor, "compressor", defaultCompressor, `gzip writer: "auto" ("lines" at gzip level 1, else "blocks"), "lines" (the encode workers compress each line against the previous one: level 1 only), "blocks" (the encode workers run flate at the gzip level) or "pgzip" (github.com/klauspost/pgzip after the encoders); every one writes one gzip member per object`)
-	fs.BoolVar(&o.verifyCompression, "verify-compression", false, "inflate every compressed segment again (Go's compress/flate) and compare length and CRC-32 with its input; a mismatch fails the table (lines and blocks compressors)")
+// Flag groups: each command declares only the flags it uses.
+const (
+	flagsSource   = 1 << iota // --config, --source, --tables, --rows, --data-dir
+	flagsTarget               // --target, --bucket
+	flagsEngine               // parallelism, compression, encoding, parts, ranges
+	flagsOutput               // --json, --quiet, --log-level, -v
+	flagsEncoding             // --decimals-as-strings, --omit-nulls (also part of the engine)
+	flagsAll      = flagsSource | flagsTarget | flagsEngine | flagsOutput | flagsEncoding
+)
+
+// addCommonFlags declares every shared flag (the server's set).
+func addCommonFlags(fs *flag.FlagSet) *options { return addFlags(fs, flagsAll) }
+
+// addFlags declares the shared flags of the given groups; the fields of the
+// other groups keep their zero values.
+func addFlags(fs *flag.FlagSet, groups int) *options {
+	o := &options{fs: fs, compressor: defaultCompressor, logLevel: "warn"}
+	if groups&flagsSource != 0 {
+		fs.StringVar(&o.configPath, "config", "", "config file (the spec's config.yaml layout; ${VAR} is expanded); default ./config.yaml, then $XDG_CONFIG_HOME/ora2gcs/config.yaml, then /etc/ora2gcs/config.yaml, the first that exists")
+		fs.StringVar(&o.source, "source", "", `source: "synth", "postgres://user@host:5432/db", "oracle://user@host:1521/service" or "oracle" (ATP wallet from ORACLE_* variables); password from ORACLE_PASSWORD / PGPASSWORD (or a password file), never in the URL`)
+		fs.StringVar(&o.tables, "tables", "", `comma-separated tables, schema.table, quoted parts keep their case ('s."Mixed"'); default: every table of the synthetic source; required for databases`)
+		fs.Int64Var(&o.rows, "rows", 0, "rows per synthetic table (default 100000)")
+		fs.StringVar(&o.dataDir, "data-dir", "", "state directory: job database and generated API key (default ./data)")
+	}
+	if groups&flagsTarget != 0 {
+		fs.StringVar(&o.target, "target", "", `target: "file://DIR" (default file://./data), "gcs" (Application Default Credentials; STORAGE_EMULATOR_HOST honoured) or "null" (discard)`)
+		fs.StringVar(&o.bucket, "bucket", "", "bucket (default oracle-etl-data)")
+	}
+	if groups&flagsEngine != 0 {
+		fs.IntVar(&o.parallel, "parallel", 0, "tables at once (default 4, spec etl.parallel_tables)")
+		fs.IntVar(&o.gzipLevel, "gzip-level", 0, "gzip level 1 (fastest, default) … 9 (smallest)")
+		fs.IntVar(&o.workers, "workers", 0, "NDJSON encode workers per table (default GOMAXPROCS)")
+		fs.IntVar(&o.chunk, "chunk-size", 0, "rows per batch (default 10000)")
+		fs.IntVar(&o.tablePar, "table-parallelism", 0, "ranges of one table read at once, all as of the job's snapshot (default 1)")
+		fs.Int64Var(&o.partBytes, "part-bytes", 0, "split each table into parts of about this many compressed bytes, {TABLE}.part-00001.jsonl.gz … (BigQuery loads gzip files up to 4 GB; e.g. 3500000000); 0 writes one object")
+		fs.Int64Var(&o.rangeMin, "range-min-rows", 0, "tables with fewer (estimated) rows are not split into ranges (default 200000)")
+		fs.StringVar(&o.compressor, "compressor", defaultCompressor, `gzip writer: "auto" ("lines" at gzip level 1, else "blocks"), "lines" (the encode workers compress each line against the previous one: level 1 only), "blocks" (the encode workers run flate at the gzip level) or "pgzip" (github.com/klauspost/pgzip after the encoders); every one writes one gzip member per object`)
+		fs.BoolVar(&o.verifyCompression, "verify-compression", false, "inflate every compressed segment again (Go's compress/flate) and compare length and CRC-32 with its input; a mismatch fails the table (lines and blocks compressors)")
+	}
+	if groups&(flagsEngine|flagsEncoding) != 0 {
+		fs.BoolVar(&o.decimalStr, "decimals-as-strings", false, "write decimals as JSON strings instead of numbers (exact in every reader; BigQuery still loads them as NUMERIC/BIGNUMERIC)")
+		fs.BoolVar(&o.omitNulls, "omit-nulls", false, "leave NULL columns out of each line instead of writing null")
+	}
+	if groups&flagsOutput != 0 {
+		fs.BoolVar(&o.json, "json", false, "machine-readable JSON on stdout")
+		fs.BoolVar(&o.quiet, "quiet", false, "no progress output")
+		fs.StringVar(&o.logLevel, "log-level", "warn", "log lines on stderr at this level and above: debug, info, warn, error")
+		fs.BoolVar(&o.verbose, "v", false, "verbose: same as --log-level info")
+	}
 	return o
 }
 
 // loadConfig reads defaults, the config file, the environment, then flags.
 func (o *options) loadConfig() (config.Config, error) {
 	cfg := config.Default()
+	if o.configPath == "" {
+		o.configPath = defaultConfigPath()
+	}
 	if o.configPath != "" {
 		var err error
 		if cfg, err = config.Load(o.configPath); err != nil {
@@ -137,6 +170,23 @@ func (o *options) loadConfig() (config.Config, error) {
 	return cfg, cfg.Validate()
 }
 
+// defaultConfigPath is the first existing file of ./config.yaml,
+// $XDG_CONFIG_HOME/ora2gcs/config.yaml (~/.config/…) and
+// /etc/ora2gcs/config.yaml, or "" (embedded defaults only).
+func defaultConfigPath() string {
+	cands := []string{"config.yaml"}
+	if d, err := os.UserConfigDir(); err == nil {
+		cands = append(cands, filepath.Join(d, "ora2gcs", "config.yaml"))
+	}
+	cands = append(cands, "/etc/ora2gcs/config.yaml")
+	for _, p := range cands {
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			return p
+		}
+	}
+	return ""
+}
+
 // env is what a command works with: a source connector and a way to make
 // sinks, built from the configuration.
 type env struct {
@@ -164,7 +214,9 @@ func (o *options) open(ctx context.Context) (*env, error) {
 		return nil, err
 	}
 	e := &env{cfg: cfg, pcfg: cfg.Pipeline(), bucket: cfg.GCS.DefaultBucket,
-		ndjson: stages.NDJSONOptions{DecimalAsString: o.decimalStr, OmitNulls: o.omitNulls}}
+		// BigQuery: every object is written with its {TABLE}.schema.json, so
+		// every value must load into it exactly (docs/TYPES.md)
+		ndjson: stages.NDJSONOptions{DecimalAsString: o.decimalStr, OmitNulls: o.omitNulls, BigQuery: true}}
 	level := e.pcfg.WithDefaults().GzipLevel
 	e.compressorName = o.compressor
 	if o.compressor == "auto" {
@@ -195,11 +247,7 @@ func (o *options) open(ctx context.Context) (*env, error) {
 		e.segment = stages.BlockSegments(e.blocks)
 	}
 	if o.tables != "" {
-		for _, t := range strings.Split(o.tables, ",") {
-			if t = strings.TrimSpace(t); t != "" {
-				e.tables = append(e.tables, t)
-			}
-		}
+		e.tables = splitTables(o.tables)
 	}
 	if e.conn, err = openConnector(ctx, cfg, o.rows); err != nil {
 		return nil, err
@@ -257,6 +305,9 @@ func openConnector(ctx context.Context, cfg config.Config, synthRows int64) (pip
 	case src == "" || src == "synth":
 		return synth.New(synth.Config{DefaultRows: synthRows})
 	case strings.HasPrefix(src, "postgres://") || strings.HasPrefix(src, "postgresql://"):
+		if err := refusePasswordInURL(src); err != nil {
+			return nil, err
+		}
 		opts := postgres.Options{MaxOpen: cfg.Oracle.PoolMax, MinIdle: cfg.Oracle.PoolMin}
 		switch r := os.Getenv("ORA2GCS_PG_READER"); r {
 		case "", "copy":
@@ -270,6 +321,23 @@ func openConnector(ctx context.Context, cfg config.Config, synthRows int64) (pip
 		return openOracle(ctx, cfg)
 	}
 	return nil, fmt.Errorf("unknown source %q: use synth, postgres://…, oracle://… or oracle", src)
+}
+
+// refusePasswordInURL refuses a PostgreSQL URL that carries a password (in
+// the user info or as ?password=): a command line is visible to every user
+// of the machine (ps, /proc), and config files get copied around. The
+// password comes from PGPASSWORD, PGPASSFILE or ~/.pgpass instead, as
+// oracle:// URLs take ORACLE_PASSWORD. The error never repeats the URL.
+func refusePasswordInURL(src string) error {
+	u, err := url.Parse(src)
+	if err != nil {
+		return errors.New("postgres source: not a valid URL (postgres://user@host:5432/db)")
+	}
+	_, hasPW := u.User.Password()
+	if u.User != nil && hasPW || u.Query().Has("password") {
+		return errors.New("postgres source: the URL must not contain a password (it would show in ps and logs): remove it and set PGPASSWORD, or use a password file (PGPASSFILE or ~/.pgpass)")
+	}
+	return nil
 }
 
 // openTarget returns a sink factory for cfg.Target.

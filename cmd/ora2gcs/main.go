@@ -19,12 +19,11 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
+
+	"github.com/ora2gcs/ora2gcs/pipeline"
 )
-
-var version = "dev"
-
-var errUsage = errors.New("usage")
 
 const usageText = `ora2gcs copies database tables to Google Cloud Storage as gzip NDJSON.
 
@@ -36,7 +35,8 @@ Usage:
   ora2gcs serve   [flags]          serve the HTTP API (and the dashboard)
   ora2gcs version
 
-Run 'ora2gcs COMMAND -h' for the flags of a command.
+Run 'ora2gcs help COMMAND' for the flags of a command.
+Exit codes: 0 success, 1 failure, 2 wrong command line, 3 source or target unavailable (retry later).
 `
 
 // defaultMemoryLimit is the soft heap limit when GOMEMLIMIT is not set:
@@ -56,10 +56,8 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		args = []string{"run"}
-		if len(os.Args) > 0 {
-			fmt.Fprint(stderr, "no command given: running 'ora2gcs run' on the embedded defaults\n")
-		}
+		fmt.Fprint(stderr, usageText)
+		return exitUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -75,21 +73,43 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdBench(ctx, args[1:], stdout, stderr)
 	case "serve":
 		err = cmdServe(ctx, args[1:], stdout, stderr)
-	case "version", "--version", "-v":
-		fmt.Fprintln(stdout, "ora2gcs", version)
+	case "version", "--version":
+		fmt.Fprintln(stdout, versionLine())
 	case "help", "-h", "--help":
+		if len(args) > 1 && args[0] == "help" {
+			if _, ok := commands[args[1]]; ok {
+				return run([]string{args[1], "--help"}, stdout, stderr)
+			}
+			if args[1] != "version" && args[1] != "help" {
+				fmt.Fprintf(stderr, "ora2gcs help: unknown command %q\n\n%s", args[1], usageText)
+				return exitUsage
+			}
+		}
 		fmt.Fprint(stdout, usageText)
 	default:
 		fmt.Fprintf(stderr, "ora2gcs: unknown command %q\n\n%s", args[0], usageText)
-		return 2
+		return exitUsage
 	}
 	switch {
-	case err == nil:
-		return 0
+	case err == nil, errors.Is(err, errHelp):
+		return exitOK
 	case errors.Is(err, errUsage):
-		return 2
+		return exitUsage
+	case pipeline.IsTransient(err):
+		fmt.Fprintf(stderr, "ora2gcs: error (temporary, retry later): %s\n", oneLine(err))
+		return exitTransient
 	default:
-		fmt.Fprintf(stderr, "ora2gcs: error: %v\n", err)
-		return 1
+		fmt.Fprintf(stderr, "ora2gcs: error: %s\n", oneLine(err))
+		return exitFailure
 	}
+}
+
+// oneLine is err's message on one line: drivers (pgx) list the addresses
+// they tried on indented lines of their own.
+func oneLine(err error) string {
+	lines := strings.Split(err.Error(), "\n")
+	for i := range lines {
+		lines[i] = strings.TrimSpace(lines[i])
+	}
+	return strings.Join(lines, "; ")
 }

@@ -210,7 +210,12 @@ func TestRunPartsManifest(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "oracle-etl-data", "TRP-LOCAL", "v001", "_manifest.json"))
+	// an ad-hoc run of one table gets its own transport, not TRP-LOCAL
+	trps, _ := filepath.Glob(filepath.Join(dir, "oracle-etl-data", "TRP-LOCAL-*"))
+	if len(trps) != 1 {
+		t.Fatalf("transports %v, want one TRP-LOCAL-<hash>", trps)
+	}
+	b, err := os.ReadFile(filepath.Join(trps[0], "v001", "_manifest.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

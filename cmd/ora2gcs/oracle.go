@@ -1,3 +1,5 @@
+//go:build cgo
+
 package main
 
 import (
@@ -8,6 +10,9 @@ import (
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/sources/oracle"
 )
+
+// oracleSupport says whether this build can read Oracle.
+const oracleSupport = true
 
 // openOracle connects to Oracle: "oracle" uses the config's oracle section
 // (the spec's ATP settings, filled from ORACLE_* variables), "oracle://…"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ora2gcs/ora2gcs/config"
 	"github.com/ora2gcs/ora2gcs/jobs"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/stages"
@@ -20,16 +22,19 @@ import (
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	o := addCommonFlags(fs)
+	o := addFlags(fs, flagsAll)
 	transportName := fs.String("transport", "", "transport name: created on first use, reused after (its tables unless --tables differs)")
-	transportID := fs.String("transport-id", "TRP-LOCAL", "transport id used when --transport is not given")
+	transportID := fs.String("transport-id", "", "transport id used when --transport is not given (default: TRP-LOCAL for the demo's tables, else TRP-LOCAL-<hash of the tables and bucket>, so every ad-hoc table set has its own versions)")
 	jobVersion := fs.String("job-version", "", "job version (vNNN); default the transport's next version (v001 first)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q (tables go in --tables)", fs.Arg(0))
+		return usageError(stderr, "run", "unexpected argument %q (tables go in --tables)", fs.Arg(0))
+	}
+	log, err := o.logger(stderr)
+	if err != nil {
+		return usageError(stderr, "run", "%v", err)
 	}
 	e, err := o.open(ctx)
 	if err != nil {
@@ -40,20 +45,25 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	m, err := e.manager(ctx, discardLogger())
+	m, err := e.manager(ctx, log)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
 
-	names := make([]string, len(tables))
-	for i, t := range tables {
-		names[i] = t.Name
-		if t.Schema != "" && e.conn.Kind() != "synth" {
-			names[i] = t.Schema + "." + t.Name
+	// The transport resolves the names again and stores exact identities;
+	// the user's spelling is passed on (quoted parts keep their case).
+	names := e.tables
+	if len(names) == 0 {
+		for _, t := range tables {
+			names = append(names, pipeline.DisplayIdent(t.Name, e.conn.FoldCase))
 		}
 	}
-	tr, err := ensureTransport(ctx, m, *transportName, *transportID, names, e.bucket, o.tablePar)
+	id := *transportID
+	if id == "" && *transportName == "" {
+		id = adHocTransportID(e.conn.Kind(), tables, e.bucket)
+	}
+	tr, err := ensureTransport(ctx, m, *transportName, id, names, tables, e.bucket, o.tablePar)
 	if err != nil {
 		return err
 	}
@@ -104,8 +114,29 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
-// ensureTransport finds or creates the transport the run executes.
-func ensureTransport(ctx context.Context, m *jobs.Manager, name, id string, tables []string, bucket string, tablePar int) (jobs.Transport, error) {
+// adHocTransportID names the transport of a run without --transport or
+// --transport-id: TRP-LOCAL for the embedded demo (every synthetic table,
+// the default bucket), else TRP-LOCAL- and 8 hex digits of a SHA-256 over
+// the source kind, the tables' exact identities in order and the bucket. The
+// same tables into the same bucket always get the same transport (and so
+// consecutive versions); a different set never collides with another.
+func adHocTransportID(kind string, tables []pipeline.TableInfo, bucket string) string {
+	if kind == "synth" && bucket == config.Default().GCS.DefaultBucket && len(tables) == 3 &&
+		tables[0].Name == "VBRP" && tables[1].Name == "VBRK" && tables[2].Name == "LIKP" {
+		return "TRP-LOCAL"
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00", kind, bucket)
+	for _, t := range tables {
+		fmt.Fprintf(h, "%s\x00", pipeline.ExactTableName(t.Schema, t.Name))
+	}
+	return fmt.Sprintf("TRP-LOCAL-%x", h.Sum(nil)[:4])
+}
+
+// ensureTransport finds or creates the transport the run executes. An
+// existing transport is reused only for exactly the same tables (by catalog
+// identity, in order) and bucket.
+func ensureTransport(ctx context.Context, m *jobs.Manager, name, id string, names []string, tables []pipeline.TableInfo, bucket string, tablePar int) (jobs.Transport, error) {
 	var tr jobs.Transport
 	var err error
 	if name != "" {
@@ -115,13 +146,13 @@ func ensureTransport(ctx context.Context, m *jobs.Manager, name, id string, tabl
 	}
 	switch {
 	case err == nil:
-		if !sameTables(tr.Tables, tables) || tr.TargetBucket != bucket {
+		if !sameTables(tr, names, tables) || tr.TargetBucket != bucket {
 			return tr, fmt.Errorf("transport %s (%s) exists with tables %s and bucket %s; use another --transport/--transport-id for %s → %s",
-				tr.ID, tr.Name, strings.Join(tr.Tables, ","), tr.TargetBucket, strings.Join(tables, ","), bucket)
+				tr.ID, tr.Name, strings.Join(tr.Tables, ","), tr.TargetBucket, strings.Join(names, ","), bucket)
 		}
 		return tr, nil
 	case errors.Is(err, jobs.ErrNotFound):
-		in := jobs.NewTransport{Name: name, Tables: tables, TargetBucket: bucket, TableParallelism: tablePar,
+		in := jobs.NewTransport{Name: name, Tables: names, TargetBucket: bucket, TableParallelism: tablePar,
 			Description: "created by ora2gcs run"}
 		if name == "" {
 			in.ID, in.Name = id, id
@@ -131,12 +162,25 @@ func ensureTransport(ctx context.Context, m *jobs.Manager, name, id string, tabl
 	return tr, err
 }
 
-func sameTables(a, b []string) bool {
-	if len(a) != len(b) {
+// sameTables says whether transport tr reads exactly tables: by exact
+// identity, or for a transport stored without identities by name.
+func sameTables(tr jobs.Transport, names []string, tables []pipeline.TableInfo) bool {
+	if len(tr.TableRefs) > 0 {
+		if len(tr.TableRefs) != len(tables) {
+			return false
+		}
+		for i, r := range tr.TableRefs {
+			if r.Schema != tables[i].Schema || r.Name != tables[i].Name {
+				return false
+			}
+		}
+		return true
+	}
+	if len(tr.Tables) != len(names) {
 		return false
 	}
-	for i := range a {
-		if !strings.EqualFold(a[i], b[i]) {
+	for i := range names {
+		if !strings.EqualFold(tr.Tables[i], names[i]) {
 			return false
 		}
 	}

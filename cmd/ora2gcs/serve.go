@@ -18,11 +18,13 @@ import (
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	o := addCommonFlags(fs)
 	listen := fs.String("listen", "", "listen address (default :8080, or server.listen / server.port of the config)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError(stderr, "serve", "unexpected argument %q", fs.Arg(0))
 	}
 	e, err := o.open(ctx)
 	if err != nil {

@@ -16,11 +16,14 @@ import (
 
 func cmdTables(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("tables", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	o := addCommonFlags(fs)
+	o := addFlags(fs, flagsSource)
+	fs.BoolVar(&o.json, "json", false, "machine-readable JSON on stdout")
 	exact := fs.Bool("exact", false, "count rows with COUNT(*) instead of the statistics' estimate")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError(stderr, "tables", "unexpected argument %q", fs.Arg(0))
 	}
 	o.target = "null"
 	e, err := o.open(ctx)
@@ -59,19 +62,20 @@ func cmdTables(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 func cmdSample(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sample", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	o := addCommonFlags(fs)
+	o := addFlags(fs, flagsSource|flagsEncoding)
 	limit := fs.Int("limit", 100, "rows to print (1..10000)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+		return err
 	}
 	name := strings.TrimSpace(strings.Join(fs.Args(), " "))
 	if name == "" {
 		name = o.tables
 	}
-	if name == "" || *limit < 1 || *limit > 10000 {
-		fmt.Fprintln(stderr, "usage: ora2gcs sample [flags] TABLE   (--limit 1..10000)")
-		return errUsage
+	if name == "" {
+		return usageError(stderr, "sample", "which table? ora2gcs sample [flags] TABLE")
+	}
+	if *limit < 1 || *limit > 10000 {
+		return usageError(stderr, "sample", "--limit %d is out of range 1..10000", *limit)
 	}
 	o.target = "null"
 	o.tables = ""

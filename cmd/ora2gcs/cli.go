@@ -1,0 +1,153 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+)
+
+// Exit codes, for scripts and schedulers (documented in the README).
+const (
+	exitOK        = 0 // success
+	exitFailure   = 1 // the work failed (a table, the job, bad configuration)
+	exitUsage     = 2 // the command line is wrong: unknown command or flag, extra argument
+	exitTransient = 3 // the source or target is unavailable: retry later
+)
+
+var (
+	// errUsage: the command line is wrong; the message was printed (exit 2).
+	errUsage = errors.New("usage")
+	// errHelp: help was asked for and printed on stdout (exit 0).
+	errHelp = errors.New("help")
+)
+
+// command describes one subcommand for its usage text.
+type command struct {
+	name     string
+	synopsis string // after "ora2gcs NAME"
+	summary  string // one paragraph
+}
+
+var commands = map[string]command{
+	"run": {"run", "[flags]", "Runs the tables as the next job version of a transport: one gzip NDJSON object, a BigQuery\n" +
+		"schema per table and a manifest per job, under {bucket}/{transport}/{version}/."},
+	"tables": {"tables", "[flags]", "Lists the source's readable tables with row counts (estimates unless --exact)."},
+	"sample": {"sample", "[flags] TABLE", "Prints the first rows of TABLE as NDJSON, exactly as a job would write them."},
+	"bench":  {"bench", "[flags]", "Runs the tables through the engine several times and reports rows/s, MB/s, CPU and peak RSS (median)."},
+	"serve":  {"serve", "[flags]", "Serves the HTTP API and the dashboard."},
+}
+
+// parseFlags parses args into fs. -h/--help prints the command's usage on
+// stdout (errHelp, exit 0); a bad flag prints one line and a pointer to the
+// help on stderr (errUsage, exit 2).
+func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		printUsage(fs, stdout)
+		return errHelp
+	case err != nil:
+		fmt.Fprintf(stderr, "ora2gcs %s: %v\nRun 'ora2gcs help %s' for its flags.\n", fs.Name(), err, fs.Name())
+		return errUsage
+	}
+	return applyEnvFlags(fs, lookupEnv, stderr)
+}
+
+// lookupEnv is os.LookupEnv (a variable for tests).
+var lookupEnv = os.LookupEnv
+
+// envName is the variable that sets a flag: ORA2GCS_ and the flag's name in
+// upper case with '-' as '_' (--gzip-level: ORA2GCS_GZIP_LEVEL).
+func envName(flagName string) string {
+	return "ORA2GCS_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// applyEnvFlags sets every flag not given on the command line from its
+// ORA2GCS_<FLAG> variable, so the precedence is flag > environment > config
+// file > default (loadConfig applies the file first, then every flag that
+// is set). A bad value is a usage error naming the variable.
+func applyEnvFlags(fs *flag.FlagSet, lookup func(string) (string, bool), stderr io.Writer) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var bad error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] || bad != nil {
+			return
+		}
+		v, ok := lookup(envName(f.Name))
+		if !ok || v == "" {
+			return
+		}
+		if err := fs.Set(f.Name, v); err != nil {
+			bad = fmt.Errorf("%s is not a valid value for --%s", envName(f.Name), f.Name) // the value is not echoed: it may be a secret
+		}
+	})
+	if bad != nil {
+		return usageError(stderr, fs.Name(), "%v", bad)
+	}
+	return nil
+}
+
+// usageError prints one line about a wrong command line and returns errUsage.
+func usageError(stderr io.Writer, cmd, format string, args ...any) error {
+	fmt.Fprintf(stderr, "ora2gcs %s: %s\nRun 'ora2gcs help %s' for its flags.\n", cmd, fmt.Sprintf(format, args...), cmd)
+	return errUsage
+}
+
+// printUsage writes a command's usage and its own flags.
+func printUsage(fs *flag.FlagSet, w io.Writer) {
+	c := commands[fs.Name()]
+	fmt.Fprintf(w, "Usage: ora2gcs %s %s\n\n%s\n\nFlags:\n", fs.Name(), c.synopsis, c.summary)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	fmt.Fprint(w, "\nEvery flag can also be set as ORA2GCS_<FLAG> (e.g. ORA2GCS_GZIP_LEVEL) or in the config file;\n"+
+		"a flag wins over the environment, which wins over the file.\n")
+}
+
+// splitTables splits a --tables list at commas outside double quotes, so
+// `s."a,b",vbrp` is two tables.
+func splitTables(s string) []string {
+	var out []string
+	var b strings.Builder
+	quoted := false
+	flush := func() {
+		if t := strings.TrimSpace(b.String()); t != "" {
+			out = append(out, t)
+		}
+		b.Reset()
+	}
+	for _, r := range s {
+		switch {
+		case r == '"':
+			quoted = !quoted
+			b.WriteRune(r)
+		case r == ',' && !quoted:
+			flush()
+		default:
+			b.WriteRune(r)
+		}
+	}
+	flush()
+	return out
+}
+
+// logger is the CLI's logger on w at --log-level (-v: info); warnings show
+// by default.
+func (o *options) logger(w io.Writer) (*slog.Logger, error) {
+	name := o.logLevel
+	if o.verbose && name == "warn" {
+		name = "info"
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(name)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", name)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv})), nil
+}
