@@ -6,7 +6,9 @@ BIN   ?= bin/ora2gcs
 CGO_PKGS  := ./sources/oracle/...
 PKGS       = $(shell $(GO) list ./... | grep -v /sources/oracle)
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -s -w -X main.version=$(VERSION)
+COMMIT    ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+DATE      ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 
 .PHONY: all build demo test test-go lint bench bench-go fuzz clean
 
@@ -25,6 +27,7 @@ test:
 	bash scripts/with-postgres.sh $(MAKE) --no-print-directory test-go
 
 test-go: lint
+	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/ora2gcs   # the pure-Go build (no Oracle) must keep compiling
 	bash scripts/install-chromium.sh
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
 	$(GO) test -count=1 -timeout 10m $(CGO_PKGS)
