@@ -3,9 +3,16 @@ package gcstest_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"net/http"
+	"strings"
 	"testing"
+	"time"
 
+	"cloud.google.com/go/storage"
+	"github.com/googleapis/gax-go/v2"
 	"go.uber.org/goleak"
+	"google.golang.org/api/googleapi"
 
 	"github.com/ora2gcs/ora2gcs/internal/gcstest"
 )
@@ -81,5 +88,73 @@ func TestProxyCorrupts(t *testing.T) {
 	got, _ := srv.Read(t, "bkt", "x")
 	if len(got) != len(data) || bytes.Equal(got, data) {
 		t.Fatalf("want a same-size corrupted object, got %d bytes equal=%v", len(got), bytes.Equal(got, data))
+	}
+}
+
+// TestProxyRules checks the request kinds and faults beyond chunks with a
+// plain storage client: a lost answer to a single-request upload makes the
+// client's retry meet the object (412); compose preconditions are enforced
+// as GCS enforces them; crc32c can be stripped from answers; EachName
+// counts per object.
+func TestProxyRules(t *testing.T) {
+	ctx := context.Background()
+	srv := gcstest.Start(t, "bkt")
+	p := srv.Proxy(t, nil,
+		gcstest.Rule{Kind: gcstest.Upload, Name: "lost", N: 1, Fault: gcstest.DropAfterForward},
+		gcstest.Rule{Kind: gcstest.Metadata, Name: "a", N: 2, Fault: gcstest.StripCRC32C},
+		gcstest.Rule{Kind: gcstest.Upload, N: 2, EachName: true, Fault: gcstest.Fail503},
+	)
+	put := func(name, data string) error {
+		h := p.Client.Bucket("bkt").Object(name).If(storage.Conditions{DoesNotExist: true}).
+			Retryer(storage.WithPolicy(storage.RetryIdempotent), storage.WithErrorFunc(storage.ShouldRetry), storage.WithBackoff(gax.Backoff{Initial: time.Millisecond}))
+		w := h.NewWriter(ctx)
+		_, _ = w.Write([]byte(data))
+		return w.Close()
+	}
+	var gerr *googleapi.Error
+	if err := put("lost", "x"); !errors.As(err, &gerr) || gerr.Code != http.StatusPreconditionFailed {
+		t.Fatalf("upload after a lost answer: %v; want 412 from the retry", err)
+	}
+	if got, _ := srv.Read(t, "bkt", "lost"); string(got) != "x" {
+		t.Fatalf("lost-answer upload stored %q", got)
+	}
+	for _, n := range []string{"a", "b"} {
+		if err := put(n, n+n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// the second upload of each name fails once with 503 and is retried
+	if err := put("b", "again"); !errors.As(err, &gerr) || gerr.Code != http.StatusPreconditionFailed {
+		t.Fatalf("second upload of b: %v; want 412", err)
+	}
+	h := p.Client.Bucket("bkt").Object("a")
+	first, err := h.Attrs(ctx)
+	if err != nil || first.CRC32C == 0 {
+		t.Fatalf("first attrs %+v, %v; want a crc32c", first, err)
+	}
+	if second, err := h.Attrs(ctx); err != nil || second.CRC32C != 0 || second.Size != 2 {
+		t.Fatalf("second attrs %+v, %v; want the crc32c stripped", second, err)
+	}
+	c := p.Client.Bucket("bkt").Object("a").If(storage.Conditions{DoesNotExist: true}).ComposerFrom(p.Client.Bucket("bkt").Object("b"))
+	if _, err := c.Run(ctx); !errors.As(err, &gerr) || gerr.Code != http.StatusPreconditionFailed {
+		t.Fatalf("compose onto an existing object with DoesNotExist: %v; want 412", err)
+	}
+	if got, _ := srv.Read(t, "bkt", "a"); string(got) != "aa" {
+		t.Fatalf("compose replaced a: %q", got)
+	}
+	c = p.Client.Bucket("bkt").Object("ab").If(storage.Conditions{DoesNotExist: true}).ComposerFrom(p.Client.Bucket("bkt").Object("a"), p.Client.Bucket("bkt").Object("b"))
+	if _, err := c.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := srv.Read(t, "bkt", "ab"); string(got) != "aabb" {
+		t.Fatalf("composed %q", got)
+	}
+	var kinds []string
+	for _, e := range p.Injected() {
+		kinds = append(kinds, e.Kind.String()+":"+e.Name+":"+e.Fault.String())
+	}
+	want := "upload:lost:drop-after-forward upload:lost:503 upload:b:503 metadata:a:strip-crc32c" // the retry of "lost" is its second upload
+	if strings.Join(kinds, " ") != want {
+		t.Fatalf("injected %v, want %s", kinds, want)
 	}
 }
