@@ -6,7 +6,12 @@
 // A transport gets an ID TRP-YYYYMMDD-NNN (UTC day, per-day sequence); every
 // execution is a job JOB-YYYYMMDD-NNN with the transport's next version v001,
 // v002, … (spec FR-04). One job runs at a time (spec BC-03): Execute returns
-// a *RunningError meanwhile.
+// a *RunningError meanwhile. Before a version is assigned, a pre-flight opens
+// the sink, checks it (pipeline.Checker), lists the job versions the target
+// holds under {trpid}/ (pipeline.Lister) and resolves every table; the new
+// version is above every version of the transport in the store and in the
+// target, so a lost, wiped or second state database never reuses one, and
+// sinks never replace an object (pipeline.ErrObjectExists).
 //
 // A job captures one snapshot of the source, runs its tables through the
 // pipeline with ManagerConfig.ParallelTables at once, each into the object
@@ -25,8 +30,14 @@
 //
 // The store migrates itself at open (schema_migrations, migrations listed in
 // code) and marks jobs a crashed process left running as failed with the
-// error "interrupted". Metrics (github.com/VictoriaMetrics/metrics) are kept
-// in the Manager's own Set.
+// error "interrupted" and their leftovers as to be cleaned up. NewManager
+// removes those in the background (cleanup.go): temporary files of the file
+// sink (pipeline.Cleaner), everything under {trpid}/{jobver}/_ranges/, the
+// objects and parts of tables the job did not complete and version folders
+// left empty; a clean-up that fails is tried again at the next start. A job
+// that ends without completing is cleaned up the same way as it ends.
+// Metrics (github.com/VictoriaMetrics/metrics) are kept in the Manager's own
+// Set.
 //
 // Table parallelism (ManagerConfig.TableParallelism, overridden per
 // transport): when the connector splits tables (pipeline.RangeSplitter), the
