@@ -31,6 +31,10 @@ const (
 	CodeTimeout           = "timeout"                // 408
 )
 
+// retryAfterSeconds is the Retry-After of every 503: the source or the
+// server is expected back, try again then.
+const retryAfterSeconds = "5"
+
 // apiError is an error with its HTTP rendering.
 type apiError struct {
 	Status  int
@@ -129,6 +133,9 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	}
 	if ae.Status == http.StatusUnauthorized {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="ora2gcs"`)
+	}
+	if ae.Status == http.StatusServiceUnavailable {
+		c.Set(fiber.HeaderRetryAfter, retryAfterSeconds)
 	}
 	c.Set(headerRequestID, rid)
 	return c.Status(ae.Status).JSON(errorBody{Error: errorDetail{

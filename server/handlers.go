@@ -30,12 +30,23 @@ const (
 	statusTimeout   = 10 * time.Second
 )
 
-func (s *Server) handleHealth(c *fiber.Ctx) error {
-	return c.JSON(fiber.Map{
-		"status":    "ok",
-		"timestamp": time.Now().UTC().Format(time.RFC3339Nano),
-		"version":   s.opts.Version,
-	})
+// createError maps a failed CreateTransport: the request's errors keep
+// their codes; a failure that is neither the request's nor recognised
+// happened while resolving the tables through the source, so when it ran
+// out of time or the source is down (health check) it is 503
+// source_unavailable, not 500.
+func (s *Server) createError(err error) error {
+	ae := classify(err)
+	if ae.Status != http.StatusInternalServerError {
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return &apiError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "the source did not answer in time", cause: err}
+	}
+	if st, _ := s.sourceHealth(); !st.Reachable {
+		return &apiError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "the source is unavailable", cause: err}
+	}
+	return err
 }
 
 // sourceError is a failed source call: 404/422 when the table is unknown,
@@ -96,7 +107,9 @@ func (s *Server) handleTables(c *fiber.Ctx) error {
 		return err
 	}
 	q := strings.ToUpper(c.Query("q"))
-	tables, err := s.svc.Connector().Tables(c.UserContext(), exact)
+	ctx, cancel := context.WithTimeout(c.UserContext(), s.opts.SourceTimeout)
+	defer cancel()
+	tables, err := s.svc.Connector().Tables(ctx, exact)
 	if err != nil {
 		return s.sourceError(c, "list tables", err)
 	}
@@ -122,7 +135,8 @@ func (s *Server) handleSample(c *fiber.Ctx) error {
 	if err != nil || strings.TrimSpace(name) == "" {
 		return &apiError{Status: http.StatusBadRequest, Code: CodeBadRequest, Field: "name", Message: "name: not a valid table name"}
 	}
-	ctx := c.UserContext()
+	ctx, cancel := context.WithTimeout(c.UserContext(), s.opts.SourceTimeout)
+	defer cancel()
 	conn := s.svc.Connector()
 	info, err := conn.Describe(ctx, name)
 	if err != nil {
@@ -387,9 +401,11 @@ func (s *Server) handleCreateTransport(c *fiber.Ctx) error {
 	if err := s.validateTransport(&in); err != nil {
 		return err
 	}
-	t, err := s.svc.CreateTransport(c.UserContext(), in)
+	ctx, cancel := context.WithTimeout(c.UserContext(), s.opts.SourceTimeout)
+	defer cancel()
+	t, err := s.svc.CreateTransport(ctx, in)
 	if err != nil {
-		return err
+		return s.createError(err)
 	}
 	s.log.Info("transport created", "request_id", requestID(c), "transport_id", t.ID, "tables", len(t.Tables))
 	c.Location(s.opts.PublicBaseURL + pathPrefix(c) + "/transport/" + url.PathEscape(t.ID))

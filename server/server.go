@@ -57,6 +57,14 @@ type Options struct {
 	// start with it. Default: Location headers are relative ("/api/v1/…").
 	// The request's Host and X-Forwarded-* headers are never used.
 	PublicBaseURL string
+	// HealthTimeout bounds the source and state database checks of the
+	// health endpoints; default 2 s. HealthCacheTTL is how long one source
+	// check answers them; default 5 s.
+	HealthTimeout, HealthCacheTTL time.Duration
+	// SourceTimeout bounds a request that waits for the source (GET
+	// /tables, GET /tables/:name/sample, POST /transport); default 30 s.
+	// A request that runs out gets 503 source_unavailable.
+	SourceTimeout time.Duration
 	// MaxTables is the most tables one transport may list; default jobs.MaxTables (500).
 	MaxTables int
 }
@@ -72,6 +80,7 @@ type Server struct {
 	closing  chan struct{}
 	stopOnce sync.Once
 	streams  sync.WaitGroup
+	health   healthCache
 }
 
 const (
@@ -105,6 +114,15 @@ func New(svc jobs.Service, opts Options) (*Server, error) {
 	}
 	if opts.SSEHeartbeat <= 0 {
 		opts.SSEHeartbeat = 15 * time.Second
+	}
+	if opts.HealthTimeout <= 0 {
+		opts.HealthTimeout = 2 * time.Second
+	}
+	if opts.HealthCacheTTL <= 0 {
+		opts.HealthCacheTTL = 5 * time.Second
+	}
+	if opts.SourceTimeout <= 0 {
+		opts.SourceTimeout = 30 * time.Second
 	}
 	if opts.SSEPoll <= 0 {
 		opts.SSEPoll = time.Second
@@ -158,6 +176,8 @@ func (s *Server) routes() {
 	for _, prefix := range []string{apiV1, apiLegacy} {
 		g := s.app.Group(prefix)
 		g.Get("/health", s.handleHealth)
+		g.Get("/health/live", s.handleLive)
+		g.Get("/health/ready", s.handleReady)
 		g.Get("/oracle/status", s.requireKey, s.handleSourceStatus)
 		g.Get("/tables", s.requireKey, s.handleTables)
 		g.Get("/tables/:name/sample", s.requireKey, s.handleSample)
