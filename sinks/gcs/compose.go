@@ -98,9 +98,7 @@ func (s *Sink) Compose(ctx context.Context, dst string, srcs []string) (pipeline
 		checked, err := s.storedCRC(ctx, dst, attrs)
 		if err != nil {
 			err = &opError{msg: fmt.Sprintf("gcs: compose %s: %s", s.URI(dst), err), errs: []error{err}}
-			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deleteTimeout)
-			defer cancel()
-			if derr := s.bucket.Object(dst).Generation(attrs.Generation).Delete(dctx); derr != nil {
+			if derr := s.deleteGeneration(ctx, dst, attrs.Generation); derr != nil {
 				err = fmt.Errorf("%w (deleting the unverifiable object failed too: %s)", err, redact(derr.Error()))
 			}
 			return pipeline.ObjectInfo{}, err

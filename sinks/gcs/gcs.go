@@ -256,15 +256,26 @@ func (o *object) Commit() (pipeline.ObjectInfo, error) {
 	if verr != nil {
 		var err error = &opError{msg: fmt.Sprintf("gcs: commit %s: %s", o.s.URI(o.name), verr), errs: errs}
 		if attrs != nil {
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(o.parent), deleteTimeout)
-			defer cancel()
-			if derr := o.s.bucket.Object(o.name).Generation(attrs.Generation).Delete(ctx); derr != nil {
+			if derr := o.s.deleteGeneration(o.parent, o.name, attrs.Generation); derr != nil {
 				err = fmt.Errorf("%w (deleting the bad object failed too: %s)", err, redact(derr.Error()))
 			}
 		}
 		return pipeline.ObjectInfo{}, err
 	}
 	return pipeline.ObjectInfo{Name: o.name, URI: o.s.URI(o.name), Size: attrs.Size, CRC32C: attrs.CRC32C, CRC32CReported: true}, nil
+}
+
+// deleteGeneration deletes that generation of object name, also when ctx
+// is cancelled (bounded by deleteTimeout). Not finding it is success: a
+// retried delete whose first answer was lost finds nothing.
+func (s *Sink) deleteGeneration(ctx context.Context, name string, gen int64) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deleteTimeout)
+	defer cancel()
+	err := s.bucket.Object(name).Generation(gen).Delete(ctx)
+	if errors.Is(err, storage.ErrObjectNotExist) {
+		return nil
+	}
+	return err
 }
 
 // newToken returns a random attempt tag (128 bits, hex).

@@ -312,3 +312,25 @@ func plainWriteName(t *testing.T, srv *gcstest.Server, name string, data []byte)
 		t.Fatal(err)
 	}
 }
+
+// TestLostAnswerDeleteOfBadObject: the sink deletes a corrupted object it
+// committed, and the delete's answer is lost; the retry finds nothing (404).
+// The object is gone, and the error must not claim the delete failed.
+func TestLostAnswerDeleteOfBadObject(t *testing.T) {
+	srv := gcstest.Start(t, bucket)
+	p := srv.Proxy(t, gcstest.Plan{3: gcstest.CorruptByte},
+		gcstest.Rule{Kind: gcstest.Delete, N: 1, Fault: gcstest.DropAfterForward})
+	_, err := write(t, newSink(t, p.Client, testConfig()), sinktest.SpecName, sinktest.Random(1<<20, 5))
+	if !errors.Is(err, gcs.ErrMismatch) {
+		t.Fatalf("Commit = %v; want ErrMismatch", err)
+	}
+	if len(p.Injected()) != 2 {
+		t.Fatalf("injected %v; want the corruption and the lost delete answer", p.Injected())
+	}
+	if strings.Contains(err.Error(), "failed too") {
+		t.Fatalf("error claims the delete failed, but the object is gone: %v", err)
+	}
+	if objs := srv.Objects(t, bucket); len(objs) != 0 {
+		t.Fatalf("bucket holds %v", objs)
+	}
+}
