@@ -217,6 +217,7 @@ type fakeRows struct {
 	// LOB/LONG buffers of row slot k hold (see holdLong).
 	fetch     int
 	slotBytes []int64
+	longCols  []int // indexes of the LOB/LONG columns
 	held      int64
 }
 
@@ -229,20 +230,23 @@ type fakeRows struct {
 // resets only the count, dpiVar.c:411-415; freed in dpiVar.c:592-608).
 // So the buffers hold about fetch-array-size × the largest LOB.
 func (r *fakeRows) holdLong(row []driver.Value) {
-	var n int64
-	for i, v := range row {
-		switch r.res.cols[i].dbType {
-		case "CLOB", "NCLOB", "BLOB", "LONG", "LONG RAW":
-			switch x := v.(type) {
-			case string:
-				n += int64(len(x))
-			case []byte:
-				n += int64(len(x))
+	if r.slotBytes == nil {
+		r.slotBytes = make([]int64, r.fetch)
+		for i, c := range r.res.cols {
+			switch c.dbType {
+			case "CLOB", "NCLOB", "BLOB", "LONG", "LONG RAW":
+				r.longCols = append(r.longCols, i)
 			}
 		}
 	}
-	if r.slotBytes == nil {
-		r.slotBytes = make([]int64, r.fetch)
+	var n int64
+	for _, i := range r.longCols {
+		switch x := row[i].(type) {
+		case string:
+			n += int64(len(x))
+		case []byte:
+			n += int64(len(x))
+		}
 	}
 	slot := (r.i - 1) % r.fetch
 	if n > r.slotBytes[slot] {

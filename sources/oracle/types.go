@@ -158,7 +158,7 @@ func Normalize(c pipeline.Column, v any) (any, error) {
 			}
 			return nil, fmt.Errorf("oracle: column %s (%s): interval text %q is not D H:M:S", c.Name, c.SourceType, x)
 		}
-		return x, nil
+		return v, nil // v itself: boxing x again would allocate
 	case godror.Number:
 		if x == "" {
 			return nil, nil
@@ -167,9 +167,11 @@ func Normalize(c pipeline.Column, v any) (any, error) {
 	case time.Time:
 		switch c.Type {
 		case pipeline.TypeDateTime, pipeline.TypeTimestamp, pipeline.TypeDate:
-			return wallClockUTC(x), nil
+			if x.Location() != time.UTC { // godror builds them in UTC (Config.Params)
+				return wallClockUTC(x), nil
+			}
 		}
-		return x, nil
+		return v, nil
 	case time.Duration:
 		return dayToSecond(x, c.Scale), nil
 	case *godror.Lob:
