@@ -249,9 +249,21 @@ func checkDecimal(k bqCheck, short bool, scale int, s string) (quote bool, err e
 	return intDigits+max(frac, scale) > exactDigits, nil
 }
 
+// The first and the last second BigQuery's DATE, DATETIME and TIMESTAMP
+// hold, as Unix seconds.
+var (
+	bqMinSec = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+	bqMaxSec = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC).Unix()
+)
+
 // checkYear checks that t's year (of its UTC instant with utc) is one
 // BigQuery's DATE, DATETIME and TIMESTAMP hold.
 func checkYear(t time.Time, utc bool) error {
+	if utc || t.Location() == time.UTC { // the common case: no calendar arithmetic
+		if u := t.Unix(); u >= bqMinSec && u <= bqMaxSec {
+			return nil
+		}
+	}
 	if utc {
 		t = t.UTC()
 	}

@@ -168,23 +168,32 @@ func vbrpNDJSON(tb testing.TB, n int) []byte {
 	return buf
 }
 
+// BenchmarkEncodeVBRP encodes one VBRP row, plain and with the BigQuery
+// checks the CLI and server use (NDJSONOptions.BigQuery).
 func BenchmarkEncodeVBRP(b *testing.B) {
-	cols, row := vbrpRow()
-	e, err := NewEncoder(cols, NDJSONOptions{})
-	if err != nil {
-		b.Fatal(err)
+	for _, bc := range []struct {
+		name string
+		opts NDJSONOptions
+	}{{"plain", NDJSONOptions{}}, {"bigquery", NDJSONOptions{BigQuery: true}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			cols, row := vbrpRow()
+			e, err := NewEncoder(cols, bc.opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			buf, _ := e.AppendRow(nil, row)
+			b.SetBytes(int64(len(buf)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				buf, err = e.AppendRow(buf[:0], row)
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
 	}
-	buf, _ := e.AppendRow(nil, row)
-	b.SetBytes(int64(len(buf)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		buf, err = e.AppendRow(buf[:0], row)
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
 
 func BenchmarkGzip(b *testing.B) {
