@@ -160,23 +160,30 @@ func TestOracleRangesBothTablespaceKinds(t *testing.T) {
 	rows.Close()
 	for _, kind := range []string{"YES", "NO"} {
 		t.Run("bigfile="+kind, func(t *testing.T) {
+			const n = 20000
 			var tab string
+			db := o.c.DB()
 			for _, ts := range kinds[kind] {
 				var rnd [4]byte
 				_, _ = rand.Read(rnd[:])
 				name := "ORA2GCS_IT_" + strings.ToUpper(hex.EncodeToString(rnd[:]))
-				if _, err := o.c.DB().ExecContext(o.ctx, `CREATE TABLE `+name+` (ID NUMBER(10), PAD VARCHAR2(1000)) TABLESPACE "`+ts+`"`); err == nil {
-					tab = name
-					t.Cleanup(func() { _, _ = o.c.DB().ExecContext(context.Background(), `DROP TABLE `+name+` PURGE`) })
-					t.Logf("tablespace %s (BIGFILE=%s)", ts, kind)
-					break
+				if _, err := db.ExecContext(o.ctx, `CREATE TABLE `+name+` (ID NUMBER(10), PAD VARCHAR2(1000)) TABLESPACE "`+ts+`"`); err != nil {
+					continue
 				}
+				// the segment (and a missing quota, ORA-01950) comes with the first row
+				if _, err := db.ExecContext(o.ctx, `INSERT INTO `+name+` SELECT LEVEL, RPAD('x', 900, 'x') FROM DUAL CONNECT BY LEVEL <= :n`, n); err != nil {
+					t.Logf("tablespace %s: %v", ts, err)
+					_, _ = db.ExecContext(context.Background(), `DROP TABLE `+name+` PURGE`)
+					continue
+				}
+				tab = name
+				t.Cleanup(func() { _, _ = db.ExecContext(context.Background(), `DROP TABLE `+name+` PURGE`) })
+				t.Logf("tablespace %s (BIGFILE=%s)", ts, kind)
+				break
 			}
 			if tab == "" {
-				t.Skipf("no tablespace with BIGFILE=%s where the user may create a table (%v)", kind, kinds[kind])
+				t.Skipf("no tablespace with BIGFILE=%s where the user may store a table (%v)", kind, kinds[kind])
 			}
-			const n = 20000
-			o.exec(`INSERT INTO `+tab+` SELECT LEVEL, RPAD('x', 900, 'x') FROM DUAL CONNECT BY LEVEL <= :n`, n)
 			ti, err := o.c.Describe(o.ctx, tab)
 			if err != nil {
 				t.Fatal(err)
