@@ -30,8 +30,9 @@ type NDJSONOptions struct {
 	// type cannot hold fails with an error naming the column (NaN or
 	// ±Infinity in NUMERIC/BIGNUMERIC, more than 38 integer or fraction
 	// digits in a decimal of unknown precision, an integer outside INT64, a
-	// year outside 0001..9999); a number with more than 15 significant
-	// digits in an INT64, NUMERIC or BIGNUMERIC column, and every decimal of
+	// year outside 0001..9999); a number in an INT64, NUMERIC or BIGNUMERIC
+	// column whose digits span more than 15 places (from the first non-zero
+	// digit to the last, counting the declared scale), and every decimal of
 	// a STRING column, is written as a JSON string of its exact digits, which
 	// BigQuery and DuckDB read exactly (both parse JSON numbers as binary
 	// floating point in places). See docs/TYPES.md.
