@@ -119,7 +119,10 @@ type Plan map[int]Fault
 // With EachName, N counts the requests of each object name separately
 // (N 1: the first request for every object). Before, if set, runs when the
 // rule triggers, before the request is passed on or faulted: e.g. another
-// writer creating the object meanwhile.
+// writer creating the object meanwhile. After, if set, runs once the
+// emulator has answered a forwarded request (Pass, DropAfterForward,
+// StripCRC32C), before that answer is passed on or dropped: e.g. the
+// client's caller cancelling while the answer is in flight.
 type Rule struct {
 	Kind     Kind
 	Name     string
@@ -127,6 +130,7 @@ type Rule struct {
 	EachName bool
 	Fault    Fault
 	Before   func()
+	After    func()
 }
 
 // Event records one request the proxy classified.
@@ -326,8 +330,9 @@ func multipartName(contentType string, body []byte) string {
 }
 
 // fault counts ev against every rule, sets the fault of the first rule it
-// triggers and returns the Before functions of every rule it triggers.
-func (p *Proxy) fault(ev *Event) (before []func()) {
+// triggers and returns the Before and After functions of every rule it
+// triggers.
+func (p *Proxy) fault(ev *Event) (before, after []func()) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.counts[ev.Kind]++
@@ -351,9 +356,12 @@ func (p *Proxy) fault(ev *Event) (before []func()) {
 		if rule.Before != nil {
 			before = append(before, rule.Before)
 		}
+		if rule.After != nil {
+			after = append(after, rule.After)
+		}
 	}
 	p.events = append(p.events, *ev)
-	return before
+	return before, after
 }
 
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
@@ -371,8 +379,17 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 		ev.Name = multipartName(r.Header.Get("Content-Type"), body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
-	for _, f := range p.fault(&ev) {
+	before, after := p.fault(&ev)
+	for _, f := range before {
 		f()
+	}
+	forward := func() *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		p.rp.ServeHTTP(rec, r)
+		for _, f := range after {
+			f()
+		}
+		return rec
 	}
 
 	if ev.Kind == Compose && r.URL.Query().Get("ifGenerationMatch") == "0" && ev.Fault != Fail503 && ev.Fault != DropMidBody {
@@ -398,8 +415,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.CopyN(io.Discard, r.Body, r.ContentLength/2)
 		hangUp(w)
 	case DropAfterForward:
-		rec := httptest.NewRecorder()
-		p.rp.ServeHTTP(rec, r)
+		forward()
 		hangUp(w)
 	case CorruptByte:
 		body, err := io.ReadAll(r.Body)
@@ -414,8 +430,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 		r.ContentLength = int64(len(body))
 		p.rp.ServeHTTP(w, r)
 	case StripCRC32C:
-		rec := httptest.NewRecorder()
-		p.rp.ServeHTTP(rec, r)
+		rec := forward()
 		body := rec.Body.Bytes()
 		var obj map[string]json.RawMessage
 		if rec.Code/100 == 2 && json.Unmarshal(body, &obj) == nil {
@@ -424,15 +439,25 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 				body = b
 			}
 		}
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		w.WriteHeader(rec.Code)
-		_, _ = w.Write(body)
+		relay(w, rec, body)
 	default:
+		if len(after) > 0 {
+			rec := forward()
+			relay(w, rec, rec.Body.Bytes())
+			return
+		}
 		p.rp.ServeHTTP(w, r)
 	}
+}
+
+// relay passes a recorded answer on with body.
+func relay(w http.ResponseWriter, rec *httptest.ResponseRecorder, body []byte) {
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(body)
 }
 
 // exists asks the emulator directly whether bucket/name exists.

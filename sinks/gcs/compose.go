@@ -125,10 +125,14 @@ func (s *Sink) composeOnce(ctx context.Context, dst string, srcs []string, token
 	c.Metadata = map[string]string{AttemptMetadataKey: token}
 	attrs, err := c.Run(ctx)
 	if err != nil {
-		var ok bool
-		if attrs, ok = s.adopt(ctx, dst, token); !ok {
+		var cerr error
+		if attrs, cerr = s.adopt(ctx, dst, token); attrs == nil {
 			o := &object{s: s, name: dst, parent: ctx}
-			return nil, o.fail("compose", err)
+			e := o.fail("compose", err)
+			if cerr != nil {
+				e = fmt.Errorf("%w (%s)", e, cerr)
+			}
+			return nil, e
 		}
 	}
 	if attrs == nil {

@@ -36,7 +36,9 @@
 // like any other answer, and Commit/Compose succeed with the stored
 // attributes. Otherwise the error stands; for 412 it matches ErrExists (and
 // pipeline.ErrObjectExists), also when the other writer's object holds the
-// very same bytes.
+// very same bytes. If the caller has cancelled, the call fails, and an
+// object carrying this attempt's token (created before the answer was lost)
+// is deleted, so a failed Commit or Compose leaves nothing at the name.
 //
 // # Verification
 //

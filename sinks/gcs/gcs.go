@@ -230,9 +230,13 @@ func (o *object) Commit() (pipeline.ObjectInfo, error) {
 	}
 	var attrs *storage.ObjectAttrs
 	if err := o.w.Close(); err != nil {
-		var ok bool
-		if attrs, ok = o.s.adopt(o.parent, o.name, o.token); !ok {
-			return pipeline.ObjectInfo{}, o.fail("commit", err)
+		var cerr error
+		if attrs, cerr = o.s.adopt(o.parent, o.name, o.token); attrs == nil {
+			e := o.fail("commit", err)
+			if cerr != nil {
+				e = fmt.Errorf("%w (%s)", e, cerr)
+			}
+			return pipeline.ObjectInfo{}, e
 		}
 	} else {
 		attrs = o.w.Attrs()
@@ -289,19 +293,29 @@ func newToken() string {
 // request may have reached storage and only its answer been lost, so the
 // object may exist: adopt reads its attributes and returns them when the
 // object carries token, i.e. was created by this attempt. Anything else
-// (another writer's object, no object, a failed lookup, a cancelled
-// caller) returns false and the request's error stands.
-func (s *Sink) adopt(parent context.Context, name, token string) (*storage.ObjectAttrs, bool) {
-	if parent.Err() != nil {
-		return nil, false
-	}
-	ctx, cancel := context.WithTimeout(parent, deleteTimeout)
+// (another writer's object, no object, a failed lookup) returns nil and the
+// request's error stands.
+//
+// When the caller has cancelled, the object is never adopted: the call
+// fails, so an object this attempt created is deleted instead (a failed
+// call leaves nothing at the name); the error says if that failed.
+func (s *Sink) adopt(parent context.Context, name, token string) (*storage.ObjectAttrs, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), deleteTimeout)
 	defer cancel()
 	attrs, err := s.bucket.Object(name).Attrs(ctx)
 	if err != nil || attrs == nil || attrs.Metadata[AttemptMetadataKey] != token {
-		return nil, false
+		if err != nil && !errors.Is(err, storage.ErrObjectNotExist) && parent.Err() != nil {
+			return nil, fmt.Errorf("an object this attempt may have created could not be checked: %s", redact(err.Error()))
+		}
+		return nil, nil
 	}
-	return attrs, true
+	if parent.Err() == nil {
+		return attrs, nil
+	}
+	if err := s.deleteGeneration(parent, name, attrs.Generation); err != nil {
+		return nil, fmt.Errorf("deleting the object this attempt created failed: %s", redact(err.Error()))
+	}
+	return nil, nil
 }
 
 // storedCRC settles a CRC32C of 0 in attrs, which the client also decodes

@@ -334,3 +334,65 @@ func TestLostAnswerDeleteOfBadObject(t *testing.T) {
 		t.Fatalf("bucket holds %v", objs)
 	}
 }
+
+// TestCancelWhileFinalizing: storage creates the object, then the caller
+// cancels before the answer arrives (the answer is lost). Commit or Compose
+// fails, so the object this attempt created must not stay at the final name
+// looking complete; another writer's object is never touched (see
+// TestLostAnswerRealConflict).
+func TestCancelWhileFinalizing(t *testing.T) {
+	const dst = "T/v001/X.jsonl.gz"
+	cases := []struct {
+		name string
+		kind gcstest.Kind
+		size int
+	}{
+		{"single-request-upload", gcstest.Upload, 1000},
+		{"final-chunk", gcstest.FinalChunk, 1<<20 + 1},
+		{"compose", gcstest.Compose, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			srv := gcstest.Start(t, bucket)
+			var srcs []string
+			if c.kind == gcstest.Compose {
+				srcs = writeSources(t, newSink(t, srv.Client, testConfig()), [][]byte{[]byte("a"), []byte("b")})
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			stored := false
+			p := srv.Proxy(t, nil, gcstest.Rule{Kind: c.kind, N: 1, Fault: gcstest.DropAfterForward, After: func() {
+				_, stored = srv.Read(t, bucket, dst)
+				cancel()
+			}})
+			s := newSink(t, p.Client, testConfig())
+			var err error
+			if c.kind == gcstest.Compose {
+				_, err = s.Compose(ctx, dst, srcs)
+			} else {
+				var obj pipeline.Object
+				if obj, err = s.Create(ctx, dst); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := obj.Write(sinktest.Random(c.size, 3)); err != nil {
+					t.Fatal(err)
+				}
+				_, err = obj.Commit()
+			}
+			if !stored {
+				t.Fatalf("the emulator had not stored the object when the caller cancelled; injected %v", p.Injected())
+			}
+			if err == nil {
+				t.Fatal("Commit/Compose succeeded after its caller cancelled and its answer was lost")
+			}
+			if _, ok := srv.Read(t, bucket, dst); ok {
+				t.Fatalf("failed with %v, but the object stays at the final name", err)
+			}
+			for _, o := range srv.Objects(t, bucket) {
+				if !strings.Contains(o, "/_ranges/") {
+					t.Errorf("object left: %s", o)
+				}
+			}
+		})
+	}
+}
