@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"github.com/ora2gcs/ora2gcs/jobs"
+	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/sources/postgres/pgtest"
 )
 
@@ -133,20 +135,21 @@ func TestPostgresTableIdentity(t *testing.T) {
 	}
 
 	// The exact table goes away; its case-folded namesake stays. The next
-	// job must fail that table, not export it.mixed's rows as "Mixed".
+	// execute must fail on that table, not export it.mixed's rows as
+	// "Mixed": the pre-flight refuses it before a version is assigned.
 	pgExec(t, dsn, `DROP TABLE it_names."Mixed"`)
-	job, err = s.m.Execute(context.Background(), tr.ID)
+	before, err := s.m.ListJobs(context.Background(), jobs.JobFilter{TransportID: tr.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	done, err = s.m.Wait(context.Background(), job.ID)
-	if err != nil {
-		t.Fatal(err)
+	if _, err := s.m.Execute(context.Background(), tr.ID); !errors.Is(err, pipeline.ErrTableNotFound) || !strings.Contains(err.Error(), `"Mixed"`) {
+		t.Fatalf("execute after drop: %v; want table not found naming it_names.\"Mixed\"", err)
 	}
-	if done.Status != jobs.StatusFailed || done.Tables[0].Status != jobs.StatusFailed {
-		t.Fatalf("job after drop: %s, table %s: %+v", done.Status, done.Tables[0].Status, done.Tables[0])
+	after, err := s.m.ListJobs(context.Background(), jobs.JobFilter{TransportID: tr.ID})
+	if err != nil || after.Total != before.Total {
+		t.Fatalf("jobs after the refused execute: %d, before %d (%v)", after.Total, before.Total, err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "oracle-etl-data", tr.ID, done.Version, "it_names.Mixed.jsonl.gz")); !os.IsNotExist(err) {
-		t.Fatalf("an object for the dropped table exists: %v", err)
+	if _, err := os.Stat(filepath.Join(dir, "oracle-etl-data", tr.ID, "v002")); !os.IsNotExist(err) {
+		t.Fatalf("a version folder exists for the refused execute: %v", err)
 	}
 }
