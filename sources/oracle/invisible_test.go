@@ -46,9 +46,8 @@ func TestInvisibleColumnsExported(t *testing.T) {
 	}
 
 	t.Run("11g has no USER_GENERATED", func(t *testing.T) {
-		g := *f
-		g.invisible, g.invisibleDecl, g.invisibleErr = nil, nil, oraErr(904, `"USER_GENERATED": invalid identifier`)
-		g.rows = [][]driver.Value{{godror.Number("1"), "a"}}
+		g := &tableFake{cols: f.cols, decl: f.decl, invisibleErr: oraErr(904, `"USER_GENERATED": invalid identifier`),
+			rows: [][]driver.Value{{godror.Number("1"), "a"}}}
 		cols, rows, _ := g.readTable(t, Config{})
 		if len(cols) != 2 || len(rows) != 1 {
 			t.Fatalf("%v %v", cols, rows)

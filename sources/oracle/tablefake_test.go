@@ -6,6 +6,7 @@ import (
 	"errors"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/godror/godror"
@@ -30,7 +31,10 @@ type tableFake struct {
 	invisibleDecl [][2]string
 	invisibleErr  error // the ALL_TAB_COLS query fails (11g: ORA-00904 USER_GENERATED)
 	selectHook    func(q string) fakeResult
-	other         func(q string, args []any) (fakeResult, bool)
+
+	mu        sync.Mutex
+	projected map[string]fakeResult // project's answers by statement
+	other     func(q string, args []any) (fakeResult, bool)
 }
 
 func (f *tableFake) answer(q string, args []any) fakeResult {
@@ -78,6 +82,20 @@ func (f *tableFake) answer(q string, args []any) fakeResult {
 // invisible whose quoted name q mentions, in the order q mentions them,
 // each described as Oracle describes its SELECT list item.
 func (f *tableFake) project(q string) fakeResult {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r, ok := f.projected[q]; ok { // rows are only read: one projection per statement text
+		return r
+	}
+	r := f.projectLocked(q)
+	if f.projected == nil {
+		f.projected = map[string]fakeResult{}
+	}
+	f.projected[q] = r
+	return r
+}
+
+func (f *tableFake) projectLocked(q string) fakeResult {
 	all := append(append([]fakeCol(nil), f.cols...), f.invisible...)
 	type hit struct{ pos, col int }
 	var hits []hit
