@@ -222,7 +222,7 @@ type fakeRows struct {
 }
 
 // holdLong models ODPI-C's buffers for CLOB/BLOB/LONG columns, which godror
-// defines as LONG VARCHAR / LONG RAW (stmt.go:3475-3484, without
+// defines as LONG VARCHAR / LONG RAW (stmt.go:3474-3483, without
 // LobAsReader): the variable has one dynamic buffer per row of the fetch
 // array (dpiVar.c:112-115) whose chunks grow to the largest value fetched
 // into that row slot and are kept until the statement ends
@@ -414,7 +414,7 @@ type oraDateTime struct {
 }
 
 // godror models rows.Next for DATE/TIMESTAMP columns (godror v0.51.2
-// rows.go:536-563): the location is the connection's params.Timezone
+// rows.go:537-563): the location is the connection's params.Timezone
 // (conn.go:942, Timezone()), for TZ and LTZ columns the value's own offset
 // (drv.go:1238-1271, timeZoneFor with local nil: UTC for +00:00, else a
 // FixedZone), time.Local when none; then time.Date(fields…, location),

@@ -8,7 +8,7 @@ import (
 
 // TestDSTZoneKeepsWallClock: DATE and TIMESTAMP carry no zone. godror
 // builds them with time.Date(…, params.Timezone) (modelled by oraDateTime,
-// rows.go:536-563), and Go moves a wall clock that does not exist in that
+// rows.go:537-563), and Go moves a wall clock that does not exist in that
 // zone, so 2024-03-31 02:30 in Europe/Berlin (the spring-forward gap) would
 // become 03:30. The connector gives godror UTC and keeps the configured
 // zone only for the session TIME_ZONE (TIMESTAMP WITH LOCAL TIME ZONE,
