@@ -226,7 +226,7 @@ type fakeRows struct {
 // LobAsReader): the variable has one dynamic buffer per row of the fetch
 // array (dpiVar.c:112-115) whose chunks grow to the largest value fetched
 // into that row slot and are kept until the statement ends
-// (dpiVar__defineCallback dpiVar.c:364-392; dpiVar__extendedPreFetch
+// (dpiVar__defineCallback dpiVar.c:363-393; dpiVar__extendedPreFetch
 // resets only the count, dpiVar.c:411-415; freed in dpiVar.c:592-608).
 // So the buffers hold about fetch-array-size × the largest LOB.
 func (r *fakeRows) holdLong(row []driver.Value) {
