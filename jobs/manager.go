@@ -187,6 +187,8 @@ type Manager struct {
 	statusTime time.Time
 
 	ended map[string]endedHub // transport → hub of its last job run here (keepHub)
+
+	sched schedState // schedules and the run queue (schedule.go, queue.go)
 }
 
 var _ Service = (*Manager)(nil)
@@ -215,6 +217,7 @@ func NewManager(ctx context.Context, cfg ManagerConfig) (*Manager, error) {
 		base: base, cancelBase: cancel, forceSubs: make(chan struct{}),
 	}
 	m.registerGauges()
+	m.initSchedule()
 	// What interrupted jobs left in their targets is removed in the
 	// background, so an unreachable target does not hold up the start.
 	m.cleaned = make(chan struct{})
@@ -252,6 +255,11 @@ func (m *Manager) CreateTransport(ctx context.Context, in NewTransport) (Transpo
 		return Transport{}, fmt.Errorf("jobs: tables: %d tables, at most %d allowed: %w", len(in.Tables), MaxTables, ErrInvalid)
 	case in.TableParallelism < 0 || in.TableParallelism > MaxTableParallelism:
 		return Transport{}, fmt.Errorf("jobs: table_parallelism: %d is out of range (0..%d): %w", in.TableParallelism, MaxTableParallelism, ErrInvalid)
+	}
+	if in.Schedule != nil {
+		if _, err := in.Schedule.parse("schedule."); err != nil {
+			return Transport{}, err
+		}
 	}
 	if in.TargetBucket == "" {
 		in.TargetBucket = m.cfg.DefaultBucket
@@ -311,12 +319,23 @@ func (m *Manager) CreateTransport(ctx context.Context, in NewTransport) (Transpo
 		return Transport{}, err
 	}
 	m.log.Info("transport created", "transport_id", t.ID, "tables", len(t.Tables), "bucket", t.TargetBucket)
+	if in.Schedule != nil {
+		return m.SetSchedule(ctx, t.ID, *in.Schedule)
+	}
 	return t, nil
 }
 
 // GetTransport returns a transport or an error wrapping ErrNotFound.
 func (m *Manager) GetTransport(ctx context.Context, id string) (Transport, error) {
-	return m.store.GetTransport(ctx, id)
+	t, err := m.store.GetTransport(ctx, id)
+	if err != nil {
+		return Transport{}, err
+	}
+	ts := []Transport{t}
+	if err := m.decorate(ctx, ts); err != nil {
+		return Transport{}, err
+	}
+	return ts[0], nil
 }
 
 // FindTransportByName returns the newest transport called name, or an error
@@ -327,7 +346,11 @@ func (m *Manager) FindTransportByName(ctx context.Context, name string) (Transpo
 
 // ListTransports lists transports newest first.
 func (m *Manager) ListTransports(ctx context.Context, page, pageSize int) (Page[Transport], error) {
-	return m.store.ListTransports(ctx, page, pageSize)
+	p, err := m.store.ListTransports(ctx, page, pageSize)
+	if err != nil {
+		return p, err
+	}
+	return p, m.decorate(ctx, p.Items)
 }
 
 // ListJobs lists jobs newest first, without tables.
@@ -400,6 +423,10 @@ func (m *Manager) ExecuteVersion(ctx context.Context, transportID, version strin
 	j, err := m.store.CreateJobAvoiding(ctx, t, m.cfg.Connector.Kind(), version, inTarget, m.now())
 	if err != nil {
 		return Job{}, err
+	}
+	j.Trigger = triggerOf(ctx)
+	if err := m.store.setJobTrigger(ctx, j.ID, j.Trigger); err != nil {
+		m.log.Error("record job trigger", "job_id", j.ID, "error", err)
 	}
 	jctx, cancel := context.WithCancel(m.base)
 	r := newRun(m, t, j, cancel)
@@ -582,6 +609,7 @@ func (m *Manager) Close() error {
 		}
 		grace.Stop()
 		m.cancelBase()
+		m.sched.wg.Wait()
 		m.jobWG.Wait()
 		m.cleanWG.Wait()
 		m.subWG.Wait()

@@ -54,6 +54,10 @@ type Transport struct {
 	TableParallelism int        `json:"table_parallelism,omitempty"`
 	LastJobID        string     `json:"last_job_id,omitempty"`
 	LastJobVersion   string     `json:"last_job_version,omitempty"`
+	// Policies (schedule.go, queue.go, retention.go), filled by the
+	// Manager's GetTransport and ListTransports.
+	Schedule         *Schedule     `json:"schedule,omitempty"`
+	LastScheduledRun *ScheduledRun `json:"last_scheduled_run,omitempty"`
 }
 
 // TableRef is a table's exact identity in the source catalog: schema (owner)
@@ -79,6 +83,8 @@ type NewTransport struct {
 	TargetBucket     string   `json:"target_bucket"`
 	Description      string   `json:"description"`
 	TableParallelism int      `json:"table_parallelism,omitempty"`
+	// Schedule, if set, is stored with the transport (see SetSchedule).
+	Schedule *ScheduleSpec `json:"schedule,omitempty"`
 	// TableRefs are the resolved identities of Tables, set by
 	// Manager.CreateTransport (never by the API body).
 	TableRefs []TableRef `json:"-"`
@@ -99,6 +105,12 @@ type Job struct {
 	Snapshot         pipeline.SnapshotInfo `json:"snapshot"`
 	Manifest         string                `json:"manifest,omitempty"` // URI of _manifest.json
 	Tables           []TableExtraction     `json:"tables,omitempty"`   // filled by GetJob
+	// Trigger is what started the job: TriggerSchedule, TriggerAPI or
+	// TriggerCLI ("" for jobs stored before triggers were kept).
+	Trigger string `json:"trigger,omitempty"`
+	// ExpiredAt is when retention removed the job's objects (the record
+	// stays); nil while they are kept.
+	ExpiredAt *time.Time `json:"expired_at,omitempty"`
 }
 
 // TableExtraction is one table of one job (spec data model).

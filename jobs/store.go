@@ -109,6 +109,45 @@ var migrations = []string{
 	// 5: problems that did not fail a table, e.g. temporary objects that
 	// could not be removed (JSON array of strings).
 	`ALTER TABLE table_extractions ADD COLUMN warnings TEXT NOT NULL DEFAULT '';`,
+	// 6: what started a job (schedule, api, cli; '' before), when a job's
+	// objects expired; schedules, their handled runs, the run queue and
+	// per-transport policies (retention, windows). See schedule.go, queue.go.
+	`ALTER TABLE jobs ADD COLUMN trigger_kind TEXT NOT NULL DEFAULT '';
+	ALTER TABLE jobs ADD COLUMN expired_at INTEGER;
+	CREATE TABLE schedules (
+		transport_id TEXT PRIMARY KEY REFERENCES transports(id) ON DELETE CASCADE,
+		cron         TEXT NOT NULL,
+		timezone     TEXT NOT NULL,
+		since        INTEGER NOT NULL,
+		updated_at   INTEGER NOT NULL
+	);
+	CREATE TABLE scheduled_runs (
+		id           INTEGER PRIMARY KEY AUTOINCREMENT,
+		transport_id TEXT NOT NULL REFERENCES transports(id) ON DELETE CASCADE,
+		due_at       INTEGER NOT NULL,
+		recorded_at  INTEGER NOT NULL,
+		outcome      TEXT NOT NULL,
+		missed       INTEGER NOT NULL DEFAULT 0,
+		job_id       TEXT NOT NULL DEFAULT '',
+		queue_id     TEXT NOT NULL DEFAULT '',
+		reason       TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX scheduled_runs_by_transport ON scheduled_runs(transport_id, id);
+	CREATE TABLE run_queue (
+		seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+		id           TEXT NOT NULL UNIQUE,
+		transport_id TEXT NOT NULL REFERENCES transports(id) ON DELETE CASCADE,
+		trigger_kind TEXT NOT NULL,
+		force        INTEGER NOT NULL DEFAULT 0,
+		due_at       INTEGER,
+		enqueued_at  INTEGER NOT NULL
+	);
+	CREATE TABLE transport_policies (
+		transport_id   TEXT PRIMARY KEY REFERENCES transports(id) ON DELETE CASCADE,
+		retention_days INTEGER NOT NULL DEFAULT 0,
+		windows        TEXT NOT NULL DEFAULT '',
+		window_policy  TEXT NOT NULL DEFAULT ''
+	);`,
 }
 
 // Store persists transports, jobs and table extractions in an embedded
@@ -573,16 +612,17 @@ func (s *Store) FinishJob(ctx context.Context, j Job) error {
 }
 
 const jobCols = `id, transport_id, version, status, started_at, completed_at, total_rows, bytes_transferred, error, source,
-	snapshot_kind, snapshot_id, snapshot_note, manifest`
+	snapshot_kind, snapshot_id, snapshot_note, manifest, trigger_kind, expired_at`
 
 func scanJob(sc interface{ Scan(...any) error }) (Job, error) {
 	var j Job
 	var started int64
-	var completed sql.NullInt64
+	var completed, expired sql.NullInt64
 	var jerr sql.NullString
 	err := sc.Scan(&j.ID, &j.TransportID, &j.Version, &j.Status, &started, &completed, &j.TotalRows, &j.BytesTransferred, &jerr,
-		&j.Source, &j.Snapshot.Kind, &j.Snapshot.ID, &j.Snapshot.Note, &j.Manifest)
+		&j.Source, &j.Snapshot.Kind, &j.Snapshot.ID, &j.Snapshot.Note, &j.Manifest, &j.Trigger, &expired)
 	j.StartedAt = fromNanos(started)
+	j.ExpiredAt = timePtr(expired)
 	j.CompletedAt = timePtr(completed)
 	if jerr.Valid {
 		j.Error = &jerr.String

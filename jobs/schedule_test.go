@@ -1,0 +1,300 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ora2gcs/ora2gcs/pipeline"
+)
+
+// fakeClock is the Manager's clock in scheduler tests: time moves only
+// when the test sets it.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) Set(t time.Time) { c.mu.Lock(); c.t = t.UTC(); c.mu.Unlock() }
+
+func withClock(c *fakeClock) func(*ManagerConfig) {
+	return func(cfg *ManagerConfig) { cfg.Clock = c.Now }
+}
+
+// reopen closes e's Manager and opens a new one on the same state
+// database and buckets (a restart of the server).
+func reopen(t *testing.T, e *testEnv, mod ...func(*ManagerConfig)) {
+	t.Helper()
+	_ = e.m.Shutdown(context.Background())
+	if err := e.m.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	var mu sync.Mutex
+	cfg := ManagerConfig{
+		Store:     e.db,
+		Connector: e.conn,
+		Sinks: func(bucket string) (pipeline.Sink, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if s, ok := e.sinks[bucket]; ok {
+				return s, nil
+			}
+			root := filepath.Join(e.root, bucket)
+			if err := os.MkdirAll(root, 0o755); err != nil {
+				return nil, err
+			}
+			s := &dirSink{root: root}
+			e.sinks[bucket] = s
+			return s, nil
+		},
+		Encoder:          newJSONEncoder,
+		Compressor:       gzipCompressor,
+		Pipeline:         pipeline.Config{ChunkRows: 10, EncodeWorkers: 2, Retry: pipeline.Retry{Attempts: 3, Backoff: time.Millisecond}},
+		DefaultBucket:    "test-bucket",
+		ProgressInterval: time.Nanosecond,
+	}
+	for _, f := range mod {
+		f(&cfg)
+	}
+	m, err := NewManager(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("NewManager: %v", err)
+	}
+	e.m = m
+	t.Cleanup(func() {
+		_ = m.Shutdown(context.Background())
+		if err := m.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+}
+
+// waitIdle waits for the running job, if any, to end.
+func waitIdle(t *testing.T, m *Manager) {
+	t.Helper()
+	if j, ok := m.Running(); ok {
+		if _, err := m.Wait(context.Background(), j.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func mustTime(t *testing.T, zone, s string) time.Time {
+	t.Helper()
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := time.ParseInLocation("2006-01-02 15:04", s, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.UTC()
+}
+
+// TestScheduleZonesAndDST drives schedules with a fake clock, ticking at
+// every next_run the transport shows, and checks the runs happen at the
+// wall-clock times of the schedule's zone, across DST changes.
+func TestScheduleZonesAndDST(t *testing.T) {
+	cases := []struct {
+		name, cron, zone, start string
+		want                    []string // wall clock in zone
+	}{
+		{"seoul 01:00 KST", "0 1 * * *", "Asia/Seoul", "2026-01-18 10:30",
+			[]string{"2026-01-19 01:00", "2026-01-20 01:00", "2026-01-21 01:00"}},
+		// America/New_York springs forward on 2026-03-08 02:00 → 03:00
+		{"new york spring forward", "0 1 * * *", "America/New_York", "2026-03-06 12:00",
+			[]string{"2026-03-07 01:00", "2026-03-08 01:00", "2026-03-09 01:00", "2026-03-10 01:00"}},
+		// and falls back on 2026-11-01 02:00 → 01:00: 01:30 happens twice, runs once
+		{"new york fall back", "30 1 * * *", "America/New_York", "2026-10-30 12:00",
+			[]string{"2026-10-31 01:30", "2026-11-01 01:30", "2026-11-02 01:30"}},
+		// Europe/Berlin springs forward on 2026-03-29 02:00 → 03:00
+		{"berlin spring forward", "0 3 * * *", "Europe/Berlin", "2026-03-27 12:00",
+			[]string{"2026-03-28 03:00", "2026-03-29 03:00", "2026-03-30 03:00"}},
+		{"berlin weekdays 22:00", "0 22 * * 1-5", "Europe/Berlin", "2026-10-23 12:00", // Friday, fall back on Sunday 25th
+			[]string{"2026-10-23 22:00", "2026-10-26 22:00", "2026-10-27 22:00"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := &fakeClock{}
+			clk.Set(mustTime(t, tc.zone, tc.start))
+			e := newEnv(t, newFakeConnector(&fakeTable{name: "T", rows: 3}), withClock(clk))
+			tr := mustCreate(t, e.m, "sched", "T")
+			ctx := context.Background()
+			got, err := e.m.SetSchedule(ctx, tr.ID, ScheduleSpec{Cron: tc.cron, Timezone: tc.zone})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, w := range tc.want {
+				want := mustTime(t, tc.zone, w)
+				if got.Schedule == nil || got.Schedule.NextRun == nil || !got.Schedule.NextRun.Equal(want) {
+					t.Fatalf("run %d: next_run = %+v, want %s (%s %s)", i, got.Schedule, want, w, tc.zone)
+				}
+				// a tick just before does nothing
+				e.m.Tick(ctx, want.Add(-time.Second))
+				if _, running := e.m.Running(); running {
+					t.Fatalf("run %d started before its time", i)
+				}
+				clk.Set(want)
+				next := e.m.Tick(ctx, want)
+				waitIdle(t, e.m)
+				if i+1 < len(tc.want) {
+					if w2 := mustTime(t, tc.zone, tc.want[i+1]); !next.Equal(w2) {
+						t.Fatalf("Tick returned next %s, want %s", next, w2)
+					}
+				}
+				got, err = e.m.GetTransport(ctx, tr.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r := got.LastScheduledRun
+				if r == nil || !r.DueAt.Equal(want) || r.Outcome != RunStarted || r.Missed || r.JobID == "" || r.JobStatus != StatusCompleted {
+					t.Fatalf("run %d: last scheduled run %+v", i, r)
+				}
+				j, err := e.m.GetJob(ctx, r.JobID)
+				if err != nil || j.Trigger != TriggerSchedule || j.Status != StatusCompleted {
+					t.Fatalf("job %+v %v", j, err)
+				}
+			}
+			runs, err := e.m.Store().ScheduledRuns(ctx, tr.ID)
+			if err != nil || len(runs) != len(tc.want) {
+				t.Fatalf("%d scheduled runs, want %d (%v)", len(runs), len(tc.want), err)
+			}
+		})
+	}
+}
+
+func TestScheduleValidation(t *testing.T) {
+	e := newEnv(t, newFakeConnector(&fakeTable{name: "T", rows: 1}))
+	tr := mustCreate(t, e.m, "v", "T")
+	ctx := context.Background()
+	cases := []struct {
+		spec  ScheduleSpec
+		field string
+	}{
+		{ScheduleSpec{Cron: "", Timezone: "UTC"}, "cron"},
+		{ScheduleSpec{Cron: "61 * * * *", Timezone: "UTC"}, "cron"},
+		{ScheduleSpec{Cron: "* * * *", Timezone: "UTC"}, "cron"},
+		{ScheduleSpec{Cron: "CRON_TZ=Asia/Seoul 0 1 * * *", Timezone: "UTC"}, "cron"},
+		{ScheduleSpec{Cron: "@every 1h", Timezone: "UTC"}, "cron"},
+		{ScheduleSpec{Cron: "0 0 30 2 *", Timezone: "UTC"}, "cron"}, // never
+		{ScheduleSpec{Cron: "0 1 * * *", Timezone: ""}, "timezone"},
+		{ScheduleSpec{Cron: "0 1 * * *", Timezone: "Mars/Olympus"}, "timezone"},
+		{ScheduleSpec{Cron: "0 1 * * *", Timezone: "Local"}, "timezone"},
+	}
+	for _, c := range cases {
+		_, err := e.m.SetSchedule(ctx, tr.ID, c.spec)
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Field != c.field || !errors.Is(err, ErrInvalid) {
+			t.Errorf("%+v: %v, want a field error on %s", c.spec, err, c.field)
+		}
+	}
+	if _, err := e.m.SetSchedule(ctx, "TRP-NOPE", ScheduleSpec{Cron: "0 1 * * *", Timezone: "UTC"}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown transport: %v", err)
+	}
+	// POST /transport's schedule names the nested field and stores nothing
+	_, err := e.m.CreateTransport(ctx, NewTransport{Name: "x", Tables: []string{"T"}, Schedule: &ScheduleSpec{Cron: "0 1 * * *", Timezone: "Nowhere/City"}})
+	var fe *FieldError
+	if !errors.As(err, &fe) || fe.Field != "schedule.timezone" {
+		t.Fatalf("create with bad schedule: %v", err)
+	}
+	p, _ := e.m.ListTransports(ctx, 1, 50)
+	if p.Total != 1 {
+		t.Fatalf("%d transports after a refused create", p.Total)
+	}
+	// a good one is stored with the transport; DELETE removes it
+	created, err := e.m.CreateTransport(ctx, NewTransport{Name: "y", Tables: []string{"T"}, Schedule: &ScheduleSpec{Cron: " 0  1 * * * ", Timezone: " Asia/Seoul "}})
+	if err != nil || created.Schedule == nil || created.Schedule.Cron != "0 1 * * *" || created.Schedule.Timezone != "Asia/Seoul" || created.Schedule.NextRun == nil {
+		t.Fatalf("create with schedule: %+v %v", created.Schedule, err)
+	}
+	if err := e.m.DeleteSchedule(ctx, created.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.m.GetTransport(ctx, created.ID); got.Schedule != nil {
+		t.Fatalf("schedule after delete: %+v", got.Schedule)
+	}
+	if err := e.m.DeleteSchedule(ctx, "TRP-NOPE"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("delete on unknown transport: %v", err)
+	}
+}
+
+// TestMissedRunsAfterDowntime: a server down over five scheduled times
+// runs once at start-up (the latest time, marked missed), never a burst,
+// and then keeps the schedule.
+func TestMissedRunsAfterDowntime(t *testing.T) {
+	clk := &fakeClock{}
+	clk.Set(time.Date(2026, 1, 18, 9, 30, 0, 0, time.UTC))
+	e := newEnv(t, newFakeConnector(&fakeTable{name: "T", rows: 3}), withClock(clk))
+	tr := mustCreate(t, e.m, "hourly", "T")
+	ctx := context.Background()
+	if _, err := e.m.SetSchedule(ctx, tr.ID, ScheduleSpec{Cron: "0 * * * *", Timezone: "Asia/Seoul"}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Set(time.Date(2026, 1, 18, 10, 0, 0, 0, time.UTC))
+	e.m.Tick(ctx, clk.Now())
+	waitIdle(t, e.m)
+
+	// down from 10:20 to 15:10: 11:00 … 15:00 missed
+	clk.Set(time.Date(2026, 1, 18, 15, 10, 0, 0, time.UTC))
+	reopen(t, e, withClock(clk))
+	next := e.m.Tick(ctx, clk.Now())
+	waitIdle(t, e.m)
+	if want := time.Date(2026, 1, 18, 16, 0, 0, 0, time.UTC); !next.Equal(want) {
+		t.Fatalf("next %s, want %s", next, want)
+	}
+	e.m.Tick(ctx, clk.Now()) // again: nothing owed any more
+	waitIdle(t, e.m)
+	runs, err := e.m.Store().ScheduledRuns(ctx, tr.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 2 {
+		t.Fatalf("%d scheduled runs, want 2: %+v", len(runs), runs)
+	}
+	r := runs[1]
+	if !r.DueAt.Equal(time.Date(2026, 1, 18, 15, 0, 0, 0, time.UTC)) || !r.Missed || r.Outcome != RunStarted || r.JobStatus != StatusCompleted {
+		t.Fatalf("missed run %+v", r)
+	}
+	p, _ := e.m.ListJobs(ctx, JobFilter{TransportID: tr.ID})
+	if p.Total != 2 {
+		t.Fatalf("%d jobs, want 2 (no burst)", p.Total)
+	}
+	for _, j := range p.Items {
+		if j.Trigger != TriggerSchedule {
+			t.Fatalf("job %s trigger %q", j.ID, j.Trigger)
+		}
+	}
+	// on time again afterwards
+	clk.Set(time.Date(2026, 1, 18, 16, 0, 30, 0, time.UTC))
+	e.m.Tick(ctx, clk.Now())
+	waitIdle(t, e.m)
+	if got, _ := e.m.GetTransport(ctx, tr.ID); got.LastScheduledRun == nil || got.LastScheduledRun.Missed || got.LastScheduledRun.Outcome != RunStarted {
+		t.Fatalf("after catch-up: %+v", got.LastScheduledRun)
+	}
+}
+
+func TestJobTriggers(t *testing.T) {
+	e := newEnv(t, newFakeConnector(&fakeTable{name: "T", rows: 2}))
+	tr := mustCreate(t, e.m, "t", "T")
+	ctx := context.Background()
+	j := runJob(t, e.m, tr.ID)
+	if j.Trigger != TriggerAPI {
+		t.Fatalf("default trigger %q", j.Trigger)
+	}
+	j2, err := e.m.Execute(WithTrigger(ctx, TriggerCLI), tr.ID)
+	if err != nil || j2.Trigger != TriggerCLI {
+		t.Fatalf("%+v %v", j2, err)
+	}
+	if live, ok := e.m.Running(); ok && live.ID == j2.ID && live.Trigger != TriggerCLI {
+		t.Fatalf("running job trigger %q", live.Trigger)
+	}
+	done, _ := e.m.Wait(ctx, j2.ID)
+	if done.Trigger != TriggerCLI {
+		t.Fatalf("stored trigger %q", done.Trigger)
+	}
+}
