@@ -181,10 +181,14 @@
 
   // streamStatus follows GET /transport/:id/status with fetch (EventSource
   // cannot send the Authorization header), reconnecting with Last-Event-ID
-  // and exponential backoff after a drop until "complete" or abort.
+  // after a drop until "complete" or abort. The backoff (0.5 s doubling to
+  // 15 s, ±20 %) starts over only after a connection delivered new events:
+  // a connection that opens and ends without any counts as a failure, so a
+  // server that keeps ending streams is not hammered every 0.5 s. After
+  // "complete" it never reconnects.
   // cb: onState(state, info), onEvent(type, data, id).
   function streamStatus(transportID, signal, cb) {
-    var lastId = null, attempt = 0;
+    var lastId = null, attempt = 0, fresh = false;
     function once() {
       var hd = headers(getKey(), { Accept: 'text/event-stream' });
       if (lastId !== null) hd['Last-Event-ID'] = lastId;
@@ -199,13 +203,13 @@
               throw err;
             });
           }
-          attempt = 0;
           cb.onState('live', { reconnectable: true });
           var reader = res.body.getReader(), dec = new TextDecoder(), done = false;
           var parser = new SSEParser(function (m) {
             if (m.id !== null) lastId = m.id;
             var data = null;
             try { data = JSON.parse(m.data); } catch (e) { return; }
+            fresh = true;
             cb.onEvent(m.event, data, m.id);
             if (m.event === 'complete') done = true;
           });
@@ -222,6 +226,7 @@
     }
     function loop() {
       if (signal.aborted) return Promise.resolve();
+      fresh = false;
       return once().then(function (completed) {
         if (completed) { cb.onState('ended', {}); return; }
         return retry(null);
@@ -232,6 +237,7 @@
       });
     }
     function retry(err) {
+      if (fresh) attempt = 0; // the last connection made progress
       attempt++;
       var delay = Math.min(500 * Math.pow(2, attempt - 1), 15000) * (0.8 + Math.random() * 0.4);
       cb.onState('reconnecting', { attempt: attempt, delay: delay, error: err });
@@ -489,7 +495,7 @@
   // -------------------------------------------------------------------- job
 
   function pageJob(jobID, signal) {
-    var st = { job: null, tables: {}, order: [], rates: [], errors: [], overall: null, status: '', reconnects: 0 };
+    var st = { job: null, tables: {}, order: [], rates: [], errors: [], overall: null, status: '', reconnects: 0, delays: [] };
     var head = h('div', { class: 'page-head' }, h('div', {}, h('h1', {}, 'Job ' + jobID), h('div', { class: 'sub', id: 'job-sub' }, 'Loading…')),
       h('span', { class: 'stream', id: 'stream-state', 'data-state': 'idle' }, ''));
     var msg = h('div', { id: 'job-msg' });
@@ -638,7 +644,9 @@
       streamEl.setAttribute('data-state', s);
       if (s === 'reconnecting') {
         st.reconnects++;
+        st.delays.push(Math.round(info.delay));
         streamEl.setAttribute('data-reconnects', st.reconnects);
+        streamEl.setAttribute('data-delays', st.delays.join(','));
         streamEl.textContent = 'connection lost, reconnecting (attempt ' + info.attempt + ')…';
       } else if (s === 'live') streamEl.textContent = 'live';
       else if (s === 'ended') streamEl.textContent = 'stream ended';
