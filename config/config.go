@@ -39,7 +39,10 @@ type ServerConfig struct {
 	ReadTimeout time.Duration `yaml:"read_timeout" json:"read_timeout"`
 	// WriteTimeout bounds writing one response (SSE streams extend it per event).
 	WriteTimeout time.Duration `yaml:"write_timeout" json:"write_timeout"`
-	// ShutdownGrace is how long a running job may finish after SIGTERM.
+	// ShutdownGrace is the most a running job may take to finish after
+	// SIGTERM/SIGINT (then it is interrupted); 0, the default, waits until it
+	// ends (spec NFR-02.4). Set it to the platform's grace period, a little
+	// less: Kubernetes terminationGracePeriodSeconds, Cloud Run's 10 s.
 	ShutdownGrace time.Duration `yaml:"shutdown_grace" json:"shutdown_grace"`
 }
 
@@ -123,7 +126,7 @@ func Default() Config {
 			Port:          8080,
 			ReadTimeout:   30 * time.Second,
 			WriteTimeout:  300 * time.Second,
-			ShutdownGrace: 30 * time.Second,
+			ShutdownGrace: 0, // wait for the running job
 		},
 		Oracle: OracleConfig{PoolMin: 5, PoolMax: 20, FetchArraySize: 1000},
 		GCS:    GCSConfig{DefaultBucket: "oracle-etl-data"},

@@ -133,7 +133,12 @@ func (s *Server) handleHealth(c *fiber.Ctx) error { return s.renderHealth(c, tru
 // writable (the server cannot record jobs). The source is reported but does
 // not gate readiness: job history, the dashboard and health stay served
 // during a source outage.
-func (s *Server) handleReady(c *fiber.Ctx) error { return s.renderHealth(c, false) }
+func (s *Server) handleReady(c *fiber.Ctx) error {
+	if s.draining.Load() {
+		return newError(http.StatusServiceUnavailable, CodeShuttingDown, "server is shutting down")
+	}
+	return s.renderHealth(c, false)
+}
 
 // handleLive is GET /health/live: the process answers. It checks nothing
 // else, so a source or disk outage never gets the process restarted.

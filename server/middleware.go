@@ -93,6 +93,13 @@ func (s *Server) withRequestID(c *fiber.Ctx) error {
 	if s.shuttingDown() {
 		return newError(http.StatusServiceUnavailable, CodeShuttingDown, "server is shutting down")
 	}
+	if s.draining.Load() {
+		switch c.Method() {
+		case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
+		default:
+			return newError(http.StatusServiceUnavailable, CodeShuttingDown, "server is shutting down: it finishes the running job and accepts no new work")
+		}
+	}
 	return c.Next()
 }
 

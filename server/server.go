@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -81,6 +82,7 @@ type Server struct {
 	stopOnce sync.Once
 	streams  sync.WaitGroup
 	health   healthCache
+	draining atomic.Bool
 }
 
 const (
@@ -228,6 +230,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Drain starts a graceful stop while the running job finishes: requests
+// that change state (POST, and any method but GET/HEAD/OPTIONS) get 503
+// shutting_down, /health/ready answers 503; reads, SSE streams and the
+// other health endpoints keep answering. Shutdown follows.
+func (s *Server) Drain() { s.draining.Store(true) }
 
 func (s *Server) shuttingDown() bool {
 	select {

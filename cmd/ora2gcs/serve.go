@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -75,11 +77,36 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	case <-ctx.Done():
 	}
+	// Spec NFR-02.4: finish the work in progress, then clean up and exit.
+	// New jobs (and other changes) get 503 shutting_down meanwhile; reads,
+	// streams and health keep answering (ready says 503). The wait is
+	// unbounded unless server.shutdown_grace sets a maximum (the platform's
+	// grace period); a second SIGTERM/SIGINT interrupts the job at once.
+	srv.Drain()
+	sigs, stopSigs := notifySignals()
+	defer stopSigs()
 	grace := e.cfg.Server.ShutdownGrace
-	log.Info("shutting down: no new jobs; waiting for the running job", "grace", grace.String())
-	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	sctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	jerr := m.Shutdown(sctx) // after the grace the job is cancelled and marked failed: interrupted
+	if grace > 0 {
+		sctx, cancel = context.WithTimeout(sctx, grace)
+		defer cancel()
+	}
+	if job, ok := m.Running(); ok {
+		log.Info("shutting down: no new jobs; finishing the running job (a second signal interrupts it)",
+			"transport_id", job.TransportID, "job_id", job.ID, "max_wait", maxWait(grace))
+	} else {
+		log.Info("shutting down: no job running")
+	}
+	go func() {
+		select {
+		case <-sigs:
+			log.Warn("second signal: interrupting the running job")
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
+	jerr := m.Shutdown(sctx) // once sctx ends the job is cancelled and marked failed: interrupted
 	hctx, hcancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer hcancel()
 	herr := srv.Shutdown(hctx)
@@ -87,6 +114,20 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		log.Error("job shutdown", "error", jerr.Error())
 	}
 	log.Info("stopped")
-	_ = os.Stderr
 	return herr
+}
+
+// notifySignals delivers the SIGINT/SIGTERM that arrive from now on (the
+// first one ended ctx); tests replace it.
+var notifySignals = func() (<-chan os.Signal, func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	return ch, func() { signal.Stop(ch) }
+}
+
+func maxWait(grace time.Duration) string {
+	if grace <= 0 {
+		return "until the job ends"
+	}
+	return grace.String()
 }
