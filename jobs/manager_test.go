@@ -916,7 +916,7 @@ func TestMetrics(t *testing.T) {
 	out := buf.String()
 	for _, want := range []string{
 		`ora2gcs_rows_total{table="A"} 25`,
-		`ora2gcs_job_rows_total{transport_id="` + tr.ID + `",job_id="` + j.ID + `"} 25`,
+		`ora2gcs_transport_rows_total{transport_id="` + tr.ID + `"} 25`,
 		`ora2gcs_failed_tables_total 1`,
 		`ora2gcs_table_failures_total{table="BAD"} 1`,
 		`ora2gcs_jobs_total{status="failed"} 1`,
@@ -930,6 +930,9 @@ func TestMetrics(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("metrics lack %q:\n%s", want, out)
 		}
+	}
+	if strings.Contains(out, j.ID) {
+		t.Errorf("the ended job's series are still there:\n%s", out)
 	}
 }
 

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/ora2gcs/ora2gcs/pipeline"
@@ -10,7 +11,9 @@ import (
 // Metrics of a Manager (all in its own Set):
 //
 //	ora2gcs_rows_total{table}, ora2gcs_bytes_total{table}   rows and compressed bytes written, live (retried attempts count too)
-//	ora2gcs_job_rows_total{transport_id,job_id}, ora2gcs_job_bytes_total{…}  committed rows/bytes per job (= the job record)
+//	ora2gcs_job_rows_total{transport_id,job_id}, ora2gcs_job_bytes_total{…}  committed rows/bytes of the running job
+//	                                       (= the job record); dropped when the job ends, so /metrics does not grow with the history
+//	ora2gcs_transport_rows_total{transport_id}, ora2gcs_transport_bytes_total{…}  committed rows/bytes of the transport's ended jobs
 //	ora2gcs_job_duration_seconds{status}   histogram of job durations
 //	ora2gcs_jobs_total{status}             finished jobs
 //	ora2gcs_failed_tables_total, ora2gcs_table_failures_total{table}
@@ -63,4 +66,17 @@ func (m *Manager) sourceStatus() pipeline.Status {
 	m.status = m.cfg.Connector.Status(ctx)
 	m.statusTime = time.Now()
 	return m.status
+}
+
+// retireJobSeries is called when job r ends: its figures are added to the
+// per-transport totals and its per-job series are dropped (the job history
+// keeps them), so a long-running server's /metrics stays bounded by its
+// transports and tables, not its jobs.
+func (m *Manager) retireJobSeries(r *run) {
+	tl := fmt.Sprintf(`{transport_id=%s}`, quoteLabel(r.job.TransportID))
+	m.metrics.GetOrCreateCounter(`ora2gcs_transport_rows_total` + tl).AddInt64(int64(r.jobRows.Get()))
+	m.metrics.GetOrCreateCounter(`ora2gcs_transport_bytes_total` + tl).AddInt64(int64(r.jobBytes.Get()))
+	jl := fmt.Sprintf(`{transport_id=%s,job_id=%s}`, quoteLabel(r.job.TransportID), quoteLabel(r.job.ID))
+	m.metrics.UnregisterMetric(`ora2gcs_job_rows_total` + jl)
+	m.metrics.UnregisterMetric(`ora2gcs_job_bytes_total` + jl)
 }

@@ -166,6 +166,7 @@ func (m *Manager) execute(ctx context.Context, r *run) {
 	m.mu.Lock()
 	m.running = nil
 	m.keepHub(r) // reconnecting subscribers keep the ids they saw
+	m.retireJobSeries(r)
 	m.mu.Unlock()
 
 	e := r.event(EventComplete, now)
