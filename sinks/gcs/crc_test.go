@@ -166,3 +166,20 @@ func TestAnswerWithoutCRC32C(t *testing.T) {
 		})
 	}
 }
+
+// TestEmptyObjectNeedsNoReadBack: the CRC32C of no bytes is 0 by
+// definition, so committing an empty object asks storage nothing more.
+func TestEmptyObjectNeedsNoReadBack(t *testing.T) {
+	srv := gcstest.Start(t, bucket)
+	p := srv.Proxy(t, nil)
+	info, err := write(t, newSink(t, p.Client, testConfig()), sinktest.SpecName, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCommitted(t, srv, sinktest.SpecName, nil, info)
+	for _, r := range p.Requests() {
+		if r.Kind != gcstest.Upload {
+			t.Fatalf("request beyond the upload: %+v", r)
+		}
+	}
+}

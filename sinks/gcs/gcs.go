@@ -325,6 +325,9 @@ func (s *Sink) adopt(parent context.Context, name, token string) (*storage.Objec
 // it reads the object and returns the attributes (CRC32C 0) if the bytes'
 // CRC32C is 0, and an error matching ErrNoChecksum otherwise.
 func (s *Sink) storedCRC(parent context.Context, name string, attrs *storage.ObjectAttrs) (*storage.ObjectAttrs, error) {
+	if attrs.Size == 0 {
+		return attrs, nil // the CRC32C of no bytes is 0
+	}
 	ctx := parent
 	if ctx.Err() != nil {
 		ctx = context.WithoutCancel(parent)
