@@ -430,11 +430,12 @@ func (m *Manager) ExecuteVersion(ctx context.Context, transportID, version strin
 	}
 	jctx, cancel := context.WithCancel(m.base)
 	r := newRun(m, t, j, cancel)
+	r.log = r.log.With("request_id", requestIDOf(ctx)) // every line about the job names its request
 	r.sink = sink
 	m.running = r
 	m.jobWG.Add(1)
 	go m.execute(jctx, r)
-	m.log.Info("job started", "transport_id", t.ID, "job_id", j.ID, "job_version", j.Version, "tables", len(t.Tables))
+	r.log.Info("job started", "tables", len(t.Tables), "trigger", j.Trigger)
 	out := j
 	out.Tables = append([]TableExtraction(nil), j.Tables...)
 	return out, nil

@@ -1,10 +1,13 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/ora2gcs/ora2gcs/jobs"
 )
 
 // TestUnknownMethod: a method fasthttp parses but Fiber does not know gets
@@ -138,5 +141,32 @@ func TestLocationIsRelative(t *testing.T) {
 	}
 	if _, err := New(newFakeService(), Options{APIKeys: []string{testKey}, PublicBaseURL: "etl.example.com"}); err == nil {
 		t.Error("a PublicBaseURL without scheme was accepted")
+	}
+}
+
+// ridService records the request id the service sees in Execute's context.
+type ridService struct {
+	*fakeService
+	got chan string
+}
+
+func (s *ridService) Execute(ctx context.Context, id string) (jobs.Job, error) {
+	s.got <- jobs.RequestIDFrom(ctx)
+	return s.fakeService.Execute(ctx, id)
+}
+
+// TestExecutePassesRequestID: the service starts the job with the request's
+// id in its context, so the job's log lines name the request (NFR-04.1).
+func TestExecutePassesRequestID(t *testing.T) {
+	s, svc, _ := newTestServer(t, nil)
+	trp := createTransport(t, s, "VBRK")
+	rs := &ridService{fakeService: svc, got: make(chan string, 1)}
+	s.svc = rs
+	r := call(t, s, "POST", "/api/v1/transport/"+trp+"/execute", "", map[string]string{"X-API-Key": testKey, "X-Request-ID": "exec-req-1"})
+	if r.status != 202 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	if got := <-rs.got; got != "exec-req-1" {
+		t.Errorf("the service saw request id %q", got)
 	}
 }

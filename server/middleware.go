@@ -17,6 +17,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
+
+	"github.com/ora2gcs/ora2gcs/jobs"
 )
 
 const (
@@ -88,7 +90,8 @@ func requestID(c *fiber.Ctx) string {
 func (s *Server) withRequestID(c *fiber.Ctx) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	c.SetUserContext(ctx)
+	// The service sees the request id: a job started by this request logs it.
+	c.SetUserContext(jobs.WithRequestID(ctx, requestID(c)))
 	c.Set(headerRequestID, requestID(c))
 	if s.shuttingDown() {
 		return newError(http.StatusServiceUnavailable, CodeShuttingDown, "server is shutting down")
