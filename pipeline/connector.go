@@ -10,6 +10,11 @@ import (
 // to a table the connection can read.
 var ErrTableNotFound = errors.New("table not found")
 
+// ErrUnsupportedColumn is returned (wrapped) by Describe for a table with a
+// column the source cannot export exactly (Oracle object types, VECTOR); the
+// error names the column. Transports refuse such tables at creation.
+var ErrUnsupportedColumn = errors.New("column type not supported")
+
 // ErrAmbiguousTable is returned (wrapped) when a name matches several tables
 // equally well (e.g. unquoted Mixed where both "Mixed" and mixed exist); the
 // error names every candidate, and quoting the name picks one.

@@ -316,6 +316,9 @@ func (c *fakeConnector) Tables(_ context.Context, exact bool) ([]pipeline.TableI
 }
 
 func (c *fakeConnector) Describe(_ context.Context, name string) (pipeline.TableInfo, error) {
+	if strings.EqualFold(name, "GEOM") { // a table with an SDO_GEOMETRY column, as the Oracle connector refuses it
+		return pipeline.TableInfo{}, fmt.Errorf("oracle: describe SAPSR3.GEOM: column \"SHAPE\" is of object type MDSYS.SDO_GEOMETRY: %w", pipeline.ErrUnsupportedColumn)
+	}
 	// Like the real connectors: an unquoted name matches case-insensitively,
 	// a quoted one (the exact form transports store) exactly.
 	ref, err := pipeline.ParseTableName(name)

@@ -312,6 +312,7 @@ func TestErrorShapes(t *testing.T) {
 		{"method not allowed", "DELETE", "/jobs", "", 405, CodeMethodNotAllowed},
 		{"job running", "POST", "/transport/" + trpID + "/execute", "", 409, CodeJobRunning},
 		{"unknown table", "POST", "/transport", `{"name":"x","tables":["VBRK","NOPE"]}`, 422, CodeUnknownTable},
+		{"unsupported column", "POST", "/transport", `{"name":"x","tables":["VBRK","GEOM"]}`, 422, CodeUnsupportedColumn},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

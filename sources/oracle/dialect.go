@@ -450,7 +450,7 @@ func exportable(c pipeline.Column) error {
 	default:
 		return nil
 	}
-	return &Error{Kind: KindInvalid, Hint: fmt.Sprintf("column %s is of %s, which ora2gcs cannot export exactly "+
+	return &Error{Kind: KindInvalid, Err: pipeline.ErrUnsupportedColumn, Hint: fmt.Sprintf("column %s is of %s, which ora2gcs cannot export exactly "+
 		"(only scalar types, LOBs, XMLTYPE and JSON are supported): leave this table out of the transport", quoteIdent(c.Name), typ)}
 }
 

@@ -2,8 +2,11 @@ package oracle
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/ora2gcs/ora2gcs/pipeline"
 )
 
 // TestObjectColumnsRefused: godror returns an object column (its
@@ -35,6 +38,9 @@ func TestObjectColumnsRefused(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("%q lacks %q", err, w)
 				}
+			}
+			if !errors.Is(err, pipeline.ErrUnsupportedColumn) {
+				t.Errorf("%v does not wrap pipeline.ErrUnsupportedColumn (the server's 422 unsupported_column)", err)
 			}
 			if KindOf(err) != KindInvalid {
 				t.Errorf("kind %v", KindOf(err))
