@@ -83,14 +83,17 @@ func (m *Manager) preflight(ctx context.Context, t Transport) (pipeline.Sink, []
 
 // cleanupJob removes what a job that did not complete left in the target
 // below its version folder: the range segments under _ranges/ (GCS compose
-// intermediates included), the objects and parts of the tables it did not
-// complete (unfinished: their object base names; parts committed before a
-// crash are half a table), and the sink's temporary data (the file sink's
-// temporary files and the folders left empty). Objects of completed tables
-// and the manifest stay. No writer of the job may be alive. Unfinished
-// resumable GCS uploads cannot be listed or removed by a client; GCS deletes
-// them a week after they were started.
-func cleanupJob(ctx context.Context, sink pipeline.Sink, transportID, version string, unfinished []string) (int, error) {
+// intermediates included) and the sink's temporary data (the file sink's
+// temporary files and the folders left empty). Committed objects stay, also
+// the parts a table that did not finish had committed before a crash:
+// nothing proves that an object in the folder is this job's (another state
+// database racing for the same version may have written it), and deleting
+// another job's object would be silent, while removing temporary data or
+// segments in use makes the other job fail loudly. No writer of the job may
+// be alive.
+// Unfinished resumable GCS uploads cannot be listed or removed by a client;
+// GCS deletes them a week after they were started.
+func cleanupJob(ctx context.Context, sink pipeline.Sink, transportID, version string) (int, error) {
 	prefix := versionPrefix(transportID, version)
 	removed := 0
 	var errs []error
@@ -100,17 +103,6 @@ func cleanupJob(ctx context.Context, sink pipeline.Sink, transportID, version st
 		names, err := listTree(ctx, l, prefix+rangesFolder)
 		if err != nil {
 			errs = append(errs, err)
-		}
-		if len(unfinished) > 0 {
-			top, err := l.List(ctx, prefix)
-			if err != nil {
-				errs = append(errs, err)
-			}
-			for _, n := range top {
-				if ofTables(n, prefix, unfinished) {
-					names = append(names, n)
-				}
-			}
 		}
 		for _, n := range names {
 			if err := rm.Remove(ctx, n); err != nil {
@@ -131,47 +123,6 @@ func cleanupJob(ctx context.Context, sink pipeline.Sink, transportID, version st
 		return removed, fmt.Errorf("jobs: clean up %s: %w", prefix, err)
 	}
 	return removed, nil
-}
-
-// ofTables reports whether object name is the object (prefix+base+
-// ".jsonl.gz") or a part (pipeline.PartName of it) of one of the tables
-// with the given object base names.
-func ofTables(name, prefix string, bases []string) bool {
-	for _, b := range bases {
-		obj := prefix + b + ".jsonl.gz"
-		if name == obj {
-			return true
-		}
-		p1 := pipeline.PartName(obj, 1)
-		i := strings.LastIndex(p1, "00001")
-		if i < 0 {
-			continue
-		}
-		head, tail := p1[:i], p1[i+5:]
-		if mid, ok := strings.CutPrefix(name, head); ok {
-			if digits, ok := strings.CutSuffix(mid, tail); ok && len(digits) >= 5 && strings.Trim(digits, "0123456789") == "" {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// unfinishedTables is the object base name of every table of job j (of
-// transport t) that did not complete.
-func unfinishedTables(t Transport, j Job) []string {
-	var out []string
-	for i, te := range j.Tables {
-		if te.Status == StatusCompleted {
-			continue
-		}
-		ts := &tableState{te: te}
-		if len(t.TableRefs) == len(t.Tables) && len(t.Tables) == len(j.Tables) && t.Tables[i] == te.TableName {
-			ts.ref = t.TableRefs[i]
-		}
-		out = append(out, ts.objectBase())
-	}
-	return out
 }
 
 // listTree lists every object below prefix, at any depth.
@@ -220,22 +171,11 @@ func (m *Manager) cleanupPending(ctx context.Context) {
 // cleanupOne cleans up one job's leftovers and records the outcome.
 func (m *Manager) cleanupOne(ctx context.Context, p PendingCleanup) {
 	log := m.log.With("transport_id", p.TransportID, "job_id", p.JobID, "job_version", p.Version)
-	var unfinished []string
-	t, err := m.store.GetTransport(ctx, p.TransportID)
-	if err == nil {
-		var j Job
-		if j, err = m.store.GetJob(ctx, p.JobID); err == nil {
-			unfinished = unfinishedTables(t, j)
-		}
-	}
-	var sink pipeline.Sink
-	if err == nil {
-		sink, err = m.cfg.Sinks(p.Bucket)
-	}
+	sink, err := m.cfg.Sinks(p.Bucket)
 	if err == nil {
 		cctx, cancel := context.WithTimeout(ctx, cleanupTimeout)
 		var n int
-		n, err = cleanupJob(cctx, sink, p.TransportID, p.Version, unfinished)
+		n, err = cleanupJob(cctx, sink, p.TransportID, p.Version)
 		cancel()
 		if err == nil {
 			if err := m.store.SetCleanupPending(context.WithoutCancel(ctx), p.JobID, false); err != nil {
@@ -300,15 +240,7 @@ const afterJobTimeout = 15 * time.Second
 func (m *Manager) cleanupAfter(ctx context.Context, r *run) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), afterJobTimeout)
 	defer cancel()
-	r.mu.Lock()
-	var unfinished []string
-	for _, ts := range r.tables {
-		if ts.te.Status != StatusCompleted {
-			unfinished = append(unfinished, ts.objectBase())
-		}
-	}
-	r.mu.Unlock()
-	n, err := cleanupJob(cctx, r.sink, r.job.TransportID, r.job.Version, unfinished)
+	n, err := cleanupJob(cctx, r.sink, r.job.TransportID, r.job.Version)
 	if err != nil {
 		r.log.Warn("clean-up of the job's leftovers failed; it is tried again at the next start", "error", err)
 		if err := m.store.SetCleanupPending(context.WithoutCancel(ctx), r.job.ID, true); err != nil {

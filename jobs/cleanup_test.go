@@ -184,12 +184,11 @@ func assertNoJobs(t *testing.T, m *Manager) {
 }
 
 // TestCrashLeftoversRemovedAtStart simulates a process killed mid-job: a
-// table completed, another table half-written (temporary file, committed
-// parts, a committed and a half-written range segment), and a second
+// table committed, another table half-written (temporary file), a split
+// table with a committed and a half-written range segment, and a second
 // crashed job that wrote nothing but temporary files. The next start
-// removes every temporary file, every range segment, the parts of the
-// unfinished table and the version folder left empty, and touches no object
-// of the completed table.
+// removes every temporary file, every range segment and the version folder
+// left empty, and touches no committed object.
 func TestCrashLeftoversRemovedAtStart(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
@@ -216,33 +215,22 @@ func TestCrashLeftoversRemovedAtStart(t *testing.T) {
 		}
 		// not committed: the process "dies" holding it
 	}
-	var crashed []Job
 	for range 2 { // v001 and v002, both left running
-		j, err := e1.m.Store().CreateJob(ctx, tr, "fake", "", time.Now())
-		if err != nil {
+		if _, err := e1.m.Store().CreateJob(ctx, tr, "fake", "", time.Now()); err != nil {
 			t.Fatal(err)
 		}
-		crashed = append(crashed, j)
-	}
-	// v001 completed table A before the crash; B was running
-	now := time.Now()
-	if err := e1.m.Store().UpdateTable(ctx, crashed[0].ID, TableExtraction{TableName: "A", Status: StatusCompleted, RowCount: 5,
-		StartedAt: now, CompletedAt: &now}); err != nil {
-		t.Fatal(err)
 	}
 	p1, p2 := tr.ID+"/v001/", tr.ID+"/v002/"
 	write(p1+"A.jsonl.gz", true)
 	write(p1+"A.schema.json", true)
 	write(p1+"B.jsonl.gz", false)
-	write(p1+"B.part-00001.jsonl.gz", true) // half of B, split into parts: must go
-	write(p1+"B.part-00002.jsonl.gz", true)
 	write(p1+"_ranges/B/00000-a1.deflate", true)
 	write(p1+"_ranges/B/00001-a1.deflate", false)
 	write(p2+"A.jsonl.gz", false)
 	write(p2+"_ranges/A/00000-a1.deflate", false)
 	committed := snapshotTree(t, filepath.Join(root, "test-bucket", tr.ID, "v001"))
 	for p := range committed {
-		if strings.HasSuffix(p, file.TempSuffix) || strings.Contains(p, "_ranges") || strings.Contains(p, "B.part-") {
+		if strings.HasSuffix(p, file.TempSuffix) || strings.Contains(p, "_ranges") {
 			delete(committed, p)
 		}
 	}
@@ -331,31 +319,5 @@ func TestCleanupFailureRetriedAtNextStart(t *testing.T) {
 	}
 	if pend, err := e3.m.Store().PendingCleanups(ctx); err != nil || len(pend) != 0 {
 		t.Fatalf("pending after the clean-up: %+v, %v", pend, err)
-	}
-}
-
-// TestOfTables: the clean-up recognises exactly a table's object and its
-// parts (as pipeline.PartName names them), nothing of another table.
-func TestOfTables(t *testing.T) {
-	const prefix = "TRP/v001/"
-	bases := []string{"VBRP", "public.vbrp"}
-	for name, want := range map[string]bool{
-		prefix + "VBRP.jsonl.gz":                             true,
-		pipeline.PartName(prefix+"VBRP.jsonl.gz", 1):         true,
-		pipeline.PartName(prefix+"VBRP.jsonl.gz", 123456):    true,
-		pipeline.PartName(prefix+"public.vbrp.jsonl.gz", 2):  true,
-		prefix + "public.vbrp.jsonl.gz":                      true,
-		prefix + "VBRP.schema.json":                          false,
-		prefix + "VBRK.jsonl.gz":                             false,
-		prefix + "VBRPX.jsonl.gz":                            false,
-		prefix + "VBRP.part-0001x.jsonl.gz":                  false,
-		prefix + "_manifest.json":                            false,
-		"TRP/v002/VBRP.jsonl.gz":                             false,
-		pipeline.PartName(prefix+"public.vbrp2.jsonl.gz", 1): false,
-		pipeline.PartName(prefix+"VBRP%2Epart.jsonl.gz", 1):  false,
-	} {
-		if got := ofTables(name, prefix, bases); got != want {
-			t.Errorf("ofTables(%q) = %v, want %v", name, got, want)
-		}
 	}
 }

@@ -32,9 +32,9 @@
 // code) and marks jobs a crashed process left running as failed with the
 // error "interrupted" and their leftovers as to be cleaned up. NewManager
 // removes those in the background (cleanup.go): temporary files of the file
-// sink (pipeline.Cleaner), everything under {trpid}/{jobver}/_ranges/, the
-// objects and parts of tables the job did not complete and version folders
-// left empty; a clean-up that fails is tried again at the next start. A job
+// sink (pipeline.Cleaner), everything under {trpid}/{jobver}/_ranges/ and
+// version folders left empty (never a committed object: see cleanupJob); a
+// clean-up that fails is tried again at the next start. A job
 // that ends without completing is cleaned up the same way as it ends.
 // Metrics (github.com/VictoriaMetrics/metrics) are kept in the Manager's own
 // Set.
