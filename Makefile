@@ -10,7 +10,7 @@ COMMIT    ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 DATE      ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 
-.PHONY: all build demo test test-go lint bench bench-go fuzz clean
+.PHONY: all build demo test test-go lint bench bench-go fuzz clean image image-test release build-nocgo
 
 all: build
 
@@ -53,3 +53,19 @@ fuzz:
 
 clean:
 	rm -rf bin data/oracle-etl-data
+
+## build-nocgo: the pure-Go static binary bin/ora2gcs-nocgo (synth and PostgreSQL; no Oracle)
+build-nocgo:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ora2gcs-nocgo ./cmd/ora2gcs
+
+## image: the container image (IMAGE=localhost/ora2gcs:test; Instant Client zip in instantclient/ if you have it)
+image:
+	VERSION='$(VERSION)' COMMIT='$(COMMIT)' DATE='$(DATE)' bash scripts/image-test.sh build
+
+## image-test: build the image, run --version, the demo and serve inside it (opt-in: takes minutes)
+image-test:
+	VERSION='$(VERSION)' COMMIT='$(COMMIT)' DATE='$(DATE)' bash scripts/image-test.sh
+
+## release: dist/ora2gcs_VERSION_linux_{amd64,arm64}.tar.gz and dist/SHA256SUMS
+release:
+	GO='$(GO)' VERSION='$(VERSION)' COMMIT='$(COMMIT)' bash scripts/release.sh
