@@ -44,6 +44,9 @@ type ServerConfig struct {
 	// ends (spec NFR-02.4). Set it to the platform's grace period, a little
 	// less: Kubernetes terminationGracePeriodSeconds, Cloud Run's 10 s.
 	ShutdownGrace time.Duration `yaml:"shutdown_grace" json:"shutdown_grace"`
+	// SourceTimeout bounds an API request that waits for the source (tables,
+	// sample, creating a transport); it then gets 503 source_unavailable.
+	SourceTimeout time.Duration `yaml:"source_timeout" json:"source_timeout"`
 }
 
 // OracleConfig is the Oracle source (spec FR-01).
@@ -127,6 +130,7 @@ func Default() Config {
 			ReadTimeout:   30 * time.Second,
 			WriteTimeout:  300 * time.Second,
 			ShutdownGrace: 0, // wait for the running job
+			SourceTimeout: 30 * time.Second,
 		},
 		Oracle: OracleConfig{PoolMin: 5, PoolMax: 20, FetchArraySize: 1000},
 		GCS:    GCSConfig{DefaultBucket: "oracle-etl-data"},
@@ -191,6 +195,7 @@ func (c Config) Validate() error {
 	durRange("server.read_timeout", c.Server.ReadTimeout, time.Second, time.Hour)
 	durRange("server.write_timeout", c.Server.WriteTimeout, time.Second, 24*time.Hour)
 	durRange("server.shutdown_grace", c.Server.ShutdownGrace, 0, time.Hour)
+	durRange("server.source_timeout", c.Server.SourceTimeout, 100*time.Millisecond, time.Hour)
 
 	intRange("oracle.pool_max", c.Oracle.PoolMax, 1, 1000)
 	intRange("oracle.pool_min", c.Oracle.PoolMin, 0, max(c.Oracle.PoolMax, 0))

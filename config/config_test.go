@@ -188,7 +188,7 @@ func TestLoadFileAndEnvOverrides(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Default()
-	want.Server = ServerConfig{Port: 8080, Listen: "127.0.0.1:9999", ReadTimeout: 30 * time.Second, WriteTimeout: 300 * time.Second}
+	want.Server = ServerConfig{Port: 8080, Listen: "127.0.0.1:9999", ReadTimeout: 30 * time.Second, WriteTimeout: 300 * time.Second, SourceTimeout: 30 * time.Second}
 	want.Oracle = OracleConfig{WalletPath: "/w2", TNSName: "tns2", Username: "u2", Password: "p2", PoolMin: 5, PoolMax: 20, FetchArraySize: 1000}
 	want.GCS = GCSConfig{ProjectID: "proj2", CredentialsFile: "/cred.json", DefaultBucket: "my-bucket"}
 	want.Auth = AuthConfig{APIKey: "abcdefghijklmnop", EnableBearer: true}

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"cloud.google.com/go/storage"
 	"google.golang.org/api/option"
@@ -51,6 +53,10 @@ type options struct {
 	verifyCompression bool
 	logLevel          string
 	verbose           bool
+
+	// lazySource (serve): a database source connects on first use and
+	// again while it is down, instead of failing the command at start.
+	lazySource bool
 }
 
 // defaultCompressor is the --compressor used when none is given: "auto"
@@ -206,6 +212,10 @@ type env struct {
 	tables         []string
 	sink           func(ctx context.Context, bucket string) (pipeline.Sink, error)
 	closers        []func() error
+
+	// sourceErr is why a lazy source could not connect at start (serve
+	// runs without it until it comes back).
+	sourceErr error
 }
 
 func (o *options) open(ctx context.Context) (*env, error) {
@@ -249,7 +259,16 @@ func (o *options) open(ctx context.Context) (*env, error) {
 	if o.tables != "" {
 		e.tables = splitTables(o.tables)
 	}
-	if e.conn, err = openConnector(ctx, cfg, o.rows); err != nil {
+	if kind := databaseKind(cfg.Source); o.lazySource && kind != "" {
+		lc := newLazyConnector(kind, func(ctx context.Context) (pipeline.Connector, error) { return openConnector(ctx, cfg, o.rows) })
+		actx, cancel := context.WithTimeout(ctx, startConnectWait)
+		_, e.sourceErr = lc.get(actx)
+		cancel()
+		if e.sourceErr != nil && !isOutage(e.sourceErr) {
+			return nil, e.sourceErr
+		}
+		e.conn = lc
+	} else if e.conn, err = openConnector(ctx, cfg, o.rows); err != nil {
 		return nil, err
 	}
 	e.closers = append(e.closers, e.conn.Close)
@@ -296,6 +315,28 @@ func (e *env) resolveTables(ctx context.Context) ([]pipeline.TableInfo, error) {
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+// startConnectWait bounds serve's first connection attempt.
+var startConnectWait = 10 * time.Second
+
+// isOutage tells a source that does not answer (serve starts without it)
+// from a configuration error (serve refuses to start).
+func isOutage(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) || strings.Contains(err.Error(), "connect")
+}
+
+// databaseKind is "postgres" or "oracle" for a database source, else "".
+func databaseKind(src string) string {
+	src = strings.TrimSpace(src)
+	switch {
+	case strings.HasPrefix(src, "postgres://") || strings.HasPrefix(src, "postgresql://"):
+		return "postgres"
+	case src == "oracle" || strings.HasPrefix(src, "oracle://"):
+		return "oracle"
+	}
+	return ""
 }
 
 // openConnector builds the source named by cfg.Source.

@@ -28,12 +28,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 0 {
 		return usageError(stderr, "serve", "unexpected argument %q", fs.Arg(0))
 	}
+	o.lazySource = true // serve starts, and keeps serving, while the source is down
 	e, err := o.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
 	log := server.NewLogger(stderr, slog.LevelInfo)
+	if e.sourceErr != nil {
+		log.Warn("source unavailable at start: serving without it; it is connected on the next request once it answers",
+			"source", e.conn.Kind(), "error", e.sourceErr.Error())
+	}
 	keys, err := server.EnsureAPIKey(e.cfg.DataDir, e.cfg.Auth.Keys(), log)
 	if err != nil {
 		return err
@@ -52,6 +57,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Version:       version,
 		ReadTimeout:   e.cfg.Server.ReadTimeout,
 		WriteTimeout:  e.cfg.Server.WriteTimeout,
+		SourceTimeout: e.cfg.Server.SourceTimeout,
 		DataDir:       e.cfg.DataDir,
 		Metrics: func(w io.Writer) {
 			m.Metrics().WritePrometheus(w)
