@@ -47,6 +47,10 @@ type ServerConfig struct {
 	// SourceTimeout bounds an API request that waits for the source (tables,
 	// sample, creating a transport); it then gets 503 source_unavailable.
 	SourceTimeout time.Duration `yaml:"source_timeout" json:"source_timeout"`
+	// PublicBaseURL, if set, is the absolute URL clients reach the server at
+	// (behind a proxy); Location headers start with it. Default: relative
+	// Location headers. The request's Host and X-Forwarded-* are never used.
+	PublicBaseURL string `yaml:"public_base_url" json:"public_base_url"`
 }
 
 // OracleConfig is the Oracle source (spec FR-01).

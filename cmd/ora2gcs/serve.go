@@ -58,6 +58,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ReadTimeout:   e.cfg.Server.ReadTimeout,
 		WriteTimeout:  e.cfg.Server.WriteTimeout,
 		SourceTimeout: e.cfg.Server.SourceTimeout,
+		PublicBaseURL: e.cfg.Server.PublicBaseURL,
 		DataDir:       e.cfg.DataDir,
 		Metrics: func(w io.Writer) {
 			m.Metrics().WritePrometheus(w)
