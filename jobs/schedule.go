@@ -404,7 +404,11 @@ func (m *Manager) startScheduled(ctx context.Context, transportID string, run Sc
 	} else if n, qerr := m.store.queueLength(ctx); qerr == nil && n == 0 {
 		j, err = m.Execute(WithTrigger(ctx, TriggerSchedule), transportID)
 	} else {
-		err = &RunningError{} // others are waiting: keep their order
+		// others are waiting: keep their order
+		err = &RunningError{}
+		if r, ok := m.Running(); ok {
+			err = &RunningError{JobID: r.ID, TransportID: r.TransportID}
+		}
 	}
 	var re *RunningError
 	switch {
@@ -430,7 +434,8 @@ func (m *Manager) startScheduled(ctx context.Context, transportID string, run Sc
 			return run
 		}
 		run.Outcome, run.QueueID = RunQueued, q.ID
-		if re != nil && re.JobID != "" {
+		run.Reason = "other runs were waiting in the queue"
+		if re.JobID != "" {
 			run.Reason = "job " + re.JobID + " was running"
 		}
 	default:

@@ -30,7 +30,9 @@ func withClock(c *fakeClock) func(*ManagerConfig) {
 // database and buckets (a restart of the server).
 func reopen(t *testing.T, e *testEnv, mod ...func(*ManagerConfig)) {
 	t.Helper()
-	_ = e.m.Shutdown(context.Background())
+	stop, cancel := context.WithCancel(context.Background())
+	cancel() // a running job is interrupted, as by a crash
+	_ = e.m.Shutdown(stop)
 	if err := e.m.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
