@@ -80,6 +80,10 @@ func classify(err error) *apiError {
 	if errors.As(err, &ae) {
 		return ae
 	}
+	var field *jobs.FieldError // a field the service checked (e.g. schedule.cron)
+	if errors.As(err, &field) {
+		return validationError(field.Field, field.Message)
+	}
 	var re *jobs.RunningError
 	if errors.As(err, &re) {
 		return &apiError{Status: http.StatusConflict, Code: CodeJobRunning, Message: re.Error(), JobID: re.JobID, TrpID: re.TransportID}

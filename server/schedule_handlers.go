@@ -1,0 +1,170 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/ora2gcs/ora2gcs/jobs"
+)
+
+// Error codes of schedules, windows and the queue.
+const (
+	CodeOutsideWindow  = "outside_window" // 409 a manual execute outside the transport's window
+	CodeNotImplemented = "not_implemented"
+)
+
+// scheduler is what the schedule, queue and execute-with-options endpoints
+// need beyond jobs.Service; *jobs.Manager implements it. A service without
+// it answers those endpoints with 501.
+type scheduler interface {
+	SetSchedule(ctx context.Context, transportID string, spec jobs.ScheduleSpec) (jobs.Transport, error)
+	DeleteSchedule(ctx context.Context, transportID string) error
+	ListQueue(ctx context.Context) ([]jobs.QueuedRun, error)
+	CancelQueued(ctx context.Context, id string) error
+	ExecuteWith(ctx context.Context, transportID string, opts jobs.ExecuteOptions) (jobs.ExecuteResult, error)
+}
+
+func (s *Server) scheduler() (scheduler, error) {
+	sc, ok := s.svc.(scheduler)
+	if !ok {
+		return nil, newError(http.StatusNotImplemented, CodeNotImplemented, "this server has no scheduler")
+	}
+	return sc, nil
+}
+
+// routeSchedules registers the schedule and queue endpoints under one API
+// prefix group (routes calls it for /api/v1 and /api).
+func (s *Server) routeSchedules(g fiber.Router) {
+	g.Put("/transport/:id/schedule", s.requireKey, s.handlePutSchedule)
+	g.Delete("/transport/:id/schedule", s.requireKey, s.handleDeleteSchedule)
+	g.Get("/queue", s.requireKey, s.handleListQueue)
+	g.Delete("/queue/:id", s.requireKey, s.handleCancelQueued)
+}
+
+// scheduleError renders the scheduler's own errors: a *jobs.FieldError is
+// 400 validation_failed naming the field, an *jobs.OutsideWindowError is
+// 409 outside_window naming the next opening; the rest go to classify.
+func scheduleError(err error, fieldPrefix string) error {
+	var fe *jobs.FieldError
+	if errors.As(err, &fe) {
+		field := fieldPrefix + fe.Field
+		return &apiError{Status: http.StatusBadRequest, Code: CodeValidation, Field: field, Message: field + ": " + fe.Message}
+	}
+	var we *jobs.OutsideWindowError
+	if errors.As(err, &we) {
+		return &apiError{Status: http.StatusConflict, Code: CodeOutsideWindow, TrpID: we.TransportID,
+			Message: "outside the transport's allowed window; it opens next at " + we.NextOpen.UTC().Format(time.RFC3339) +
+				` (send {"force": true} to run anyway)`}
+	}
+	return err
+}
+
+func (s *Server) handlePutSchedule(c *fiber.Ctx) error {
+	sc, err := s.scheduler()
+	if err != nil {
+		return err
+	}
+	var spec jobs.ScheduleSpec
+	if err := decodeJSON(c, &spec); err != nil {
+		return err
+	}
+	t, err := sc.SetSchedule(c.UserContext(), c.Params("id"), spec)
+	if err != nil {
+		return scheduleError(err, "")
+	}
+	s.log.Info("schedule set", "request_id", requestID(c), "transport_id", t.ID, "cron", spec.Cron, "timezone", spec.Timezone)
+	return c.JSON(t)
+}
+
+func (s *Server) handleDeleteSchedule(c *fiber.Ctx) error {
+	sc, err := s.scheduler()
+	if err != nil {
+		return err
+	}
+	if err := sc.DeleteSchedule(c.UserContext(), c.Params("id")); err != nil {
+		return err
+	}
+	s.log.Info("schedule removed", "request_id", requestID(c), "transport_id", c.Params("id"))
+	return c.SendStatus(http.StatusNoContent)
+}
+
+func (s *Server) handleListQueue(c *fiber.Ctx) error {
+	sc, err := s.scheduler()
+	if err != nil {
+		return err
+	}
+	items, err := sc.ListQueue(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": items, "total": len(items)})
+}
+
+func (s *Server) handleCancelQueued(c *fiber.Ctx) error {
+	sc, err := s.scheduler()
+	if err != nil {
+		return err
+	}
+	if err := sc.CancelQueued(c.UserContext(), c.Params("id")); err != nil {
+		return err
+	}
+	s.log.Info("queued run cancelled", "request_id", requestID(c), "queue_id", c.Params("id"))
+	return c.SendStatus(http.StatusNoContent)
+}
+
+// executeOptions is the optional body of POST /transport/:id/execute.
+type executeOptions struct {
+	// Queue: queue the run while a job runs instead of 409 job_running.
+	Queue bool `json:"queue"`
+	// Force: run outside the transport's allowed window.
+	Force bool `json:"force"`
+}
+
+// handleExecuteWith is POST /transport/:id/execute: without a body (or
+// with a service that has no scheduler) exactly handleExecute; with
+// {"queue": true} a run that cannot start now is queued (202 with
+// "queued"), with {"force": true} it runs outside its window.
+func (s *Server) handleExecuteWith(c *fiber.Ctx) error {
+	sc, ok := s.svc.(scheduler)
+	body := strings.TrimSpace(string(c.Request().Body()))
+	if !ok && body == "" {
+		return s.handleExecute(c)
+	}
+	var opts executeOptions
+	if body != "" {
+		if err := decodeJSON(c, &opts); err != nil {
+			return err
+		}
+	}
+	if !ok {
+		if opts.Queue || opts.Force {
+			return newError(http.StatusNotImplemented, CodeNotImplemented, "this server has no scheduler")
+		}
+		return s.handleExecute(c)
+	}
+	res, err := sc.ExecuteWith(jobs.WithTrigger(c.UserContext(), jobs.TriggerAPI), c.Params("id"), jobs.ExecuteOptions{Queue: opts.Queue, Force: opts.Force})
+	if err != nil {
+		return scheduleError(err, "")
+	}
+	if q := res.Queued; q != nil {
+		s.log.Info("run queued", "request_id", requestID(c), "transport_id", q.TransportID, "queue_id", q.ID, "position", q.Position)
+		c.Location(s.opts.PublicBaseURL + pathPrefix(c) + "/queue")
+		return c.Status(http.StatusAccepted).JSON(fiber.Map{"status": "queued", "transport_id": q.TransportID, "queued": q})
+	}
+	job := res.Job
+	s.log.Info("job started", "request_id", requestID(c), "transport_id", job.TransportID, "job_id", job.ID, "job_version", job.Version)
+	c.Location(s.opts.PublicBaseURL + pathPrefix(c) + "/jobs/" + url.PathEscape(job.ID))
+	return c.Status(http.StatusAccepted).JSON(fiber.Map{
+		"job_id":       job.ID,
+		"version":      job.Version,
+		"transport_id": job.TransportID,
+		"status":       job.Status,
+		"trigger":      job.Trigger,
+	})
+}

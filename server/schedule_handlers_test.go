@@ -1,0 +1,240 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ora2gcs/ora2gcs/jobs"
+	"github.com/ora2gcs/ora2gcs/pipeline"
+	"github.com/ora2gcs/ora2gcs/sinks/file"
+	"github.com/ora2gcs/ora2gcs/sources/synth"
+	"github.com/ora2gcs/ora2gcs/stages"
+)
+
+type schedClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *schedClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *schedClock) Set(t time.Time)     { c.mu.Lock(); c.t = t.UTC(); c.mu.Unlock() }
+func (c *schedClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// gateSink holds every object's Commit until the gate opens (a job that
+// runs as long as the test wants).
+type gateSink struct {
+	pipeline.Sink
+	gate chan struct{}
+}
+
+func (g gateSink) Create(ctx context.Context, name string) (pipeline.Object, error) {
+	o, err := g.Sink.Create(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return gateObject{Object: o, gate: g.gate, ctx: ctx}, nil
+}
+
+type gateObject struct {
+	pipeline.Object
+	gate chan struct{}
+	ctx  context.Context
+}
+
+func (o gateObject) Commit() (pipeline.ObjectInfo, error) {
+	select {
+	case <-o.gate:
+	case <-o.ctx.Done():
+	}
+	return o.Object.Commit()
+}
+
+// newManagerServer is a Server over a real jobs.Manager (synthetic source,
+// file target) on a fake clock. Buckets named "gated" hold commits until
+// the returned release is called.
+func newManagerServer(t *testing.T, clk *schedClock) (*Server, *jobs.Manager, func()) {
+	t.Helper()
+	dir := t.TempDir()
+	conn, err := synth.New(synth.Config{DefaultRows: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := make(chan struct{})
+	var once sync.Once
+	release := func() { once.Do(func() { close(gate) }) }
+	m, err := jobs.NewManager(context.Background(), jobs.ManagerConfig{
+		Store:     filepath.Join(dir, "state.db"),
+		Connector: conn,
+		Sinks: func(b string) (pipeline.Sink, error) {
+			s, err := file.New(filepath.Join(dir, "target"), b)
+			if err != nil {
+				return nil, err
+			}
+			if b == "gated" {
+				return gateSink{Sink: s, gate: gate}, nil
+			}
+			return s, nil
+		},
+		Encoder:       stages.NDJSON(stages.NDJSONOptions{}),
+		Compressor:    stages.Gzip(),
+		Pipeline:      pipeline.DefaultConfig(),
+		DefaultBucket: "bucket",
+		Clock:         clk.Now,
+		Logger:        NewLogger(&testLogs, slog.LevelInfo),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(m, Options{APIKeys: []string{testKey}, Logger: NewLogger(io.MultiWriter(&testLogs), slog.LevelDebug)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		release()
+		_ = m.Shutdown(context.Background())
+		_ = m.Close()
+	})
+	return s, m, release
+}
+
+func waitJobs(t *testing.T, m *jobs.Manager) {
+	t.Helper()
+	if j, ok := m.Running(); ok {
+		if _, err := m.Wait(context.Background(), j.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestScheduleEndpoints(t *testing.T) {
+	clk := &schedClock{}
+	clk.Set(time.Date(2026, 1, 18, 10, 30, 0, 0, time.UTC))
+	s, _, _ := newManagerServer(t, clk)
+	r := call(t, s, "POST", "/api/v1/transport", `{"name":"n","tables":["VBRK"],"schedule":{"cron":"0 1 * * *","timezone":"Asia/Seoul"}}`, authed)
+	if r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	body := r.json(t)
+	id := body["id"].(string)
+	sc, _ := body["schedule"].(map[string]any)
+	if sc["cron"] != "0 1 * * *" || sc["timezone"] != "Asia/Seoul" || sc["next_run"] != "2026-01-18T16:00:00Z" {
+		t.Fatalf("schedule in create answer: %s", r.body)
+	}
+	for _, prefix := range []string{"/api/v1", "/api"} {
+		r = call(t, s, "PUT", prefix+"/transport/"+id+"/schedule", `{"cron":"30 22 * * 1-5","timezone":"Europe/Berlin"}`, authed)
+		if r.status != http.StatusOK || !strings.Contains(string(r.body), `"next_run":"2026-01-19T21:30:00Z"`) {
+			t.Fatalf("%s PUT: %d %s", prefix, r.status, r.body)
+		}
+	}
+	bad := []struct{ body, field string }{
+		{`{"cron":"0 25 * * *","timezone":"UTC"}`, "cron"},
+		{`{"cron":"0 1 * * *","timezone":"Asia/Nowhere"}`, "timezone"},
+		{`{"cron":"0 1 * * *"}`, "timezone"},
+		{`{"cron":"0 1 * * *","timezone":"UTC","tz":"x"}`, "tz"},
+	}
+	for _, b := range bad {
+		r = call(t, s, "PUT", "/api/v1/transport/"+id+"/schedule", b.body, authed)
+		e := r.json(t)["error"].(map[string]any)
+		if r.status != http.StatusBadRequest || e["field"] != b.field {
+			t.Fatalf("%s: %d %s", b.body, r.status, r.body)
+		}
+	}
+	r = call(t, s, "POST", "/api/v1/transport", `{"name":"n","tables":["VBRK"],"schedule":{"cron":"bad","timezone":"UTC"}}`, authed)
+	if e := r.json(t)["error"].(map[string]any); r.status != http.StatusBadRequest || e["field"] != "schedule.cron" {
+		t.Fatalf("create with bad schedule: %d %s", r.status, r.body)
+	}
+	if r = call(t, s, "PUT", "/api/v1/transport/TRP-NONE/schedule", `{"cron":"0 1 * * *","timezone":"UTC"}`, authed); r.status != http.StatusNotFound {
+		t.Fatalf("unknown transport: %d %s", r.status, r.body)
+	}
+	if r = call(t, s, "PUT", "/api/v1/transport/"+id+"/schedule", `{"cron":"0 1 * * *","timezone":"UTC"}`, nil); r.status != http.StatusUnauthorized {
+		t.Fatalf("without key: %d", r.status)
+	}
+	if r = call(t, s, "DELETE", "/api/v1/transport/"+id+"/schedule", "", authed); r.status != http.StatusNoContent {
+		t.Fatalf("DELETE: %d %s", r.status, r.body)
+	}
+	if r = call(t, s, "GET", "/api/v1/transport/"+id, "", authed); strings.Contains(string(r.body), `"schedule"`) {
+		t.Fatalf("schedule after DELETE: %s", r.body)
+	}
+}
+
+// TestScheduledServerEndToEnd: a server with a transport scheduled every
+// minute of a fake clock runs three scheduled jobs, queues one behind a
+// manual job ({"queue": true} while a job runs; without it 409), shows
+// the queue, cancels nothing, and starts the queued run when the slot frees.
+func TestScheduledServerEndToEnd(t *testing.T) {
+	clk := &schedClock{}
+	clk.Set(time.Date(2026, 1, 18, 10, 0, 30, 0, time.UTC))
+	s, m, release := newManagerServer(t, clk)
+	ctx := context.Background()
+	r := call(t, s, "POST", "/api/v1/transport", `{"name":"every minute","tables":["VBRK"],"schedule":{"cron":"* * * * *","timezone":"Asia/Seoul"}}`, authed)
+	if r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	sched := r.json(t)["id"].(string)
+	r = call(t, s, "POST", "/api/v1/transport", `{"name":"manual","tables":["LIKP"],"target_bucket":"gated"}`, authed)
+	manual := r.json(t)["id"].(string)
+	for i := 0; i < 3; i++ {
+		clk.Add(time.Minute)
+		m.Tick(ctx, clk.Now())
+		waitJobs(t, m)
+	}
+	r = call(t, s, "GET", "/api/v1/jobs?transport_id="+sched, "", authed)
+	if n := int(r.json(t)["total"].(float64)); n != 3 || strings.Count(string(r.body), `"trigger":"schedule"`) != 3 {
+		t.Fatalf("scheduled jobs: %s", r.body)
+	}
+	// a manual job holds the slot
+	r = call(t, s, "POST", "/api/v1/transport/"+manual+"/execute", "", authed)
+	if r.status != http.StatusAccepted {
+		t.Fatalf("manual execute: %d %s", r.status, r.body)
+	}
+	if r = call(t, s, "POST", "/api/v1/transport/"+sched+"/execute", "", authed); r.status != http.StatusConflict {
+		t.Fatalf("execute while running: %d %s", r.status, r.body)
+	}
+	// the next minute comes due while it runs: queued
+	clk.Add(time.Minute)
+	m.Tick(ctx, clk.Now())
+	r = call(t, s, "GET", "/api/v1/queue", "", authed)
+	if r.status != http.StatusOK || !strings.Contains(string(r.body), `"transport_id":"`+sched+`"`) || !strings.Contains(string(r.body), `"trigger":"schedule"`) {
+		t.Fatalf("queue: %d %s", r.status, r.body)
+	}
+	// a manual {"queue": true} goes behind it; then it is cancelled
+	r = call(t, s, "POST", "/api/v1/transport/"+sched+"/execute", `{"queue":true}`, authed)
+	q, _ := r.json(t)["queued"].(map[string]any)
+	if r.status != http.StatusAccepted || q == nil || q["position"] != float64(2) {
+		t.Fatalf("queued execute: %d %s", r.status, r.body)
+	}
+	if r = call(t, s, "DELETE", "/api/v1/queue/"+q["id"].(string), "", authed); r.status != http.StatusNoContent {
+		t.Fatalf("cancel: %d %s", r.status, r.body)
+	}
+	if r = call(t, s, "DELETE", "/api/v1/queue/"+q["id"].(string), "", authed); r.status != http.StatusNotFound {
+		t.Fatalf("second cancel: %d %s", r.status, r.body)
+	}
+	r = call(t, s, "GET", "/api/v1/transport/"+sched, "", authed)
+	if !strings.Contains(string(r.body), `"outcome":"queued"`) {
+		t.Fatalf("last scheduled run: %s", r.body)
+	}
+	release()
+	waitJobs(t, m)
+	if !m.Dispatch(ctx) {
+		t.Fatal("queued run did not start")
+	}
+	waitJobs(t, m)
+	r = call(t, s, "GET", "/api/v1/jobs?transport_id="+sched, "", authed)
+	if n := int(r.json(t)["total"].(float64)); n != 4 {
+		t.Fatalf("%d scheduled jobs after the queued one, want 4: %s", n, r.body)
+	}
+	r = call(t, s, "GET", "/api/v1/transport/"+sched, "", authed)
+	if !strings.Contains(string(r.body), `"outcome":"started"`) || !strings.Contains(string(r.body), `"job_status":"completed"`) {
+		t.Fatalf("last scheduled run after the slot freed: %s", r.body)
+	}
+	if r = call(t, s, "GET", "/api/v1/queue", "", authed); !strings.Contains(string(r.body), `"total":0`) {
+		t.Fatalf("queue at the end: %s", r.body)
+	}
+}
