@@ -76,7 +76,10 @@ RUN apt-get update \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/ora2gcs --create-home --shell /usr/sbin/nologin ora2gcs \
  && chmod 0700 /var/lib/ora2gcs
 COPY --from=instantclient /opt/oracle/instantclient /opt/oracle/instantclient
+# ODPI-C (godror) dlopens "libclntsh.so": found through LD_LIBRARY_PATH (the
+# link name) as well as the ldconfig cache (Oracle's recipe).
 RUN echo /opt/oracle/instantclient > /etc/ld.so.conf.d/oracle-instantclient.conf && ldconfig
+ENV LD_LIBRARY_PATH=/opt/oracle/instantclient
 COPY --from=build /out/ora2gcs /usr/local/bin/ora2gcs
 COPY deploy/bin/ora2gcs-entrypoint deploy/bin/ora2gcs-healthcheck /usr/local/bin/
 USER 10001:10001

@@ -93,11 +93,11 @@ fi
 	tail -n 40 "$work/build.log" >&2
 	fail "image build"
 }
-grep -E 'Instant Client|^ora2gcs ' "$work/build.log" | sed 's/^/image-test:   /' || true
+grep -E '^(instantclient/|Oracle Instant Client from|ora2gcs )' "$work/build.log" | sed 's/^/image-test:   /' || true
 step "built $IMAGE (builder $BUILDER_IMAGE, runtime $RUNTIME_IMAGE)"
 if [ "${1:-}" = build ]; then exit 0; fi # make image: build only
 
-run=("$ENGINE" run --rm --network none)
+run=("$ENGINE" run --rm --network none --no-healthcheck)
 
 # 1. --version: the cgo build with Oracle, stamped with the version.
 out=$("${run[@]}" "$IMAGE" --version)
@@ -138,7 +138,7 @@ if [ -z "$("${run[@]}" --entrypoint ls "$IMAGE" -A /opt/oracle/instantclient)" ]
 		cat "$work/ora.out" >&2
 		fail "oracle without Instant Client: the error does not name Instant Client"
 	}
-	echo "image-test:   $(head -n 1 "$work/ora.out") (exit $rc)"
+	echo "image-test:   $(grep -i 'instant client' "$work/ora.out" | head -n 1) (exit $rc)"
 	step "image has no Instant Client: Oracle answers with one clear line"
 else
 	step "image has Instant Client in /opt/oracle/instantclient (no database here to connect to)"
@@ -152,7 +152,10 @@ printf '%s\n' "$key" >"$work/api_key"
 chmod 0444 "$work/api_key"
 cid=$("$ENGINE" run -d --network none --read-only --tmpfs /tmp \
 	-v "$state:/var/lib/ora2gcs" -v "$work/api_key:/run/secrets/ora2gcs/api_key:ro" \
-	-e API_KEY_FILE=/run/secrets/ora2gcs/api_key "$IMAGE")
+	-e API_KEY_FILE=/run/secrets/ora2gcs/api_key "$IMAGE" 2>"$work/run-d.err") || {
+	cat "$work/run-d.err" >&2
+	fail "serve: podman run"
+}
 ok=0
 for _ in $(seq 1 60); do
 	if "$ENGINE" exec "$cid" ora2gcs-healthcheck /api/health 2>/dev/null; then
@@ -168,7 +171,7 @@ done
 }
 step "serve answering /api/health"
 if [ "$ENGINE" = podman ]; then
-	podman healthcheck run "$cid" >/dev/null || fail "serve: the image's HEALTHCHECK reports unhealthy"
+	podman healthcheck run "$cid" >/dev/null 2>"$work/hc.err" || fail "serve: the image's HEALTHCHECK reports unhealthy"
 fi
 for p in /api/v1/health/live /api/v1/health/ready; do
 	"$ENGINE" exec "$cid" ora2gcs-healthcheck "$p" || fail "serve: GET $p is not 200"
@@ -189,19 +192,19 @@ s=$("$ENGINE" exec "$cid" bash -c "$get" _ /api/v1/transports key)
 [[ $s == *" 200 "* ]] || fail "serve: GET /api/v1/transports with the key from API_KEY_FILE: $s, want 200"
 step "HEALTHCHECK, live, ready ok; API 401 without the key, 200 with the key from API_KEY_FILE"
 t0=$SECONDS
-"$ENGINE" stop -t 30 "$cid" >/dev/null
+"$ENGINE" stop -t 30 "$cid" >/dev/null 2>"$work/stop.err"
 stop_s=$((SECONDS - t0))
 code=$("$ENGINE" inspect -f '{{.State.ExitCode}}' "$cid")
 "$ENGINE" logs "$cid" >"$work/serve.log" 2>&1
 if grep -qF "$key" "$work/serve.log"; then fail "serve: the API key appears in the logs"; fi
 grep -q '^{' "$work/serve.log" || fail "serve: no JSON log lines"
-grep -q '"msg":"ora2gcs serving"' "$work/serve.log" || fail "serve: no 'ora2gcs serving' log line"
+grep -q '"message":"ora2gcs serving"' "$work/serve.log" || fail "serve: no 'ora2gcs serving' log line"
 [ "$code" = 0 ] || {
 	cat "$work/serve.log" >&2
 	fail "serve: exit code $code after SIGTERM, want 0"
 }
 [ -f "$state/data/ora2gcs.db" ] || fail "serve: no state database in the volume"
-"$ENGINE" rm "$cid" >/dev/null
+"$ENGINE" rm "$cid" >/dev/null 2>&1
 cid=""
 step "stopped on SIGTERM in ${stop_s} s with exit 0; JSON logs without the key"
 
