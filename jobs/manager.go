@@ -83,6 +83,9 @@ type ManagerConfig struct {
 	ProgressInterval time.Duration
 	// RateWindow is the sliding window of rows_per_second; default 5s.
 	RateWindow time.Duration
+	// DefaultWindows, if set, are the allowed windows of transports that
+	// declare none (config.yaml); nil: always open. See WindowSpec.
+	DefaultWindows *WindowSpec
 }
 
 // Validate reports missing dependencies and out-of-range values.

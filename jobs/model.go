@@ -58,6 +58,7 @@ type Transport struct {
 	// Manager's GetTransport and ListTransports.
 	Schedule         *Schedule     `json:"schedule,omitempty"`
 	LastScheduledRun *ScheduledRun `json:"last_scheduled_run,omitempty"`
+	Windows          *WindowSpec   `json:"windows,omitempty"` // its own, else the server's default
 }
 
 // TableRef is a table's exact identity in the source catalog: schema (owner)

@@ -258,6 +258,7 @@ func (m *Manager) decorate(ctx context.Context, ts []Transport) error {
 			}
 			ts[i].Schedule = sc
 		}
+		m.decorateWindows(ctx, &ts[i])
 		run, ok, err := m.store.lastScheduledRun(ctx, ts[i].ID)
 		if err != nil {
 			return err
@@ -325,6 +326,7 @@ func (m *Manager) Tick(ctx context.Context, now time.Time) time.Time {
 		m.log.Error("scheduler: list schedules", "error", err)
 		return time.Time{}
 	}
+	m.closeWindows(ctx, now)
 	var earliest time.Time
 	for _, row := range rows {
 		spec := ScheduleSpec{Cron: row.cron, Timezone: row.timezone}

@@ -25,6 +25,7 @@ const (
 type scheduler interface {
 	SetSchedule(ctx context.Context, transportID string, spec jobs.ScheduleSpec) (jobs.Transport, error)
 	DeleteSchedule(ctx context.Context, transportID string) error
+	SetWindows(ctx context.Context, transportID string, spec *jobs.WindowSpec) (jobs.Transport, error)
 	ListQueue(ctx context.Context) ([]jobs.QueuedRun, error)
 	CancelQueued(ctx context.Context, id string) error
 	ExecuteWith(ctx context.Context, transportID string, opts jobs.ExecuteOptions) (jobs.ExecuteResult, error)
@@ -43,6 +44,8 @@ func (s *Server) scheduler() (scheduler, error) {
 func (s *Server) routeSchedules(g fiber.Router) {
 	g.Put("/transport/:id/schedule", s.requireKey, s.handlePutSchedule)
 	g.Delete("/transport/:id/schedule", s.requireKey, s.handleDeleteSchedule)
+	g.Put("/transport/:id/windows", s.requireKey, s.handlePutWindows)
+	g.Delete("/transport/:id/windows", s.requireKey, s.handleDeleteWindows)
 	g.Get("/queue", s.requireKey, s.handleListQueue)
 	g.Delete("/queue/:id", s.requireKey, s.handleCancelQueued)
 }
@@ -91,6 +94,38 @@ func (s *Server) handleDeleteSchedule(c *fiber.Ctx) error {
 		return err
 	}
 	s.log.Info("schedule removed", "request_id", requestID(c), "transport_id", c.Params("id"))
+	return c.SendStatus(http.StatusNoContent)
+}
+
+// handlePutWindows sets a transport's allowed windows, body
+// {"timezone": "Asia/Seoul", "allow": [{"days": "mon-fri", "from": "22:00",
+// "to": "06:00"}], "on_close": "finish"|"stop"}.
+func (s *Server) handlePutWindows(c *fiber.Ctx) error {
+	sc, err := s.scheduler()
+	if err != nil {
+		return err
+	}
+	var spec jobs.WindowSpec
+	if err := decodeJSON(c, &spec); err != nil {
+		return err
+	}
+	t, err := sc.SetWindows(c.UserContext(), c.Params("id"), &spec)
+	if err != nil {
+		return scheduleError(err, "")
+	}
+	s.log.Info("windows set", "request_id", requestID(c), "transport_id", t.ID)
+	return c.JSON(t)
+}
+
+func (s *Server) handleDeleteWindows(c *fiber.Ctx) error {
+	sc, err := s.scheduler()
+	if err != nil {
+		return err
+	}
+	if _, err := sc.SetWindows(c.UserContext(), c.Params("id"), nil); err != nil {
+		return err
+	}
+	s.log.Info("windows removed", "request_id", requestID(c), "transport_id", c.Params("id"))
 	return c.SendStatus(http.StatusNoContent)
 }
 

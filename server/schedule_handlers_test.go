@@ -238,3 +238,35 @@ func TestScheduledServerEndToEnd(t *testing.T) {
 		t.Fatalf("queue at the end: %s", r.body)
 	}
 }
+
+func TestWindowEndpoints(t *testing.T) {
+	clk := &schedClock{}
+	clk.Set(time.Date(2026, 1, 19, 3, 0, 0, 0, time.UTC)) // Monday 12:00 KST
+	s, m, _ := newManagerServer(t, clk)
+	r := call(t, s, "POST", "/api/v1/transport", `{"name":"w","tables":["VBRK"]}`, authed)
+	id := r.json(t)["id"].(string)
+	win := `{"timezone":"Asia/Seoul","allow":[{"days":"mon-fri","from":"22:00","to":"06:00"},{"days":"sat,sun","from":"00:00","to":"24:00"}]}`
+	if r = call(t, s, "PUT", "/api/v1/transport/"+id+"/windows", win, authed); r.status != http.StatusOK || !strings.Contains(string(r.body), `"on_close":"finish"`) {
+		t.Fatalf("PUT windows: %d %s", r.status, r.body)
+	}
+	r = call(t, s, "PUT", "/api/transport/"+id+"/windows", `{"timezone":"Asia/Seoul","allow":[{"days":"mon","from":"9:00","to":"10:00"}]}`, authed)
+	if e := r.json(t)["error"].(map[string]any); r.status != http.StatusBadRequest || e["field"] != "allow[0].from" {
+		t.Fatalf("bad window: %d %s", r.status, r.body)
+	}
+	r = call(t, s, "POST", "/api/v1/transport/"+id+"/execute", "", authed)
+	if e := r.json(t)["error"].(map[string]any); r.status != http.StatusConflict || e["code"] != CodeOutsideWindow ||
+		!strings.Contains(e["message"].(string), "2026-01-19T13:00:00Z") {
+		t.Fatalf("execute outside the window: %d %s", r.status, r.body)
+	}
+	if r = call(t, s, "POST", "/api/v1/transport/"+id+"/execute", `{"force":true}`, authed); r.status != http.StatusAccepted {
+		t.Fatalf("forced execute: %d %s", r.status, r.body)
+	}
+	waitJobs(t, m)
+	if r = call(t, s, "DELETE", "/api/v1/transport/"+id+"/windows", "", authed); r.status != http.StatusNoContent {
+		t.Fatalf("DELETE windows: %d %s", r.status, r.body)
+	}
+	if r = call(t, s, "POST", "/api/v1/transport/"+id+"/execute", "", authed); r.status != http.StatusAccepted {
+		t.Fatalf("execute without windows: %d %s", r.status, r.body)
+	}
+	waitJobs(t, m)
+}
