@@ -86,6 +86,9 @@ type ManagerConfig struct {
 	// DefaultWindows, if set, are the allowed windows of transports that
 	// declare none (config.yaml); nil: always open. See WindowSpec.
 	DefaultWindows *WindowSpec
+	// RetentionDays is the retention period of transports that set none
+	// (config.yaml); 0 means DefaultRetentionDays (90). See RetentionSweep.
+	RetentionDays int
 }
 
 // Validate reports missing dependencies and out-of-range values.
@@ -264,6 +267,9 @@ func (m *Manager) CreateTransport(ctx context.Context, in NewTransport) (Transpo
 			return Transport{}, err
 		}
 	}
+	if in.RetentionDays < 0 || in.RetentionDays > MaxRetentionDays {
+		return Transport{}, &FieldError{"retention_days", fmt.Sprintf("%d is out of range 1..%d", in.RetentionDays, MaxRetentionDays)}
+	}
 	if in.TargetBucket == "" {
 		in.TargetBucket = m.cfg.DefaultBucket
 	}
@@ -322,10 +328,15 @@ func (m *Manager) CreateTransport(ctx context.Context, in NewTransport) (Transpo
 		return Transport{}, err
 	}
 	m.log.Info("transport created", "transport_id", t.ID, "tables", len(t.Tables), "bucket", t.TargetBucket)
+	if in.RetentionDays != 0 {
+		if t, err = m.SetRetention(ctx, t.ID, in.RetentionDays); err != nil {
+			return Transport{}, err
+		}
+	}
 	if in.Schedule != nil {
 		return m.SetSchedule(ctx, t.ID, *in.Schedule)
 	}
-	return t, nil
+	return m.GetTransport(ctx, t.ID)
 }
 
 // GetTransport returns a transport or an error wrapping ErrNotFound.

@@ -59,6 +59,7 @@ type Transport struct {
 	Schedule         *Schedule     `json:"schedule,omitempty"`
 	LastScheduledRun *ScheduledRun `json:"last_scheduled_run,omitempty"`
 	Windows          *WindowSpec   `json:"windows,omitempty"` // its own, else the server's default
+	RetentionDays    int           `json:"retention_days,omitempty"`
 }
 
 // TableRef is a table's exact identity in the source catalog: schema (owner)
@@ -86,6 +87,9 @@ type NewTransport struct {
 	TableParallelism int      `json:"table_parallelism,omitempty"`
 	// Schedule, if set, is stored with the transport (see SetSchedule).
 	Schedule *ScheduleSpec `json:"schedule,omitempty"`
+	// RetentionDays, if set, is the transport's retention period (else the
+	// server's default, spec 90 days).
+	RetentionDays int `json:"retention_days,omitempty"`
 	// TableRefs are the resolved identities of Tables, set by
 	// Manager.CreateTransport (never by the API body).
 	TableRefs []TableRef `json:"-"`

@@ -172,7 +172,8 @@ type schedState struct {
 	wake chan struct{}
 	wg   sync.WaitGroup
 
-	tickMu sync.Mutex // one Tick at a time
+	tickMu    sync.Mutex // one Tick at a time
+	lastSweep time.Time  // of the retention sweep (under tickMu)
 	// queueLen mirrors the queue's length for the ora2gcs_queue_length gauge.
 	queueLen sync.Mutex
 	qlen     int
@@ -259,6 +260,9 @@ func (m *Manager) decorate(ctx context.Context, ts []Transport) error {
 			ts[i].Schedule = sc
 		}
 		m.decorateWindows(ctx, &ts[i])
+		if err := m.decorateRetention(ctx, &ts[i]); err != nil {
+			return err
+		}
 		run, ok, err := m.store.lastScheduledRun(ctx, ts[i].ID)
 		if err != nil {
 			return err
@@ -327,6 +331,7 @@ func (m *Manager) Tick(ctx context.Context, now time.Time) time.Time {
 		return time.Time{}
 	}
 	m.closeWindows(ctx, now)
+	m.maybeSweep(ctx, now)
 	var earliest time.Time
 	for _, row := range rows {
 		spec := ScheduleSpec{Cron: row.cron, Timezone: row.timezone}

@@ -26,6 +26,7 @@ type scheduler interface {
 	SetSchedule(ctx context.Context, transportID string, spec jobs.ScheduleSpec) (jobs.Transport, error)
 	DeleteSchedule(ctx context.Context, transportID string) error
 	SetWindows(ctx context.Context, transportID string, spec *jobs.WindowSpec) (jobs.Transport, error)
+	SetRetention(ctx context.Context, transportID string, days int) (jobs.Transport, error)
 	ListQueue(ctx context.Context) ([]jobs.QueuedRun, error)
 	CancelQueued(ctx context.Context, id string) error
 	ExecuteWith(ctx context.Context, transportID string, opts jobs.ExecuteOptions) (jobs.ExecuteResult, error)
@@ -46,6 +47,7 @@ func (s *Server) routeSchedules(g fiber.Router) {
 	g.Delete("/transport/:id/schedule", s.requireKey, s.handleDeleteSchedule)
 	g.Put("/transport/:id/windows", s.requireKey, s.handlePutWindows)
 	g.Delete("/transport/:id/windows", s.requireKey, s.handleDeleteWindows)
+	g.Put("/transport/:id/retention", s.requireKey, s.handlePutRetention)
 	g.Get("/queue", s.requireKey, s.handleListQueue)
 	g.Delete("/queue/:id", s.requireKey, s.handleCancelQueued)
 }
@@ -127,6 +129,30 @@ func (s *Server) handleDeleteWindows(c *fiber.Ctx) error {
 	}
 	s.log.Info("windows removed", "request_id", requestID(c), "transport_id", c.Params("id"))
 	return c.SendStatus(http.StatusNoContent)
+}
+
+// handlePutRetention sets a transport's retention period, body
+// {"retention_days": 30} (0: back to the server's default).
+func (s *Server) handlePutRetention(c *fiber.Ctx) error {
+	sc, err := s.scheduler()
+	if err != nil {
+		return err
+	}
+	var in struct {
+		RetentionDays *int `json:"retention_days"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	if in.RetentionDays == nil {
+		return validationError("retention_days", "required")
+	}
+	t, err := sc.SetRetention(c.UserContext(), c.Params("id"), *in.RetentionDays)
+	if err != nil {
+		return scheduleError(err, "")
+	}
+	s.log.Info("retention set", "request_id", requestID(c), "transport_id", t.ID, "retention_days", t.RetentionDays)
+	return c.JSON(t)
 }
 
 func (s *Server) handleListQueue(c *fiber.Ctx) error {

@@ -270,3 +270,24 @@ func TestWindowEndpoints(t *testing.T) {
 	}
 	waitJobs(t, m)
 }
+
+func TestRetentionEndpoints(t *testing.T) {
+	clk := &schedClock{}
+	clk.Set(time.Date(2026, 1, 19, 3, 0, 0, 0, time.UTC))
+	s, _, _ := newManagerServer(t, clk)
+	r := call(t, s, "POST", "/api/v1/transport", `{"name":"r","tables":["VBRK"],"retention_days":30}`, authed)
+	if r.status != http.StatusCreated || r.json(t)["retention_days"] != float64(30) {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	id := r.json(t)["id"].(string)
+	r = call(t, s, "POST", "/api/v1/transport", `{"name":"r","tables":["VBRK"],"retention_days":-5}`, authed)
+	if e := r.json(t)["error"].(map[string]any); r.status != http.StatusBadRequest || e["field"] != "retention_days" {
+		t.Fatalf("create with bad retention: %d %s", r.status, r.body)
+	}
+	if r = call(t, s, "PUT", "/api/v1/transport/"+id+"/retention", `{"retention_days":0}`, authed); r.status != http.StatusOK || r.json(t)["retention_days"] != float64(jobs.DefaultRetentionDays) {
+		t.Fatalf("PUT retention: %d %s", r.status, r.body)
+	}
+	if r = call(t, s, "PUT", "/api/transport/"+id+"/retention", `{}`, authed); r.status != http.StatusBadRequest {
+		t.Fatalf("PUT without retention_days: %d %s", r.status, r.body)
+	}
+}
