@@ -160,7 +160,7 @@ func (o *memObject) Commit() (pipeline.ObjectInfo, error) {
 		crc++
 	}
 	s.objects[o.name] = b
-	return pipeline.ObjectInfo{Name: o.name, URI: "mem://" + o.name, Size: int64(len(b)), CRC32C: crc}, nil
+	return pipeline.ObjectInfo{Name: o.name, URI: "mem://" + o.name, Size: int64(len(b)), CRC32C: crc, CRC32CReported: true}, nil
 }
 
 func (o *memObject) Abort() error {

@@ -19,6 +19,11 @@ func TestPartName(t *testing.T) {
 		"TRP-1/v001/VBRP.jsonl.gz": "TRP-1/v001/VBRP.part-00003.jsonl.gz",
 		"VBRP":                     "VBRP.part-00003",
 		"a.b/c/T.x":                "a.b/c/T.part-00003.x",
+		// a qualified table: the schema's dot is not the extension
+		"TRP-1/v001/public.vbrp.jsonl.gz": "TRP-1/v001/public.vbrp.part-00003.jsonl.gz",
+		"TRP-1/v001/s.t%2Ex.jsonl.gz":     "TRP-1/v001/s.t%2Ex.part-00003.jsonl.gz",
+		"TRP-1/v001/public.vbrp.tar.bz2":  "TRP-1/v001/public.vbrp.tar.part-00003.bz2",
+		"TRP-1/v001/.hidden":              "TRP-1/v001/.hidden.part-00003",
 	} {
 		if got := pipeline.PartName(in, 3); got != want {
 			t.Errorf("PartName(%q) = %q, want %q", in, got, want)

@@ -139,13 +139,25 @@ func putBuf(bp *[]byte) {
 	}
 }
 
-// PartName is the name of part n (1-based) of object name:
-// "A/VBRP.jsonl.gz" → "A/VBRP.part-00001.jsonl.gz".
+// PartName is the name of part n (1-based) of object name, inserted before
+// its extension: "A/VBRP.jsonl.gz" → "A/VBRP.part-00001.jsonl.gz",
+// "A/public.vbrp.jsonl.gz" → "A/public.vbrp.part-00001.jsonl.gz". The
+// extension is ".jsonl.gz" (or ".json.gz", ".ndjson.gz") when the name ends
+// with it, else what follows the last dot of the last path segment, so the
+// dot between a schema and a table is never mistaken for one.
 func PartName(name string, n int) string {
 	base, ext := name, ""
-	if i := strings.Index(name[strings.LastIndex(name, "/")+1:], "."); i >= 0 {
-		cut := strings.LastIndex(name, "/") + 1 + i
-		base, ext = name[:cut], name[cut:]
+	for _, e := range []string{".jsonl.gz", ".ndjson.gz", ".json.gz"} {
+		if strings.HasSuffix(name, e) && len(name) > len(e) {
+			base, ext = name[:len(name)-len(e)], e
+			break
+		}
+	}
+	if ext == "" {
+		seg := strings.LastIndex(name, "/") + 1
+		if i := strings.LastIndex(name[seg:], "."); i > 0 {
+			base, ext = name[:seg+i], name[seg+i:]
+		}
 	}
 	return fmt.Sprintf("%s.part-%05d%s", base, n, ext)
 }
@@ -533,13 +545,13 @@ func (w *writer) commit() error {
 	if info.Size != 0 && info.Size != size {
 		return fmt.Errorf("pipeline: %s: storage reports %d bytes, %d were written", w.name, info.Size, size)
 	}
-	if info.CRC32C != 0 && info.CRC32C != crc {
+	if info.CRC32CReported && info.CRC32C != crc {
 		return fmt.Errorf("pipeline: %s: storage reports CRC32C %08x, written bytes have %08x", w.name, info.CRC32C, crc)
 	}
 	if info.Size == 0 {
 		info.Size = size
 	}
-	if info.CRC32C == 0 {
+	if !info.CRC32CReported {
 		info.CRC32C = crc
 	}
 	w.stats.CompressedBytes += size

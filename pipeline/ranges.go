@@ -269,15 +269,12 @@ func (rr *RangeRun) compose(ctx context.Context, comp Composer, rm Remover, resu
 	if err != nil {
 		return st, fmt.Errorf("pipeline: compose %s: %w", rr.Name, err)
 	}
-	if info.Size != want.size || (info.CRC32C != 0 && info.CRC32C != want.crc) {
+	if info.Size != want.size || !info.CRC32CReported || info.CRC32C != want.crc {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
 		rerr := rm.Remove(rctx, rr.Name)
 		return st, errors.Join(fmt.Errorf("pipeline: %s: composed object has %d bytes CRC32C %08x, its parts add up to %d bytes CRC32C %08x",
 			rr.Name, info.Size, info.CRC32C, want.size, want.crc), rerr)
-	}
-	if info.CRC32C == 0 {
-		info.CRC32C = want.crc
 	}
 	st.CompressedBytes, st.CRC32C, st.Object = info.Size, info.CRC32C, info
 	return st, nil
@@ -297,7 +294,7 @@ func writeSmall(ctx context.Context, s Sink, name string, b []byte) (ObjectInfo,
 	if err != nil {
 		return ObjectInfo{}, fmt.Errorf("commit %s: %w", name, err)
 	}
-	if c := CRC32C(b); info.CRC32C != 0 && info.CRC32C != c {
+	if c := CRC32C(b); info.CRC32CReported && info.CRC32C != c {
 		return ObjectInfo{}, fmt.Errorf("%s: storage reports CRC32C %08x, written bytes have %08x", name, info.CRC32C, c)
 	}
 	info.CRC32C = CRC32C(b)

@@ -280,7 +280,7 @@ func (o *object) Commit() (pipeline.ObjectInfo, error) {
 	if err := o.sink.publish(o.f.Name(), o.final); err != nil {
 		return pipeline.ObjectInfo{}, fmt.Errorf("file: commit %s: %w", o.name, err)
 	}
-	return pipeline.ObjectInfo{Name: o.name, URI: o.sink.URI(o.name), Size: o.size, CRC32C: o.crc}, nil
+	return pipeline.ObjectInfo{Name: o.name, URI: o.sink.URI(o.name), Size: o.size, CRC32C: o.crc, CRC32CReported: true}, nil
 }
 
 // publish moves the synced temporary file tmp to final, refusing to
@@ -398,7 +398,7 @@ func (s *Sink) Compose(ctx context.Context, dst string, srcs []string) (info pip
 	if err = s.publish(f.Name(), final); err != nil {
 		return info, fmt.Errorf("file: compose %s: %w", dst, err)
 	}
-	return pipeline.ObjectInfo{Name: dst, URI: s.URI(dst), Size: size, CRC32C: h.Sum32()}, nil
+	return pipeline.ObjectInfo{Name: dst, URI: s.URI(dst), Size: size, CRC32C: h.Sum32(), CRC32CReported: true}, nil
 }
 
 func (s *Sink) copyFrom(w io.Writer, name string) (int64, error) {
