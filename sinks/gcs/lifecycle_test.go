@@ -1,0 +1,175 @@
+package gcs
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"google.golang.org/api/option"
+)
+
+// bucketMetadata is a recording stand-in for the JSON API's bucket
+// metadata (GET and PATCH /storage/v1/b/{bucket}). The in-process emulator
+// (fake-gcs-server v1.56.1) keeps only versioning and defaultEventBasedHold
+// of a bucket update and drops its lifecycle, so these tests check the
+// requests we send and the configuration they leave against this recorder.
+type bucketMetadata struct {
+	mu        sync.Mutex
+	metagen   int64
+	lifecycle json.RawMessage
+	patches   []string
+	conflicts int // PATCHes refused for a stale metageneration
+	// raceOnce: someone else updates the bucket between our read and our
+	// PATCH (once).
+	raceOnce bool
+}
+
+func (b *bucketMetadata) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !strings.HasSuffix(r.URL.Path, "/b/bkt") {
+		http.Error(w, "unexpected path "+r.URL.Path, http.StatusNotFound)
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+	case http.MethodPatch:
+		if b.raceOnce {
+			b.raceOnce = false
+			b.metagen++
+		}
+		if m := r.URL.Query().Get("ifMetagenerationMatch"); m != strconv.FormatInt(b.metagen, 10) {
+			b.conflicts++
+			w.WriteHeader(http.StatusPreconditionFailed)
+			io.WriteString(w, `{"error":{"code":412,"message":"Precondition Failed"}}`)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		b.patches = append(b.patches, string(body))
+		var upd map[string]json.RawMessage
+		if err := json.Unmarshal(body, &upd); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if lc, ok := upd["lifecycle"]; ok {
+			b.lifecycle = lc
+		}
+		b.metagen++
+	default:
+		http.Error(w, "method", http.StatusMethodNotAllowed)
+		return
+	}
+	out := map[string]any{"kind": "storage#bucket", "name": "bkt", "id": "bkt", "metageneration": strconv.FormatInt(b.metagen, 10)}
+	if len(b.lifecycle) > 0 {
+		out["lifecycle"] = b.lifecycle
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(out)
+}
+
+type rule struct {
+	Action    struct{ Type string } `json:"action"`
+	Condition struct {
+		Age           *int64   `json:"age"`
+		MatchesPrefix []string `json:"matchesPrefix"`
+		MatchesSuffix []string `json:"matchesSuffix"`
+		IsLive        *bool    `json:"isLive"`
+	} `json:"condition"`
+}
+
+func (b *bucketMetadata) rules(t *testing.T) []rule {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var lc struct{ Rule []rule }
+	if len(b.lifecycle) > 0 {
+		if err := json.Unmarshal(b.lifecycle, &lc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return lc.Rule
+}
+
+func TestEnsureRetentionKeepsForeignRules(t *testing.T) {
+	meta := &bucketMetadata{metagen: 7, lifecycle: json.RawMessage(`{"rule":[
+		{"action":{"type":"Delete"},"condition":{"age":30,"matchesPrefix":["tmp/"]}},
+		{"action":{"type":"SetStorageClass","storageClass":"COLDLINE"},"condition":{"age":365}},
+		{"action":{"type":"Delete"},"condition":{"age":5,"matchesPrefix":["TRP-1/"],"matchesSuffix":[".log"]}}]}`)}
+	srv := httptest.NewServer(meta)
+	defer srv.Close()
+	ctx := context.Background()
+	s, err := New(ctx, Config{Bucket: "bkt"}, option.WithEndpoint(srv.URL+"/storage/v1/"), option.WithoutAuthentication())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if d, err := s.CheckRetention(ctx, "TRP-1/", 90); err != nil || !strings.Contains(d, "no lifecycle rule") {
+		t.Fatalf("drift before: %q %v", d, err)
+	}
+	changed, err := s.EnsureRetention(ctx, "TRP-1/", 90)
+	if err != nil || !changed {
+		t.Fatalf("add: %v %v", changed, err)
+	}
+	rs := meta.rules(t)
+	if len(rs) != 4 {
+		t.Fatalf("%d rules after adding ours: %+v", len(rs), rs)
+	}
+	if rs[0].Action.Type != "Delete" || *rs[0].Condition.Age != 30 || rs[0].Condition.MatchesPrefix[0] != "tmp/" ||
+		rs[1].Action.Type != "SetStorageClass" || *rs[1].Condition.Age != 365 ||
+		*rs[2].Condition.Age != 5 || rs[2].Condition.MatchesSuffix[0] != ".log" {
+		t.Fatalf("foreign rules changed: %+v", rs)
+	}
+	if rs[3].Action.Type != "Delete" || *rs[3].Condition.Age != 90 || len(rs[3].Condition.MatchesPrefix) != 1 || rs[3].Condition.MatchesPrefix[0] != "TRP-1/" {
+		t.Fatalf("our rule: %+v", rs[3])
+	}
+	if !strings.Contains(meta.patches[0], `"matchesPrefix":["TRP-1/"]`) {
+		t.Fatalf("request sent: %s", meta.patches[0])
+	}
+	// again: nothing to change, no request
+	if changed, err := s.EnsureRetention(ctx, "TRP-1/", 90); err != nil || changed || len(meta.patches) != 1 {
+		t.Fatalf("idempotent: %v %v, %d patches", changed, err, len(meta.patches))
+	}
+	if d, err := s.CheckRetention(ctx, "TRP-1/", 90); err != nil || d != "" {
+		t.Fatalf("drift after: %q %v", d, err)
+	}
+	// a second transport, then an update of the first
+	if _, err := s.EnsureRetention(ctx, "TRP-2/", 30); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := s.CheckRetention(ctx, "TRP-1/", 60); !strings.Contains(d, "after 90 days, want 60") {
+		t.Fatalf("drift: %q", d)
+	}
+	if changed, err := s.EnsureRetention(ctx, "TRP-1/", 60); err != nil || !changed {
+		t.Fatalf("update: %v %v", changed, err)
+	}
+	rs = meta.rules(t)
+	if len(rs) != 5 || *rs[3].Condition.Age != 60 || rs[4].Condition.MatchesPrefix[0] != "TRP-2/" || *rs[4].Condition.Age != 30 || *rs[2].Condition.Age != 5 {
+		t.Fatalf("after update: %+v", rs)
+	}
+	// removal takes only ours
+	if _, err := s.EnsureRetention(ctx, "TRP-1/", 0); err != nil {
+		t.Fatal(err)
+	}
+	rs = meta.rules(t)
+	if len(rs) != 4 || rs[3].Condition.MatchesPrefix[0] != "TRP-2/" || rs[2].Condition.MatchesSuffix[0] != ".log" {
+		t.Fatalf("after removal: %+v", rs)
+	}
+	// a concurrent change of the bucket between our read and our update is
+	// not overwritten: the update fails on its metageneration precondition
+	before := meta.rules(t)
+	meta.mu.Lock()
+	meta.raceOnce = true
+	meta.mu.Unlock()
+	if _, err := s.EnsureRetention(ctx, "TRP-3/", 10); err == nil {
+		t.Fatal("update over a concurrent change succeeded")
+	}
+	if meta.conflicts != 1 || len(meta.rules(t)) != len(before) {
+		t.Fatalf("conflicts %d, rules %d (were %d)", meta.conflicts, len(meta.rules(t)), len(before))
+	}
+}
