@@ -200,7 +200,7 @@ func decodeJSON(c *fiber.Ctx, v any) error {
 	if err := requireJSON(c); err != nil {
 		return err
 	}
-	if err := checkObject(body, jsonFields(v)); err != nil {
+	if err := checkObject(body, reflect.TypeOf(v), ""); err != nil {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -232,35 +232,43 @@ func requireJSON(c *fiber.Ctx) error {
 		"the request body must be sent as Content-Type: application/json (UTF-8)")
 }
 
-// jsonFields lists the JSON names of the fields of the struct v points to.
-func jsonFields(v any) map[string]bool {
-	t := reflect.TypeOf(v)
+// jsonFields maps the JSON names of the fields of struct type t (promoted
+// fields of embedded structs included) to their types.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	out := map[string]bool{}
+	out := map[string]reflect.Type{}
+	if t.Kind() != reflect.Struct {
+		return out
+	}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if !f.IsExported() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && name == "" {
+			for k, v := range jsonFields(f.Type) {
+				out[k] = v
+			}
 			continue
 		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		switch name {
-		case "-":
+		if !f.IsExported() || name == "-" {
 			continue
-		case "":
+		}
+		if name == "" {
 			name = f.Name
 		}
-		out[name] = true
+		out[name] = f.Type
 	}
 	return out
 }
 
-// checkObject walks body as one JSON object and refuses, naming the field:
-// a key that is not in fields (a key matching one only case-insensitively
-// is named as such), a key given twice, a value holding invalid UTF-8 (which
+// checkObject walks body as one JSON object against struct type t and
+// refuses, naming the field ("schedule.cron" for nested objects): a key
+// that is not a field (a key matching one only case-insensitively is named
+// as such), a key given twice, a value holding invalid UTF-8 (which
 // encoding/json would silently replace), and anything after the object.
-func checkObject(body []byte, fields map[string]bool) error {
+func checkObject(body []byte, t reflect.Type, prefix string) error {
+	fields := jsonFields(t)
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	malformed := func(err error) error {
@@ -275,6 +283,9 @@ func checkObject(body []byte, fields map[string]bool) error {
 		return malformed(err)
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		if prefix != "" {
+			return nil // not an object: the decoder names the field and its type
+		}
 		return newError(http.StatusBadRequest, CodeBadRequest, "request body must be a JSON object")
 	}
 	seen := map[string]bool{}
@@ -288,35 +299,48 @@ func checkObject(body []byte, fields map[string]bool) error {
 		if !utf8.Valid(body[keyStart:dec.InputOffset()]) {
 			return newError(http.StatusBadRequest, CodeBadRequest, "a field name is not valid UTF-8")
 		}
-		if !fields[key] {
+		field := prefix + key
+		ft, ok := fields[key]
+		if !ok {
 			for f := range fields {
 				if strings.EqualFold(f, key) {
-					return &apiError{Status: http.StatusBadRequest, Code: CodeValidation, Field: key,
-						Message: fmt.Sprintf("%s: unknown field; field names are case-sensitive, did you mean %q?", key, f)}
+					return &apiError{Status: http.StatusBadRequest, Code: CodeValidation, Field: field,
+						Message: fmt.Sprintf("%s: unknown field; field names are case-sensitive, did you mean %q?", field, prefix+f)}
 				}
 			}
-			return &apiError{Status: http.StatusBadRequest, Code: CodeBadRequest, Field: key,
-				Message: fmt.Sprintf("%s: unknown field", key)}
+			return &apiError{Status: http.StatusBadRequest, Code: CodeBadRequest, Field: field,
+				Message: fmt.Sprintf("%s: unknown field", field)}
 		}
 		if seen[key] {
-			return &apiError{Status: http.StatusBadRequest, Code: CodeValidation, Field: key,
-				Message: fmt.Sprintf("%s: given more than once", key)}
+			return &apiError{Status: http.StatusBadRequest, Code: CodeValidation, Field: field,
+				Message: fmt.Sprintf("%s: given more than once", field)}
 		}
 		seen[key] = true
 		var raw json.RawMessage // the value's bytes as sent
 		if err := dec.Decode(&raw); err != nil {
 			return malformed(err)
 		}
+		st := ft
+		for st.Kind() == reflect.Pointer {
+			st = st.Elem()
+		}
+		if st.Kind() == reflect.Struct && st != reflect.TypeOf(time.Time{}) {
+			if err := checkObject(raw, st, field+"."); err != nil {
+				return err
+			}
+		}
 		if !utf8.Valid(raw) {
-			return &apiError{Status: http.StatusBadRequest, Code: CodeValidation, Field: key,
-				Message: fmt.Sprintf("%s: not valid UTF-8", key)}
+			return &apiError{Status: http.StatusBadRequest, Code: CodeValidation, Field: field,
+				Message: fmt.Sprintf("%s: not valid UTF-8", field)}
 		}
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
 		return malformed(err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return newError(http.StatusBadRequest, CodeBadRequest, "malformed JSON body: data after the object")
+	if prefix == "" {
+		if _, err := dec.Token(); err != io.EOF {
+			return newError(http.StatusBadRequest, CodeBadRequest, "malformed JSON body: data after the object")
+		}
 	}
 	return nil
 }

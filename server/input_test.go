@@ -59,6 +59,9 @@ func TestStrictJSON(t *testing.T) {
 		{"invalid UTF-8 in a table", "{\"name\":\"a\",\"tables\":[\"VB\xc3RK\"]}", "tables", CodeValidation},
 		{"invalid UTF-8 in description", "{\"name\":\"a\",\"tables\":[\"VBRK\"],\"description\":\"\xed\xa0\x80\"}", "description", CodeValidation},
 		{"unknown field", `{"name":"a","tables":["VBRK"],"bucket":"y"}`, "bucket", CodeBadRequest},
+		{"nested duplicate key", `{"name":"a","tables":["VBRK"],"schedule":{"cron":"0 1 * * *","cron":"0 2 * * *","timezone":"UTC"}}`, "schedule.cron", CodeValidation},
+		{"nested wrong-case key", `{"name":"a","tables":["VBRK"],"schedule":{"Cron":"0 1 * * *","timezone":"UTC"}}`, "schedule.Cron", CodeValidation},
+		{"nested invalid UTF-8", "{\"name\":\"a\",\"tables\":[\"VBRK\"],\"schedule\":{\"cron\":\"0 1 * * *\",\"timezone\":\"U\xffTC\"}}", "schedule.timezone", CodeValidation},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
