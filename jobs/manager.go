@@ -321,6 +321,21 @@ func (m *Manager) CreateTransport(ctx context.Context, in NewTransport) (Transpo
 		tables = append(tables, display)
 		refs = append(refs, ref)
 	}
+	// A table split into parts is stored as OBJECT.part-NNNNN.jsonl.gz: no
+	// other entry may be stored under one of those names (schema OBJECT,
+	// table part-NNNNN next to an unqualified table OBJECT).
+	for _, ref := range refs {
+		i := strings.LastIndex(ref.Object, ".part-")
+		if i <= 0 {
+			continue
+		}
+		num := ref.Object[i+len(".part-"):]
+		if prev, dup := objects[ref.Object[:i]]; dup && num != "" && strings.Trim(num, "0123456789") == "" {
+			this := objects[ref.Object]
+			return Transport{}, fmt.Errorf("jobs: tables: %q and %q: a part of %q would be stored as %s.jsonl.gz, the object of %q: %w",
+				prev, this, prev, ref.Object, this, ErrTableConflict)
+		}
+	}
 	in.TableRefs = refs
 	in.Tables = tables
 	t, err := m.store.CreateTransport(ctx, in, m.now())

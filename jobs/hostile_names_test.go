@@ -1,0 +1,41 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestCreateTransportRefusesPartNameCollision: a table split into parts is
+// stored as OBJECT.part-NNNNN.jsonl.gz, so a qualified table whose schema is
+// another (unqualified) entry's object name and whose name is part-NNNNN
+// would be written to the same final name as the first part of that entry.
+// Both orders are refused at creation naming both entries; without the
+// other entry such a table is fine.
+func TestCreateTransportRefusesPartNameCollision(t *testing.T) {
+	conn := newFakeConnector(&fakeTable{name: "FAKE", rows: 3}, &fakeTable{name: "part-00001", rows: 5},
+		&fakeTable{name: "part-123456", rows: 1})
+	e := newEnv(t, conn)
+	ctx := context.Background()
+	for _, tables := range [][]string{
+		{"FAKE", `FAKE."part-00001"`},
+		{`FAKE."part-00001"`, "fake"},
+		{"FAKE", `FAKE."part-123456"`},
+	} {
+		_, err := e.m.CreateTransport(ctx, NewTransport{Name: "parts", Tables: tables})
+		if !errors.Is(err, ErrTableConflict) {
+			t.Errorf("%q: error %v, want ErrTableConflict", tables, err)
+			continue
+		}
+		for _, want := range tables {
+			if !strings.Contains(err.Error(), fmt.Sprintf("%q", want)) {
+				t.Errorf("%q: error %q does not name %s", tables, err, want)
+			}
+		}
+	}
+	if _, err := e.m.CreateTransport(ctx, NewTransport{Name: "alone", Tables: []string{`FAKE."part-00001"`}}); err != nil {
+		t.Fatalf("a part-named table alone: %v", err)
+	}
+}
