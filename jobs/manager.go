@@ -89,6 +89,11 @@ type ManagerConfig struct {
 	// RetentionDays is the retention period of transports that set none
 	// (config.yaml); 0 means DefaultRetentionDays (90). See RetentionSweep.
 	RetentionDays int
+	// Lifecycle, if set, returns the lifecycle-rule enforcer of a bucket
+	// (the gcs sink) or nil for targets without one; it is used when a
+	// transport is created, its retention changes and at start-up. Nil:
+	// no target has lifecycle rules (the sweep enforces retention).
+	Lifecycle func(bucket string) (RetentionEnforcer, error)
 }
 
 // Validate reports missing dependencies and out-of-range values.
@@ -347,6 +352,8 @@ func (m *Manager) CreateTransport(ctx context.Context, in NewTransport) (Transpo
 		if t, err = m.SetRetention(ctx, t.ID, in.RetentionDays); err != nil {
 			return Transport{}, err
 		}
+	} else {
+		m.applyRetention(ctx, t, false)
 	}
 	if in.Schedule != nil {
 		return m.SetSchedule(ctx, t.ID, *in.Schedule)

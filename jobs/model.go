@@ -56,10 +56,11 @@ type Transport struct {
 	LastJobVersion   string     `json:"last_job_version,omitempty"`
 	// Policies (schedule.go, queue.go, retention.go), filled by the
 	// Manager's GetTransport and ListTransports.
-	Schedule         *Schedule     `json:"schedule,omitempty"`
-	LastScheduledRun *ScheduledRun `json:"last_scheduled_run,omitempty"`
-	Windows          *WindowSpec   `json:"windows,omitempty"` // its own, else the server's default
-	RetentionDays    int           `json:"retention_days,omitempty"`
+	Schedule         *Schedule        `json:"schedule,omitempty"`
+	LastScheduledRun *ScheduledRun    `json:"last_scheduled_run,omitempty"`
+	Windows          *WindowSpec      `json:"windows,omitempty"` // its own, else the server's default
+	RetentionDays    int              `json:"retention_days,omitempty"`
+	Retention        *RetentionStatus `json:"retention,omitempty"` // how it is enforced
 }
 
 // TableRef is a table's exact identity in the source catalog: schema (owner)

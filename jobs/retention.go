@@ -60,6 +60,11 @@ func (m *Manager) SetRetention(ctx context.Context, transportID string, days int
 		return Transport{}, fmt.Errorf("jobs: set retention of %s: %w", transportID, err)
 	}
 	m.log.Info("retention set", "transport_id", transportID, "retention_days", days)
+	t, err := m.store.GetTransport(ctx, transportID)
+	if err != nil {
+		return Transport{}, err
+	}
+	m.applyRetention(ctx, t, false)
 	return m.GetTransport(ctx, transportID)
 }
 
@@ -69,6 +74,9 @@ func (m *Manager) decorateRetention(ctx context.Context, t *Transport) error {
 		return err
 	}
 	t.RetentionDays = days
+	if st, ok := m.sched.getRetention(t.ID); ok {
+		t.Retention = &st
+	}
 	return nil
 }
 
@@ -196,6 +204,9 @@ func (m *Manager) maybeSweep(ctx context.Context, now time.Time) {
 	if !m.sched.lastSweep.IsZero() && now.Sub(m.sched.lastSweep) < retentionSweepEvery {
 		return
 	}
+	if m.sched.lastSweep.IsZero() {
+		m.checkRetentionAll(ctx)
+	}
 	m.sched.lastSweep = now
 	n, err := m.RetentionSweep(ctx, now)
 	if err != nil {
@@ -203,4 +214,106 @@ func (m *Manager) maybeSweep(ctx context.Context, now time.Time) {
 		return
 	}
 	m.log.Info("retention sweep done", "objects_deleted", n)
+}
+
+// RetentionEnforcer is implemented by targets whose storage expires
+// objects by rules (gcs.Sink: bucket lifecycle rules per transport prefix).
+type RetentionEnforcer interface {
+	EnsureRetention(ctx context.Context, prefix string, days int) (bool, error)
+	CheckRetention(ctx context.Context, prefix string, days int) (string, error)
+}
+
+// RetentionStatus is how a transport's retention is enforced, shown in its
+// representation ("retention").
+type RetentionStatus struct {
+	Enforced bool   `json:"enforced"`
+	By       string `json:"by,omitempty"`     // lifecycle (the bucket's rules) or sweep (the server deletes)
+	Reason   string `json:"reason,omitempty"` // why it is not enforced, or the drift found
+}
+
+func (s *schedState) setRetention(id string, st RetentionStatus) {
+	s.retMu.Lock()
+	defer s.retMu.Unlock()
+	if s.retention == nil {
+		s.retention = map[string]RetentionStatus{}
+	}
+	s.retention[id] = st
+}
+
+func (s *schedState) getRetention(id string) (RetentionStatus, bool) {
+	s.retMu.Lock()
+	defer s.retMu.Unlock()
+	st, ok := s.retention[id]
+	return st, ok
+}
+
+// applyRetention makes the target enforce the transport's retention: the
+// bucket's lifecycle rule for its prefix (added or updated), or the sweep.
+// A failure (e.g. no storage.buckets.update permission) does not fail the
+// transport: its status says retention is not enforced and why.
+func (m *Manager) applyRetention(ctx context.Context, t Transport, check bool) RetentionStatus {
+	days, _, err := m.retentionDays(ctx, t.ID)
+	st := RetentionStatus{}
+	if err != nil {
+		st.Reason = err.Error()
+		return st
+	}
+	var enf RetentionEnforcer
+	if m.cfg.Lifecycle != nil {
+		if enf, err = m.cfg.Lifecycle(t.TargetBucket); err != nil {
+			st.Reason = "the target cannot be opened: " + err.Error()
+			m.sched.setRetention(t.ID, st)
+			return st
+		}
+	}
+	log := m.log.With("transport_id", t.ID, "bucket", t.TargetBucket, "retention_days", days)
+	if enf == nil {
+		st.Enforced, st.By = days > 0, "sweep"
+		m.sched.setRetention(t.ID, st)
+		return st
+	}
+	st.By = "lifecycle"
+	if check {
+		drift, err := enf.CheckRetention(ctx, t.ID+"/", days)
+		switch {
+		case err != nil:
+			st.Reason = "the bucket's lifecycle rules cannot be read: " + err.Error()
+			log.Warn("retention: lifecycle check failed", "error", err)
+		case drift != "":
+			st.Reason = "drift: " + drift
+			log.Warn("retention: lifecycle drift", "drift", drift)
+		default:
+			st.Enforced = true
+		}
+		m.sched.setRetention(t.ID, st)
+		return st
+	}
+	changed, err := enf.EnsureRetention(ctx, t.ID+"/", days)
+	if err != nil {
+		st.Reason = "the bucket's lifecycle rule could not be set (needs storage.buckets.update): " + err.Error()
+		log.Warn("retention: lifecycle rule not set", "error", err)
+	} else {
+		st.Enforced = true
+		log.Info("retention: lifecycle rule applied", "changed", changed)
+	}
+	m.sched.setRetention(t.ID, st)
+	return st
+}
+
+// checkRetentionAll checks every transport's retention enforcement (the
+// scheduler's first tick: at start-up).
+func (m *Manager) checkRetentionAll(ctx context.Context) {
+	for page := 1; ; page++ {
+		p, err := m.store.ListTransports(ctx, page, 200)
+		if err != nil {
+			m.log.Error("retention: list transports", "error", err)
+			return
+		}
+		for _, t := range p.Items {
+			m.applyRetention(ctx, t, true)
+		}
+		if page*200 >= p.Total {
+			return
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -153,5 +154,94 @@ func TestRetentionValidation(t *testing.T) {
 	}
 	if got, _ := e.m.SetRetention(ctx, tr.ID, 0); got.RetentionDays != DefaultRetentionDays {
 		t.Fatalf("back to default: %d", got.RetentionDays)
+	}
+}
+
+// enforcerSink records the lifecycle rules a Manager asks for; denied
+// makes EnsureRetention fail as without storage.buckets.update.
+type enforcerSink struct {
+	pipeline.Sink
+	mu     sync.Mutex
+	rules  map[string]int
+	denied bool
+}
+
+func (s *enforcerSink) RetainedByLifecycle() bool { return true }
+func (s *enforcerSink) EnsureRetention(ctx context.Context, prefix string, days int) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.denied {
+		return false, errors.New("googleapi: Error 403: caller does not have storage.buckets.update access")
+	}
+	changed := s.rules[prefix] != days
+	s.rules[prefix] = days
+	return changed, nil
+}
+func (s *enforcerSink) CheckRetention(ctx context.Context, prefix string, days int) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if got, ok := s.rules[prefix]; !ok || got != days {
+		return "rule differs", nil
+	}
+	return "", nil
+}
+
+// TestRetentionLifecycleApplied: creating a transport and changing its
+// retention set the bucket's rule; without the permission the transport
+// still works and its status says retention is not enforced and why; at
+// start-up (first tick) drift is reported.
+func TestRetentionLifecycleApplied(t *testing.T) {
+	clk := &fakeClock{}
+	clk.Set(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))
+	target := t.TempDir()
+	enf := &enforcerSink{rules: map[string]int{}}
+	fileTarget := withFileTarget(target)
+	e := newEnv(t, newFakeConnector(&fakeTable{name: "T", rows: 5}), withClock(clk), func(c *ManagerConfig) {
+		fileTarget(c)
+		inner := c.Sinks
+		c.Sinks = func(b string) (pipeline.Sink, error) {
+			s, err := inner(b)
+			enf.mu.Lock()
+			enf.Sink = s
+			enf.mu.Unlock()
+			return enf, err
+		}
+		c.Lifecycle = func(string) (RetentionEnforcer, error) { return enf, nil }
+	})
+	ctx := context.Background()
+	tr := mustCreate(t, e.m, "g", "T")
+	if enf.rules[tr.ID+"/"] != DefaultRetentionDays || tr.Retention == nil || !tr.Retention.Enforced || tr.Retention.By != "lifecycle" {
+		t.Fatalf("on create: rules %v, status %+v", enf.rules, tr.Retention)
+	}
+	got, err := e.m.SetRetention(ctx, tr.ID, 30)
+	if err != nil || enf.rules[tr.ID+"/"] != 30 || !got.Retention.Enforced {
+		t.Fatalf("on change: %v %v %+v", err, enf.rules, got.Retention)
+	}
+	enf.mu.Lock()
+	enf.denied = true
+	enf.mu.Unlock()
+	got, err = e.m.SetRetention(ctx, tr.ID, 45)
+	if err != nil || got.Retention.Enforced || !strings.Contains(got.Retention.Reason, "storage.buckets.update") {
+		t.Fatalf("without permission: %v %+v", err, got.Retention)
+	}
+	if j := runJob(t, e.m, tr.ID); j.Status != StatusCompleted {
+		t.Fatalf("job without retention permission: %+v", j)
+	}
+	// start-up check: the bucket says 30, the transport 45
+	e.m.Tick(ctx, clk.Now())
+	got, _ = e.m.GetTransport(ctx, tr.ID)
+	if got.Retention == nil || got.Retention.Enforced || !strings.HasPrefix(got.Retention.Reason, "drift:") {
+		t.Fatalf("start-up drift: %+v", got.Retention)
+	}
+}
+
+func TestSchedulerMetricsExported(t *testing.T) {
+	e := newEnv(t, newFakeConnector(&fakeTable{name: "T", rows: 1}))
+	var b strings.Builder
+	e.m.Metrics().WritePrometheus(&b)
+	for _, name := range []string{`ora2gcs_queue_length 0`, `ora2gcs_retention_deleted_objects_total 0`, `ora2gcs_scheduled_runs_total{outcome="started"} 0`} {
+		if !strings.Contains(b.String(), name) {
+			t.Errorf("/metrics lacks %s", name)
+		}
 	}
 }

@@ -174,6 +174,9 @@ type schedState struct {
 
 	tickMu    sync.Mutex // one Tick at a time
 	lastSweep time.Time  // of the retention sweep (under tickMu)
+
+	retMu     sync.Mutex
+	retention map[string]RetentionStatus // by transport
 	// queueLen mirrors the queue's length for the ora2gcs_queue_length gauge.
 	queueLen sync.Mutex
 	qlen     int
@@ -201,6 +204,11 @@ func (m *Manager) initSchedule() {
 		return float64(m.sched.qlen)
 	})
 	m.refreshQueueLen(m.base)
+	// counters are shown at 0 before their first event
+	m.metrics.GetOrCreateCounter(`ora2gcs_retention_deleted_objects_total`)
+	for _, o := range []string{RunStarted, RunQueued, RunSkipped, RunFailed} {
+		m.metrics.GetOrCreateCounter(fmt.Sprintf(`ora2gcs_scheduled_runs_total{outcome=%q}`, o))
+	}
 }
 
 // SetSchedule sets (or replaces) a transport's schedule. Its first run is
