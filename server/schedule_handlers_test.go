@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -236,6 +237,32 @@ func TestScheduledServerEndToEnd(t *testing.T) {
 	}
 	if r = call(t, s, "GET", "/api/v1/queue", "", authed); !strings.Contains(string(r.body), `"total":0`) {
 		t.Fatalf("queue at the end: %s", r.body)
+	}
+	// retention: one day; two days later the daily sweep expires every
+	// version but the newest completed one
+	if r = call(t, s, "PUT", "/api/v1/transport/"+sched+"/retention", `{"retention_days":1}`, authed); r.status != http.StatusOK {
+		t.Fatalf("retention: %d %s", r.status, r.body)
+	}
+	if r = call(t, s, "DELETE", "/api/v1/transport/"+sched+"/schedule", "", authed); r.status != http.StatusNoContent {
+		t.Fatalf("unschedule: %d", r.status)
+	}
+	clk.Add(50 * time.Hour)
+	m.Tick(ctx, clk.Now())
+	r = call(t, s, "GET", "/api/v1/jobs?transport_id="+sched, "", authed)
+	var page struct {
+		Items []struct {
+			ID        string     `json:"id"`
+			Version   string     `json:"version"`
+			ExpiredAt *time.Time `json:"expired_at"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(r.body, &page); err != nil || len(page.Items) != 4 {
+		t.Fatalf("jobs after the sweep: %v %s", err, r.body)
+	}
+	for _, j := range page.Items { // newest first
+		if (j.Version == "v004") != (j.ExpiredAt == nil) {
+			t.Fatalf("after the sweep %s expired_at %v: %s", j.Version, j.ExpiredAt, r.body)
+		}
 	}
 }
 
