@@ -40,10 +40,15 @@ WHERE c.relkind IN ('r','p','v','m','f')
 // estimate is pg_class.reltuples; -1 (never vacuumed or analysed) → NULL.
 func (dialect) ListTablesSQL() string { return tableSelect + "\nORDER BY 1, 2" }
 
+// FindTableSQL finds the candidates for a user-given name case
+// insensitively (sqlsource picks among them). Both sides are lower-cased
+// under the database's default collation: the catalog's name type has
+// collation "C", whose lower() leaves non-ASCII letters alone, so "Äpfel"
+// would never be a candidate for ÄPFEL.
 func (dialect) FindTableSQL(schema, name string) (string, []any) {
 	return tableSelect + `
-  AND lower(c.relname) = lower($2::text)
-  AND (($1::text = '' AND pg_table_is_visible(c.oid)) OR ($1::text <> '' AND lower(n.nspname) = lower($1::text)))
+  AND lower(c.relname::text COLLATE "default") = lower($2::text COLLATE "default")
+  AND (($1::text = '' AND pg_table_is_visible(c.oid)) OR ($1::text <> '' AND lower(n.nspname::text COLLATE "default") = lower($1::text COLLATE "default")))
 ORDER BY 1, 2`, []any{schema, name}
 }
 
@@ -54,7 +59,17 @@ WHERE n.nspname = $1::text AND c.relname = $2::text AND a.attnum > 0 AND NOT a.a
 ORDER BY a.attnum`, []any{schema, name}
 }
 
-func (dialect) FoldCase(s string) string { return strings.ToLower(s) }
+// FoldCase folds an unquoted identifier as PostgreSQL does in a multi-byte
+// (UTF-8) database (downcase_identifier): ASCII A-Z become a-z, every other
+// letter keeps its case, so unquoted ÄPFEL names "Äpfel", not "äpfel".
+func (dialect) FoldCase(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'A' && r <= 'Z' {
+			return r + ('a' - 'A')
+		}
+		return r
+	}, s)
+}
 
 func (dialect) QuoteIdent(s string) string {
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
