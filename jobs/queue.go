@@ -137,6 +137,8 @@ func (m *Manager) CancelQueued(ctx context.Context, id string) error {
 // runs. It returns whether it started one. The scheduler loop calls it
 // when the running job ends; tests call it (or Tick) directly.
 func (m *Manager) Dispatch(ctx context.Context) bool {
+	m.sched.dispatchMu.Lock()
+	defer m.sched.dispatchMu.Unlock()
 	if _, running := m.Running(); running {
 		return false
 	}

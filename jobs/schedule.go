@@ -123,13 +123,17 @@ func (s *ScheduleSpec) parse(prefix string) (cron.Schedule, error) {
 	if err != nil {
 		return nil, &FieldError{prefix + "cron", fmt.Sprintf("%q: %v", s.Cron, err)}
 	}
+	var wall cron.Schedule = sched
 	switch c := sched.(type) {
 	case *cron.SpecSchedule:
+		w := *c
+		w.Location = time.UTC // read on wall-clock readings, see zonedSchedule
+		wall = &w
 		c.Location = loc
 	case cron.ConstantDelaySchedule:
 		return nil, &FieldError{prefix + "cron", "@every is not supported: give the times of day (e.g. \"0 */6 * * *\")"}
 	}
-	z := zonedSchedule{inner: sched, loc: loc}
+	z := zonedSchedule{inner: sched, wall: wall, loc: loc}
 	if f := strings.Fields(s.Cron); s.Cron == "@hourly" || len(f) == 5 && strings.HasPrefix(f[1], "*") {
 		z.byElapsed = true
 	}
@@ -139,25 +143,46 @@ func (s *ScheduleSpec) parse(prefix string) (cron.Schedule, error) {
 	return z, nil
 }
 
-// zonedSchedule is a cron schedule read in loc that, like Vixie cron, runs
-// a job at a fixed time of day once when the clocks go back: robfig/cron
-// gives 01:30 twice on the night the hour repeats. Schedules with a
-// wildcard hour ("*/15 * * * *") keep running by elapsed time.
+// zonedSchedule is a cron schedule read in loc. A schedule at fixed times
+// of day ("0 1 * * *", "30 2 * * 1-5") is evaluated on wall-clock
+// readings and then placed in loc, so it runs once per scheduled day
+// across DST changes: when the clocks go back, the repeated time runs once
+// (its first occurrence; robfig/cron alone runs it twice), and a time the
+// clocks skip when they go forward runs once that day at the same offset
+// from before the change (02:30 in New York on the spring-forward night
+// runs at 03:30 EDT; robfig/cron alone skips the day). Schedules with a
+// wildcard hour ("*/15 * * * *", "0 * * * *") run by elapsed time
+// (robfig/cron in loc).
 type zonedSchedule struct {
-	inner     cron.Schedule
+	inner     cron.Schedule // in loc
+	wall      cron.Schedule // the same spec in UTC, applied to wall-clock readings
 	loc       *time.Location
 	byElapsed bool
 }
 
 func (z zonedSchedule) Next(t time.Time) time.Time {
-	nx := z.inner.Next(t)
 	if z.byElapsed {
-		return nx
+		return z.inner.Next(t)
 	}
-	for i := 0; i < 8 && !nx.IsZero() && !wallClock(nx, z.loc).After(wallClock(t, z.loc)); i++ {
-		nx = z.inner.Next(nx) // the repeated hour: that wall-clock time has been
+	w := wallClock(t, z.loc)
+	for i := 0; i < 4; i++ {
+		nw := z.wall.Next(w)
+		if nw.IsZero() {
+			return nw
+		}
+		r := time.Date(nw.Year(), nw.Month(), nw.Day(), nw.Hour(), nw.Minute(), nw.Second(), 0, z.loc)
+		if !wallClock(r, z.loc).Equal(nw) {
+			// skipped by the clocks going forward: the wall-clock time at
+			// the offset in effect before the change
+			_, before := r.Add(-12 * time.Hour).Zone()
+			r = nw.Add(-time.Duration(before) * time.Second)
+		}
+		if r.After(t) {
+			return r
+		}
+		w = nw // the repeated hour: that wall-clock time has been
 	}
-	return nx
+	return time.Time{}
 }
 
 // wallClock is t's wall-clock reading in loc, as a UTC time for comparing.
@@ -172,8 +197,11 @@ type schedState struct {
 	wake chan struct{}
 	wg   sync.WaitGroup
 
-	tickMu    sync.Mutex // one Tick at a time
-	lastSweep time.Time  // of the retention sweep (under tickMu)
+	tickMu sync.Mutex // one Tick at a time
+	// dispatchMu: one Dispatch at a time, so a queued run is started once
+	// (it leaves the queue only after its job started)
+	dispatchMu sync.Mutex
+	lastSweep  time.Time // of the retention sweep (under tickMu)
 
 	retMu     sync.Mutex
 	retention map[string]RetentionStatus // by transport

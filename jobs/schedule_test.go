@@ -300,3 +300,34 @@ func TestJobTriggers(t *testing.T) {
 		t.Fatalf("stored trigger %q", done.Trigger)
 	}
 }
+
+// TestScheduleSpringForwardGap: a fixed time that does not exist on the
+// night the clocks go forward (02:30 in New York on 2026-03-08) still runs
+// that day, once, at 03:30 EDT (02:30 at the offset before the change);
+// robfig/cron alone skips the day. The day after it is 02:30 again.
+func TestScheduleSpringForwardGap(t *testing.T) {
+	spec := ScheduleSpec{Cron: "30 2 * * *", Timezone: "America/New_York"}
+	sched, err := spec.parse("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := mustTime(t, "America/New_York", "2026-03-07 12:00")
+	var got []string
+	for i := 0; i < 3; i++ {
+		at = sched.Next(at)
+		got = append(got, at.In(mustLoc(t, "America/New_York")).Format("2006-01-02 15:04 MST"))
+	}
+	want := []string{"2026-03-08 03:30 EDT", "2026-03-09 02:30 EDT", "2026-03-10 02:30 EDT"}
+	if !equalStrings(got, want) {
+		t.Fatalf("runs %v, want %v", got, want)
+	}
+}
+
+func mustLoc(t *testing.T, zone string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
