@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	crand "crypto/rand"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -108,6 +109,11 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	var results []benchResult
+	// Objects never replace each other: each invocation writes below its
+	// own BENCH/{UTC time}-{random}/ prefix.
+	var rnd [3]byte
+	_, _ = crand.Read(rnd[:])
+	prefix := fmt.Sprintf("BENCH/%s-%x", time.Now().UTC().Format("20060102T150405"), rnd)
 	for run := 1; run <= *runs; run++ {
 		for _, t := range tables {
 			sink, err := env.sink(ctx, env.bucket)
@@ -126,7 +132,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			start := time.Now()
 			p := &pipeline.Pipeline{
 				Source: src, Sink: sink,
-				Name:       fmt.Sprintf("BENCH/run-%03d/%s.jsonl.gz", run, t.Name),
+				Name:       fmt.Sprintf("%s/run-%03d/%s.jsonl.gz", prefix, run, pipeline.ObjectBaseName(t.Schema, t.Name, false)),
 				Encoder:    stages.NDJSON(env.ndjson),
 				Compressor: env.compressor,
 				Blocks:     env.blocks,

@@ -133,3 +133,18 @@ func TestAdHocRunsGetTheirOwnTransport(t *testing.T) {
 		t.Fatalf("manifests per pattern %q, want %q", got, want)
 	}
 }
+
+// TestBenchTwiceIntoOneFileTarget: bench objects never collide with an
+// earlier invocation's (no object is ever replaced, so fixed names failed).
+func TestBenchTwiceIntoOneFileTarget(t *testing.T) {
+	dir := t.TempDir()
+	for i := 0; i < 2; i++ {
+		if code, _, errs := cli(t, "bench", "--tables", "VBRK", "--rows", "200", "--runs", "1", "--target", "file://"+dir, "--data-dir", dir, "--json"); code != 0 {
+			t.Fatalf("bench %d: exit %d: %s", i+1, code, errs)
+		}
+	}
+	m, _ := filepath.Glob(filepath.Join(dir, "oracle-etl-data", "BENCH", "*", "run-001", "VBRK.jsonl.gz"))
+	if len(m) != 2 {
+		t.Fatalf("objects %v, want one per invocation", m)
+	}
+}
