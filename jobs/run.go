@@ -87,6 +87,9 @@ func (m *Manager) execute(ctx context.Context, r *run) {
 	defer r.cancel()
 	sctx := context.WithoutCancel(ctx) // store writes must survive an interrupt
 	var jobErrs []string
+	// manifestCompleted: _manifest.json is stored saying "completed"; an
+	// interrupt arriving after that cannot make the job a failure.
+	manifestCompleted := false
 
 	snap, err := m.cfg.Connector.Snapshot(ctx)
 	if err != nil {
@@ -114,8 +117,11 @@ func (m *Manager) execute(ctx context.Context, r *run) {
 			}
 		}
 		if ctx.Err() == nil {
-			if err := m.writeManifest(ctx, r, sink, failedTables(r)); err != nil {
+			failed := failedTables(r)
+			if err := m.writeManifest(ctx, r, sink, failed); err != nil {
 				jobErrs = append(jobErrs, err.Error())
+			} else {
+				manifestCompleted = len(failed) == 0
 			}
 		}
 		if err := snap.Close(); err != nil {
@@ -137,7 +143,7 @@ func (m *Manager) execute(ctx context.Context, r *run) {
 	r.mu.Unlock()
 	failed := failedTables(r)
 	switch {
-	case ctx.Err() != nil:
+	case ctx.Err() != nil && !manifestCompleted:
 		jobErrs = []string{interrupted}
 	case len(failed) > 0:
 		jobErrs = append([]string{"tables failed: " + strings.Join(failed, ", ")}, jobErrs...)
