@@ -39,3 +39,15 @@ func TestCreateTransportRefusesPartNameCollision(t *testing.T) {
 		t.Fatalf("a part-named table alone: %v", err)
 	}
 }
+
+// TestCreateTransportRefusesTempSuffixID: the file target reserves names
+// ending in .ora2gcs.tmp for its temporary files, so a transport with such
+// an id was accepted and then every job failed ("target unavailable").
+// It is refused at creation, naming the field.
+func TestCreateTransportRefusesTempSuffixID(t *testing.T) {
+	e := newEnv(t, newFakeConnector(&fakeTable{name: "VBRP", rows: 3}))
+	_, err := e.m.CreateTransport(context.Background(), NewTransport{ID: "x.ora2gcs.tmp", Name: "tmp id", Tables: []string{"VBRP"}})
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), ".ora2gcs.tmp") {
+		t.Fatalf("error %v, want ErrInvalid naming .ora2gcs.tmp", err)
+	}
+}

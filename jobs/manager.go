@@ -256,6 +256,8 @@ func (m *Manager) CreateTransport(ctx context.Context, in NewTransport) (Transpo
 	switch {
 	case in.ID != "" && !transportIDRE.MatchString(in.ID):
 		return Transport{}, fmt.Errorf("jobs: transport id %q: want letters, digits, '-', '_' or '.' (1..64, starting with a letter or digit): %w", in.ID, ErrInvalid)
+	case strings.HasSuffix(in.ID, ".ora2gcs.tmp"): // the file target's temporary names (sinks/file.TempSuffix)
+		return Transport{}, fmt.Errorf("jobs: transport id %q: names ending in .ora2gcs.tmp are reserved for temporary files: %w", in.ID, ErrInvalid)
 	case in.Name == "":
 		return Transport{}, fmt.Errorf("jobs: name is required: %w", ErrInvalid)
 	case utf8.RuneCountInString(in.Name) > MaxNameLen:
