@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -29,7 +30,16 @@ type Options struct {
 	// escape hatch should a server or type ever disagree with the COPY
 	// decoder. The output is the same (TestCopyMatchesNative).
 	RowReader bool
+	// FetchTimeout and SnapshotTimeout bound the waits of a reader and of
+	// a job's snapshot (sqlsource.Options; defaults 5 and 2 minutes,
+	// negative: none).
+	FetchTimeout, SnapshotTimeout time.Duration
 }
+
+// DefaultConnectTimeout bounds opening one connection when the DSN sets
+// no connect_timeout, so a server that accepts TCP but never answers fails
+// the connect instead of hanging it.
+const DefaultConnectTimeout = 10 * time.Second
 
 // Validate reports options out of range.
 func (o Options) Validate() error {
@@ -59,12 +69,16 @@ func Open(ctx context.Context, dsn string, opts Options) (*Connector, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	so := sqlsource.Options{MaxOpen: opts.MaxOpen, MinIdle: opts.MinIdle}.WithDefaults()
+	so := sqlsource.Options{MaxOpen: opts.MaxOpen, MinIdle: opts.MinIdle,
+		FetchTimeout: opts.FetchTimeout, SnapshotTimeout: opts.SnapshotTimeout}.WithDefaults()
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse dsn: %w", err)
 	}
 	cfg.MaxConns, cfg.MinConns = int32(so.MaxOpen), int32(so.MinIdle)
+	if cfg.ConnConfig.ConnectTimeout <= 0 { // none in the DSN (connect_timeout=0 is "none" too)
+		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", err)

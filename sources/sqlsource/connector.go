@@ -33,6 +33,16 @@ type Options struct {
 	ExternalPool bool
 	// PoolStats, if set, reports the pool for Status instead of db.Stats.
 	PoolStats func() pipeline.PoolStats
+	// FetchTimeout bounds how long a reader waits for the source: to start
+	// its query and for each next batch (default DefaultFetchTimeout,
+	// negative: no bound). A reader that waits longer is cancelled and fails
+	// with a transient error wrapping ErrStalled, which the table's retry
+	// policy retries.
+	FetchTimeout time.Duration
+	// SnapshotTimeout bounds opening a job's snapshot (default
+	// DefaultSnapshotTimeout, negative: no bound); Snapshot then fails with
+	// an error wrapping ErrSnapshotTimeout.
+	SnapshotTimeout time.Duration
 }
 
 // Validate reports options out of range.
@@ -66,6 +76,12 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.MinIdle > o.MaxOpen {
 		o.MinIdle = o.MaxOpen
+	}
+	if o.FetchTimeout == 0 {
+		o.FetchTimeout = DefaultFetchTimeout
+	}
+	if o.SnapshotTimeout == 0 {
+		o.SnapshotTimeout = DefaultSnapshotTimeout
 	}
 	return o
 }
@@ -308,7 +324,9 @@ func (c *Connector) mergeCatalog(ctx context.Context, cc ColumnCatalog, t pipeli
 
 // Snapshot captures one consistent point in time (the dialect decides how).
 func (c *Connector) Snapshot(ctx context.Context) (pipeline.Snapshot, error) {
-	s, err := c.d.Snapshot(ctx, c.db)
+	s, err := snapshotWithin(ctx, c.opts.SnapshotTimeout, c.d.Kind(), func(ctx context.Context) (pipeline.Snapshot, error) {
+		return c.d.Snapshot(ctx, c.db)
+	})
 	if err != nil {
 		return nil, c.errorf("snapshot: %w", err)
 	}
@@ -386,14 +404,20 @@ func (c *Connector) Open(ctx context.Context, t pipeline.TableInfo, snap pipelin
 	if err != nil {
 		return nil, fmt.Errorf("%s: open %s: %w", c.d.Kind(), t.Name, err)
 	}
-	if nr, ok := c.d.(NativeReader); ok {
-		src, err := nr.OpenNative(ctx, Query{Table: t, SQL: q, Args: args, Setup: setup, Options: opts})
-		if err != nil {
-			return nil, c.errorf("open %s: %w", t.Name, err)
-		}
-		return src, nil
+	what := c.quoteTable(t)
+	if opts.Range != nil && opts.Range.Total > 1 {
+		what += fmt.Sprintf(" range %d of %d", opts.Range.Index+1, opts.Range.Total)
 	}
-	return c.OpenSQL(ctx, Query{Table: t, SQL: q, Args: args, Setup: setup, Options: opts})
+	return watch(ctx, c.opts.FetchTimeout, c.d.Kind(), what, func(ctx context.Context) (pipeline.Source, error) {
+		if nr, ok := c.d.(NativeReader); ok {
+			src, err := nr.OpenNative(ctx, Query{Table: t, SQL: q, Args: args, Setup: setup, Options: opts})
+			if err != nil {
+				return nil, c.errorf("open %s: %w", t.Name, err)
+			}
+			return src, nil
+		}
+		return c.OpenSQL(ctx, Query{Table: t, SQL: q, Args: args, Setup: setup, Options: opts})
+	})
 }
 
 func readDefaults(o pipeline.ReadOptions) pipeline.ReadOptions {
