@@ -51,3 +51,25 @@ func TestCreateTransportRefusesTempSuffixID(t *testing.T) {
 		t.Fatalf("error %v, want ErrInvalid naming .ora2gcs.tmp", err)
 	}
 }
+
+// TestCreateTransportRefusesTooLongObjectName: object names escape '.'
+// and other bytes as %XX, so a table name of dots (PostgreSQL allows 63
+// bytes, Oracle 128) becomes a file name longer than the 255 bytes a file
+// system allows: the file target then failed every job of a transport that
+// was accepted. Such a name is refused at creation naming the table; a
+// name that fits is accepted.
+func TestCreateTransportRefusesTooLongObjectName(t *testing.T) {
+	long := strings.Repeat(".", 78) // FAKE.%2E… (234 bytes): parts would be 254+ bytes
+	fits := strings.Repeat(".", 70) // 215 bytes
+	conn := newFakeConnector(&fakeTable{name: long, rows: 1}, &fakeTable{name: fits, rows: 1})
+	e := newEnv(t, conn)
+	ctx := context.Background()
+	name := `FAKE."` + long + `"`
+	_, err := e.m.CreateTransport(ctx, NewTransport{Name: "long", Tables: []string{name}})
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), fmt.Sprintf("%q", name)) || !strings.Contains(err.Error(), "255") {
+		t.Fatalf("error %v, want ErrInvalid naming %s and the 255-byte limit", err, name)
+	}
+	if _, err := e.m.CreateTransport(ctx, NewTransport{Name: "fits", Tables: []string{`FAKE."` + fits + `"`}}); err != nil {
+		t.Fatalf("a name that fits: %v", err)
+	}
+}

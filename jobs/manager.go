@@ -316,6 +316,12 @@ func (m *Manager) CreateTransport(ctx context.Context, in NewTransport) (Transpo
 			display = pipeline.DisplayIdent(info.Schema, fold) + "." + display
 		}
 		ref := TableRef{Schema: info.Schema, Name: info.Name, Object: pipeline.ObjectBaseName(info.Schema, info.Name, qualified)}
+		// Its longest file name, a part (OBJECT.part-NNNNNN.jsonl.gz), must
+		// fit the 255 bytes file systems allow for a name (the file target).
+		if n := len(ref.Object) + len(".part-000000.jsonl.gz"); n > maxObjectFileName {
+			return Transport{}, fmt.Errorf("jobs: table %q: its object names (%s.jsonl.gz, escaped) would be up to %d bytes, longer than the %d bytes a file name may have; rename the table or name it without its schema: %w",
+				name, ref.Object, n, maxObjectFileName, ErrInvalid)
+		}
 		key := ref.Exact()
 		if prev, dup := seen[key]; dup {
 			return Transport{}, fmt.Errorf("jobs: tables: %q and %q are the same table %s: %w", prev, name, key, ErrTableConflict)
@@ -697,5 +703,9 @@ func ValidBucketName(name string) error {
 	}
 	return nil
 }
+
+// maxObjectFileName is the longest last segment of an object name: the
+// 255 bytes of a file name on common file systems (the file target).
+const maxObjectFileName = 255
 
 var transportIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
