@@ -34,6 +34,8 @@ const (
 	// for: half of LOBMemory holds LOBMemory/2/LOBRowBytes rows (16 by
 	// default) of LOBs up to this size.
 	LOBRowBytes = 8 << 20
+	// DefaultConnectTimeout is Config.ConnectTimeout's default.
+	DefaultConnectTimeout = 10 * time.Second
 )
 
 // WalletFiles are the files an ATP wallet folder must hold for mTLS with the
@@ -92,6 +94,23 @@ type Config struct {
 	// DefaultLOBMemory.
 	LOBMemory int64 `json:"lob_memory" yaml:"lob_memory"`
 
+	// ConnectTimeout bounds establishing one session: Params adds it to an
+	// EZConnect string as Easy Connect Plus's connect_timeout (whole
+	// seconds, rounded up), unless the string sets one itself. godror has no
+	// parameter of its own for it and documents this one, which also bounds
+	// Ping, "NOT the Deadline in Context" (godror v0.51.2 README.md:74-75,
+	// doc/connection.md:82-85; it needs an Oracle Client 19c or later). A
+	// TNS alias sets its own (CONNECT_TIMEOUT in its tnsnames.ora entry, or
+	// SQLNET.OUTBOUND_CONNECT_TIMEOUT in sqlnet.ora). Default
+	// DefaultConnectTimeout; negative adds none. Source URL parameter
+	// connect_timeout (seconds).
+	ConnectTimeout time.Duration `json:"-" yaml:"-"`
+	// FetchTimeout and SnapshotTimeout bound a reader's wait for its query
+	// and each fetch, and opening a job's snapshot (sqlsource.Options;
+	// defaults 5 and 2 minutes, negative: none).
+	FetchTimeout    time.Duration `json:"-" yaml:"-"`
+	SnapshotTimeout time.Duration `json:"-" yaml:"-"`
+
 	// fetchFromSource: FetchArraySize came from the source URL, the most
 	// specific setting, so it wins over ReadOptions.FetchArraySize (which
 	// jobs always fill from their own configuration).
@@ -106,7 +125,8 @@ type Config struct {
 //	oracle://user@alias                 a TNS alias of ORACLE_WALLET_PATH
 //
 // with the query parameters pool_min, pool_max, fetch_array_size,
-// prefetch_count, timezone and wallet (a wallet folder). The password comes
+// prefetch_count, timezone, connect_timeout (seconds, 0: none) and wallet
+// (a wallet folder). The password comes
 // from ORACLE_PASSWORD; a URL that embeds one is rejected.
 func NewConfig(source string, getenv func(string) string) (Config, error) {
 	if getenv == nil {
@@ -168,6 +188,16 @@ func NewConfig(source string, getenv func(string) string) (Config, error) {
 			}
 		}
 	}
+	if s := q.Get("connect_timeout"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return Config{}, fmt.Errorf("oracle: source parameter connect_timeout=%q is not a number of seconds", s)
+		}
+		c.ConnectTimeout = time.Duration(n) * time.Second
+		if n == 0 {
+			c.ConnectTimeout = -1 // none
+		}
+	}
 	if tz := q.Get("timezone"); tz != "" {
 		loc, err := time.LoadLocation(tz)
 		if err != nil {
@@ -219,6 +249,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.LOBMemory == 0 {
 		c.LOBMemory = DefaultLOBMemory
+	}
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = DefaultConnectTimeout
 	}
 	return c
 }
@@ -370,6 +403,9 @@ func (c Config) Params() godror.ConnectionParams {
 	p.Username = c.User
 	p.Password = godror.NewPassword(c.Password)
 	p.ConnectString = c.Database()
+	if c.ConnectString != "" {
+		p.ConnectString = withConnectTimeout(c.ConnectString, c.ConnectTimeout)
+	}
 	p.ConfigDir = c.WalletPath
 	p.LibDir = c.LibDir
 	p.Timezone = time.UTC
@@ -381,6 +417,20 @@ func (c Config) Params() godror.ConnectionParams {
 	p.SessionIncrement = 1
 	p.WaitTimeout = 30 * time.Second
 	return p
+}
+
+// withConnectTimeout adds Easy Connect Plus's connect_timeout=<seconds> to
+// an EZConnect string that has none (a descriptor "(DESCRIPTION=…)" is
+// left alone: it says CONNECT_TIMEOUT itself).
+func withConnectTimeout(cs string, d time.Duration) string {
+	if d <= 0 || strings.HasPrefix(strings.TrimSpace(cs), "(") || strings.Contains(strings.ToLower(cs), "connect_timeout") {
+		return cs
+	}
+	sep := "?"
+	if strings.Contains(cs, "?") {
+		sep = "&"
+	}
+	return cs + sep + "connect_timeout=" + strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10)
 }
 
 // sessionTimeZone is loc as an Oracle TIME_ZONE value: a region name, or an

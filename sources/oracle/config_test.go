@@ -104,7 +104,7 @@ func TestParams(t *testing.T) {
 		connTo string
 		tz     string
 	}{
-		{"ezconnect utc", Config{User: "u", Password: "p", ConnectString: "h:1521/S", PoolMin: 2, PoolMax: 7}, "h:1521/S", "+00:00"},
+		{"ezconnect utc", Config{User: "u", Password: "p", ConnectString: "h:1521/S", PoolMin: 2, PoolMax: 7}, "h:1521/S?connect_timeout=10", "+00:00"},
 		{"tns region", Config{User: "u", Password: "p", TNSName: "db_high", WalletPath: "/w", Timezone: seoul}, "db_high", "Asia/Seoul"},
 		{"fixed zone", Config{User: "u", Password: "p", TNSName: "x", Timezone: time.FixedZone("x", -(3*3600 + 1800))}, "x", "-03:30"},
 	}
@@ -235,5 +235,57 @@ func TestConfigValidate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestConnectTimeout: an EZConnect string gets Easy Connect Plus's
+// connect_timeout (godror's documented knob: v0.51.2 README.md:74-75 "You
+// can specify connection timeout seconds with "?connect_timeout=15" - Ping
+// uses this timeout, NOT the Deadline in Context!"), so a listener that
+// accepts and never answers fails the connect instead of hanging it.
+func TestConnectTimeout(t *testing.T) {
+	base := Config{User: "u", Password: "p"}
+	tests := []struct {
+		name    string
+		cs, tns string
+		timeout time.Duration
+		want    string
+	}{
+		{"default", "h:1521/S", "", 0, "h:1521/S?connect_timeout=10"},
+		{"rounded up to seconds", "h:1521/S", "", 2500 * time.Millisecond, "h:1521/S?connect_timeout=3"},
+		{"other parameters", "h:1521/S?sdu=8128", "", 5 * time.Second, "h:1521/S?sdu=8128&connect_timeout=5"},
+		{"the string's own wins", "h:1521/S?CONNECT_TIMEOUT=60", "", 0, "h:1521/S?CONNECT_TIMEOUT=60"},
+		{"negative: none", "h:1521/S", "", -1, "h:1521/S"},
+		{"descriptor untouched", "(DESCRIPTION=(ADDRESS=(HOST=h)(PORT=1521))(CONNECT_DATA=(SERVICE_NAME=S)))", "", 0, "(DESCRIPTION=(ADDRESS=(HOST=h)(PORT=1521))(CONNECT_DATA=(SERVICE_NAME=S)))"},
+		{"tns alias untouched", "", "db_high", 0, "db_high"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := base
+			c.ConnectString, c.TNSName, c.ConnectTimeout = tt.cs, tt.tns, tt.timeout
+			if got := c.Params().ConnectString; got != tt.want {
+				t.Fatalf("connect string %q, want %q", got, tt.want)
+			}
+		})
+	}
+	for _, u := range []struct {
+		q    string
+		want time.Duration
+	}{{"", DefaultConnectTimeout}, {"?connect_timeout=3", 3 * time.Second}, {"?connect_timeout=0", -1}} {
+		c, err := NewConfig("oracle://u@h:1521/S"+u.q, func(k string) string {
+			if k == EnvPassword {
+				return "pw"
+			}
+			return ""
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.ConnectTimeout != u.want {
+			t.Fatalf("source %q: ConnectTimeout %v, want %v", u.q, c.ConnectTimeout, u.want)
+		}
+	}
+	if _, err := NewConfig("oracle://u@h:1521/S?connect_timeout=soon", func(string) string { return "pw" }); err == nil {
+		t.Fatal("connect_timeout=soon accepted")
 	}
 }

@@ -400,7 +400,8 @@ func Open(ctx context.Context, cfg Config) (*Connector, error) {
 // database/sql (godror itself, or a test double of it). It owns db.
 func New(db *sql.DB, cfg Config) (*Connector, error) {
 	cfg = cfg.WithDefaults()
-	sc, err := sqlsource.New(db, dialect{cfg: cfg}, sqlsource.Options{MaxOpen: cfg.PoolMax, MinIdle: cfg.PoolMin})
+	sc, err := sqlsource.New(db, dialect{cfg: cfg}, sqlsource.Options{MaxOpen: cfg.PoolMax, MinIdle: cfg.PoolMin,
+		FetchTimeout: cfg.FetchTimeout, SnapshotTimeout: cfg.SnapshotTimeout})
 	if err != nil {
 		return nil, fmt.Errorf("oracle: %w", err)
 	}
