@@ -34,6 +34,9 @@ type Options struct {
 	// a job's snapshot (sqlsource.Options; defaults 5 and 2 minutes,
 	// negative: none).
 	FetchTimeout, SnapshotTimeout time.Duration
+	// ConnectTimeout bounds opening one connection when the DSN sets no
+	// connect_timeout (default DefaultConnectTimeout).
+	ConnectTimeout time.Duration
 }
 
 // DefaultConnectTimeout bounds opening one connection when the DSN sets
@@ -78,6 +81,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Connector, error) {
 	cfg.MaxConns, cfg.MinConns = int32(so.MaxOpen), int32(so.MinIdle)
 	if cfg.ConnConfig.ConnectTimeout <= 0 { // none in the DSN (connect_timeout=0 is "none" too)
 		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
+		if opts.ConnectTimeout > 0 {
+			cfg.ConnConfig.ConnectTimeout = opts.ConnectTimeout
+		}
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

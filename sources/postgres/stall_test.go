@@ -288,3 +288,36 @@ func TestReaderStallThroughProxy(t *testing.T) {
 		})
 	}
 }
+
+// TestConnectTimeout: a server that accepts TCP but never answers fails
+// Open after the connect timeout (the DSN has no connect_timeout: pgx's
+// default would wait as long as the caller's context, here none).
+func TestConnectTimeout(t *testing.T) {
+	_, target := proxiedDSN(t, "")
+	p := newStallProxy(t, target)
+	p.stall.Store(true)
+	dsn, _ := proxiedDSN(t, p.addr)
+	if u, _ := url.Parse(dsn); u.Query().Has("connect_timeout") {
+		t.Skip("the test DSN sets connect_timeout itself")
+	}
+	done := make(chan error, 1)
+	go func() {
+		c, err := postgres.Open(context.Background(), dsn, postgres.Options{MaxOpen: 1, MinIdle: 1, ConnectTimeout: 300 * time.Millisecond})
+		if err == nil {
+			c.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("connected through a server that never answers")
+		}
+		t.Logf("error: %v", err)
+	case <-time.After(30 * time.Second): // only a guard against a hang
+		p.close() // unblocks Open so the goroutine ends
+		<-done
+		t.Fatal("Open waited for a silent server without bound")
+	}
+	p.close()
+}
