@@ -92,6 +92,26 @@ type ETLConfig struct {
 	RetryBackoff  time.Duration `yaml:"retry_backoff" json:"retry_backoff"`
 	GzipLevel     int           `yaml:"gzip_level" json:"gzip_level"`
 	EncodeWorkers int           `yaml:"encode_workers" json:"encode_workers"` // 0: GOMAXPROCS
+	// FetchTimeout bounds how long a job's reader waits for the source to
+	// start its query or send its next rows; a longer wait is a stall, a
+	// transient error retried retry_attempts times, then the table fails.
+	// 0: no bound.
+	FetchTimeout time.Duration `yaml:"fetch_timeout" json:"fetch_timeout"`
+	// SnapshotTimeout bounds opening a job's snapshot (then the job fails).
+	// 0: no bound.
+	SnapshotTimeout time.Duration `yaml:"snapshot_timeout" json:"snapshot_timeout"`
+}
+
+// SourceTimeouts are FetchTimeout and SnapshotTimeout as the connectors'
+// options take them (negative: no bound; their zero means their default).
+func (e ETLConfig) SourceTimeouts() (fetch, snapshot time.Duration) {
+	off := func(d time.Duration) time.Duration {
+		if d == 0 {
+			return -1
+		}
+		return d
+	}
+	return off(e.FetchTimeout), off(e.SnapshotTimeout)
 }
 
 // AuthConfig is the API authentication (spec NFR-03.3).
@@ -146,6 +166,8 @@ func Default() Config {
 			RetryAttempts:    3,
 			RetryBackoff:     time.Second,
 			GzipLevel:        1,
+			FetchTimeout:     5 * time.Minute,
+			SnapshotTimeout:  2 * time.Minute,
 		},
 		Auth:    AuthConfig{EnableBearer: true},
 		Source:  "synth",
@@ -229,6 +251,12 @@ func (c Config) Validate() error {
 		bad("etl.gzip_level", "%d is out of range 1..9 (or -2 for Huffman only)", l)
 	}
 	intRange("etl.encode_workers", c.ETL.EncodeWorkers, 0, 256)
+	if c.ETL.FetchTimeout != 0 {
+		durRange("etl.fetch_timeout", c.ETL.FetchTimeout, time.Second, 24*time.Hour)
+	}
+	if c.ETL.SnapshotTimeout != 0 {
+		durRange("etl.snapshot_timeout", c.ETL.SnapshotTimeout, time.Second, time.Hour)
+	}
 
 	for i, k := range c.Auth.Keys() {
 		if len(k) < 16 {

@@ -216,6 +216,9 @@ func TestValidateNamesKey(t *testing.T) {
 		{"retry attempts", func(c *Config) { c.ETL.RetryAttempts = 0 }, "etl.retry_attempts"},
 		{"retry backoff", func(c *Config) { c.ETL.RetryBackoff = time.Hour }, "etl.retry_backoff"},
 		{"gzip level", func(c *Config) { c.ETL.GzipLevel = 10 }, "etl.gzip_level"},
+		{"fetch timeout", func(c *Config) { c.ETL.FetchTimeout = 10 * time.Millisecond }, "etl.fetch_timeout: 10ms is out of range 1s..24h0m0s"},
+		{"negative fetch timeout", func(c *Config) { c.ETL.FetchTimeout = -time.Second }, "etl.fetch_timeout"},
+		{"snapshot timeout", func(c *Config) { c.ETL.SnapshotTimeout = 2 * time.Hour }, "etl.snapshot_timeout"},
 		{"port", func(c *Config) { c.Server.Port = 70000 }, "server.port"},
 		{"listen", func(c *Config) { c.Server.Listen = "nohost" }, "server.listen"},
 		{"read timeout", func(c *Config) { c.Server.ReadTimeout = 0 }, "server.read_timeout"},
@@ -302,5 +305,27 @@ func TestSourceKind(t *testing.T) {
 		if got := SourceKind(in); got != want {
 			t.Errorf("SourceKind(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestSourceTimeouts: etl.fetch_timeout and etl.snapshot_timeout parse as
+// durations, default to 5m and 2m, and 0 turns the bound off (a negative
+// value in the connectors' options, whose zero means their default).
+func TestSourceTimeouts(t *testing.T) {
+	if f, s := Default().ETL.SourceTimeouts(); f != 5*time.Minute || s != 2*time.Minute {
+		t.Fatalf("defaults %v %v, want 5m 2m", f, s)
+	}
+	c, err := Parse([]byte("etl:\n  fetch_timeout: 90s\n  snapshot_timeout: 0s\n"), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if f, s := c.ETL.SourceTimeouts(); f != 90*time.Second || s >= 0 {
+		t.Fatalf("fetch %v snapshot %v, want 1m30s and negative (no bound)", f, s)
+	}
+	if _, err := Parse([]byte("etl:\n  fetch_timeout: soon\n"), env(nil)); err == nil {
+		t.Fatal("fetch_timeout: soon accepted")
 	}
 }

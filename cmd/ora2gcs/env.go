@@ -350,6 +350,7 @@ func openConnector(ctx context.Context, cfg config.Config, synthRows int64) (pip
 			return nil, err
 		}
 		opts := postgres.Options{MaxOpen: cfg.Oracle.PoolMax, MinIdle: cfg.Oracle.PoolMin}
+		opts.FetchTimeout, opts.SnapshotTimeout = cfg.ETL.SourceTimeouts()
 		switch r := os.Getenv("ORA2GCS_PG_READER"); r {
 		case "", "copy":
 		case "rows":

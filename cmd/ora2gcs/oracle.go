@@ -50,5 +50,6 @@ func openOracle(ctx context.Context, cfg config.Config) (pipeline.Connector, err
 		}
 		oc = u
 	}
+	oc.FetchTimeout, oc.SnapshotTimeout = cfg.ETL.SourceTimeouts()
 	return oracle.Open(ctx, oc)
 }
