@@ -29,6 +29,35 @@ type Config struct {
 	Target string `yaml:"target" json:"target"`
 	// DataDir holds the state database and the generated API key.
 	DataDir string `yaml:"data_dir" json:"data_dir"`
+	// Schedule holds the server's defaults for transports that set none:
+	// retention and allowed windows (spec BC-01, BC-02).
+	Schedule ScheduleConfig `yaml:"schedule" json:"schedule"`
+}
+
+// ScheduleConfig is the server's default retention and allowed windows.
+type ScheduleConfig struct {
+	// RetentionDays is how long job versions are kept (spec BC-02: 90).
+	RetentionDays int `yaml:"retention_days" json:"retention_days"`
+	// Windows, if set, are the hours jobs may run in (spec BC-01), e.g.
+	// weekdays 22:00-06:00 and all day at weekends in Asia/Seoul.
+	Windows *WindowsConfig `yaml:"windows" json:"windows,omitempty"`
+}
+
+// WindowsConfig is a set of allowed periods in one time zone; OnClose says
+// what happens to a job still running when a window closes: "finish"
+// (default) or "stop" (interrupted, resumed by the next run).
+type WindowsConfig struct {
+	Timezone string             `yaml:"timezone" json:"timezone"`
+	OnClose  string             `yaml:"on_close" json:"on_close,omitempty"`
+	Allow    []WindowRuleConfig `yaml:"allow" json:"allow"`
+}
+
+// WindowRuleConfig is one allowed period: days ("mon-fri", "sat,sun") and
+// a from-to clock time that may pass midnight ("22:00"-"06:00").
+type WindowRuleConfig struct {
+	Days string `yaml:"days" json:"days"`
+	From string `yaml:"from" json:"from"`
+	To   string `yaml:"to" json:"to"`
 }
 
 // ServerConfig is the HTTP server.
@@ -173,6 +202,7 @@ func Default() Config {
 		Source:  "synth",
 		Target:  "file://./data",
 		DataDir: "./data",
+		Schedule: ScheduleConfig{RetentionDays: 90},
 	}
 }
 
@@ -238,6 +268,15 @@ func (c Config) Validate() error {
 
 	intRange("etl.chunk_size", c.ETL.ChunkSize, 1, 1000000)
 	intRange("etl.parallel_tables", c.ETL.ParallelTables, 1, 64)
+	intRange("schedule.retention_days", c.Schedule.RetentionDays, 1, 36500)
+	if w := c.Schedule.Windows; w != nil {
+		if len(w.Allow) == 0 {
+			bad("schedule.windows.allow", "at least one period is required (or leave schedule.windows out: always open)")
+		}
+		if w.OnClose != "" && w.OnClose != "finish" && w.OnClose != "stop" {
+			bad("schedule.windows.on_close", "%q: use finish or stop", w.OnClose)
+		}
+	}
 	intRange("etl.table_parallelism", c.ETL.TableParallelism, 1, 64)
 	if c.ETL.PartBytes != 0 && (c.ETL.PartBytes < 1<<20 || c.ETL.PartBytes > 5<<40) {
 		bad("etl.part_bytes", "%d is out of range (0, or 1 MiB … 5 TiB)", c.ETL.PartBytes)

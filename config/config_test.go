@@ -235,6 +235,11 @@ func TestValidateNamesKey(t *testing.T) {
 		{"target", func(c *Config) { c.Target = "s3://x" }, "target: unknown target"},
 		{"gs target", func(c *Config) { c.Target = "gs://A" }, "target: bucket name"},
 		{"data dir", func(c *Config) { c.DataDir = " " }, "data_dir: required"},
+		{"retention", func(c *Config) { c.Schedule.RetentionDays = 0 }, "schedule.retention_days: 0 is out of range 1..36500"},
+		{"windows without periods", func(c *Config) { c.Schedule.Windows = &WindowsConfig{Timezone: "Asia/Seoul"} }, "schedule.windows.allow"},
+		{"windows on_close", func(c *Config) {
+			c.Schedule.Windows = &WindowsConfig{Timezone: "Asia/Seoul", OnClose: "pause", Allow: []WindowRuleConfig{{Days: "mon", From: "22:00", To: "06:00"}}}
+		}, "schedule.windows.on_close"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -99,6 +99,14 @@ type ManagerConfig struct {
 // Validate reports missing dependencies and out-of-range values.
 func (c ManagerConfig) Validate() error {
 	var errs []error
+	if c.DefaultWindows != nil {
+		if _, err := c.DefaultWindows.parse("windows."); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.RetentionDays < 0 || c.RetentionDays > MaxRetentionDays {
+		errs = append(errs, fmt.Errorf("retention_days: %d is out of range 1..%d", c.RetentionDays, MaxRetentionDays))
+	}
 	if c.Connector == nil {
 		errs = append(errs, errors.New("connector is required"))
 	}

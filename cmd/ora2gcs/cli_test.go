@@ -148,3 +148,25 @@ func TestBenchTwiceIntoOneFileTarget(t *testing.T) {
 		t.Fatalf("objects %v, want one per invocation", m)
 	}
 }
+
+// TestScheduleConfig: the config's default windows reach the manager (a bad
+// zone is refused naming the key) and a CLI job is recorded as trigger cli.
+func TestScheduleConfig(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "config.yaml")
+	write := func(s string) {
+		if err := os.WriteFile(cfgPath, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("schedule:\n  windows:\n    timezone: Mars/Olympus\n    allow:\n      - {days: mon-sun, from: \"00:00\", to: \"24:00\"}\n")
+	code, _, errs := cli(t, "run", "--config", cfgPath, "--tables", "VBRK", "--rows", "10", "--data-dir", dir, "--target", "file://"+dir, "--quiet")
+	if code != 1 || !strings.Contains(errs, "windows.timezone") {
+		t.Fatalf("bad zone: exit %d: %s", code, errs)
+	}
+	write("schedule:\n  retention_days: 30\n  windows:\n    timezone: Asia/Seoul\n    allow:\n      - {days: mon-sun, from: \"00:00\", to: \"24:00\"}\n")
+	code, out, errs := cli(t, "run", "--config", cfgPath, "--tables", "VBRK", "--rows", "10", "--data-dir", dir, "--target", "file://"+dir, "--quiet", "--json")
+	if code != 0 || !strings.Contains(out, `"trigger": "cli"`) {
+		t.Fatalf("exit %d: %s\n%s", code, errs, out)
+	}
+}

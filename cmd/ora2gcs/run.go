@@ -68,7 +68,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	view := newProgressView(stderr)
-	job, err := m.ExecuteVersion(ctx, tr.ID, *jobVersion)
+	job, err := m.ExecuteVersion(jobs.WithTrigger(ctx, jobs.TriggerCLI), tr.ID, *jobVersion)
 	if err != nil {
 		return err
 	}
@@ -246,7 +246,31 @@ func (e *env) manager(ctx context.Context, log *slog.Logger) (*jobs.Manager, err
 		DefaultBucket:    e.bucket,
 		DecimalAsString:  e.ndjson.DecimalAsString,
 		Logger:           log,
+		RetentionDays:    e.cfg.Schedule.RetentionDays,
+		DefaultWindows:   windowSpec(e.cfg.Schedule.Windows),
+		Lifecycle: func(bucket string) (jobs.RetentionEnforcer, error) {
+			s, err := e.sink(ctx, bucket)
+			if err != nil {
+				return nil, err
+			}
+			if r, ok := s.(jobs.RetentionEnforcer); ok {
+				return r, nil // GCS: the bucket's lifecycle rules
+			}
+			return nil, nil // file target: the daily sweep
+		},
 	})
+}
+
+// windowSpec converts the config's default windows (nil: always open).
+func windowSpec(w *config.WindowsConfig) *jobs.WindowSpec {
+	if w == nil {
+		return nil
+	}
+	spec := &jobs.WindowSpec{Timezone: w.Timezone, OnClose: w.OnClose}
+	for _, r := range w.Allow {
+		spec.Allow = append(spec.Allow, jobs.WindowRule{Days: r.Days, From: r.From, To: r.To})
+	}
+	return spec
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

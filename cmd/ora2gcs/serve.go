@@ -50,6 +50,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer m.Close()
+	// schedules, queued runs, windows closing and the daily retention sweep
+	m.StartScheduler()
 	srv, err := server.New(m, server.Options{
 		APIKeys:       keys,
 		DisableBearer: !e.cfg.Auth.EnableBearer,
