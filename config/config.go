@@ -198,10 +198,10 @@ func Default() Config {
 			FetchTimeout:     5 * time.Minute,
 			SnapshotTimeout:  2 * time.Minute,
 		},
-		Auth:    AuthConfig{EnableBearer: true},
-		Source:  "synth",
-		Target:  "file://./data",
-		DataDir: "./data",
+		Auth:     AuthConfig{EnableBearer: true},
+		Source:   "synth",
+		Target:   "file://./data",
+		DataDir:  "./data",
 		Schedule: ScheduleConfig{RetentionDays: 90},
 	}
 }
