@@ -321,3 +321,34 @@ func TestConnectTimeout(t *testing.T) {
 	}
 	p.close()
 }
+
+// TestDescribeStallUnderLock: describing a table another session holds
+// ACCESS EXCLUSIVE (its probe waits for the lock) gives up after
+// FetchTimeout with a transient ErrStalled naming what it waited for,
+// instead of holding a job (which describes each table) as long as the
+// lock is held.
+func TestDescribeStallUnderLock(t *testing.T) {
+	schema := stallSchema(t)
+	c := open(t, postgres.Options{FetchTimeout: 300 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // only a guard against a hang
+	defer cancel()
+	holder, err := admin(t).Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	if _, err := holder.ExecContext(ctx, `BEGIN; LOCK TABLE `+schema+`.t IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Describe(ctx, schema+".t")
+	if !errors.Is(err, sqlsource.ErrStalled) || !pipeline.IsTransient(err) || ctx.Err() != nil {
+		t.Fatalf("describe under a held lock: %v, want a transient ErrStalled", err)
+	}
+	t.Logf("error: %v", err)
+	if _, err := holder.ExecContext(ctx, `ROLLBACK`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Describe(ctx, schema+".t"); err != nil {
+		t.Fatalf("describe after the lock is gone: %v", err)
+	}
+}

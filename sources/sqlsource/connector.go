@@ -171,7 +171,15 @@ func (c *Connector) Tables(ctx context.Context, exact bool) ([]pipeline.TableInf
 }
 
 // Count returns COUNT(*) of a resolved table, as of snap when not nil.
-func (c *Connector) Count(ctx context.Context, t pipeline.TableInfo, snap pipeline.Snapshot) (int64, error) {
+func (c *Connector) Count(ctx context.Context, t pipeline.TableInfo, snap pipeline.Snapshot) (n int64, err error) {
+	err = c.bounded(ctx, "COUNT(*) of "+c.quoteTable(t), func(ctx context.Context) error {
+		n, err = c.countAsOf(ctx, t, snap)
+		return err
+	})
+	return n, err
+}
+
+func (c *Connector) countAsOf(ctx context.Context, t pipeline.TableInfo, snap pipeline.Snapshot) (int64, error) {
 	setup, err := c.d.ReadSetup(snap)
 	if err != nil {
 		return 0, fmt.Errorf("%s: count %s: %w", c.d.Kind(), t.Name, err)
@@ -245,7 +253,15 @@ func (c *Connector) QuoteTable(t pipeline.TableInfo) string { return c.quoteTabl
 // keep their case) against the catalog and returns the table with its
 // columns in table order. Unknown names give an error wrapping
 // pipeline.ErrTableNotFound; the name is only ever a bind argument.
-func (c *Connector) Describe(ctx context.Context, name string) (pipeline.TableInfo, error) {
+func (c *Connector) Describe(ctx context.Context, name string) (t pipeline.TableInfo, err error) {
+	err = c.bounded(ctx, "the catalog to describe "+name, func(ctx context.Context) error {
+		t, err = c.describe(ctx, name)
+		return err
+	})
+	return t, err
+}
+
+func (c *Connector) describe(ctx context.Context, name string) (pipeline.TableInfo, error) {
 	ref, err := pipeline.ParseTableName(name)
 	if err != nil {
 		return pipeline.TableInfo{}, fmt.Errorf("%s: table %q: %w", c.d.Kind(), name, err)
@@ -340,7 +356,11 @@ func (c *Connector) Ranges(ctx context.Context, t pipeline.TableInfo, snap pipel
 	if !ok || n <= 1 {
 		return []pipeline.Range{{Index: 0, Total: 1}}, nil
 	}
-	rs, err := rd.Ranges(ctx, c.db, t.Schema, t.Name, c.quoteTable(t), n)
+	var rs []pipeline.Range
+	err := c.bounded(ctx, "the ranges of "+c.quoteTable(t), func(ctx context.Context) (err error) {
+		rs, err = rd.Ranges(ctx, c.db, t.Schema, t.Name, c.quoteTable(t), n)
+		return err
+	})
 	if err != nil {
 		return nil, c.errorf("ranges of %s: %w", t.Name, err)
 	}

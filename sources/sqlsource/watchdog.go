@@ -127,3 +127,21 @@ func snapshotWithin(ctx context.Context, timeout time.Duration, kind string, tak
 // ErrSnapshotTimeout is wrapped by Snapshot's error when the database did
 // not answer within Options.SnapshotTimeout.
 var ErrSnapshotTimeout = fmt.Errorf("snapshot timed out")
+
+var errBound = fmt.Errorf("fetch timeout")
+
+// bounded runs fn, a short request to the source (describe, count,
+// ranges), with a deadline of Options.FetchTimeout; running out of it is
+// a transient error wrapping ErrStalled that says what was waited for.
+func (c *Connector) bounded(ctx context.Context, waiting string, fn func(context.Context) error) error {
+	if c.opts.FetchTimeout <= 0 {
+		return fn(ctx)
+	}
+	bctx, cancel := context.WithTimeoutCause(ctx, c.opts.FetchTimeout, errBound)
+	defer cancel()
+	err := fn(bctx)
+	if err != nil && ctx.Err() == nil && context.Cause(bctx) == errBound {
+		return pipeline.Transient(fmt.Errorf("%s: no answer for %s (waiting for %s): %w", c.d.Kind(), c.opts.FetchTimeout, waiting, ErrStalled))
+	}
+	return err
+}
