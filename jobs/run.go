@@ -91,8 +91,12 @@ func (m *Manager) execute(ctx context.Context, r *run) {
 	// interrupt arriving after that cannot make the job a failure.
 	manifestCompleted := false
 
+	// The connector bounds this wait (etl.snapshot_timeout); the log says
+	// what the job is waiting for meanwhile.
+	r.log.Info("opening snapshot: waiting for the source", "source", m.cfg.Connector.Kind())
 	snap, err := m.cfg.Connector.Snapshot(ctx)
 	if err != nil {
+		r.log.Error("snapshot failed: the job reads no table", "error", err)
 		jobErrs = append(jobErrs, fmt.Sprintf("snapshot: %v", err))
 	} else {
 		info := snap.Info()
