@@ -352,3 +352,61 @@ func TestDescribeStallUnderLock(t *testing.T) {
 		t.Fatalf("describe after the lock is gone: %v", err)
 	}
 }
+
+// TestReaderStallMidStream: the connection goes silent after the reader
+// has delivered rows (a server or network path that hangs mid-table):
+// the next Next fails with a transient ErrStalled within FetchTimeout.
+func TestReaderStallMidStream(t *testing.T) {
+	schema := stallSchema(t)
+	exec(t, admin(t), `CREATE TABLE `+schema+`.big AS SELECT g AS id, repeat('x', 200) AS pad FROM generate_series(1, 200000) g`)
+	_, target := proxiedDSN(t, "")
+	for _, m := range readModes {
+		t.Run(m.name, func(t *testing.T) {
+			p := newStallProxy(t, target)
+			dsn, _ := proxiedDSN(t, p.addr)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // guard
+			defer cancel()
+			opts := m.opts
+			opts.MaxOpen, opts.MinIdle, opts.FetchTimeout = 2, 1, 300*time.Millisecond
+			c, err := postgres.Open(ctx, dsn, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			info, err := c.Describe(ctx, schema+".big")
+			if err != nil {
+				t.Fatal(err)
+			}
+			src, err := c.Open(ctx, info, nil, pipeline.ReadOptions{BatchRows: 1000, Raw: m.raw})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := src.Next(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.Release != nil {
+				b.Release()
+			}
+			p.stall.Store(true)
+			n := 0
+			for err == nil {
+				if b, err = src.Next(ctx); err == nil {
+					n += b.Len()
+					if b.Release != nil {
+						b.Release()
+					}
+				}
+			}
+			src.Close()
+			if !errors.Is(err, sqlsource.ErrStalled) || !pipeline.IsTransient(err) || ctx.Err() != nil {
+				t.Fatalf("read through a connection silent after the first batch: %v (after %d more rows), want a transient ErrStalled", err, n)
+			}
+			if n >= 199000 {
+				t.Fatalf("the whole table arrived before the stall (%d rows): the test stalled nothing", n)
+			}
+			t.Logf("%d rows buffered before the stall showed; error: %v", n, err)
+			p.close()
+		})
+	}
+}
