@@ -34,8 +34,8 @@ type Options struct {
 	// PoolStats, if set, reports the pool for Status instead of db.Stats.
 	PoolStats func() pipeline.PoolStats
 	// FetchTimeout bounds how long a reader waits for the source: to start
-	// its query and for each next batch (default DefaultFetchTimeout,
-	// negative: no bound). A reader that waits longer is cancelled and fails
+	// its query and for each next batch; and Describe and Ranges (default
+	// DefaultFetchTimeout, negative: no bound). A reader that waits longer is cancelled and fails
 	// with a transient error wrapping ErrStalled, which the table's retry
 	// policy retries.
 	FetchTimeout time.Duration
@@ -171,15 +171,9 @@ func (c *Connector) Tables(ctx context.Context, exact bool) ([]pipeline.TableInf
 }
 
 // Count returns COUNT(*) of a resolved table, as of snap when not nil.
-func (c *Connector) Count(ctx context.Context, t pipeline.TableInfo, snap pipeline.Snapshot) (n int64, err error) {
-	err = c.bounded(ctx, "COUNT(*) of "+c.quoteTable(t), func(ctx context.Context) error {
-		n, err = c.countAsOf(ctx, t, snap)
-		return err
-	})
-	return n, err
-}
-
-func (c *Connector) countAsOf(ctx context.Context, t pipeline.TableInfo, snap pipeline.Snapshot) (int64, error) {
+// It is not bounded by FetchTimeout: COUNT(*) of a large table answers
+// only when it is done.
+func (c *Connector) Count(ctx context.Context, t pipeline.TableInfo, snap pipeline.Snapshot) (int64, error) {
 	setup, err := c.d.ReadSetup(snap)
 	if err != nil {
 		return 0, fmt.Errorf("%s: count %s: %w", c.d.Kind(), t.Name, err)

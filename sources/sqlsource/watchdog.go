@@ -130,8 +130,7 @@ var ErrSnapshotTimeout = fmt.Errorf("snapshot timed out")
 
 var errBound = fmt.Errorf("fetch timeout")
 
-// bounded runs fn, a short request to the source (describe, count,
-// ranges), with a deadline of Options.FetchTimeout; running out of it is
+// bounded runs fn, a short request to the source (describe, ranges), with a deadline of Options.FetchTimeout; running out of it is
 // a transient error wrapping ErrStalled that says what was waited for.
 func (c *Connector) bounded(ctx context.Context, waiting string, fn func(context.Context) error) error {
 	if c.opts.FetchTimeout <= 0 {
