@@ -62,7 +62,7 @@ func (m *Manager) preflight(ctx context.Context, t Transport) (pipeline.Sink, []
 	}
 	if c, ok := sink.(pipeline.Checker); ok {
 		if err := c.Check(ctx); err != nil {
-			return nil, nil, fmt.Errorf("jobs: target %s: %v: %w", t.TargetBucket, err, ErrTargetUnavailable)
+			return nil, nil, fmt.Errorf("jobs: target %s: %w: %w", t.TargetBucket, err, ErrTargetUnavailable)
 		}
 	}
 	used, err := targetVersions(ctx, sink, t.ID)

@@ -170,3 +170,18 @@ func TestScheduleConfig(t *testing.T) {
 		t.Fatalf("exit %d: %s\n%s", code, errs, out)
 	}
 }
+
+// TestUnreachableBucketFailsFast: storage that refuses connections is one
+// line and exit 3 (retry later) after a few bounded attempts, before any
+// version is assigned, instead of the client's unbounded retries.
+func TestUnreachableBucketFailsFast(t *testing.T) {
+	t.Setenv("STORAGE_EMULATOR_HOST", "127.0.0.1:1")
+	dir := t.TempDir()
+	code, _, errs := cli(t, "run", "--tables", "VBRK", "--rows", "10", "--target", "gs://nosuch-bucket", "--data-dir", dir, "--quiet")
+	if code != 3 || !strings.Contains(errs, "bucket nosuch-bucket is not reachable") || !strings.Contains(errs, "retry later") {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	if strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+		t.Fatalf("not one line: %q", errs)
+	}
+}

@@ -211,7 +211,10 @@ type env struct {
 	bucket         string
 	tables         []string
 	sink           func(ctx context.Context, bucket string) (pipeline.Sink, error)
-	closers        []func() error
+	// server: the env serves the API (retention is enforced with GCS
+	// lifecycle rules only then)
+	server  bool
+	closers []func() error
 
 	// sourceErr is why a lazy source could not connect at start (serve
 	// runs without it until it comes back).

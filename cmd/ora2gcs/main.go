@@ -22,6 +22,9 @@ import (
 	"strings"
 	"syscall"
 
+	"cloud.google.com/go/storage"
+
+	"github.com/ora2gcs/ora2gcs/jobs"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 )
 
@@ -95,7 +98,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	case errors.Is(err, errUsage):
 		return exitUsage
-	case pipeline.IsTransient(err):
+	case errors.Is(err, storage.ErrBucketNotExist):
+		fmt.Fprintf(stderr, "ora2gcs: error: %s\n", oneLine(err))
+		return exitFailure
+	case pipeline.IsTransient(err), errors.Is(err, jobs.ErrTargetUnavailable):
 		fmt.Fprintf(stderr, "ora2gcs: error (temporary, retry later): %s\n", oneLine(err))
 		return exitTransient
 	default:

@@ -45,6 +45,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	// The job context is the server's base context, not a request's, and not
 	// the signal context: SIGTERM lets the running job finish within the grace.
+	e.server = true
 	m, err := e.manager(context.WithoutCancel(ctx), log)
 	if err != nil {
 		return err

@@ -46,7 +46,10 @@ func (s *Sink) EnsureRetention(ctx context.Context, prefix string, days int) (bo
 	if !strings.HasSuffix(prefix, "/") || len(prefix) < 2 {
 		return false, fmt.Errorf("gcs: retention prefix %q must name a folder (end with /)", prefix)
 	}
-	attrs, err := s.bucket.Attrs(ctx)
+	ctx, cancel := context.WithTimeout(ctx, CheckTimeout)
+	defer cancel()
+	b := s.boundedBucket()
+	attrs, err := b.Attrs(ctx)
 	if err != nil {
 		return false, fmt.Errorf("gcs: read lifecycle of %s: %w", s.cfg.Bucket, err)
 	}
@@ -55,7 +58,7 @@ func (s *Sink) EnsureRetention(ctx context.Context, prefix string, days int) (bo
 		return false, nil
 	}
 	lc := storage.Lifecycle{Rules: rules}
-	_, err = s.bucket.If(storage.BucketConditions{MetagenerationMatch: attrs.MetaGeneration}).
+	_, err = b.If(storage.BucketConditions{MetagenerationMatch: attrs.MetaGeneration}).
 		Update(ctx, storage.BucketAttrsToUpdate{Lifecycle: &lc})
 	if err != nil {
 		return false, fmt.Errorf("gcs: update lifecycle of %s: %w", s.cfg.Bucket, err)
@@ -66,7 +69,9 @@ func (s *Sink) EnsureRetention(ctx context.Context, prefix string, days int) (bo
 // CheckRetention reports how the bucket's rule for prefix differs from a
 // Delete at age days ("" when it matches; with days <= 0, when there is none).
 func (s *Sink) CheckRetention(ctx context.Context, prefix string, days int) (string, error) {
-	attrs, err := s.bucket.Attrs(ctx)
+	ctx, cancel := context.WithTimeout(ctx, CheckTimeout)
+	defer cancel()
+	attrs, err := s.boundedBucket().Attrs(ctx)
 	if err != nil {
 		return "", fmt.Errorf("gcs: read lifecycle of %s: %w", s.cfg.Bucket, err)
 	}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"cloud.google.com/go/storage"
+	gax "github.com/googleapis/gax-go/v2"
 	"google.golang.org/api/iterator"
 
 	"github.com/ora2gcs/ora2gcs/pipeline"
@@ -47,13 +49,45 @@ func (s *Sink) List(ctx context.Context, prefix string) ([]string, error) {
 // choose a job version. Whether they may create objects shows only at the
 // first upload (GCS's testIamPermissions would tell, but emulators do not
 // serve it).
+//
+// It fails fast: at most CheckAttempts requests with a short backoff, and
+// CheckTimeout in all, so an unreachable endpoint is one clear error in
+// seconds instead of the client's unbounded retries of an idempotent read.
 func (s *Sink) Check(ctx context.Context) error {
-	it := s.bucket.Objects(ctx, &storage.Query{Delimiter: "/"})
+	ctx, cancel := context.WithTimeout(ctx, CheckTimeout)
+	defer cancel()
+	it := s.boundedBucket().Objects(ctx, &storage.Query{Delimiter: "/"})
 	it.PageInfo().MaxSize = 1
 	if _, err := it.Next(); err != nil && !errors.Is(err, iterator.Done) {
-		return &opError{msg: fmt.Sprintf("gcs: bucket %s is not reachable: %s", s.cfg.Bucket, redact(err.Error())), errs: []error{err}}
+		if errors.Is(err, storage.ErrBucketNotExist) {
+			return &opError{msg: fmt.Sprintf("gcs: bucket %s does not exist (create it, or check the name and project)", s.cfg.Bucket), errs: []error{err}}
+		}
+		return &opError{msg: fmt.Sprintf("gcs: bucket %s is not reachable: %s", s.cfg.Bucket, oneLine(redact(err.Error()))), errs: []error{err}}
 	}
 	return nil
+}
+
+// boundedBucket is the bucket handle with at most CheckAttempts attempts
+// per request and a short backoff: for the metadata calls made before a job
+// (Check, lifecycle rules), which must fail fast when storage is away.
+func (s *Sink) boundedBucket() *storage.BucketHandle {
+	return s.bucket.Retryer(storage.WithMaxAttempts(CheckAttempts),
+		storage.WithBackoff(gax.Backoff{Initial: 200 * time.Millisecond, Max: 2 * time.Second, Multiplier: 2}))
+}
+
+// Bounds of Check and the lifecycle calls (variables for tests).
+var (
+	CheckTimeout  = 30 * time.Second
+	CheckAttempts = 3
+)
+
+// oneLine joins a multi-line message with "; ".
+func oneLine(s string) string {
+	parts := strings.Split(s, "\n")
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+	}
+	return strings.Join(parts, "; ")
 }
 
 var (
