@@ -129,6 +129,16 @@ type ETLConfig struct {
 	// SnapshotTimeout bounds opening a job's snapshot (then the job fails).
 	// 0: no bound.
 	SnapshotTimeout time.Duration `yaml:"snapshot_timeout" json:"snapshot_timeout"`
+	// Compressor is the gzip writer: auto (lines at level 1, else
+	// blocks), lines, blocks or pgzip.
+	Compressor string `yaml:"compressor" json:"compressor"`
+	// VerifyCompression inflates every compressed segment again and
+	// compares it with its input (lines and blocks only).
+	VerifyCompression bool `yaml:"verify_compression" json:"verify_compression"`
+	// DecimalsAsStrings writes decimals as JSON strings.
+	DecimalsAsStrings bool `yaml:"decimals_as_strings" json:"decimals_as_strings"`
+	// OmitNulls leaves NULL columns out of each line.
+	OmitNulls bool `yaml:"omit_nulls" json:"omit_nulls"`
 }
 
 // SourceTimeouts are FetchTimeout and SnapshotTimeout as the connectors'
@@ -195,6 +205,7 @@ func Default() Config {
 			RetryAttempts:    3,
 			RetryBackoff:     time.Second,
 			GzipLevel:        1,
+			Compressor:       "auto",
 			FetchTimeout:     5 * time.Minute,
 			SnapshotTimeout:  2 * time.Minute,
 		},
@@ -288,6 +299,11 @@ func (c Config) Validate() error {
 	durRange("etl.retry_backoff", c.ETL.RetryBackoff, 0, 10*time.Minute)
 	if l := c.ETL.GzipLevel; l != -2 && (l < 1 || l > 9) {
 		bad("etl.gzip_level", "%d is out of range 1..9 (or -2 for Huffman only)", l)
+	}
+	switch c.ETL.Compressor {
+	case "auto", "lines", "blocks", "pgzip":
+	default:
+		bad("etl.compressor", "%q is not auto, lines, blocks or pgzip", c.ETL.Compressor)
 	}
 	intRange("etl.encode_workers", c.ETL.EncodeWorkers, 0, 256)
 	if c.ETL.FetchTimeout != 0 {

@@ -185,3 +185,28 @@ func TestUnreachableBucketFailsFast(t *testing.T) {
 		t.Fatalf("not one line: %q", errs)
 	}
 }
+
+// TestEngineKnobsFromConfigFile: the knobs that were flags only
+// (compressor, verification, decimals, nulls) come from the file too, and a
+// flag still wins.
+func TestEngineKnobsFromConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte("etl:\n  compressor: pgzip\n  verify_compression: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"run", "--config", cfgPath, "--tables", "VBRK", "--rows", "10", "--data-dir", dir, "--target", "null", "--quiet"}
+	if code, _, errs := cli(t, base...); code != 1 || !strings.Contains(errs, "--verify-compression checks the lines and blocks compressors, not pgzip") {
+		t.Fatalf("file: exit %d %s; want the file's pgzip + verification refused", code, errs)
+	}
+	if code, _, errs := cli(t, append(base, "--compressor", "lines")...); code != 0 {
+		t.Fatalf("flag over file: exit %d %s", code, errs)
+	}
+	if err := os.WriteFile(cfgPath, []byte("etl:\n  decimals_as_strings: true\n  omit_nulls: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := cli(t, "sample", "--config", cfgPath, "--limit", "1", "VBRK")
+	if code != 0 || !strings.Contains(out, `"NETWR":"`) {
+		t.Fatalf("sample with decimals_as_strings: exit %d %s\n%s", code, errs, out)
+	}
+}

@@ -165,6 +165,18 @@ func (o *options) loadConfig() (config.Config, error) {
 	if set["data-dir"] {
 		cfg.DataDir = o.dataDir
 	}
+	if set["compressor"] {
+		cfg.ETL.Compressor = o.compressor
+	}
+	if set["verify-compression"] {
+		cfg.ETL.VerifyCompression = o.verifyCompression
+	}
+	if set["decimals-as-strings"] {
+		cfg.ETL.DecimalsAsStrings = o.decimalStr
+	}
+	if set["omit-nulls"] {
+		cfg.ETL.OmitNulls = o.omitNulls
+	}
 	if cfg.Target == "null" {
 		// the discard target is for benchmarks only; config validation knows file and gcs
 		t := cfg.Target
@@ -229,7 +241,9 @@ func (o *options) open(ctx context.Context) (*env, error) {
 	e := &env{cfg: cfg, pcfg: cfg.Pipeline(), bucket: cfg.GCS.DefaultBucket,
 		// BigQuery: every object is written with its {TABLE}.schema.json, so
 		// every value must load into it exactly (docs/TYPES.md)
-		ndjson: stages.NDJSONOptions{DecimalAsString: o.decimalStr, OmitNulls: o.omitNulls, BigQuery: true}}
+		ndjson: stages.NDJSONOptions{DecimalAsString: cfg.ETL.DecimalsAsStrings, OmitNulls: cfg.ETL.OmitNulls, BigQuery: true}}
+	// the file's (and environment's) values, overridden by flags in loadConfig
+	o.compressor, o.verifyCompression = cfg.ETL.Compressor, cfg.ETL.VerifyCompression
 	level := e.pcfg.WithDefaults().GzipLevel
 	e.compressorName = o.compressor
 	if o.compressor == "auto" {

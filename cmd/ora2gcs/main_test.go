@@ -162,7 +162,7 @@ func TestErrorsAreOneClearLine(t *testing.T) {
 		{[]string{"run", "--target", "s3://x", "--quiet"}, 1, "target"},
 		{[]string{"tables", "--source", "oracle://scott:tiger@db:1521/ORCL"}, 1, "must not contain a password"},
 		{[]string{"run", "--gzip-level", "42", "--quiet"}, 1, "gzip_level"},
-		{[]string{"run", "--compressor", "zstd", "--quiet"}, 1, `--compressor: "zstd" is not auto, lines, blocks or pgzip`},
+		{[]string{"run", "--compressor", "zstd", "--quiet"}, 1, `etl.compressor: "zstd" is not auto, lines, blocks or pgzip`},
 		{[]string{"run", "--compressor", "lines", "--gzip-level", "6", "--quiet"}, 1, `--compressor lines is the gzip level 1 compressor; for --gzip-level 6 use blocks or pgzip`},
 		{[]string{"run", "--compressor", "pgzip", "--verify-compression", "--quiet"}, 1, `--verify-compression checks the lines and blocks compressors, not pgzip`},
 		{[]string{"frobnicate"}, 2, "unknown command"},
