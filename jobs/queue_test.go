@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -118,12 +119,13 @@ func TestQueueOrderAndCancel(t *testing.T) {
 	}
 	release()
 	waitIdle(t, e.m)
-	var order []string
+	before := jobIDs(t, e.m)
 	for e.m.Dispatch(ctx) {
-		j, _ := e.m.Running()
-		order = append(order, j.TransportID+"/"+j.Trigger)
 		waitIdle(t, e.m)
 	}
+	// the order comes from the job history: a 3-row job may have ended
+	// before Running() could be read (that made this test flaky)
+	order := startOrder(t, e.m, before)
 	if !equalStrings(order, want) {
 		t.Fatalf("start order %v, want %v", order, want)
 	}
@@ -177,12 +179,13 @@ func TestQueueSurvivesRestart(t *testing.T) {
 	if v := queueGauge(e.m); v != 2 {
 		t.Fatalf("ora2gcs_queue_length after restart = %v", v)
 	}
-	var order []string
+	before := jobIDs(t, e.m)
 	for e.m.Dispatch(ctx) {
-		j, _ := e.m.Running()
-		order = append(order, j.TransportID+"/"+j.Trigger)
 		waitIdle(t, e.m)
 	}
+	// the order comes from the job history: a 3-row job may have ended
+	// before Running() could be read (that made this test flaky)
+	order := startOrder(t, e.m, before)
 	if !equalStrings(order, want) {
 		t.Fatalf("start order %v, want %v", order, want)
 	}
@@ -218,4 +221,40 @@ func TestSchedulerLoopStartsQueuedRun(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// jobIDs is the set of every job's id.
+func jobIDs(t *testing.T, m *Manager) map[string]bool {
+	t.Helper()
+	p, err := m.ListJobs(context.Background(), JobFilter{PageSize: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, j := range p.Items {
+		out[j.ID] = true
+	}
+	return out
+}
+
+// startOrder lists "transport/trigger" of the jobs not in before, in the
+// order they were created (JOB-YYYYMMDD-NNN ids of one day sort that way).
+func startOrder(t *testing.T, m *Manager, before map[string]bool) []string {
+	t.Helper()
+	p, err := m.ListJobs(context.Background(), JobFilter{PageSize: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var jobs []Job
+	for _, j := range p.Items {
+		if !before[j.ID] {
+			jobs = append(jobs, j)
+		}
+	}
+	sort.Slice(jobs, func(i, k int) bool { return jobs[i].ID < jobs[k].ID })
+	out := make([]string, len(jobs))
+	for i, j := range jobs {
+		out[i] = j.TransportID + "/" + j.Trigger
+	}
+	return out
 }
