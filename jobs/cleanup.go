@@ -54,31 +54,34 @@ func targetVersions(ctx context.Context, sink pipeline.Sink, transportID string)
 
 // preflight checks, before a job version is assigned, that the target of t
 // is reachable and writable and that every table of t resolves. It returns
-// the sink the job writes through and the job versions the target holds.
-func (m *Manager) preflight(ctx context.Context, t Transport) (pipeline.Sink, []int, error) {
+// the sink the job writes through, the job versions the target holds and
+// each table as described (the job reads those descriptions: one catalog
+// look-up per table and job, not two).
+func (m *Manager) preflight(ctx context.Context, t Transport) (pipeline.Sink, []int, []pipeline.TableInfo, error) {
 	sink, err := m.cfg.Sinks(t.TargetBucket)
 	if err != nil {
-		return nil, nil, fmt.Errorf("jobs: target %s: %v: %w", t.TargetBucket, err, ErrTargetUnavailable)
+		return nil, nil, nil, fmt.Errorf("jobs: target %s: %v: %w", t.TargetBucket, err, ErrTargetUnavailable)
 	}
 	if c, ok := sink.(pipeline.Checker); ok {
 		if err := c.Check(ctx); err != nil {
-			return nil, nil, fmt.Errorf("jobs: target %s: %w: %w", t.TargetBucket, err, ErrTargetUnavailable)
+			return nil, nil, nil, fmt.Errorf("jobs: target %s: %w: %w", t.TargetBucket, err, ErrTargetUnavailable)
 		}
 	}
 	used, err := targetVersions(ctx, sink, t.ID)
 	if err != nil {
-		return nil, nil, fmt.Errorf("jobs: target %s: list job versions of %s: %v: %w", t.TargetBucket, t.ID, err, ErrTargetUnavailable)
+		return nil, nil, nil, fmt.Errorf("jobs: target %s: list job versions of %s: %v: %w", t.TargetBucket, t.ID, err, ErrTargetUnavailable)
 	}
+	infos := make([]pipeline.TableInfo, len(t.Tables))
 	for i, name := range t.Tables {
 		ts := &tableState{te: TableExtraction{TableName: name}}
 		if len(t.TableRefs) == len(t.Tables) {
 			ts.ref = t.TableRefs[i]
 		}
-		if _, err := m.describe(ctx, ts); err != nil {
-			return nil, nil, fmt.Errorf("jobs: execute %s: %w", t.ID, err)
+		if infos[i], err = m.describe(ctx, ts); err != nil {
+			return nil, nil, nil, fmt.Errorf("jobs: execute %s: %w", t.ID, err)
 		}
 	}
-	return sink, used, nil
+	return sink, used, infos, nil
 }
 
 // cleanupJob removes what a job that did not complete left in the target

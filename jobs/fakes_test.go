@@ -49,6 +49,7 @@ type fakeConnector struct {
 	tables    map[string]*fakeTable
 	snapshots atomic.Int32
 	snapErr   error
+	describes atomic.Int32 // Describe calls
 }
 
 func newFakeConnector(tables ...*fakeTable) *fakeConnector {
@@ -77,6 +78,7 @@ func (c *fakeConnector) Tables(ctx context.Context, exact bool) ([]pipeline.Tabl
 }
 
 func (c *fakeConnector) Describe(ctx context.Context, name string) (pipeline.TableInfo, error) {
+	c.describes.Add(1)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	// Like the real connectors: unquoted parts fold to upper case, quoted

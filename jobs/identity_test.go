@@ -51,3 +51,28 @@ func TestTransportTableIdentityOracleFolding(t *testing.T) {
 		}
 	}
 }
+
+// TestJobDescribesEachTableOnce: Execute's pre-flight describes every table
+// (it must resolve before a version is assigned) and the job reads those
+// descriptions instead of asking the catalog a second time.
+func TestJobDescribesEachTableOnce(t *testing.T) {
+	conn := newFakeConnector(&fakeTable{name: "A", rows: 3}, &fakeTable{name: "B", rows: 4}, &fakeTable{name: "C", rows: 5})
+	e := newEnv(t, conn)
+	ctx := context.Background()
+	tr, err := e.m.CreateTransport(ctx, NewTransport{Name: "once", Tables: []string{"A", "B", "C"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := conn.describes.Load()
+	j, err := e.m.Execute(ctx, tr.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := e.m.Wait(ctx, j.ID)
+	if err != nil || done.Status != StatusCompleted || done.TotalRows != 12 {
+		t.Fatalf("job %+v %v", done, err)
+	}
+	if n := conn.describes.Load() - before; n != 3 {
+		t.Fatalf("%d Describe calls for a job of 3 tables, want 3", n)
+	}
+}

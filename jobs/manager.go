@@ -463,7 +463,7 @@ func (m *Manager) ExecuteVersion(ctx context.Context, transportID, version strin
 	if err != nil {
 		return Job{}, err
 	}
-	sink, inTarget, err := m.preflight(ctx, t)
+	sink, inTarget, infos, err := m.preflight(ctx, t)
 	if err != nil {
 		return Job{}, err
 	}
@@ -484,6 +484,11 @@ func (m *Manager) ExecuteVersion(ctx context.Context, transportID, version strin
 	r := newRun(m, t, j, cancel)
 	r.log = r.log.With("request_id", requestIDOf(ctx)) // every line about the job names its request
 	r.sink = sink
+	if len(infos) == len(r.tables) {
+		for i, ts := range r.tables {
+			ts.described, ts.info = true, infos[i]
+		}
+	}
 	m.running = r
 	m.jobWG.Add(1)
 	go m.execute(jctx, r)

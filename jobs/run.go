@@ -36,19 +36,21 @@ type run struct {
 
 // tableState is one table of the running job.
 type tableState struct {
-	te       TableExtraction
-	ref      TableRef // exact identity; Name "" for transports stored without one
-	info     pipeline.TableInfo
-	cols     []pipeline.Column
-	crc      uint32
-	rawCRC   uint32
-	object   string
-	parts    []pipeline.Part // when the output was split by Pipeline.PartBytes
-	cleanup  []string        // temporary objects that could not be removed (pipeline.Stats.CleanupErrors)
-	running  bool
-	done     bool
-	lastEmit time.Time
-	rate     rateWindow
+	te  TableExtraction
+	ref TableRef // exact identity; Name "" for transports stored without one
+	// described: info holds the pre-flight's description of the table
+	described bool
+	info      pipeline.TableInfo
+	cols      []pipeline.Column
+	crc       uint32
+	rawCRC    uint32
+	object    string
+	parts     []pipeline.Part // when the output was split by Pipeline.PartBytes
+	cleanup   []string        // temporary objects that could not be removed (pipeline.Stats.CleanupErrors)
+	running   bool
+	done      bool
+	lastEmit  time.Time
+	rate      rateWindow
 	// metrics, fed by observe
 	rowsTotal, bytesTotal *metrics.Counter
 }
@@ -236,7 +238,10 @@ func (m *Manager) runTable(ctx context.Context, r *run, ts *tableState, snap pip
 	log := r.log.With("table", name)
 	objName := fmt.Sprintf("%s/%s/%s.jsonl.gz", r.job.TransportID, r.job.Version, ts.objectBase())
 
-	info, derr := m.describe(ctx, ts)
+	info, derr := ts.info, error(nil)
+	if !ts.described { // Execute's pre-flight describes every table
+		info, derr = m.describe(ctx, ts)
+	}
 	now := m.now()
 	r.mu.Lock()
 	ts.info = info
