@@ -42,10 +42,18 @@ func newEnv(t *testing.T, conn *fakeConnector, mod ...func(*ManagerConfig)) *tes
 	t.Helper()
 	dir := t.TempDir()
 	e := &testEnv{conn: conn, sinks: map[string]*dirSink{}, root: filepath.Join(dir, "buckets"), db: filepath.Join(dir, "state", "ora2gcs.db")}
+	e.start(t, mod...)
+	return e
+}
+
+// start opens a Manager on e's state database, connector and buckets (a
+// new one per call: reopen uses it for a restart).
+func (e *testEnv) start(t *testing.T, mod ...func(*ManagerConfig)) {
+	t.Helper()
 	var mu sync.Mutex
 	cfg := ManagerConfig{
 		Store:     e.db,
-		Connector: conn,
+		Connector: e.conn,
 		Sinks: func(bucket string) (pipeline.Sink, error) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -80,7 +88,6 @@ func newEnv(t *testing.T, conn *fakeConnector, mod ...func(*ManagerConfig)) *tes
 			t.Errorf("Close: %v", err)
 		}
 	})
-	return e
 }
 
 // collect reads ch until it is closed.

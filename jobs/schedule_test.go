@@ -3,13 +3,9 @@ package jobs
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/ora2gcs/ora2gcs/pipeline"
 )
 
 // fakeClock is the Manager's clock in scheduler tests: time moves only
@@ -36,44 +32,7 @@ func reopen(t *testing.T, e *testEnv, mod ...func(*ManagerConfig)) {
 	if err := e.m.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	var mu sync.Mutex
-	cfg := ManagerConfig{
-		Store:     e.db,
-		Connector: e.conn,
-		Sinks: func(bucket string) (pipeline.Sink, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			if s, ok := e.sinks[bucket]; ok {
-				return s, nil
-			}
-			root := filepath.Join(e.root, bucket)
-			if err := os.MkdirAll(root, 0o755); err != nil {
-				return nil, err
-			}
-			s := &dirSink{root: root}
-			e.sinks[bucket] = s
-			return s, nil
-		},
-		Encoder:          newJSONEncoder,
-		Compressor:       gzipCompressor,
-		Pipeline:         pipeline.Config{ChunkRows: 10, EncodeWorkers: 2, Retry: pipeline.Retry{Attempts: 3, Backoff: time.Millisecond}},
-		DefaultBucket:    "test-bucket",
-		ProgressInterval: time.Nanosecond,
-	}
-	for _, f := range mod {
-		f(&cfg)
-	}
-	m, err := NewManager(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("NewManager: %v", err)
-	}
-	e.m = m
-	t.Cleanup(func() {
-		_ = m.Shutdown(context.Background())
-		if err := m.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
+	e.start(t, mod...)
 }
 
 // waitIdle waits for the running job, if any, to end.

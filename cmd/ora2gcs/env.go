@@ -130,52 +130,32 @@ func (o *options) loadConfig() (config.Config, error) {
 		}
 	}
 	cfg.ApplyEnv(os.LookupEnv)
-	set := map[string]bool{}
-	o.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if set["source"] {
-		cfg.Source = o.source
+	// each flag given (on the command line or as ORA2GCS_<FLAG>) overrides
+	// the file and the environment's config variables
+	override := map[string]func(){
+		"source":              func() { cfg.Source = o.source },
+		"target":              func() { cfg.Target = o.target },
+		"bucket":              func() { cfg.GCS.DefaultBucket = o.bucket },
+		"parallel":            func() { cfg.ETL.ParallelTables = o.parallel },
+		"gzip-level":          func() { cfg.ETL.GzipLevel = o.gzipLevel },
+		"workers":             func() { cfg.ETL.EncodeWorkers = o.workers },
+		"chunk-size":          func() { cfg.ETL.ChunkSize = o.chunk },
+		"table-parallelism":   func() { cfg.ETL.TableParallelism = o.tablePar },
+		"part-bytes":          func() { cfg.ETL.PartBytes = o.partBytes },
+		"range-min-rows":      func() { cfg.ETL.RangeMinRows = o.rangeMin },
+		"data-dir":            func() { cfg.DataDir = o.dataDir },
+		"compressor":          func() { cfg.ETL.Compressor = o.compressor },
+		"verify-compression":  func() { cfg.ETL.VerifyCompression = o.verifyCompression },
+		"decimals-as-strings": func() { cfg.ETL.DecimalsAsStrings = o.decimalStr },
+		"omit-nulls":          func() { cfg.ETL.OmitNulls = o.omitNulls },
 	}
-	if set["target"] || o.target != "" {
+	o.fs.Visit(func(f *flag.Flag) {
+		if apply, ok := override[f.Name]; ok {
+			apply()
+		}
+	})
+	if o.target != "" { // --target, or the target a command sets itself (tables, sample: null)
 		cfg.Target = o.target
-	}
-	if set["bucket"] {
-		cfg.GCS.DefaultBucket = o.bucket
-	}
-	if set["parallel"] {
-		cfg.ETL.ParallelTables = o.parallel
-	}
-	if set["gzip-level"] {
-		cfg.ETL.GzipLevel = o.gzipLevel
-	}
-	if set["workers"] {
-		cfg.ETL.EncodeWorkers = o.workers
-	}
-	if set["chunk-size"] {
-		cfg.ETL.ChunkSize = o.chunk
-	}
-	if set["table-parallelism"] {
-		cfg.ETL.TableParallelism = o.tablePar
-	}
-	if set["part-bytes"] {
-		cfg.ETL.PartBytes = o.partBytes
-	}
-	if set["range-min-rows"] {
-		cfg.ETL.RangeMinRows = o.rangeMin
-	}
-	if set["data-dir"] {
-		cfg.DataDir = o.dataDir
-	}
-	if set["compressor"] {
-		cfg.ETL.Compressor = o.compressor
-	}
-	if set["verify-compression"] {
-		cfg.ETL.VerifyCompression = o.verifyCompression
-	}
-	if set["decimals-as-strings"] {
-		cfg.ETL.DecimalsAsStrings = o.decimalStr
-	}
-	if set["omit-nulls"] {
-		cfg.ETL.OmitNulls = o.omitNulls
 	}
 	if cfg.Target == "null" {
 		// the discard target is for benchmarks only; config validation knows file and gcs
