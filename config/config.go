@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/ora2gcs/ora2gcs/internal/bucketname"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 )
 
@@ -269,8 +270,8 @@ func (c Config) Validate() error {
 	intRange("oracle.fetch_array_size", c.Oracle.FetchArraySize, 1, 100000)
 
 	if c.GCS.DefaultBucket != "" {
-		if err := ValidateBucketName(c.GCS.DefaultBucket); err != nil {
-			bad("gcs.default_bucket", "%v", err)
+		if err := bucketname.Validate(c.GCS.DefaultBucket); err != nil {
+			bad("gcs.default_bucket", "bucket name %q %v", c.GCS.DefaultBucket, err)
 		}
 	}
 	if c.GCS.ChunkSize < 0 || c.GCS.ChunkSize%(256<<10) != 0 {
@@ -340,8 +341,9 @@ func (c Config) Validate() error {
 			bad("gcs.default_bucket", "required for target gcs")
 		}
 	case strings.HasPrefix(c.Target, "gs://"):
-		if err := ValidateBucketName(strings.SplitN(strings.TrimPrefix(c.Target, "gs://"), "/", 2)[0]); err != nil {
-			bad("target", "%v", err)
+		b := strings.SplitN(strings.TrimPrefix(c.Target, "gs://"), "/", 2)[0]
+		if err := bucketname.Validate(b); err != nil {
+			bad("target", "bucket name %q %v", b, err)
 		}
 	case c.Target == "":
 		bad("target", "required (file://DIR, gcs or gs://BUCKET)")
@@ -382,49 +384,6 @@ func splitHostPort(addr string) (string, int, error) {
 		return "", 0, errors.New("bad port")
 	}
 	return addr[:i], p, nil
-}
-
-// ValidateBucketName checks a name against the GCS bucket naming rules
-// (https://cloud.google.com/storage/docs/buckets#naming) without the dots
-// form's 222-character allowance for domain names: 3..63 characters of
-// lower-case letters, digits, '-', '_' and '.', beginning and ending with a
-// letter or digit, not an IP address, not starting with "goog" and not
-// containing "google".
-func ValidateBucketName(name string) error {
-	if n := len(name); n < 3 || n > 63 {
-		return fmt.Errorf("bucket name %q must be 3..63 characters", name)
-	}
-	for i := 0; i < len(name); i++ {
-		ch := name[i]
-		switch {
-		case ch >= 'a' && ch <= 'z', ch >= '0' && ch <= '9':
-		case ch == '-' || ch == '_' || ch == '.':
-			if i == 0 || i == len(name)-1 {
-				return fmt.Errorf("bucket name %q must begin and end with a letter or digit", name)
-			}
-		default:
-			return fmt.Errorf("bucket name %q may contain only lower-case letters, digits, '-', '_' and '.'", name)
-		}
-	}
-	if strings.HasPrefix(name, "goog") || strings.Contains(name, "google") || strings.Contains(name, "g00gle") {
-		return fmt.Errorf("bucket name %q must not start with \"goog\" or contain \"google\"", name)
-	}
-	if strings.Contains(name, "..") {
-		return fmt.Errorf("bucket name %q must not contain \"..\"", name)
-	}
-	parts := strings.Split(name, ".")
-	if len(parts) == 4 {
-		ip := true
-		for _, p := range parts {
-			if _, err := strconv.Atoi(p); err != nil {
-				ip = false
-			}
-		}
-		if ip {
-			return fmt.Errorf("bucket name %q must not be an IP address", name)
-		}
-	}
-	return nil
 }
 
 const redacted = "[REDACTED]"

@@ -258,19 +258,6 @@ func TestValidateNamesKey(t *testing.T) {
 	}
 }
 
-func TestValidateBucketName(t *testing.T) {
-	for _, ok := range []string{"oracle-etl-data", "abc", "a.b-c_d", "b2" + strings.Repeat("x", 60)} {
-		if err := ValidateBucketName(ok); err != nil {
-			t.Errorf("%q: %v", ok, err)
-		}
-	}
-	for _, bad := range []string{"", "ab", strings.Repeat("x", 64), "Upper", "-lead", "trail-", "has space", "googbucket", "my-google-data", "192.168.1.1", "a..b", "x/y"} {
-		if err := ValidateBucketName(bad); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-}
-
 func TestRedactedNeverShowsSecrets(t *testing.T) {
 	c := Default()
 	c.Oracle.Password = "ora-pass-123"

@@ -14,6 +14,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
+	"github.com/ora2gcs/ora2gcs/internal/bucketname"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/stages"
 )
@@ -68,7 +69,7 @@ type ManagerConfig struct {
 	Segment pipeline.CompressorFactory
 	// DefaultBucket is used for a transport created without a bucket.
 	DefaultBucket string
-	// ValidateBucket checks a bucket name; default ValidBucketName (GCS rules).
+	// ValidateBucket checks a bucket name; default bucketname.Validate (GCS rules).
 	ValidateBucket func(string) error
 	// DecimalAsString says the encoder writes decimals as JSON strings. It
 	// does not change the BigQuery schema (BigQuery reads quoted NUMERIC
@@ -157,7 +158,7 @@ func (c ManagerConfig) withDefaults() ManagerConfig {
 		c.Segment = stages.Deflate()
 	}
 	if c.ValidateBucket == nil {
-		c.ValidateBucket = ValidBucketName
+		c.ValidateBucket = bucketname.Validate
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -292,7 +293,7 @@ func (m *Manager) CreateTransport(ctx context.Context, in NewTransport) (Transpo
 		return Transport{}, fmt.Errorf("jobs: target_bucket is required (no default bucket configured): %w", ErrInvalid)
 	}
 	if err := m.cfg.ValidateBucket(in.TargetBucket); err != nil {
-		return Transport{}, fmt.Errorf("jobs: target_bucket %q: %v: %w", in.TargetBucket, err, ErrInvalid)
+		return Transport{}, fmt.Errorf("jobs: target_bucket: bucket name %q %v: %w", in.TargetBucket, err, ErrInvalid)
 	}
 	fold := m.cfg.Connector.FoldCase
 	seen := make(map[string]string, len(in.Tables))    // exact identity → entry
@@ -674,47 +675,6 @@ func (m *Manager) Close() error {
 		m.closeErr = errors.Join(m.store.Close(), m.lock.release())
 	})
 	return m.closeErr
-}
-
-// ValidBucketName checks a bucket name against the GCS naming rules: 3–63
-// characters (222 with dots, each dot-separated part at most 63) of
-// lowercase letters, digits, '-', '_' and '.', starting and ending with a
-// letter or digit, not an IP address, not starting with "goog" and not
-// containing "google".
-func ValidBucketName(name string) error {
-	n := len(name)
-	hasDot := strings.Contains(name, ".")
-	if n < 3 || (!hasDot && n > 63) || n > 222 {
-		return errors.New("must be 3 to 63 characters (222 with dots)")
-	}
-	alnum := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
-	for i := 0; i < n; i++ {
-		c := name[i]
-		if !alnum(c) && c != '-' && c != '_' && c != '.' {
-			return fmt.Errorf("character %q is not allowed (lowercase letters, digits, '-', '_', '.')", c)
-		}
-	}
-	if !alnum(name[0]) || !alnum(name[n-1]) {
-		return errors.New("must start and end with a letter or digit")
-	}
-	allDigits := true
-	for _, part := range strings.Split(name, ".") {
-		if part == "" || len(part) > 63 {
-			return errors.New("each dot-separated part must be 1 to 63 characters")
-		}
-		for i := 0; i < len(part); i++ {
-			if part[i] < '0' || part[i] > '9' {
-				allDigits = false
-			}
-		}
-	}
-	if allDigits && strings.Count(name, ".") == 3 {
-		return errors.New("must not be an IP address")
-	}
-	if strings.HasPrefix(name, "goog") || strings.Contains(name, "google") || strings.Contains(name, "g00gle") {
-		return errors.New(`must not start with "goog" or contain "google"`)
-	}
-	return nil
 }
 
 // maxObjectFileName is the longest last segment of an object name: the

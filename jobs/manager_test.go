@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"hash/crc32"
 	"log/slog"
 	"os"
@@ -18,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ora2gcs/ora2gcs/internal/testutil"
 
 	"go.uber.org/goleak"
 
@@ -940,24 +941,6 @@ func TestMetrics(t *testing.T) {
 	}
 	if strings.Contains(out, j.ID) {
 		t.Errorf("the ended job's series are still there:\n%s", out)
-	}
-}
-
-func TestValidBucketName(t *testing.T) {
-	tests := []struct {
-		name string
-		ok   bool
-	}{
-		{"oracle-etl-data", true}, {"a.b_c-1", true}, {"ab", false}, {strings.Repeat("a", 64), false},
-		{"Upper", false}, {"-start", false}, {"end-", false}, {"192.168.5.4", false}, {"goog-x", false},
-		{"my-google-b", false}, {"a..b", false}, {"a b", false}, {strings.Repeat("a", 63), true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if err := ValidBucketName(tc.name); (err == nil) != tc.ok {
-				t.Fatalf("ValidBucketName(%q) = %v, want ok=%v", tc.name, err, tc.ok)
-			}
-		})
 	}
 }
 

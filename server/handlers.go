@@ -405,7 +405,7 @@ func (s *Server) validateTransport(in *jobs.NewTransport) error {
 	in.TargetBucket = strings.TrimSpace(in.TargetBucket)
 	if in.TargetBucket != "" {
 		if err := s.opts.ValidateBucket(in.TargetBucket); err != nil {
-			return validationError("target_bucket", err.Error())
+			return validationError("target_bucket", fmt.Sprintf("bucket name %q %v", in.TargetBucket, err))
 		}
 	}
 	if utf8.RuneCountInString(in.Description) > 2000 {

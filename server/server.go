@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	gojson "github.com/goccy/go-json"
 	"io"
 	"log/slog"
 	"net"
@@ -15,10 +14,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	gojson "github.com/goccy/go-json"
+
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/ora2gcs/ora2gcs/config"
+	"github.com/ora2gcs/ora2gcs/internal/bucketname"
 	"github.com/ora2gcs/ora2gcs/jobs"
 )
 
@@ -43,7 +44,7 @@ type Options struct {
 	// metrics on /metrics (e.g. the Manager's and process metrics).
 	Metrics func(w io.Writer)
 	// ValidateBucket checks a transport's target_bucket; default
-	// config.ValidateBucketName.
+	// bucketname.Validate (the GCS naming rules).
 	ValidateBucket func(string) error
 	// DataDir is where EnsureAPIKey keeps a generated key (informational here).
 	DataDir string
@@ -112,7 +113,7 @@ func New(svc jobs.Service, opts Options) (*Server, error) {
 		opts.BodyLimit = defaultBodyLimit
 	}
 	if opts.ValidateBucket == nil {
-		opts.ValidateBucket = config.ValidateBucketName
+		opts.ValidateBucket = bucketname.Validate
 	}
 	if opts.SSEHeartbeat <= 0 {
 		opts.SSEHeartbeat = 15 * time.Second

@@ -1,11 +1,10 @@
 package gcs
 
 import (
-	"errors"
 	"fmt"
-	"net"
-	"strings"
 	"time"
+
+	"github.com/ora2gcs/ora2gcs/internal/bucketname"
 )
 
 // Defaults applied by Config.withDefaults for zero fields.
@@ -56,8 +55,8 @@ func (c Config) withDefaults() Config {
 
 // Validate reports the first invalid field. Zero fields are valid (defaults).
 func (c Config) Validate() error {
-	if err := ValidBucketName(c.Bucket); err != nil {
-		return err
+	if err := bucketname.Validate(c.Bucket); err != nil {
+		return fmt.Errorf("gcs: bucket name %q %v", c.Bucket, err)
 	}
 	switch {
 	case c.ChunkSize < 0:
@@ -71,50 +70,3 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
-
-// ValidBucketName checks name against the GCS bucket naming rules: 3–63
-// characters (up to 222 if it contains dots, each dot-separated part at most
-// 63); only lowercase letters, digits, '-', '_' and '.'; starting and ending
-// with a letter or digit; not an IP address; not starting with "goog" and
-// not containing "google" or close misspellings ("g00gle").
-func ValidBucketName(name string) error {
-	bad := func(why string) error { return fmt.Errorf("gcs: invalid bucket name %q: %s", name, why) }
-	if name == "" {
-		return errors.New("gcs: empty bucket name")
-	}
-	max := 63
-	if strings.Contains(name, ".") {
-		max = 222
-	}
-	if len(name) < 3 || len(name) > max {
-		return bad(fmt.Sprintf("want 3 to %d characters", max))
-	}
-	for _, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
-			return bad("only lowercase letters, digits, '-', '_' and '.' are allowed")
-		}
-	}
-	if !isAlnum(name[0]) || !isAlnum(name[len(name)-1]) {
-		return bad("must start and end with a letter or digit")
-	}
-	for _, part := range strings.Split(name, ".") {
-		if part == "" {
-			return bad("empty dot-separated part")
-		}
-		if len(part) > 63 {
-			return bad("dot-separated part longer than 63 characters")
-		}
-	}
-	if net.ParseIP(name) != nil {
-		return bad("must not be an IP address")
-	}
-	if strings.HasPrefix(name, "goog") {
-		return bad(`must not start with "goog"`)
-	}
-	if strings.Contains(name, "google") || strings.Contains(name, "g00gle") {
-		return bad(`must not contain "google"`)
-	}
-	return nil
-}
-
-func isAlnum(b byte) bool { return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' }

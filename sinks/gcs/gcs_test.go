@@ -284,40 +284,6 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-func TestValidBucketName(t *testing.T) {
-	long63 := strings.Repeat("a", 63)
-	tests := []struct {
-		name string
-		ok   bool
-	}{
-		{"oracle-etl-data", true},
-		{"abc", true},
-		{"a_b-c.d", true},
-		{long63, true},
-		{long63 + "." + long63 + "." + long63, true},
-		{"ab", false},
-		{long63 + "a", false},
-		{"Upper", false},
-		{"-abc", false},
-		{"abc-", false},
-		{"a..b", false},
-		{"goog-data", false},
-		{"my-google-data", false},
-		{"192.168.5.4", false},
-		{"ab c", false},
-		{"ab/c", false},
-		{long63 + "a.b", false},
-		{"", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if err := gcs.ValidBucketName(tt.name); (err == nil) != tt.ok {
-				t.Fatalf("ValidBucketName(%q) = %v, want ok=%v", tt.name, err, tt.ok)
-			}
-		})
-	}
-}
-
 // BenchmarkUpload64MB uploads a 64 MB object in 16 MiB chunks to the
 // in-process emulator. The emulator recomputes MD5 and CRC32C over the whole
 // object on every chunk, so this measures the emulator as much as the sink.
