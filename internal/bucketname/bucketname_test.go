@@ -16,7 +16,7 @@ func TestValidate(t *testing.T) {
 		{"a_b-c.d", ""},
 		{"0ab", ""},
 		{p63, ""},
-		{p63 + "." + p63 + "." + p63, ""},              // 191 characters with dots
+		{p63 + "." + p63 + "." + p63, ""}, // 191 characters with dots
 		{p63 + "." + p63 + "." + p63 + "." + p63[:30], ""}, // 222
 		{p63 + "." + p63 + "." + p63 + "." + p63[:31], "3 to 63"},
 		{"", "empty"},
