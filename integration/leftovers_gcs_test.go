@@ -109,9 +109,10 @@ func TestGCSLeftoversAndVersions(t *testing.T) {
 	_ = m2.Shutdown(ctx)
 	_ = m2.Close()
 
-	// a second state database: same transport ID, the bucket holds v001
+	// a second state database: the same transport (id and tables, as the
+	// CLI's --transport-id from another data directory), the bucket holds v001
 	m3 := open(filepath.Join(t.TempDir(), "two.db"))
-	tr3, err := m3.CreateTransport(ctx, jobs.NewTransport{Name: "other", Tables: []string{"VBRK"}})
+	tr3, err := m3.CreateTransport(ctx, jobs.NewTransport{ID: tr.ID, Name: "other", Tables: []string{"VBRK"}})
 	if err != nil || tr3.ID != tr.ID {
 		t.Fatalf("transport %s, %v; the test needs the ID %s again", tr3.ID, err, tr.ID)
 	}

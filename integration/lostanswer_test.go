@@ -57,6 +57,9 @@ func TestJobLostAnswers(t *testing.T) {
 			cfg := jobs.ManagerConfig{
 				Store: t.TempDir() + "/ora2gcs.db", Connector: conn,
 				Sinks: func(b string) (pipeline.Sink, error) {
+					if proxy == nil { // CreateTransport lists the bucket's transport ids
+						return gcs.NewWithClient(emu.Client, gcs.Config{Bucket: b})
+					}
 					return gcs.NewWithClient(proxy.Client, gcs.Config{Bucket: b, ChunkSize: 256 << 10, Backoff: time.Millisecond})
 				},
 				Encoder: stages.NDJSON(stages.NDJSONOptions{}), Compressor: stages.Gzip(),

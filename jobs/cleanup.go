@@ -81,6 +81,9 @@ func (m *Manager) preflight(ctx context.Context, t Transport) (pipeline.Sink, []
 			return nil, nil, nil, fmt.Errorf("jobs: execute %s: %w", t.ID, err)
 		}
 	}
+	if err := m.claimTransport(ctx, sink, t); err != nil {
+		return nil, nil, nil, err
+	}
 	return sink, used, infos, nil
 }
 

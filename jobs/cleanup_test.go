@@ -55,7 +55,12 @@ func TestSecondStateDatabaseNeverReusesAVersion(t *testing.T) {
 	root := t.TempDir()
 	conn := newFakeConnector(&fakeTable{name: "A", rows: 25}, &fakeTable{name: "B", rows: 7})
 	e1 := newEnv(t, conn, fileTarget(root, filepath.Join(t.TempDir(), "one", "ora2gcs.db")))
+	e2 := newEnv(t, conn, fileTarget(root, filepath.Join(t.TempDir(), "two", "ora2gcs.db")))
+	// both transports exist before the target holds anything (else the
+	// second would get another id), and export the same tables (else the
+	// second is refused: TestTransportIDOfOtherTablesRefused)
 	tr1 := mustCreate(t, e1.m, "first", "A", "B")
+	tr2 := mustCreate(t, e2.m, "second", "A", "B")
 	j1 := runJob(t, e1.m, tr1.ID)
 	if j1.Status != StatusCompleted || j1.Version != "v001" {
 		t.Fatalf("first job %s %s %v", j1.Version, j1.Status, j1.Error)
@@ -65,8 +70,6 @@ func TestSecondStateDatabaseNeverReusesAVersion(t *testing.T) {
 		t.Fatalf("first job wrote %d files: %v", len(first), first)
 	}
 
-	e2 := newEnv(t, conn, fileTarget(root, filepath.Join(t.TempDir(), "two", "ora2gcs.db")))
-	tr2 := mustCreate(t, e2.m, "second", "A")
 	if tr2.ID != tr1.ID {
 		t.Fatalf("transport IDs %s and %s; the test needs the same ID from both databases", tr1.ID, tr2.ID)
 	}
@@ -84,7 +87,7 @@ func TestSecondStateDatabaseNeverReusesAVersion(t *testing.T) {
 		t.Errorf("files of the first job vanished: %v", first)
 	}
 	m := readManifest(t, filepath.Join(root, "test-bucket", tr2.ID, "v002", "_manifest.json"))
-	if m.JobID != j2.ID || len(m.Tables) != 1 {
+	if m.JobID != j2.ID || len(m.Tables) != 2 {
 		t.Errorf("second manifest %+v", m)
 	}
 

@@ -360,6 +360,9 @@ func (m *Manager) CreateTransport(ctx context.Context, in NewTransport) (Transpo
 	}
 	in.TableRefs = refs
 	in.Tables = tables
+	if in.ID == "" {
+		in.avoidIDs = m.usedTransportIDs(ctx, in.TargetBucket)
+	}
 	t, err := m.store.CreateTransport(ctx, in, m.now())
 	if err != nil {
 		return Transport{}, err

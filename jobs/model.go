@@ -94,6 +94,9 @@ type NewTransport struct {
 	// TableRefs are the resolved identities of Tables, set by
 	// Manager.CreateTransport (never by the API body).
 	TableRefs []TableRef `json:"-"`
+	// avoidIDs are transport ids a generated id must not take (used in
+	// the target by other state databases; see usedTransportIDs).
+	avoidIDs map[string]bool
 }
 
 // Job is one execution of a transport (spec FR-04.3).

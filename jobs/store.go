@@ -313,9 +313,15 @@ func (s *Store) CreateTransport(ctx context.Context, in NewTransport, now time.T
 			t.ID = in.ID
 			return s.insertTransport(ctx, tx, &t, now)
 		}
-		id, err := nextID(ctx, tx, "TRP", now)
-		if err != nil {
-			return err
+		var id string
+		for tries := 0; ; tries++ {
+			var err error
+			if id, err = nextID(ctx, tx, "TRP", now); err != nil {
+				return err
+			}
+			if !in.avoidIDs[id] || tries >= 999 {
+				break
+			}
 		}
 		t.ID = id
 		return s.insertTransport(ctx, tx, &t, now)

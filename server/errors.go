@@ -24,6 +24,7 @@ const (
 	CodeUnsupportedMedia  = "unsupported_media_type" // 415 a Content-Encoding, or a body that is not application/json
 	CodeUnknownTable      = "unknown_table"          // 422 transport names a table the source lacks
 	CodeTableConflict     = "table_conflict"         // 422 a table twice, or a name matching several tables
+	CodeTransportClaimed  = "transport_claimed"      // 409 the transport's folder in the target belongs to another transport
 	CodeUnsupportedColumn = "unsupported_column"     // 422 a table with a column that cannot be exported exactly
 	CodeInternal          = "internal"               // 500
 	CodeUnavailable       = "source_unavailable"     // 503 the source cannot be reached
@@ -117,6 +118,8 @@ func classify(err error) *apiError {
 			Message: "the target cannot be reached or written; no job was started", cause: err}
 	case errors.Is(err, pipeline.ErrUnsupportedColumn):
 		return newError(http.StatusUnprocessableEntity, CodeUnsupportedColumn, err.Error())
+	case errors.Is(err, jobs.ErrTransportClaimed):
+		return newError(http.StatusConflict, CodeTransportClaimed, err.Error())
 	case errors.Is(err, jobs.ErrTableConflict):
 		return newError(http.StatusUnprocessableEntity, CodeTableConflict, err.Error())
 	case errors.Is(err, pipeline.ErrTableNotFound): // jobs.ErrUnknownTbl

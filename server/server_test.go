@@ -377,6 +377,14 @@ func TestErrorShapes(t *testing.T) {
 		defer func() { svc.getErr = nil }()
 		checkError(t, call(t, s, "GET", "/api/v1/transport/x", "", authed), 400, CodeValidation)
 	})
+	t.Run("transport folder claimed by another transport", func(t *testing.T) {
+		svc.getErr = fmt.Errorf("jobs: transport TRP-1: the folder TRP-1/ of target b belongs to another transport: %w", jobs.ErrTransportClaimed)
+		defer func() { svc.getErr = nil }()
+		e := checkError(t, call(t, s, "GET", "/api/v1/transport/"+trpID, "", authed), 409, CodeTransportClaimed)
+		if !strings.Contains(fmt.Sprint(e), "another transport") {
+			t.Errorf("409 does not say why: %v", e)
+		}
+	})
 	t.Run("source unavailable", func(t *testing.T) {
 		svc.conn.mu.Lock()
 		svc.conn.tablesErr = errors.New("dial tcp: connection refused")
