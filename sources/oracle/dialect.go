@@ -372,6 +372,10 @@ type Connector struct {
 
 	mu     sync.Mutex
 	tzText map[string]bool // tables whose TZ columns are read as text (ORA-01805); guarded by mu
+
+	// viaDatabaseSQL reads through sqlsource's database/sql reader instead
+	// of rawReader (benchmarks only).
+	viaDatabaseSQL bool
 }
 
 var (
@@ -597,8 +601,9 @@ func (w *tzWatch) Next(ctx context.Context) (*pipeline.Batch, error) {
 	return b, err
 }
 
-// open reads t through the shared database/sql reader with this package's
-// SELECT list (see SelectItem).
+// open reads t below database/sql (see rawReader) with this package's
+// SELECT list (see SelectItem), under the stall watchdog, with godror's
+// fetch array and prefetch sized from the row width (fetchSizes).
 func (c *Connector) open(ctx context.Context, t pipeline.TableInfo, snap pipeline.Snapshot, opts pipeline.ReadOptions) (pipeline.Source, error) {
 	if len(t.Columns) == 0 {
 		return nil, fmt.Errorf("oracle: open %s: table has no described columns (call Describe first)", t.Name)
@@ -620,14 +625,30 @@ func (c *Connector) open(ctx context.Context, t pipeline.TableInfo, snap pipelin
 	if err != nil {
 		return nil, fmt.Errorf("oracle: open %s: %w", t.Name, err)
 	}
+	if opts.BatchRows <= 0 {
+		opts.BatchRows = sqlsource.DefaultBatchRows
+	}
+	opts.Limit = max(opts.Limit, 0)
 	query := sqlsource.Query{Table: t, SQL: q, Args: args, Setup: setup, Options: opts}
+	fetch, _ := fetchSizes(t.Columns, opts.FetchArraySize, 0)
 	if hasLOBColumn(t) {
 		// godror keeps one buffer per fetch-array row, grown to the largest
 		// LOB fetched into it (see Config.LOBMemory)
-		query.Options.FetchArraySize = int(max(1, min(int64(opts.FetchArraySize), c.cfg.LOBMemory/2/LOBRowBytes)))
+		fetch = int(max(1, min(int64(fetch), c.cfg.LOBMemory/2/LOBRowBytes)))
 		query.BatchBytes = max(1, c.cfg.LOBMemory/8)
 	}
-	return c.Connector.OpenSQL(ctx, query)
+	prefetch := c.cfg.PrefetchCount
+	if prefetch <= 0 {
+		prefetch = fetch + 1
+	}
+	query.Options.FetchArraySize = fetch
+	godrorOpts := append(FetchOptions(fetch, prefetch), godror.JSONAsString())
+	return c.Watch(ctx, t, opts.Range, func(ctx context.Context) (pipeline.Source, error) {
+		if c.viaDatabaseSQL { // benchmarks compare with the shared reader (its QueryArgs are the same options)
+			return c.Connector.OpenSQL(ctx, query)
+		}
+		return c.openRaw(ctx, query, godrorOpts)
+	})
 }
 
 // hasLOBColumn: t has a column godror fetches as LONG data (CLOB, NCLOB,

@@ -36,6 +36,10 @@ type fakeResult struct {
 	// connection dropping mid-table).
 	failAt  int
 	failErr error
+	// stallAt, when > 0, makes Next wait at row stallAt until the
+	// connection's Break (ORA-01013) or the test's release.
+	stallAt int
+	release chan struct{}
 }
 
 // fakeCall is one statement the fake database received.
@@ -43,6 +47,9 @@ type fakeCall struct {
 	SQL  string
 	Args []any // bind values and godror options, in order
 	Tx   string
+	// Prepared: the statement was prepared on the driver connection (a
+	// reader below database/sql), not run through database/sql.
+	Prepared bool
 }
 
 // fakeDB is a database/sql driver that speaks like godror: it reports
@@ -139,6 +146,10 @@ func (d fakeDriver) Open(string) (driver.Conn, error) { return d.db.Connect(cont
 type fakeConn struct {
 	db *fakeDB
 	tx string // "", "rw", "ro"
+
+	brkOnce sync.Once
+	brkMu   sync.Mutex
+	brkCh   chan struct{} // closed by Break
 }
 
 var (
@@ -197,22 +208,115 @@ func (c *fakeConn) ExecContext(ctx context.Context, query string, named []driver
 }
 
 func (c *fakeConn) QueryContext(ctx context.Context, query string, named []driver.NamedValue) (driver.Rows, error) {
-	r := c.db.record(fakeCall{SQL: query, Args: args(named), Tx: c.tx})
+	return c.query(fakeCall{SQL: query, Args: args(named), Tx: c.tx})
+}
+
+func (c *fakeConn) query(call fakeCall) (driver.Rows, error) {
+	r := c.db.record(call)
 	if r.err != nil {
 		return nil, r.err
 	}
-	fetch, _ := godrorStmtOptions(args(named))
+	fetch, _ := godrorStmtOptions(call.Args)
 	if fetch <= 0 {
 		fetch = godror.DefaultFetchArraySize // stmt.go:126-131
 	}
-	return &fakeRows{res: r, tz: c.db.tz, db: c.db, fetch: fetch}, nil
+	return &fakeRows{res: r, tz: c.db.tz, db: c.db, fetch: fetch, conn: c, lobAsReader: godrorLobAsReader(call.Args)}, nil
+}
+
+// PrepareContext prepares a statement on the driver connection, as
+// godror's conn does (conn.go:341; godror's conn has no QueryContext of its
+// own, so a reader below database/sql prepares). database/sql itself uses
+// fakeConn's QueryContext.
+func (c *fakeConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	return &fakeStmt{c: c, query: query}, nil
+}
+
+// Break interrupts the call running on the connection, as godror's
+// conn.Break does (conn.go:146-166, dpiConn_breakExecution): a fetch
+// waiting for rows fails with ORA-01013.
+func (c *fakeConn) Break() error {
+	c.brkOnce.Do(func() { close(c.brk()) })
+	return nil
+}
+
+func (c *fakeConn) brk() chan struct{} {
+	c.brkMu.Lock()
+	defer c.brkMu.Unlock()
+	if c.brkCh == nil {
+		c.brkCh = make(chan struct{})
+	}
+	return c.brkCh
+}
+
+// fakeStmt is a statement prepared on the driver connection.
+type fakeStmt struct {
+	c     *fakeConn
+	query string
+	opts  []any // godror Options taken out of the arguments
+}
+
+var (
+	_ driver.StmtQueryContext  = (*fakeStmt)(nil)
+	_ driver.NamedValueChecker = (*fakeStmt)(nil)
+)
+
+// CheckNamedValue takes godror's Options out of the arguments and applies
+// them to the statement, as godror's statement does (stmt.go:3394-3407,
+// returning driver.ErrRemoveArgument); bind values stay.
+func (s *fakeStmt) CheckNamedValue(nv *driver.NamedValue) error {
+	if o, ok := nv.Value.(godror.Option); ok {
+		s.opts = append(s.opts, o)
+		return driver.ErrRemoveArgument
+	}
+	return nil
+}
+
+func (s *fakeStmt) Close() error  { return nil }
+func (s *fakeStmt) NumInput() int { return -1 }
+func (s *fakeStmt) Exec([]driver.Value) (driver.Result, error) {
+	return nil, errors.New("fake: Exec on a prepared statement")
+}
+func (s *fakeStmt) Query([]driver.Value) (driver.Rows, error) {
+	return nil, errors.New("fake: Query without a context")
+}
+
+// QueryContext records the statement with its bind values followed by the
+// Options it took (so godrorStmtOptions reads them as for database/sql).
+func (s *fakeStmt) QueryContext(ctx context.Context, named []driver.NamedValue) (driver.Rows, error) {
+	for _, n := range named {
+		if _, ok := n.Value.(godror.Option); ok {
+			return nil, errors.New("fake: a godror Option reached the statement's binds")
+		}
+	}
+	return s.c.query(fakeCall{SQL: s.query, Args: append(args(named), s.opts...), Tx: s.c.tx, Prepared: true})
+}
+
+// godrorLobAsReader reports whether args hold godror.LobAsReader()
+// (stmt.go:278, stmtOptions.lobAsReader).
+func godrorLobAsReader(args []any) bool {
+	for _, a := range args {
+		o, ok := a.(godror.Option)
+		if !ok {
+			continue
+		}
+		fn := reflect.ValueOf(o)
+		so := reflect.New(fn.Type().In(0).Elem())
+		fn.Call([]reflect.Value{so})
+		if f := so.Elem().FieldByName("lobAsReader"); f.IsValid() && f.Bool() {
+			return true
+		}
+	}
+	return false
 }
 
 type fakeRows struct {
-	res fakeResult
-	i   int
-	tz  *time.Location
-	db  *fakeDB
+	res  fakeResult
+	i    int
+	tz   *time.Location
+	db   *fakeDB
+	conn *fakeConn
+	// lobAsReader: the statement has godror.LobAsReader.
+	lobAsReader bool
 	// fetch is the statement's fetch array size; slotBytes[k] what the
 	// LOB/LONG buffers of row slot k hold (see holdLong).
 	fetch     int
@@ -269,6 +373,13 @@ func (r *fakeRows) Close() error { return nil }
 func (r *fakeRows) Next(dest []driver.Value) error {
 	if r.res.failErr != nil && r.i == r.res.failAt {
 		return r.res.failErr
+	}
+	if r.res.stallAt > 0 && r.i == r.res.stallAt {
+		select {
+		case <-r.conn.brk():
+			return oraErr(1013, "user requested cancel of current operation")
+		case <-r.res.release:
+		}
 	}
 	if r.i >= len(r.res.rows) {
 		return io.EOF

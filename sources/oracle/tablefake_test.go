@@ -114,6 +114,14 @@ func (f *tableFake) projectLocked(q string) fakeResult {
 	if strings.Contains(q, "1 = 0") {
 		return res
 	}
+	identity := len(hits) == len(all)
+	for j, h := range hits {
+		identity = identity && h.col == j
+	}
+	if identity { // rows are only read: share them
+		res.rows = f.rows
+		return res
+	}
 	for _, r := range f.rows {
 		row := make([]driver.Value, len(hits))
 		for j, h := range hits {

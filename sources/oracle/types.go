@@ -163,7 +163,7 @@ func Normalize(c pipeline.Column, v any) (any, error) {
 		if x == "" {
 			return nil, nil
 		}
-		return string(x), nil
+		return asString(v), nil // string(x) without boxing it again
 	case time.Time:
 		switch c.Type {
 		case pipeline.TypeDateTime, pipeline.TypeTimestamp, pipeline.TypeDate:

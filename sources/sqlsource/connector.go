@@ -481,3 +481,32 @@ func rollback(tx *sql.Tx) {
 		_ = tx.Rollback()
 	}
 }
+
+// Begin takes a connection of the pool for a dialect's own reader and
+// starts the setup's transaction (if any) and statements on it, as the
+// shared reader does. The caller rolls tx back (Rollback) and closes conn.
+func (c *Connector) Begin(ctx context.Context, setup ReadSetup) (*sql.Conn, *sql.Tx, error) {
+	return c.begin(ctx, setup)
+}
+
+// Rollback ends tx (nil: nothing), ignoring its error: a reader's
+// transaction only ever read.
+func Rollback(tx *sql.Tx) { rollback(tx) }
+
+// Watch opens a dialect's own reader of t (one range r, or nil) through
+// open under the stall watchdog of Options.FetchTimeout, as Open does for
+// the shared readers: open's context is cancelled when the query does not
+// start, or a Next gets no rows, within the timeout, and the call then
+// fails with a transient error wrapping ErrStalled.
+func (c *Connector) Watch(ctx context.Context, t pipeline.TableInfo, r *pipeline.Range, open func(context.Context) (pipeline.Source, error)) (pipeline.Source, error) {
+	what := c.quoteTable(t)
+	if r != nil && r.Total > 1 {
+		what += fmt.Sprintf(" range %d of %d", r.Index+1, r.Total)
+	}
+	return watch(ctx, c.opts.FetchTimeout, c.d.Kind(), what, open)
+}
+
+// Errorf formats an error the way the shared readers do: prefixed with the
+// dialect's kind, its last argument (an error) classified by the dialect
+// (translated, transient when a retry may cure it).
+func (c *Connector) Errorf(format string, args ...any) error { return c.errorf(format, args...) }

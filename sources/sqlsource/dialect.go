@@ -3,6 +3,7 @@ package sqlsource
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"reflect"
 
 	"github.com/ora2gcs/ora2gcs/pipeline"
@@ -153,4 +154,32 @@ type ColumnCatalog interface {
 	// ColumnsSQL returns a query whose rows are (column name text, declared
 	// type text, nullable boolean) for the resolved table.
 	ColumnsSQL(schema, name string) (query string, args []any)
+}
+
+// DriverColumnInfos describes the result columns of a driver's rows the
+// way ColumnTypes does for database/sql rows, for readers that read the
+// driver's rows directly.
+func DriverColumnInfos(rows driver.Rows) []ColumnInfo {
+	names := rows.Columns()
+	cis := make([]ColumnInfo, len(names))
+	for i, name := range names {
+		ci := ColumnInfo{Name: name, ScanType: reflect.TypeFor[any]()}
+		if r, ok := rows.(driver.RowsColumnTypeDatabaseTypeName); ok {
+			ci.DatabaseTypeName = r.ColumnTypeDatabaseTypeName(i)
+		}
+		if r, ok := rows.(driver.RowsColumnTypePrecisionScale); ok {
+			ci.Precision, ci.Scale, ci.HasPrecision = r.ColumnTypePrecisionScale(i)
+		}
+		if r, ok := rows.(driver.RowsColumnTypeLength); ok {
+			ci.Length, ci.HasLength = r.ColumnTypeLength(i)
+		}
+		if r, ok := rows.(driver.RowsColumnTypeNullable); ok {
+			ci.Nullable, ci.HasNullable = r.ColumnTypeNullable(i)
+		}
+		if r, ok := rows.(driver.RowsColumnTypeScanType); ok {
+			ci.ScanType = r.ColumnTypeScanType(i)
+		}
+		cis[i] = ci
+	}
+	return cis
 }

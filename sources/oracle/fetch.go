@@ -1,0 +1,109 @@
+package oracle
+
+import (
+	"strings"
+
+	"github.com/ora2gcs/ora2gcs/pipeline"
+)
+
+// FetchBufferBytes is what one reader's fetch array may take on the client:
+// a table's fetch array is at most FetchBufferBytes / RowBufferBytes rows
+// (and at most the configured fetch_array_size), so a wide table gets a
+// shorter array instead of tens of megabytes of buffers per reader.
+const FetchBufferBytes = 16 << 20
+
+// dpiDataBytes is ODPI-C's per-value overhead in a fetch array: the
+// dpiData (isNull and the 24-byte dpiDataBuffer union) plus the indicator
+// and length arrays (dpiVar.c, dpiVar__initBuffer).
+const dpiDataBytes = 40
+
+// RowBufferBytes estimates the client buffer one row of cols takes in
+// godror's fetch array, from the declared types: the column's maximum
+// size as the client receives it (VARCHAR2(n CHAR) and NVARCHAR2(n): up to
+// 4 bytes a character in UTF-8; NUMBER: godror's 40-byte text buffer,
+// stmt.go:3458-3462; DATE and TIMESTAMP: an OCIDateTime descriptor; LOBs
+// read through their locator: the locator) plus ODPI-C's per-value data.
+// LONG, LONG RAW and XMLTYPE grow dynamically and are bounded separately
+// (see Config.LOBMemory); they count as a locator here.
+func RowBufferBytes(cols []pipeline.Column) int {
+	n := 0
+	for _, c := range cols {
+		n += dpiDataBytes + columnBufferBytes(c)
+	}
+	return max(n, 1)
+}
+
+func columnBufferBytes(c pipeline.Column) int {
+	t := strings.ToUpper(c.SourceType)
+	size := declaredSize(t)
+	switch {
+	case strings.HasPrefix(t, "VARCHAR2"), strings.HasPrefix(t, "CHAR"):
+		if strings.Contains(t, " CHAR)") {
+			return 4 * size
+		}
+		if size == 0 {
+			return 4000
+		}
+		return size
+	case strings.HasPrefix(t, "NVARCHAR2"), strings.HasPrefix(t, "NCHAR"):
+		if size == 0 {
+			return 4000
+		}
+		return 4 * size
+	case strings.HasPrefix(t, "RAW"):
+		if size == 0 {
+			return 2000
+		}
+		return size
+	case t == "INTEGER", strings.HasPrefix(t, "BINARY_"), t == "BOOLEAN":
+		return 8
+	case strings.HasPrefix(t, "NUMBER"), strings.HasPrefix(t, "FLOAT"):
+		return 40
+	case t == "DATE", strings.HasPrefix(t, "TIMESTAMP"), strings.HasPrefix(t, "INTERVAL"):
+		return 64
+	case t == "ROWID", strings.HasPrefix(t, "UROWID"):
+		return 4000
+	case isLOBType(t), t == "LONG", t == "LONG RAW", t == "XMLTYPE", t == "JSON":
+		return 112 // a LOB locator and ODPI-C's dpiLob
+	}
+	return 4000 // unknown: as large as a VARCHAR2 can be
+}
+
+// fetchSizes returns the fetch array size and prefetch rows for a table
+// of cols: configured (the fetch_array_size in force) shortened so the
+// array fits FetchBufferBytes, at least one row; prefetch is the
+// configured prefetch_count, or the array size + 1 so a table smaller than
+// one array needs one round trip.
+func fetchSizes(cols []pipeline.Column, configured, prefetch int) (int, int) {
+	fetch := max(1, min(configured, FetchBufferBytes/RowBufferBytes(cols)))
+	if prefetch <= 0 {
+		prefetch = fetch + 1
+	}
+	return fetch, prefetch
+}
+
+// isLOBType: CLOB, NCLOB or BLOB, which godror reads through a locator
+// with LobAsReader.
+func isLOBType(t string) bool {
+	switch strings.ToUpper(t) {
+	case "CLOB", "NCLOB", "BLOB":
+		return true
+	}
+	return false
+}
+
+// declaredSize is n of "TYPE(n…)" ("VARCHAR2(40 CHAR)": 40), or 0.
+func declaredSize(t string) int {
+	i := strings.IndexByte(t, '(')
+	if i < 0 {
+		return 0
+	}
+	n := 0
+	for _, r := range t[i+1:] {
+		if r < '0' || r > '9' || n > 1<<20 {
+			break
+		}
+		n = n*10 + int(r-'0')
+	}
+	return n
+}
