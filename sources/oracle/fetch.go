@@ -21,7 +21,7 @@ const dpiDataBytes = 40
 // godror's fetch array, from the declared types: the column's maximum
 // size as the client receives it (VARCHAR2(n CHAR) and NVARCHAR2(n): up to
 // 4 bytes a character in UTF-8; NUMBER: godror's 40-byte text buffer,
-// stmt.go:3458-3462; DATE and TIMESTAMP: an OCIDateTime descriptor; LOBs
+// stmt.go:3464-3469; DATE and TIMESTAMP: an OCIDateTime descriptor; LOBs
 // read through their locator: the locator) plus ODPI-C's per-value data.
 // LONG, LONG RAW and XMLTYPE grow dynamically and are bounded separately
 // (see Config.LOBMemory); they count as a locator here.

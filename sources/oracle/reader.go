@@ -34,8 +34,8 @@ import (
 // lifetime and fills the batches Next asks for. A Next whose context ends
 // while godror waits for rows breaks the call on the server
 // (godror's conn.Break, conn.go:146-166, the way godror cancels an
-// execute, stmt.go:770-786): godror's fetch does not watch the context
-// itself (rows.go:317-330 only applies a deadline), so without the break
+// execute, stmt.go:766-782): godror's fetch does not watch the context
+// itself (rows.go:309-323 only applies a deadline), so without the break
 // the stall watchdog could not end a hung fetch.
 type rawReader struct {
 	c       *Connector

@@ -196,7 +196,7 @@ func stallingTable(release chan struct{}) *tableFake {
 
 // TestReaderStallBreaksFetch: a fetch that gets no rows for FetchTimeout
 // is broken on the server (godror's conn.Break; godror's fetch itself does
-// not watch the context, rows.go:317-330) and the read fails with the
+// not watch the context, rows.go:309-323) and the read fails with the
 // watchdog's transient "stalled" error instead of hanging.
 func TestReaderStallBreaksFetch(t *testing.T) {
 	release := make(chan struct{})
@@ -255,5 +255,5 @@ func TestReaderCancelBreaksFetch(t *testing.T) {
 	}
 }
 
-// numberValue is a NUMBER as godror returns it (rows.go:401-405: Number(bb)).
+// numberValue is a NUMBER as godror returns it (rows.go:476: Number(bb)).
 func numberValue(s string) any { return godror.Number(s) }
