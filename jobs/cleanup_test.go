@@ -155,7 +155,12 @@ func TestPreflight(t *testing.T) {
 		root := t.TempDir()
 		e := newEnv(t, newFakeConnector(&fakeTable{name: "A", rows: 5}), fileTarget(root, filepath.Join(t.TempDir(), "s.db")))
 		tr := mustCreate(t, e.m, "s", "A")
-		// the bucket directory is a file: the sink cannot be used
+		// the bucket directory is a file: the sink cannot be used (creating
+		// the transport opened the sink to list the ids in use: the
+		// directory exists)
+		if err := os.RemoveAll(filepath.Join(root, "test-bucket")); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(filepath.Join(root, "test-bucket"), nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
