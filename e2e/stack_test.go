@@ -56,7 +56,9 @@ type stack struct {
 	httpc     *http.Client
 }
 
-func startStack(t *testing.T) *stack {
+// startStack starts the stack; opts adjust the Manager's configuration
+// (a fake clock, lifecycle rules) before it is made.
+func startStack(t *testing.T, opts ...func(*jobs.ManagerConfig)) *stack {
 	t.Helper()
 	dir := t.TempDir()
 	conn, err := synth.New(synth.Config{DefaultRows: synthRows})
@@ -70,7 +72,7 @@ func startStack(t *testing.T) *stack {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &testutil.LogBuffer{}
-	m, err := jobs.NewManager(ctx, jobs.ManagerConfig{
+	cfg := jobs.ManagerConfig{
 		Store:     filepath.Join(dir, "ora2gcs.db"),
 		Connector: conn,
 		Sinks: func(b string) (pipeline.Sink, error) {
@@ -92,7 +94,11 @@ func startStack(t *testing.T) *stack {
 		ParallelTables: 2,
 		DefaultBucket:  defaultBucket,
 		Logger:         server.NewLogger(logs, slog.LevelInfo),
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	m, err := jobs.NewManager(ctx, cfg)
 	if err != nil {
 		cancel()
 		t.Fatal(err)

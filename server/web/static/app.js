@@ -59,6 +59,25 @@
     if (isNaN(d)) return iso;
     return d.toLocaleString(undefined, { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
   }
+  // fmtZoned formats an instant as the wall clock of an IANA zone (the
+  // viewer's own without one): "Wed 2026-03-11 01:00 GMT+9". A zone the
+  // browser does not know falls back to UTC, said so.
+  function fmtZoned(iso, zone) {
+    var d = new Date(iso);
+    if (!iso || isNaN(d)) return '–';
+    var opts = { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', weekday: 'short', timeZoneName: 'shortOffset' };
+    if (zone) opts.timeZone = zone;
+    var parts;
+    try { parts = new Intl.DateTimeFormat('en-US', opts).formatToParts(d); } catch (e) {
+      return d.toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+    }
+    var p = {};
+    parts.forEach(function (x) { p[x.type] = x.value; });
+    return p.weekday + ' ' + p.year + '-' + p.month + '-' + p.day + ' ' + p.hour + ':' + p.minute + ' ' + p.timeZoneName;
+  }
+  function localZone() {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || ''; } catch (e) { return ''; }
+  }
   function jobDuration(j) {
     if (!j.started_at) return null;
     var end = j.completed_at ? new Date(j.completed_at) : new Date();
@@ -123,7 +142,9 @@
   }
   var api = {
     get: function (p, o) { return request('GET', p, undefined, o); },
-    post: function (p, b, o) { return request('POST', p, b === undefined ? {} : b, o); }
+    post: function (p, b, o) { return request('POST', p, b === undefined ? {} : b, o); },
+    put: function (p, b, o) { return request('PUT', p, b, o); },
+    del: function (p, o) { return request('DELETE', p, undefined, o); }
   };
 
   function signOut(message) {
@@ -275,6 +296,7 @@
     document.querySelectorAll('[data-nav]').forEach(function (a) { a.classList.toggle('active', a.getAttribute('data-nav') === nav); });
     if (p[0] === 'transports' && p[1] === 'new') return pageNewTransport(signal);
     if (p[0] === 'transports') return pageTransports(r.query, signal);
+    if (p[0] === 'transport' && p[1]) return pageTransport(p[1], signal);
     if (p[0] === 'job' && p[1]) return pageJob(p[1], signal);
     if (p[0] === 'jobs') return pageJobs(r.query, signal);
     if (p[0] === 'tables' && p[1] && p[2] === 'sample') return pageSample(p[1], signal);
@@ -356,24 +378,131 @@
 
   // ------------------------------------------------------------- transports
 
-  function executeButton(t, box, signal) {
+  // execute starts a run of a transport (opts: {} / {queue: true} /
+  // {force: true}) and shows in box what came of it: the job page, a queued
+  // run, or a 409 with what the user can do next (watch the running job or
+  // queue behind it; run anyway outside the window).
+  function execute(id, opts, btn, box, signal, onQueued) {
+    if (btn) btn.disabled = true;
+    clear(box);
+    api.post('/transport/' + enc(id) + '/execute', opts, { signal: signal }).then(function (r) {
+      if (btn) btn.disabled = false;
+      if (r && r.status === 'queued' && r.queued) {
+        append(box, h('div', { class: 'banner banner-ok', role: 'status', id: 'queued-msg', 'data-queue-id': r.queued.id },
+          'Queued as ' + r.queued.id + ', number ' + r.queued.position + ' in the queue: it starts when the slot is free.'));
+        if (onQueued) onQueued(r.queued);
+        return;
+      }
+      location.hash = '#/job/' + enc(r.job_id);
+    }, function (err) {
+      if (btn) btn.disabled = false;
+      if (err.name === 'AbortError' || err.status === 401) return;
+      if (err.status === 409 && err.code === 'outside_window') {
+        append(box, h('div', { class: 'banner banner-warn', role: 'alert', id: 'outside-window' },
+          'Not started: ' + err.message.replace(/\s*\(send \{"force": true\} to run anyway\)$/, '') + '. ',
+          h('button', { type: 'button', class: 'btn btn-small', id: 'execute-force', onclick: function (e) {
+            execute(id, { force: true }, e.currentTarget, box, signal, onQueued);
+          } }, 'Run anyway')));
+      } else if (err.status === 409) {
+        append(box, h('div', { class: 'banner banner-warn', role: 'alert', id: 'conflict' },
+          'Another job is running' + (err.jobId ? ' (' + err.jobId + (err.transportId ? ' of ' + err.transportId : '') + ')' : '') + '; only one job runs at a time. ',
+          err.jobId ? h('a', { href: '#/job/' + enc(err.jobId), id: 'conflict-link' }, 'Watch the running job →') : null, ' ',
+          h('button', { type: 'button', class: 'btn btn-small', id: 'execute-queue', onclick: function (e) {
+            execute(id, opts.force ? { queue: true, force: true } : { queue: true }, e.currentTarget, box, signal, onQueued);
+          } }, 'Queue this run')));
+      } else append(box, errorBanner(err));
+      box.scrollIntoView({ block: 'nearest' });
+    });
+  }
+
+  function executeButton(t, box, signal, onQueued) {
     return h('button', { class: 'btn btn-small', type: 'button', 'data-execute': t.id, onclick: function (e) {
-      var b = e.currentTarget;
-      b.disabled = true;
-      clear(box);
-      api.post('/transport/' + enc(t.id) + '/execute', {}, { signal: signal }).then(function (r) {
-        location.hash = '#/job/' + enc(r.job_id);
-      }, function (err) {
-        b.disabled = false;
-        if (err.name === 'AbortError' || err.status === 401) return;
-        if (err.status === 409) {
-          append(box, h('div', { class: 'banner banner-warn', role: 'alert', id: 'conflict' },
-            'Another job is running' + (err.jobId ? ' (' + err.jobId + (err.transportId ? ' of ' + err.transportId : '') + ')' : '') + '; only one job runs at a time. ',
-            err.jobId ? h('a', { href: '#/job/' + enc(err.jobId), id: 'conflict-link' }, 'Watch the running job →') : null));
-        } else append(box, errorBanner(err));
-        box.scrollIntoView({ block: 'nearest' });
-      });
+      execute(t.id, {}, e.currentTarget, box, signal, onQueued);
     } }, 'Execute');
+  }
+
+  // loadQueue resolves to the waiting runs, or null when the server has no
+  // queue (501) so the views leave it out.
+  function loadQueue(signal) {
+    return api.get('/queue', { signal: signal }).then(function (q) { return q.items || []; }, function (err) {
+      if (err.status === 501) return null;
+      throw err;
+    });
+  }
+
+  // queuePositions maps a transport id to the position of its first
+  // waiting run.
+  function queuePositions(items) {
+    var pos = {};
+    (items || []).forEach(function (q) { if (!pos[q.transport_id]) pos[q.transport_id] = q.position; });
+    return pos;
+  }
+  function ordinal(n) {
+    var s = ['th', 'st', 'nd', 'rd'], v = n % 100;
+    return n + (s[(v - 20) % 10] || s[v] || s[0]);
+  }
+
+  // queuePanel renders the queue into el: position, transport, what queued
+  // it, and a cancel button (two steps: Cancel, then Confirm) per run.
+  // names maps transport ids to names where known; mine marks the rows of
+  // the transport on screen. reload is called after a cancel.
+  function queuePanel(el, items, names, mine, signal, reload) {
+    clear(el);
+    append(el, [h('h2', { id: 'queue-title' }, 'Queue'),
+      h('p', { class: 'hint' }, 'One job runs at a time; these runs wait for the slot, first in, first out.')]);
+    var msg = h('div', { id: 'queue-msg' });
+    append(el, msg);
+    if (!items.length) { append(el, h('div', { class: 'empty', id: 'queue-empty' }, 'No run is waiting.')); return; }
+    append(el, h('div', { class: 'table-wrap' }, h('table', { class: 'list cards', id: 'queue-table', 'aria-labelledby': 'queue-title' },
+      h('thead', {}, h('tr', {}, h('th', { class: 'num' }, '#'), h('th', {}, 'Transport'), h('th', {}, 'Trigger'), h('th', { class: 'opt' }, 'Queued'), h('th', {}, ''))),
+      h('tbody', {}, items.map(function (q) {
+        var actions = h('div', { class: 'actions' });
+        function ask() {
+          clear(actions);
+          append(actions, h('button', { type: 'button', class: 'btn btn-small btn-danger', 'data-cancel-queued': q.id, onclick: function () { ask2(); } },
+            'Cancel run'));
+        }
+        function ask2() {
+          clear(actions);
+          append(actions, [
+            h('button', { type: 'button', class: 'btn btn-small btn-danger', 'data-confirm-cancel': q.id, onclick: function (e) {
+              e.currentTarget.disabled = true;
+              clear(msg);
+              api.del('/queue/' + enc(q.id), { signal: signal }).then(function () {
+                reload('Run ' + q.id + ' of ' + q.transport_id + ' cancelled.');
+              }, function (err) {
+                if (err.name === 'AbortError' || err.status === 401) return;
+                if (err.status === 404) { reload('Run ' + q.id + ' is no longer queued: it started or was cancelled.'); return; }
+                ask();
+                append(msg, errorBanner(err));
+              });
+            } }, 'Confirm cancel'),
+            h('button', { type: 'button', class: 'btn btn-quiet btn-small', onclick: ask }, 'Keep')]);
+          actions.querySelector('button').focus();
+        }
+        ask();
+        var name = names[q.transport_id];
+        return h('tr', { 'data-queue-id': q.id, 'data-transport': q.transport_id, 'data-position': q.position, class: q.transport_id === mine ? 'mine' : null },
+          h('td', { class: 'num', 'data-label': '#' }, q.position),
+          h('td', { 'data-label': 'Transport' }, h('div', { class: 'cell-text' },
+            h('a', { class: 'mono nowrap', href: '#/transport/' + enc(q.transport_id) }, q.transport_id),
+            name ? h('div', { class: 'hint' }, name) : null)),
+          h('td', { 'data-label': 'Trigger' }, h('div', {}, q.trigger + (q.force ? ' (forced)' : ''),
+            q.due_at ? h('div', { class: 'hint' }, 'due ' + fmtZoned(q.due_at)) : null)),
+          h('td', { class: 'opt' }, fmtZoned(q.enqueued_at)),
+          h('td', { 'data-label': '' }, actions));
+      })))));
+  }
+
+  // scheduleCell is the transports list's summary of a schedule.
+  function scheduleCell(t, pos) {
+    var out = [];
+    if (t.schedule) {
+      out.push(h('div', { class: 'mono cell-text' }, t.schedule.cron), h('div', { class: 'hint' }, t.schedule.timezone));
+      out.push(h('div', { class: 'hint', 'data-next-run': t.schedule.next_run || '' }, t.schedule.next_run ? 'next ' + fmtZoned(t.schedule.next_run) : 'never due'));
+    } else out.push(h('span', { class: 'hint' }, 'manual'));
+    if (pos) out.push(h('div', {}, h('span', { class: 'badge pending', 'data-queue-position': pos }, 'queued ' + ordinal(pos))));
+    return out;
   }
 
   function pageTransports(query, signal) {
@@ -382,28 +511,43 @@
     sessionStorage.removeItem(FLASH);
     var box = h('div', { id: 'transports-msg' });
     var body = h('div', { class: 'loading' }, 'Loading transports…');
+    var queueEl = h('div', { class: 'panel', id: 'queue-panel', hidden: true });
     page('transports',
       h('div', { class: 'page-head' }, h('div', {}, h('h1', {}, 'Transports'), h('div', { class: 'sub' }, 'Named groups of tables exported together; each execution is a new job version.')),
         h('a', { class: 'btn', href: '#/transports/new', id: 'new-transport' }, '+ New transport')),
       flash ? h('div', { class: 'banner banner-ok', role: 'status', id: 'flash' }, flash) : null,
-      box, h('div', { class: 'panel' }, body));
-    api.get('/transports?page_size=20&page=' + pg, { signal: signal }).then(function (p) {
+      box, h('div', { class: 'panel' }, body), queueEl);
+    function reload(note) {
+      if (note) sessionStorage.setItem(FLASH, note);
+      go(withQuery('#/transports', { page: pg > 1 ? pg : '' }));
+    }
+    Promise.all([api.get('/transports?page_size=20&page=' + pg, { signal: signal }), loadQueue(signal)]).then(function (res) {
+      var p = res[0], queue = res[1], pos = queuePositions(queue), names = {};
       clear(body).className = '';
+      p.items.forEach(function (t) { names[t.id] = t.name; });
+      if (queue && queue.length) {
+        queueEl.hidden = false;
+        queuePanel(queueEl, queue, names, '', signal, reload);
+      }
       if (!p.items.length) {
         append(body, h('div', { class: 'empty', id: 'transports-empty' }, 'No transports yet. ', h('a', { href: '#/transports/new' }, 'Create one'), ' to export tables.'));
         return;
       }
       append(body, h('div', { class: 'table-wrap' }, h('table', { class: 'list cards', id: 'transports-table' },
         h('thead', {}, h('tr', {}, h('th', {}, 'Transport'), h('th', {}, 'Tables'), h('th', { class: 'opt' }, 'Bucket'),
-          h('th', {}, 'Status'), h('th', { class: 'opt' }, 'Last job'), h('th', {}, ''))),
+          h('th', {}, 'Status'), h('th', {}, 'Schedule'), h('th', { class: 'opt' }, 'Last job'), h('th', {}, ''))),
         h('tbody', {}, p.items.map(function (t) {
           return h('tr', { 'data-transport-id': t.id },
-            h('td', { 'data-label': 'Transport' }, h('div', {}, h('div', {}, h('strong', {}, t.name)), h('div', { class: 'mono hint nowrap' }, t.id), t.description ? h('div', { class: 'hint opt' }, t.description) : null)),
-            h('td', { class: 'mono', 'data-label': 'Tables' }, t.tables.join(', ')),
+            h('td', { 'data-label': 'Transport' }, h('div', { class: 'cell-text' },
+              h('div', {}, h('a', { class: 'tname', href: '#/transport/' + enc(t.id), 'data-open-transport': t.id }, t.name)),
+              h('div', { class: 'mono hint nowrap' }, t.id), t.description ? h('div', { class: 'hint opt' }, t.description) : null)),
+            h('td', { class: 'mono cell-text', 'data-label': 'Tables' }, t.tables.join(', ')),
             h('td', { class: 'opt mono' }, t.target_bucket),
             h('td', { 'data-label': 'Status' }, badge(t.status)),
+            h('td', { 'data-label': 'Schedule', class: 'sched' }, h('div', { class: 'cell-text' }, scheduleCell(t, pos[t.id]))),
             h('td', { class: 'opt' }, t.last_job_id ? h('a', { href: '#/job/' + enc(t.last_job_id) }, t.last_job_id + ' ' + (t.last_job_version || '')) : '–'),
-            h('td', { 'data-label': '' }, h('div', { class: 'actions' }, executeButton(t, box, signal),
+            h('td', { 'data-label': '' }, h('div', { class: 'actions' }, executeButton(t, box, signal, function (q) { reload('Queued as ' + q.id + ', number ' + q.position + ' in the queue.'); }),
+              h('a', { class: 'btn btn-quiet btn-small', href: '#/transport/' + enc(t.id) }, 'Details'),
               h('a', { class: 'btn btn-quiet btn-small', href: withQuery('#/jobs', { transport_id: t.id }) }, 'History'))));
         })))));
       if (p.total > p.page_size) append(body, pager(p, function (n) { location.hash = withQuery('#/transports', { page: n }); }));
@@ -490,6 +634,206 @@
     renderChips();
     load();
     name.focus();
+  }
+
+  // --------------------------------------------------- one transport's policies
+
+  // windowText renders one allowed-window rule: "mon-fri 22:00–06:00".
+  function windowText(r) { return (r.days || 'every day') + ' ' + r.from + '–' + r.to; }
+
+  // retentionState is the enforcement of a transport's retention as one
+  // word (enforced, not-enforced, drift, unknown) and its explanation.
+  function retentionState(t) {
+    var r = t.retention;
+    if (!r) return { state: 'unknown', label: 'not checked yet', detail: 'The server checks enforcement at start-up and when the retention changes.' };
+    if (r.enforced) return { state: 'enforced', label: 'enforced', detail: r.by === 'lifecycle' ? 'by the bucket\u2019s lifecycle rule for this transport\u2019s prefix' : 'by the server\u2019s daily sweep of old versions' };
+    if (/^drift: /.test(r.reason || '')) return { state: 'drift', label: 'drift', detail: r.reason.replace(/^drift: /, '') };
+    return { state: 'not-enforced', label: 'not enforced', detail: r.reason || 'no reason given' };
+  }
+
+  function pageTransport(id, signal) {
+    var st = { t: null, queue: null };
+    var title = h('h1', { class: 'tname', id: 'transport-name' }, id);
+    var sub = h('div', { class: 'sub', id: 'transport-sub' }, 'Loading…');
+    var box = h('div', { id: 'transport-msg' });
+    var execBox = h('div', { id: 'transport-exec-msg' });
+    var head = h('div', { class: 'page-head' }, h('div', { class: 'cell-text' }, title, sub), h('div', { class: 'actions', id: 'transport-actions' }));
+    var schedView = h('div', { id: 'schedule-view' });
+    var windowView = h('div', { id: 'window-view' });
+    var retentionView = h('div', { id: 'retention-view' });
+    var queueEl = h('div', { class: 'panel', id: 'queue-panel' }, h('div', { class: 'loading' }, 'Loading the queue…'));
+    var loading = h('div', { class: 'loading' }, 'Loading the transport…');
+
+    // The schedule form: each field has its label, a hint and its own error
+    // line the API's validation errors ({"error": {"field": "cron"}}) go to.
+    var zones = [];
+    try { zones = Intl.supportedValuesOf ? Intl.supportedValuesOf('timeZone') : []; } catch (e) { zones = []; }
+    if (zones.indexOf('UTC') < 0) zones = ['UTC'].concat(zones);
+    function field(key, label, input, hint) {
+      var err = h('div', { class: 'field-error', id: 's-' + key + '-error', role: 'alert', hidden: true });
+      input.setAttribute('aria-describedby', 's-' + key + '-hint s-' + key + '-error');
+      return { err: err, input: input, el: h('div', { class: 'field' }, h('label', { for: input.id }, label), input, err,
+        h('div', { class: 'hint', id: 's-' + key + '-hint' }, hint)) };
+    }
+    var cron = field('cron', 'Cron expression', h('input', { type: 'text', class: 'mono', id: 's-cron', name: 'cron', autocomplete: 'off', spellcheck: 'false', maxlength: 200, placeholder: '0 1 * * *' }),
+      'Five fields: minute hour day-of-month month day-of-week, e.g. "0 1 * * *" for 01:00 every day, "30 22 * * 1-5" for 22:30 on weekdays; or @daily.');
+    var tz = field('timezone', 'Time zone', h('input', { type: 'text', id: 's-timezone', name: 'timezone', autocomplete: 'off', spellcheck: 'false', maxlength: 100, list: 'tz-list', placeholder: 'Asia/Seoul' }),
+      'An IANA zone name such as Asia/Seoul or UTC; the times above are read in it, daylight saving included.');
+    var fields = { cron: cron, timezone: tz };
+    var formMsg = h('div', { id: 'schedule-msg', 'aria-live': 'polite' });
+    var save = h('button', { class: 'btn', type: 'submit', id: 'schedule-save' }, 'Save schedule');
+    var remove = h('button', { class: 'btn btn-quiet', type: 'button', id: 'schedule-remove', hidden: true }, 'Remove schedule');
+    function clearErrors() {
+      clear(formMsg);
+      Object.keys(fields).forEach(function (k) { fields[k].err.hidden = true; fields[k].err.textContent = ''; fields[k].input.removeAttribute('aria-invalid'); });
+    }
+    function showFieldError(err) {
+      var key = (err.field || '').replace(/^schedule\./, '');
+      var f = fields[key];
+      if (!f) { append(formMsg, errorBanner(err, 'schedule-error')); return; }
+      f.err.textContent = err.message.indexOf(err.field + ': ') === 0 ? err.message.slice(err.field.length + 2) : err.message;
+      f.err.hidden = false;
+      f.input.setAttribute('aria-invalid', 'true');
+      f.input.focus();
+    }
+    var form = h('form', { class: 'schedule-form', id: 'schedule-form', novalidate: true, 'aria-labelledby': 'schedule-title', onsubmit: function (e) {
+      e.preventDefault();
+      clearErrors();
+      save.disabled = true;
+      api.put('/transport/' + enc(id) + '/schedule', { cron: cron.input.value, timezone: tz.input.value }, { signal: signal }).then(function (t) {
+        save.disabled = false;
+        st.t = t;
+        render();
+        append(formMsg, h('div', { class: 'banner banner-ok', role: 'status', id: 'schedule-saved' },
+          'Schedule saved. ' + (t.schedule && t.schedule.next_run ? 'Next run ' + fmtZoned(t.schedule.next_run, t.schedule.timezone) + '.' : 'It is never due.')));
+      }, function (err) {
+        save.disabled = false;
+        if (err.name === 'AbortError' || err.status === 401) return;
+        showFieldError(err);
+      });
+    } },
+      h('div', { class: 'grid2 tight' }, cron.el, tz.el),
+      h('datalist', { id: 'tz-list' }, zones.map(function (z) { return h('option', { value: z }); })),
+      formMsg,
+      h('div', { class: 'actions' }, save, remove));
+    remove.addEventListener('click', function () {
+      clearErrors();
+      remove.disabled = true;
+      api.del('/transport/' + enc(id) + '/schedule', { signal: signal }).then(function () {
+        return api.get('/transport/' + enc(id), { signal: signal });
+      }).then(function (t) {
+        remove.disabled = false;
+        st.t = t;
+        render();
+        append(formMsg, h('div', { class: 'banner banner-ok', role: 'status', id: 'schedule-removed' }, 'Schedule removed: the transport runs only when executed.'));
+      }, function (err) {
+        remove.disabled = false;
+        if (err.name === 'AbortError' || err.status === 401) return;
+        append(formMsg, errorBanner(err, 'schedule-error'));
+      });
+    });
+
+    function kv(pairs) {
+      return h('dl', { class: 'kv' }, pairs.filter(Boolean).map(function (p) { return [h('dt', {}, p[0]), h('dd', { id: p[2] || null }, p[1])]; }));
+    }
+    function renderSchedule(t) {
+      clear(schedView);
+      var s = t.schedule;
+      if (!s) {
+        append(schedView, h('p', { id: 'schedule-none' }, 'No schedule: the transport runs only when executed.'));
+      } else {
+        var here = localZone();
+        append(schedView, kv([
+          ['Cron', h('code', { class: 'cell-text' }, s.cron), 'sched-cron'],
+          ['Time zone', s.timezone, 'sched-tz'],
+          ['Next run', s.next_run ? fmtZoned(s.next_run, s.timezone) + ' (' + s.timezone + ')' : 'never due', 'next-run-zone'],
+          ['Your time', s.next_run ? fmtZoned(s.next_run) + (here ? ' (' + here + ')' : '') : '–', 'next-run-local']]));
+      }
+      var r = t.last_scheduled_run;
+      if (r) {
+        append(schedView, kv([['Last scheduled run', h('span', {}, badge(r.outcome), ' due ', fmtZoned(r.due_at, s ? s.timezone : ''), r.missed ? ' (missed while the server was down)' : '',
+          r.job_id ? [' · ', h('a', { href: '#/job/' + enc(r.job_id) }, r.job_id), r.job_status ? ' ' + r.job_status : ''] : null,
+          r.queue_id && !r.job_id ? ' · queued as ' + r.queue_id : null,
+          r.reason ? h('div', { class: 'hint' }, r.reason) : null), 'last-scheduled']]));
+      }
+      remove.hidden = !s;
+      save.textContent = s ? 'Change schedule' : 'Set schedule';
+    }
+    function renderWindows(t) {
+      clear(windowView);
+      var w = t.windows;
+      if (!w || !w.allow || !w.allow.length) {
+        append(windowView, h('p', { id: 'window-none', 'data-window': 'none' }, 'No window: runs may start at any time.'));
+        return;
+      }
+      var stop = w.on_close === 'stop';
+      append(windowView, [kv([
+        ['Allowed', h('ul', { class: 'plain', id: 'window-rules' }, w.allow.map(function (r) { return h('li', { class: 'mono' }, windowText(r)); })), 'window-allowed'],
+        ['Time zone', w.timezone, 'window-tz'],
+        ['When it closes', h('span', { 'data-policy': stop ? 'stop' : 'finish' }, stop
+          ? 'stop: a running job is interrupted; the next run resumes it'
+          : 'finish: a running job runs to its end'), 'window-policy']]),
+      h('p', { class: 'hint' }, 'Scheduled runs outside the window wait for it to open; Execute outside it asks before running anyway.')]);
+    }
+    function renderRetention(t) {
+      clear(retentionView);
+      var r = retentionState(t);
+      append(retentionView, kv([
+        ['Kept for', t.retention_days ? t.retention_days + ' days' : 'forever', 'retention-days'],
+        ['Enforcement', h('span', {}, h('span', { class: 'badge ret-' + r.state, id: 'retention-state', 'data-state': r.state }, r.label),
+          h('div', { class: 'hint cell-text', id: 'retention-detail' }, r.detail)), 'retention-enforcement']]));
+    }
+    function renderQueue() {
+      if (st.queue === null) { clear(queueEl).hidden = true; return; }
+      var names = {};
+      names[id] = st.t ? st.t.name : '';
+      queuePanel(queueEl, st.queue, names, id, signal, function (note) {
+        loadQueue(signal).then(function (q) {
+          st.queue = q;
+          render();
+          if (note) append($('#queue-msg'), h('div', { class: 'banner banner-ok', role: 'status', id: 'queue-note' }, note));
+        }, function (err) { showErrorIn(queueEl, err); });
+      });
+    }
+    function render() {
+      var t = st.t;
+      title.textContent = t.name;
+      clear(sub);
+      var pos = queuePositions(st.queue)[id];
+      append(sub, [h('span', { class: 'mono' }, t.id), ' · ', badge(t.status), ' · ', t.tables.length + (t.tables.length === 1 ? ' table' : ' tables'),
+        ' into ', h('span', { class: 'mono' }, t.target_bucket),
+        ' · ', h('span', { id: 'queue-position', 'data-position': pos || 0 }, pos ? ordinal(pos) + ' in the queue' : 'not queued')]);
+      renderSchedule(t);
+      renderWindows(t);
+      renderRetention(t);
+      renderQueue();
+    }
+
+    page('transport', head, box, execBox, loading);
+    Promise.all([api.get('/transport/' + enc(id), { signal: signal }), loadQueue(signal)]).then(function (res) {
+      st.t = res[0];
+      st.queue = res[1];
+      loading.remove();
+      var actions = $('#transport-actions');
+      append(actions, [executeButton(st.t, execBox, signal, function () {
+        loadQueue(signal).then(function (q) { st.queue = q; render(); }, function (err) { showErrorIn(queueEl, err); });
+      }), h('a', { class: 'btn btn-quiet btn-small', href: withQuery('#/jobs', { transport_id: id }) }, 'History'),
+        h('a', { class: 'btn btn-quiet btn-small', href: '#/transports' }, '← Transports')]);
+      append(view, [
+        h('div', { class: 'panel', id: 'schedule-panel' }, h('h2', { id: 'schedule-title' }, 'Schedule'), schedView, form),
+        h('div', { class: 'grid2' },
+          h('div', { class: 'panel', id: 'window-panel' }, h('h2', {}, 'Allowed window'), windowView),
+          h('div', { class: 'panel', id: 'retention-panel' }, h('h2', {}, 'Retention'), retentionView)),
+        queueEl]);
+      var s = st.t.schedule;
+      cron.input.value = s ? s.cron : '';
+      tz.input.value = s ? s.timezone : (localZone() || 'UTC');
+      render();
+    }, function (err) {
+      loading.remove();
+      if (err.status === 404) { title.textContent = 'Transport ' + id; sub.textContent = ''; }
+      showErrorIn(box, err);
+    });
   }
 
   // -------------------------------------------------------------------- job
