@@ -30,9 +30,9 @@ const (
 	DefaultFetchArraySize = 1000
 	// DefaultLOBMemory is Config.LOBMemory's default: 256 MiB.
 	DefaultLOBMemory = 256 << 20
-	// LOBRowBytes is the LOB data per row a LOB table's fetch array is sized
-	// for: half of LOBMemory holds LOBMemory/2/LOBRowBytes rows (16 by
-	// default) of LOBs up to this size.
+	// LOBRowBytes is the LONG data per row the fetch array of a table with a
+	// LONG, LONG RAW or XMLTYPE column is sized for: half of LOBMemory holds
+	// LOBMemory/2/LOBRowBytes rows (16 by default) of values up to this size.
 	LOBRowBytes = 8 << 20
 	// DefaultConnectTimeout is Config.ConnectTimeout's default.
 	DefaultConnectTimeout = 10 * time.Second
@@ -86,12 +86,16 @@ type Config struct {
 	LibDir string `json:"lib_dir,omitempty" yaml:"lib_dir"`
 
 	// LOBMemory bounds the memory of one reader of a table with LOB or LONG
-	// columns (CLOB, NCLOB, BLOB, LONG, LONG RAW, XMLTYPE, JSON), which
-	// godror fetches inline into one buffer per fetch-array row that grows
-	// to the largest value and is kept: half of it for those buffers (the
-	// fetch array shrinks to LOBMemory/2/LOBRowBytes rows), an eighth for
-	// each batch (a batch ends once its values reach that size). Default
-	// DefaultLOBMemory.
+	// columns (CLOB, NCLOB, BLOB, LONG, LONG RAW, XMLTYPE, JSON): an eighth
+	// of it for each batch (a batch ends once its values reach that size).
+	// CLOB, NCLOB and BLOB values longer than LOBInlineChars characters
+	// (LOBInlineBytes bytes) and native JSON are streamed through their
+	// locators, so they never sit in the fetch array; LONG, LONG RAW and
+	// XMLTYPE have no locator and godror fetches them inline into one
+	// buffer per fetch-array row that grows to the largest value and is
+	// kept, so a table with such a column gets half of LOBMemory for those
+	// buffers (its fetch array shrinks to LOBMemory/2/LOBRowBytes rows).
+	// Default DefaultLOBMemory.
 	LOBMemory int64 `json:"lob_memory" yaml:"lob_memory"`
 
 	// ConnectTimeout bounds establishing one session: Params adds it to an

@@ -164,10 +164,12 @@ func (o *oracleFake) answer(q string, args []any) fakeResult {
 		if strings.Contains(q, "AS OF SCN") && o.asOfErr != nil {
 			return fakeResult{err: o.asOfErr}
 		}
-		res := fakeResult{cols: describeSelect(q, vbrpCols), failAt: o.readErrAt, failErr: o.readErr}
+		var rows [][]driver.Value
 		for i := 0; i < o.rows; i++ {
-			res.rows = append(res.rows, vbrpRow(i))
+			rows = append(rows, vbrpRow(i))
 		}
+		res := lobSplit(q, describeSelect(q, vbrpCols), rows)
+		res.failAt, res.failErr = o.readErrAt, o.readErr
 		return res
 	case q == ReadOnlySQL:
 		return fakeResult{}
@@ -327,12 +329,17 @@ func TestConnectorReadTypes(t *testing.T) {
 			sel = call
 		}
 	}
-	wantSQL := `SELECT "MANDT", "NETWR", "BIG", "ROUNDED", "ANYNUM", "TXT", "FKDAT", "TS", "TSTZ", "TSLTZ", ` + intervalExpr(`"IDS"`) + ` AS "IDS", "IYM", "R", "B", "C", "BF", "BD", "CH" FROM "SAPSR3"."VBRP" AS OF SCN 123456789`
+	wantSQL := `SELECT "MANDT", "NETWR", "BIG", "ROUNDED", "ANYNUM", "TXT", "FKDAT", "TS", "TSTZ", "TSLTZ", ` + intervalExpr(`"IDS"`) + ` AS "IDS", "IYM", "R", ` +
+		// LOBs: short values inline, longer ones (and an empty BLOB) streamed through a locator column
+		`CASE WHEN DBMS_LOB.GETLENGTH("B") <= 2000 THEN DBMS_LOB.SUBSTR("B", 2000, 1) END AS "B", ` +
+		`CASE WHEN DBMS_LOB.GETLENGTH("C") <= 1000 THEN DBMS_LOB.SUBSTR("C", 1000, 1) END AS "C", "BF", "BD", "CH", ` +
+		`CASE WHEN DBMS_LOB.GETLENGTH("B") > 2000 OR DBMS_LOB.GETLENGTH("B") = 0 THEN "B" END AS "ORA2GCS_LOB_0", ` +
+		`CASE WHEN DBMS_LOB.GETLENGTH("C") > 1000 THEN "C" END AS "ORA2GCS_LOB_1" FROM "SAPSR3"."VBRP" AS OF SCN 123456789`
 	if sel.SQL != wantSQL {
 		t.Fatalf("SELECT\n got %s\nwant %s", sel.SQL, wantSQL)
 	}
-	if len(sel.Args) != 3 {
-		t.Fatalf("args %#v: want godror.FetchArraySize, PrefetchCount and JSONAsString", sel.Args)
+	if len(sel.Args) != 4 || !godrorLobAsReader(sel.Args) {
+		t.Fatalf("args %#v: want godror.FetchArraySize, PrefetchCount, JSONAsString and LobAsReader", sel.Args)
 	}
 	for _, a := range sel.Args {
 		if _, ok := a.(godror.Option); !ok {

@@ -620,6 +620,12 @@ func (c *Connector) open(ctx context.Context, t pipeline.TableInfo, snap pipelin
 			continue
 		}
 		items[i] = SelectItem(col)
+		if c.viaDatabaseSQL && streamedLOB(col) { // the shared reader reads LOBs inline
+			items[i] = quoteIdent(col.Name)
+		}
+	}
+	if !c.viaDatabaseSQL {
+		items = append(items, lobStreamItems(t.Columns)...)
 	}
 	q, args, err := SelectSQL(c.QuoteTable(t), items, setup.AsOf, opts.Limit, opts.Range)
 	if err != nil {
@@ -631,10 +637,13 @@ func (c *Connector) open(ctx context.Context, t pipeline.TableInfo, snap pipelin
 	opts.Limit = max(opts.Limit, 0)
 	query := sqlsource.Query{Table: t, SQL: q, Args: args, Setup: setup, Options: opts}
 	fetch, _ := fetchSizes(t.Columns, opts.FetchArraySize, 0)
-	if hasLOBColumn(t) {
-		// godror keeps one buffer per fetch-array row, grown to the largest
-		// LOB fetched into it (see Config.LOBMemory)
+	if hasLongColumn(t) {
+		// godror keeps one buffer per fetch-array row for LONG, LONG RAW
+		// and XMLTYPE, grown to the largest value fetched into it (see
+		// Config.LOBMemory)
 		fetch = int(max(1, min(int64(fetch), c.cfg.LOBMemory/2/LOBRowBytes)))
+	}
+	if hasLOBColumn(t) {
 		query.BatchBytes = max(1, c.cfg.LOBMemory/8)
 	}
 	prefetch := c.cfg.PrefetchCount
@@ -643,6 +652,11 @@ func (c *Connector) open(ctx context.Context, t pipeline.TableInfo, snap pipelin
 	}
 	query.Options.FetchArraySize = fetch
 	godrorOpts := append(FetchOptions(fetch, prefetch), godror.JSONAsString())
+	if hasStreamedLOB(t) && !c.viaDatabaseSQL {
+		// CLOB and BLOB results arrive as locators (*godror.Lob) and are
+		// read in chunks; short values come inline (lobStreamItems)
+		godrorOpts = append(godrorOpts, godror.LobAsReader())
+	}
 	return c.Watch(ctx, t, opts.Range, func(ctx context.Context) (pipeline.Source, error) {
 		if c.viaDatabaseSQL { // benchmarks compare with the shared reader (its QueryArgs are the same options)
 			return c.Connector.OpenSQL(ctx, query)
@@ -651,12 +665,36 @@ func (c *Connector) open(ctx context.Context, t pipeline.TableInfo, snap pipelin
 	})
 }
 
-// hasLOBColumn: t has a column godror fetches as LONG data (CLOB, NCLOB,
-// BLOB, LONG, LONG RAW; XMLTYPE and JSON, which arrive as CLOB text).
+// hasLOBColumn: t has a column of unbounded size (CLOB, NCLOB, BLOB,
+// LONG, LONG RAW, XMLTYPE, JSON), whose batches are cut by bytes.
 func hasLOBColumn(t pipeline.TableInfo) bool {
 	for _, col := range t.Columns {
 		switch strings.ToUpper(col.SourceType) {
 		case "CLOB", "NCLOB", "BLOB", "LONG", "LONG RAW", "XMLTYPE", "JSON":
+			return true
+		}
+	}
+	return false
+}
+
+// hasLongColumn: t has a column godror can only fetch inline into buffers
+// that grow with the values (LONG and LONG RAW: no locator; XMLTYPE:
+// ODPI-C's long string, rows.go:396-420).
+func hasLongColumn(t pipeline.TableInfo) bool {
+	for _, col := range t.Columns {
+		switch strings.ToUpper(col.SourceType) {
+		case "LONG", "LONG RAW", "XMLTYPE":
+			return true
+		}
+	}
+	return false
+}
+
+// hasStreamedLOB: t has a column read through a LOB locator (CLOB, NCLOB,
+// BLOB, or native JSON selected as a CLOB).
+func hasStreamedLOB(t pipeline.TableInfo) bool {
+	for _, col := range t.Columns {
+		if streamedLOB(col) || strings.EqualFold(col.SourceType, "JSON") || col.Type == pipeline.TypeJSON {
 			return true
 		}
 	}
@@ -684,8 +722,16 @@ func tzTextExpr(c pipeline.Column) string {
 //   - native JSON (21c+): JSON_SERIALIZE(… RETURNING CLOB), the document's
 //     text, since godror's JSONAsString re-encodes it through Go values
 //     (numbers through float64, keys sorted).
+//   - CLOB, NCLOB and BLOB: the value inline when it is short (at most
+//     LOBInlineChars characters, LOBInlineBytes bytes for a BLOB), NULL
+//     otherwise; the longer values come through a second, streamed result
+//     column (lobStreamItems).
 func SelectItem(c pipeline.Column) string {
 	q := quoteIdent(c.Name)
+	if streamedLOB(c) {
+		n := lobInline(c)
+		return fmt.Sprintf("CASE WHEN DBMS_LOB.GETLENGTH(%s) <= %d THEN DBMS_LOB.SUBSTR(%s, %d, 1) END AS %s", q, n, q, n, q)
+	}
 	switch {
 	case c.Type == pipeline.TypeInterval && !isYearMonth(c):
 		return intervalExpr(q) + " AS " + q

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/godror/godror"
 )
@@ -67,6 +68,12 @@ type fakeDB struct {
 	// peakFetchBuffers is the most bytes any query's LOB/LONG fetch
 	// buffers held (see fakeRows.holdLong); guarded by mu.
 	peakFetchBuffers int64
+	// lobChunk is the bytes one fakeLob Read returns at most (default
+	// 8132); lobErr, when set, fails every LOB read; lobReads counts the
+	// reads. Guarded by mu.
+	lobChunk int
+	lobErr   error
+	lobReads int
 }
 
 // godrorStmtOptions applies the godror Options among args the way godror's
@@ -418,8 +425,64 @@ func (r *fakeRows) Next(dest []driver.Value) error {
 				dest[i] = x.extractText()
 			}
 		}
+		if r.lobAsReader {
+			dest[i] = r.db.lobLocator(r.res.cols[i].dbType, dest[i])
+		}
 	}
 	return nil
+}
+
+// lobLocator models godror's rows.Next for a CLOB, NCLOB or BLOB column of
+// a statement with LobAsReader (rows.go:584-613): NULL is nil, any other
+// value a *godror.Lob whose Reader reads the value through its locator in
+// chunks (fakeLob).
+func (f *fakeDB) lobLocator(dbType string, v driver.Value) driver.Value {
+	var b string // shares the row's memory: the fake's copy is not the reader's cost
+	switch x := v.(type) {
+	case string:
+		b = x
+	case []byte:
+		b = unsafe.String(unsafe.SliceData(x), len(x))
+	default:
+		return v
+	}
+	switch dbType {
+	case "CLOB", "NCLOB":
+		return &godror.Lob{Reader: &fakeLob{db: f, data: b}, IsClob: true}
+	case "BLOB":
+		return &godror.Lob{Reader: &fakeLob{db: f, data: b}}
+	}
+	return v
+}
+
+// fakeLob reads a LOB value the way godror's dpiLobReader does, one
+// dpiLob_readBytes round trip per Read (lob.go:251-360), but in chunks of
+// f.lobChunk bytes that may end inside a UTF-8 character (godror asks for
+// whole characters, lob.go:289-292, 335-358): the reader must not depend
+// on where a chunk ends. f.lobErr fails the first read (ORA-22924).
+type fakeLob struct {
+	db   *fakeDB
+	data string
+	off  int
+}
+
+func (l *fakeLob) Read(p []byte) (int, error) {
+	l.db.mu.Lock()
+	l.db.lobReads++
+	chunk, lobErr := l.db.lobChunk, l.db.lobErr
+	l.db.mu.Unlock()
+	if lobErr != nil {
+		return 0, lobErr
+	}
+	if l.off >= len(l.data) {
+		return 0, io.EOF
+	}
+	if chunk <= 0 {
+		chunk = 8132 // a SecureFile chunk size
+	}
+	n := copy(p[:min(len(p), chunk)], l.data[l.off:])
+	l.off += n
+	return n, nil
 }
 
 // oraIntervalDS is an INTERVAL DAY TO SECOND as ODPI-C hands it to godror

@@ -1,6 +1,7 @@
 package oracle
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/ora2gcs/ora2gcs/pipeline"
@@ -16,6 +17,10 @@ const FetchBufferBytes = 16 << 20
 // dpiData (isNull and the 24-byte dpiDataBuffer union) plus the indicator
 // and length arrays (dpiVar.c, dpiVar__initBuffer).
 const dpiDataBytes = 40
+
+// lobLocatorBytes is a LOB column's share of a fetch array row when it
+// holds a locator: ODPI-C's dpiLob and the OCI locator.
+const lobLocatorBytes = 112
 
 // RowBufferBytes estimates the client buffer one row of cols takes in
 // godror's fetch array, from the declared types: the column's maximum
@@ -63,8 +68,12 @@ func columnBufferBytes(c pipeline.Column) int {
 		return 64
 	case t == "ROWID", strings.HasPrefix(t, "UROWID"):
 		return 4000
-	case isLOBType(t), t == "LONG", t == "LONG RAW", t == "XMLTYPE", t == "JSON":
-		return 112 // a LOB locator and ODPI-C's dpiLob
+	case t == "BLOB":
+		return LOBInlineBytes + 2*lobLocatorBytes // inline part and locator column (SelectItem)
+	case t == "CLOB", t == "NCLOB":
+		return 4*LOBInlineChars + 2*lobLocatorBytes
+	case t == "LONG", t == "LONG RAW", t == "XMLTYPE", t == "JSON":
+		return lobLocatorBytes
 	}
 	return 4000 // unknown: as large as a VARCHAR2 can be
 }
@@ -106,4 +115,51 @@ func declaredSize(t string) int {
 		n = n*10 + int(r-'0')
 	}
 	return n
+}
+
+// A CLOB or NCLOB value of at most LOBInlineChars characters, a BLOB value
+// of at most LOBInlineBytes bytes, arrives inline with its row
+// (DBMS_LOB.SUBSTR as VARCHAR2/NVARCHAR2/RAW: at most 4000 bytes in any
+// character set); a longer one is streamed: godror hands its locator
+// (LobAsReader, rows.go:584-613) and the reader reads it in chunks, so the
+// fetch array never holds LOB data and keeps its width-based size.
+const (
+	LOBInlineChars = 1000
+	LOBInlineBytes = 2000
+)
+
+// streamedLOB: c is a CLOB, NCLOB or BLOB column.
+func streamedLOB(c pipeline.Column) bool { return isLOBType(c.SourceType) }
+
+func lobInline(c pipeline.Column) int {
+	if strings.EqualFold(c.SourceType, "BLOB") {
+		return LOBInlineBytes
+	}
+	return LOBInlineChars
+}
+
+// lobStreamAlias names the streamed result column of the i-th LOB column.
+func lobStreamAlias(i int) string { return fmt.Sprintf(`"ORA2GCS_LOB_%d"`, i) }
+
+// lobStreamItems are the SELECT list entries, after the table's columns,
+// that carry the LOB values too long to come inline (see SelectItem), one
+// per CLOB/NCLOB/BLOB column in column order: the column itself (a
+// locator) when longer than its inline size, NULL otherwise. An empty BLOB
+// comes this way too, so it stays an empty value and does not become NULL
+// (DBMS_LOB.SUBSTR of an empty LOB is NULL; an empty CLOB is NULL anyway,
+// Oracle having no empty strings).
+func lobStreamItems(cols []pipeline.Column) []string {
+	var items []string
+	for _, c := range cols {
+		if !streamedLOB(c) {
+			continue
+		}
+		q := quoteIdent(c.Name)
+		cond := fmt.Sprintf("DBMS_LOB.GETLENGTH(%s) > %d", q, lobInline(c))
+		if strings.EqualFold(c.SourceType, "BLOB") {
+			cond += fmt.Sprintf(" OR DBMS_LOB.GETLENGTH(%s) = 0", q)
+		}
+		items = append(items, fmt.Sprintf("CASE WHEN %s THEN %s END AS %s", cond, q, lobStreamAlias(len(items))))
+	}
+	return items
 }

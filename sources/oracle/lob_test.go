@@ -3,11 +3,18 @@ package oracle
 import (
 	"context"
 	"database/sql/driver"
+	"fmt"
 	"io"
+	"runtime"
+	"runtime/metrics"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/godror/godror"
 
 	"github.com/ora2gcs/ora2gcs/pipeline"
+	"github.com/ora2gcs/ora2gcs/stages"
 )
 
 const lobSize = 5 << 20 // 5 MB CLOBs
@@ -26,10 +33,18 @@ func lobTable() *tableFake {
 	return f
 }
 
+// lobRead is what readLOBTable saw.
+type lobRead struct {
+	rows         int
+	maxBatch     int64 // the largest batch's LOB bytes
+	fetchBuffers int64 // the most the fake driver's LOB/LONG fetch buffers held
+	peakHeap     int64 // the most heap the read added (live and not yet collected)
+	fetch        int   // godror's fetch array size for the SELECT
+}
+
 // readLOBTable reads T.X the way a job does (its batch rows and fetch array
-// size) and returns the rows read, the largest batch's LOB bytes and the
-// most the fake driver's LOB fetch buffers held.
-func readLOBTable(tb testing.TB, f *tableFake) (rows int, maxBatch, fetchBuffers int64) {
+// size) and reports what it cost.
+func readLOBTable(tb testing.TB, f *tableFake) lobRead {
 	fake, db := newFakeDB(tb, f.answer)
 	c, err := New(db, Config{User: "u", Password: "p", ConnectString: "h:1521/S"})
 	if err != nil {
@@ -39,69 +54,245 @@ func readLOBTable(tb testing.TB, f *tableFake) (rows int, maxBatch, fetchBuffers
 	if err != nil {
 		tb.Fatal(err)
 	}
+	var out lobRead
+	stop := sampleHeap(&out.peakHeap)
 	src, err := c.Open(context.Background(), ti, nil, pipeline.ReadOptions{BatchRows: 10000, FetchArraySize: 1000})
 	if err != nil {
+		stop()
 		tb.Fatal(err)
 	}
-	defer src.Close()
 	for {
 		b, err := src.Next(context.Background())
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
+			stop()
+			src.Close()
 			tb.Fatal(err)
 		}
 		var n int64
 		for _, r := range b.Rows {
-			if s, ok := r[1].(string); ok {
-				n += int64(len(s))
+			s, ok := r[1].(string)
+			if !ok || len(s) != lobSize {
+				stop()
+				src.Close()
+				tb.Fatalf("row %d: CLOB %T of %d bytes, want %d", out.rows, r[1], len(s), lobSize)
 			}
+			n += int64(len(s))
 		}
-		maxBatch = max(maxBatch, n)
-		rows += len(b.Rows)
+		out.maxBatch = max(out.maxBatch, n)
+		out.rows += len(b.Rows)
 		if b.Release != nil {
 			b.Release()
 		}
 	}
+	src.Close()
+	stop()
+	for _, call := range fake.Calls() {
+		if strings.Contains(call.SQL, ` FROM "T"."X"`) && !strings.HasPrefix(call.SQL, "SELECT * ") {
+			out.fetch, _ = godrorStmtOptions(call.Args)
+		}
+	}
 	fake.mu.Lock()
 	defer fake.mu.Unlock()
-	return rows, maxBatch, fake.peakFetchBuffers
+	out.fetchBuffers = fake.peakFetchBuffers
+	return out
 }
 
-// TestLOBTableWithinBudget: with a job's fetch array of 1000 rows, godror's
-// LOB buffers would grow to 1000 × 5 MB, and a batch of 10000 rows would
-// hold 10000 × 5 MB. A table with LOB columns is read with a short fetch
-// array and batches cut by bytes, so both stay within DefaultLOBMemory.
+// sampleHeap records in peak the most heap (runtime/metrics
+// /memory/classes/heap/objects:bytes: live objects and those not yet
+// swept) above what it was at the start, sampled every 200µs until stop.
+func sampleHeap(peak *int64) (stop func()) {
+	runtime.GC()
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	base := int64(s[0].Value.Uint64())
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(200 * time.Microsecond)
+		defer t.Stop()
+		for {
+			metrics.Read(s)
+			*peak = max(*peak, int64(s[0].Value.Uint64())-base)
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// TestLOBTableWithinBudget: with a job's fetch array of 1000 rows, godror
+// reading CLOBs inline would grow its buffers to 1000 × 5 MB, and a batch
+// of 10000 rows would hold 10000 × 5 MB. The CLOBs are streamed instead
+// (their locators in the fetch array, the text read in chunks), so the
+// fetch array keeps its width-based size and holds no LOB data, batches
+// are cut by bytes, and the heap the read adds stays within
+// DefaultLOBMemory.
 func TestLOBTableWithinBudget(t *testing.T) {
-	rows, maxBatch, fetchBuffers := readLOBTable(t, lobTable())
-	if rows != 40 {
-		t.Fatalf("%d rows", rows)
+	r := readLOBTable(t, lobTable())
+	if r.rows != 40 {
+		t.Fatalf("%d rows", r.rows)
 	}
-	if fetchBuffers > DefaultLOBMemory/2 {
-		t.Errorf("LOB fetch buffers held %d MB, budget %d MB", fetchBuffers>>20, DefaultLOBMemory/2>>20)
+	if r.fetchBuffers != 0 {
+		t.Errorf("LOB fetch buffers held %d bytes: the CLOBs were fetched inline", r.fetchBuffers)
 	}
-	if maxBatch > DefaultLOBMemory/8+lobSize {
-		t.Errorf("a batch held %d MB of LOBs, budget %d MB", maxBatch>>20, (DefaultLOBMemory/8+lobSize)>>20)
+	if r.fetch < 100 {
+		t.Errorf("fetch array %d rows: a streamed-LOB table keeps its width-based array", r.fetch)
 	}
-	t.Logf("fetch buffers %d MB, largest batch %d MB", fetchBuffers>>20, maxBatch>>20)
+	if r.maxBatch > DefaultLOBMemory/8+lobSize {
+		t.Errorf("a batch held %d MB of LOBs, budget %d MB", r.maxBatch>>20, (DefaultLOBMemory/8+lobSize)>>20)
+	}
+	if r.peakHeap > DefaultLOBMemory {
+		t.Errorf("the read added %d MB of heap, budget %d MB", r.peakHeap>>20, DefaultLOBMemory>>20)
+	}
+	t.Logf("fetch array %d, fetch buffers %d MB, largest batch %d MB, peak heap +%d MB", r.fetch, r.fetchBuffers>>20, r.maxBatch>>20, r.peakHeap>>20)
+}
+
+// TestLONGTableKeepsShortFetchArray: LONG has no locator; godror fetches
+// it inline into buffers that grow to the largest value (dpiVar.c), so a
+// table with a LONG column keeps the LOBMemory-bounded fetch array.
+func TestLONGTableKeepsShortFetchArray(t *testing.T) {
+	f := lobTable()
+	f.cols[1].dbType, f.decl[1][1] = "LONG", "LONG"
+	r := readLOBTable(t, f)
+	if r.rows != 40 || r.fetch != int(DefaultLOBMemory/2/LOBRowBytes) {
+		t.Fatalf("%d rows, fetch array %d, want %d", r.rows, r.fetch, DefaultLOBMemory/2/LOBRowBytes)
+	}
+	if r.fetchBuffers > DefaultLOBMemory/2 {
+		t.Errorf("LONG fetch buffers held %d MB, budget %d MB", r.fetchBuffers>>20, DefaultLOBMemory/2>>20)
+	}
 }
 
 // BenchmarkLOBTable reads 40 rows of 5 MB CLOBs through the fake driver,
-// which accounts godror's LOB fetch buffers as ODPI-C keeps them, and
-// reports the most they held and the largest batch, in MB.
+// which accounts godror's LOB fetch buffers as ODPI-C keeps them and
+// streams LOBs through locators as godror's LobAsReader does, and reports
+// the peak heap the read added, the most the fetch buffers held and the
+// largest batch, in MB, against the budget (DefaultLOBMemory).
 func BenchmarkLOBTable(b *testing.B) {
 	f := lobTable()
-	var fetchMB, batchMB float64
+	var fetchMB, batchMB, heapMB float64
 	for b.Loop() {
-		rows, maxBatch, fetchBuffers := readLOBTable(b, f)
-		if rows != 40 {
-			b.Fatalf("%d rows", rows)
+		r := readLOBTable(b, f)
+		if r.rows != 40 {
+			b.Fatalf("%d rows", r.rows)
 		}
-		fetchMB, batchMB = float64(fetchBuffers)/(1<<20), float64(maxBatch)/(1<<20)
+		fetchMB, batchMB = float64(r.fetchBuffers)/(1<<20), float64(r.maxBatch)/(1<<20)
+		heapMB = max(heapMB, float64(r.peakHeap)/(1<<20))
 	}
 	b.SetBytes(40 * lobSize)
+	b.ReportMetric(heapMB, "peak-heap-MB")
 	b.ReportMetric(fetchMB, "fetch-buffer-MB")
 	b.ReportMetric(batchMB, "batch-MB")
 	b.ReportMetric(float64(DefaultLOBMemory>>20), "budget-MB")
+}
+
+// lobValuesTable is T.X with CLOB, NCLOB and BLOB values around the
+// inline limits: NULL, empty, short, exactly at and one past the limit,
+// multi-byte text whose characters the fake's 7-byte chunks cut in two
+// (2-, 3- and 4-byte UTF-8), and several MB.
+func lobValuesTable() *tableFake {
+	f := &tableFake{
+		cols: []fakeCol{{name: "ID", dbType: "NUMBER"}, {name: "C", dbType: "CLOB", nullable: true, nullableKnown: true},
+			{name: "N", dbType: "NCLOB", nullable: true, nullableKnown: true}, {name: "B", dbType: "BLOB", nullable: true, nullableKnown: true}},
+		decl: [][2]string{{"ID", "NUMBER"}, {"C", "CLOB"}, {"N", "NCLOB"}, {"B", "BLOB"}},
+	}
+	texts := []driver.Value{nil, "", "short", strings.Repeat("a", LOBInlineChars), strings.Repeat("a", LOBInlineChars+1),
+		strings.Repeat("é", LOBInlineChars), strings.Repeat("€", LOBInlineChars+1), strings.Repeat("x€😀é", 700),
+		strings.Repeat("😀", 3000), strings.Repeat("yz€", 1<<20)}
+	blobs := []driver.Value{nil, []byte{}, []byte{0}, make([]byte, LOBInlineBytes), make([]byte, LOBInlineBytes+1),
+		[]byte(strings.Repeat("\xff\x00", 3000)), nil, []byte{}, []byte("b"), make([]byte, 3<<20)}
+	for i := range texts {
+		f.rows = append(f.rows, []driver.Value{godror.Number(fmt.Sprint(i)), texts[i], texts[len(texts)-1-i], blobs[i]})
+	}
+	return f
+}
+
+// TestLOBStreamedSameJSONAsInline: LOBs read as the connector reads them
+// (short ones inline, longer ones streamed in chunks through their
+// locators) give exactly the JSON lines of the whole-value inline read
+// godror does without LobAsReader, for every value around the limits,
+// with characters split across chunks, and with NULL and empty LOBs kept
+// apart where Oracle keeps them apart (an empty BLOB is "", an empty CLOB
+// NULL: Oracle has no empty strings).
+func TestLOBStreamedSameJSONAsInline(t *testing.T) {
+	read := func(viaSQL bool) (string, int) {
+		fake, c := lobValuesTable().open(t, Config{})
+		fake.lobChunk = 7
+		c.viaDatabaseSQL = viaSQL
+		ti, err := c.Describe(context.Background(), "T.X")
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := c.Open(context.Background(), ti, nil, pipeline.ReadOptions{BatchRows: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := readAll(t, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc, err := stages.NewEncoder(ti.Columns, stages.NDJSONOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := enc.AppendRows(nil, rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fake.mu.Lock()
+		defer fake.mu.Unlock()
+		return string(out), fake.lobReads
+	}
+	streamed, reads := read(false)
+	inline, inlineReads := read(true)
+	if reads == 0 || inlineReads != 0 {
+		t.Fatalf("LOB reads: streamed %d, inline %d: the two reads did not differ", reads, inlineReads)
+	}
+	if streamed != inline {
+		s, i := strings.Split(streamed, "\n"), strings.Split(inline, "\n")
+		for k := range min(len(s), len(i)) {
+			if s[k] != i[k] {
+				t.Fatalf("line %d differs:\nstreamed %.300s\ninline   %.300s", k, s[k], i[k])
+			}
+		}
+		t.Fatalf("%d lines streamed, %d inline", len(s), len(i))
+	}
+	lines := strings.Split(strings.TrimSpace(streamed), "\n")
+	if len(lines) != 10 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	if !strings.Contains(lines[0], `"C":null,`) || !strings.Contains(lines[1], `"C":null,`) {
+		t.Errorf("NULL and empty CLOB must both be null: %.60s / %.60s", lines[0], lines[1])
+	}
+	if !strings.Contains(lines[0], `"B":null`) || !strings.Contains(lines[1], `"B":""`) {
+		t.Errorf("NULL and empty BLOB: %.100s / %.100s", lines[0][len(lines[0])-40:], lines[1][len(lines[1])-40:])
+	}
+	if !strings.Contains(lines[8], `"C":"`+strings.Repeat("😀", 3000)+`"`) {
+		t.Errorf("4-byte characters across chunks not whole")
+	}
+}
+
+// TestLOBSnapshotTooOld: a LOB whose undo is gone by the time its chunks
+// are read (ORA-22924) fails the table with the translated message, not a
+// bare driver error.
+func TestLOBSnapshotTooOld(t *testing.T) {
+	fake, c := lobValuesTable().open(t, Config{})
+	fake.lobErr = oraErr(22924, "snapshot too old")
+	ti, err := c.Describe(context.Background(), "T.X")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := c.Open(context.Background(), ti, nil, pipeline.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = readAll(t, src)
+	if err == nil || KindOf(err) != KindSnapshot || !strings.Contains(err.Error(), "LOB snapshot too old (ORA-22924)") {
+		t.Fatalf("got %v (kind %v), want the translated ORA-22924", err, KindOf(err))
+	}
 }

@@ -1,6 +1,7 @@
 package oracle
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -46,6 +47,8 @@ type rawReader struct {
 	tx      *sql.Tx
 	conv    []func(any) (any, error)
 	kind    []valueKind
+	stream  []int  // per column: the result index of its streamed part (lobStreamItems), or -1
+	lobBuf  []byte // read buffer of readLOB, reused
 	batches *sqlsource.Batches
 	req     chan fillReq
 	res     chan fillRes
@@ -119,7 +122,7 @@ func (r *rawReader) session(ctx context.Context, dc any) error {
 	defer stmt.Close()
 	defer rows.Close()
 	brk, _ := dc.(breaker)
-	dest := make([]driver.Value, len(r.conv))
+	dest := make([]driver.Value, len(r.stream)+r.streams())
 	for req := range r.req {
 		var stop func() bool
 		if brk != nil {
@@ -187,7 +190,15 @@ func (r *rawReader) query(ctx context.Context, dc any) (driver.Stmt, driver.Rows
 func (r *rawReader) prepare(rows driver.Rows) error {
 	cols := r.q.Table.Columns
 	cis := sqlsource.DriverColumnInfos(rows)
-	if len(cis) != len(cols) {
+	r.stream = make([]int, len(cols))
+	next := len(cols)
+	for i, c := range cols {
+		r.stream[i] = -1
+		if streamedLOB(c) {
+			r.stream[i], next = next, next+1
+		}
+	}
+	if len(cis) != next {
 		return fmt.Errorf("query returned %d columns, the table was described with %d (did it change?)", len(cis), len(cols))
 	}
 	d := dialect{cfg: r.c.cfg}
@@ -198,6 +209,9 @@ func (r *rawReader) prepare(rows driver.Rows) error {
 		r.kind[i] = kindOf(cols[i], cis[i], r.conv[i] != nil)
 	}
 	r.batches = sqlsource.NewBatches(len(cols), r.q.Options.BatchRows, 4)
+	if r.q.BatchBytes > 0 {
+		r.batches.ClearOnRelease() // a released batch must not keep its LOBs alive
+	}
 	return nil
 }
 
@@ -221,7 +235,17 @@ func (r *rawReader) fill(req fillReq, rows driver.Rows, dest []driver.Value) fil
 			return fillRes{n: n, err: err}
 		}
 		row := req.store[n]
-		for j, v := range dest {
+		for j, v := range dest[:len(row)] {
+			if s := r.stream[j]; s >= 0 && dest[s] != nil { // too long to come inline: its locator
+				var err error
+				if v, err = r.readLOB(r.q.Table.Columns[j], dest[s]); err != nil {
+					return fillRes{n: n, err: fmt.Errorf("column %s: %w", r.q.Table.Columns[j].Name, err)}
+				}
+				dest[s] = nil
+				row[j] = v
+				bytes += valueBytes(v)
+				continue
+			}
 			if v != nil {
 				if v = fast(r.kind[j], v); v == slow {
 					var err error
@@ -232,12 +256,7 @@ func (r *rawReader) fill(req fillReq, rows driver.Rows, dest []driver.Value) fil
 			}
 			row[j] = v
 			if maxBytes > 0 {
-				switch x := v.(type) {
-				case string:
-					bytes += int64(len(x))
-				case []byte:
-					bytes += int64(len(x))
-				}
+				bytes += valueBytes(v)
 			}
 		}
 		n++
@@ -361,4 +380,78 @@ func fast(k valueKind, v any) any {
 		}
 	}
 	return slow
+}
+
+func valueBytes(v any) int64 {
+	switch x := v.(type) {
+	case string:
+		return int64(len(x))
+	case []byte:
+		return int64(len(x))
+	}
+	return 0
+}
+
+func (r *rawReader) streams() int {
+	n := 0
+	for _, s := range r.stream {
+		if s >= 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// lobReadChunk is the least room readLOB offers one Read: a multiple of
+// every usual LOB chunk size, as godror's own WriteTo uses (lob.go:128-145),
+// so each read is one round trip of whole chunks. lobKeep is the most
+// buffer a reader keeps between values (a larger one, grown by an
+// exceptional LOB, is dropped after it).
+const (
+	lobReadChunk = 1 << 20
+	lobKeep      = 64 << 20
+)
+
+// readLOB reads a streamed LOB value (*godror.Lob, LobAsReader) whole, as
+// Normalize does: a CLOB's text as a string (an empty CLOB is NULL), a
+// BLOB's bytes ([]byte{} when empty). The chunks are collected in one
+// buffer per reader and the value is copied out of it once, at its exact
+// size, so a 5 MB CLOB costs 5 MB (not a doubling builder's 8, plus the
+// garbage of its growth). The text is assembled from the chunks' bytes
+// before it is interpreted, so a character split across two chunks
+// arrives whole.
+func (r *rawReader) readLOB(c pipeline.Column, v any) (any, error) {
+	lob, ok := v.(*godror.Lob)
+	if !ok || lob == nil || lob.Reader == nil {
+		return Normalize(c, v)
+	}
+	buf := r.lobBuf[:0]
+	for {
+		if cap(buf)-len(buf) < lobReadChunk {
+			buf = append(buf, make([]byte, max(lobReadChunk, cap(buf)))...)[:len(buf)]
+		}
+		n, err := lob.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read LOB: %w", err)
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("read LOB: %w", io.ErrNoProgress)
+		}
+	}
+	if cap(buf) <= lobKeep {
+		r.lobBuf = buf[:0]
+	} else {
+		r.lobBuf = nil
+	}
+	if lob.IsClob {
+		if len(buf) == 0 {
+			return nil, nil
+		}
+		return string(buf), nil
+	}
+	return bytes.Clone(buf[:len(buf):len(buf)]), nil
 }

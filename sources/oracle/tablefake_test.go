@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/godror/godror"
 
@@ -105,13 +106,44 @@ func (f *tableFake) projectLocked(q string) fakeResult {
 			hits = append(hits, hit{p, i})
 		}
 	}
-	sort.Slice(hits, func(a, b int) bool { return hits[a].pos < hits[b].pos })
+	// a LOB's streamed part (lobStreamItems): "THEN "C" END AS "ORA2GCS_LOB_k""
+	streamed := map[int]bool{}
+	for i, c := range all {
+		if p := strings.Index(list, "THEN "+quoteIdent(c.name)+` END AS "ORA2GCS_LOB_`); p >= 0 {
+			hits = append(hits, hit{p, i})
+			streamed[len(hits)-1] = true
+		}
+	}
+	sort.SliceStable(hits, func(a, b int) bool { return hits[a].pos < hits[b].pos })
 	res := fakeResult{}
+	var parts []int // per result column: 0 whole, 1 inline part, 2 streamed part
 	for _, h := range hits {
-		res.cols = append(res.cols, all[h.col])
+		c := all[h.col]
+		part := 0
+		switch {
+		case strings.HasPrefix(list[h.pos:], "THEN "+quoteIdent(c.name)+` END AS "ORA2GCS_LOB_`):
+			part = 2
+			c.name = list[h.pos+len("THEN "+quoteIdent(c.name)+" END AS ")+1:]
+			c.name = c.name[:strings.IndexByte(c.name, '"')]
+		case strings.Contains(list, "DBMS_LOB.SUBSTR("+quoteIdent(c.name)+", "):
+			part = 1
+			c = fakeCol{name: c.name, dbType: map[string]string{"CLOB": "VARCHAR2", "NCLOB": "NVARCHAR2", "BLOB": "RAW"}[c.dbType], nullable: true, nullableKnown: true}
+		}
+		parts = append(parts, part)
+		res.cols = append(res.cols, c)
 	}
 	res.cols = describeSelect(q, res.cols)
 	if strings.Contains(q, "1 = 0") {
+		return res
+	}
+	if len(streamed) > 0 {
+		for _, r := range f.rows {
+			row := make([]driver.Value, len(hits))
+			for j, h := range hits {
+				row[j] = lobPart(r[h.col], all[h.col].dbType, parts[j])
+			}
+			res.rows = append(res.rows, row)
+		}
 		return res
 	}
 	identity := len(hits) == len(all)
@@ -181,4 +213,82 @@ func tableSelectCall(t *testing.T, fake *fakeDB) fakeCall {
 	}
 	t.Fatal("no table SELECT")
 	return fakeCall{}
+}
+
+// lobPart is what Oracle returns for part (0 whole, 1 inline, 2 streamed;
+// see SelectItem, lobStreamItems) of LOB value v of type dbType: the inline
+// part holds a value of at most LOBInlineChars characters (LOBInlineBytes
+// bytes for a BLOB), as VARCHAR2 (NULL arrives as "", rows.go:400-403) or
+// RAW; the streamed part a longer one, or an empty BLOB.
+func lobPart(v driver.Value, dbType string, part int) driver.Value {
+	if part == 0 || v == nil {
+		if part == 1 && dbType != "BLOB" {
+			return ""
+		}
+		if part == 0 {
+			return v
+		}
+		return nil
+	}
+	var n int
+	switch x := v.(type) {
+	case string:
+		n = utf8.RuneCountInString(x) // CLOB length in characters (BMP text)
+	case []byte:
+		n = len(x)
+	}
+	limit := LOBInlineChars
+	if dbType == "BLOB" {
+		limit = LOBInlineBytes
+	}
+	inline := n <= limit && (n > 0 || dbType != "BLOB")
+	switch {
+	case part == 1 && inline:
+		if s, ok := v.(string); ok && s == "" {
+			return "" // DBMS_LOB.SUBSTR of an empty CLOB: NULL, which godror gives as ""
+		}
+		return v
+	case part == 1 && dbType != "BLOB":
+		return ""
+	case part == 1:
+		return nil
+	case part == 2 && !inline:
+		return v
+	}
+	return nil
+}
+
+// lobSplit answers SELECT q of a table whose columns cols (as described,
+// in order) and rows the statement reads in order: a LOB column selected
+// with SelectItem's inline expression gives its inline part, and each
+// streamed part (lobStreamItems, after the columns) its value, as
+// lobPart says.
+func lobSplit(q string, cols []fakeCol, rows [][]driver.Value) fakeResult {
+	var split []int
+	res := fakeResult{cols: append([]fakeCol(nil), cols...)}
+	for i, c := range cols {
+		if strings.Contains(q, "DBMS_LOB.SUBSTR("+quoteIdent(c.name)+", ") {
+			res.cols[i] = fakeCol{name: c.name, dbType: map[string]string{"CLOB": "VARCHAR2", "NCLOB": "NVARCHAR2", "BLOB": "RAW"}[c.dbType], nullable: true, nullableKnown: true}
+			res.cols = append(res.cols, fakeCol{name: strings.Trim(lobStreamAlias(len(split)), `"`), dbType: c.dbType, nullable: true, nullableKnown: true})
+			split = append(split, i)
+		}
+	}
+	if len(split) == 0 {
+		res.rows = rows
+		return res
+	}
+	for _, r := range rows {
+		row := make([]driver.Value, 0, len(res.cols))
+		for i, v := range r {
+			if res.cols[i].dbType != cols[i].dbType {
+				v = lobPart(v, cols[i].dbType, 1)
+			}
+			row = append(row, v)
+		}
+		for _, i := range split {
+			row = append(row, lobPart(r[i], cols[i].dbType, 2))
+		}
+		res.rows = append(res.rows, row)
+	}
+	return res
 }

@@ -14,7 +14,14 @@ type Batches struct {
 	cols, rows int
 	seq        int64
 	free       chan [][]any
+	clear      bool
 }
+
+// ClearOnRelease makes Release clear the values of a batch's rows before
+// its storage waits for reuse, so a released batch does not keep large
+// values (LOBs) alive; for readers whose values are large, at the cost of
+// one pass over the batch.
+func (b *Batches) ClearOnRelease() { b.clear = true }
 
 // NewBatches returns storage for batches of up to rows rows of cols columns.
 // It keeps up to keep released batches for reuse.
@@ -52,6 +59,11 @@ func (b *Batches) Batch(rows [][]any, n int) *pipeline.Batch {
 		Release: func() {
 			if released.Swap(true) {
 				return
+			}
+			if b.clear {
+				for _, r := range full[:n] {
+					clear(r)
+				}
 			}
 			select {
 			case b.free <- full:

@@ -161,3 +161,30 @@ func TestOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchesClearOnRelease: with ClearOnRelease a released batch's rows
+// hold no values (a LOB table's released storage must not keep LOBs
+// alive); without it they are left for overwriting.
+func TestBatchesClearOnRelease(t *testing.T) {
+	for _, clearing := range []bool{false, true} {
+		b := NewBatches(2, 3, 1)
+		if clearing {
+			b.ClearOnRelease()
+		}
+		rows := b.Rows()
+		rows[0][0], rows[0][1], rows[1][0] = "lob", []byte("x"), "y"
+		bt := b.Batch(rows, 2)
+		bt.Release()
+		left := 0
+		for _, r := range rows {
+			for _, v := range r {
+				if v != nil {
+					left++
+				}
+			}
+		}
+		if want := map[bool]int{false: 3, true: 0}[clearing]; left != want {
+			t.Errorf("clear %v: %d values left after Release, want %d", clearing, left, want)
+		}
+	}
+}
