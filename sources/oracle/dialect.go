@@ -730,7 +730,7 @@ func SelectItem(c pipeline.Column) string {
 	q := quoteIdent(c.Name)
 	if streamedLOB(c) {
 		n := lobInline(c)
-		return fmt.Sprintf("CASE WHEN DBMS_LOB.GETLENGTH(%s) <= %d THEN DBMS_LOB.SUBSTR(%s, %d, 1) END AS %s", q, n, q, n, q)
+		return fmt.Sprintf("CASE WHEN DBMS_LOB.GETLENGTH(%s) <= %d THEN CAST(DBMS_LOB.SUBSTR(%s, %d, 1) AS %s) END AS %s", q, n, q, n, lobInlineType(c), q)
 	}
 	switch {
 	case c.Type == pipeline.TypeInterval && !isYearMonth(c):

@@ -163,3 +163,18 @@ func lobStreamItems(cols []pipeline.Column) []string {
 	}
 	return items
 }
+
+// lobInlineType is the type of a LOB's inline part: fixed, so the fetch
+// buffer stays 4000 bytes even where MAX_STRING_SIZE = EXTENDED would make
+// DBMS_LOB.SUBSTR's result 32767 bytes wide. LOBInlineChars characters
+// fit in it in any character set (at most 3 bytes a UTF-16 code unit in
+// UTF-8; NVARCHAR2(1000) is valid for both national character sets).
+func lobInlineType(c pipeline.Column) string {
+	switch strings.ToUpper(c.SourceType) {
+	case "BLOB":
+		return fmt.Sprintf("RAW(%d)", LOBInlineBytes)
+	case "NCLOB":
+		return fmt.Sprintf("NVARCHAR2(%d)", LOBInlineChars)
+	}
+	return "VARCHAR2(4000 BYTE)"
+}

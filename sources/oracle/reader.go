@@ -249,7 +249,12 @@ func (r *rawReader) fill(req fillReq, rows driver.Rows, dest []driver.Value) fil
 			if v != nil {
 				if v = fast(r.kind[j], v); v == slow {
 					var err error
-					if v, err = r.conv[j](dest[j]); err != nil {
+					if lob, ok := dest[j].(*godror.Lob); ok { // JSON_SERIALIZE's CLOB, BFILE
+						v, err = r.readLOB(r.q.Table.Columns[j], lob)
+					} else {
+						v, err = r.conv[j](dest[j])
+					}
+					if err != nil {
 						return fillRes{n: n, err: fmt.Errorf("column %s: %w", r.q.Table.Columns[j].Name, err)}
 					}
 				}
