@@ -1,12 +1,14 @@
 package oracle
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -401,8 +403,8 @@ func TestOracleRegionTimeZones(t *testing.T) {
 	}
 }
 
-// TestOracleLargeLOBs: CLOBs and BLOBs of several MB arrive whole, read
-// with the LOB table's short fetch array and byte-bounded batches.
+// TestOracleLargeLOBs: CLOBs and BLOBs of several MB arrive whole,
+// streamed through their locators in byte-bounded batches.
 func TestOracleLargeLOBs(t *testing.T) {
 	o := openOracleIT(t, nil)
 	tab := o.table(`(ID NUMBER(4), C CLOB, B BLOB)`)
@@ -427,4 +429,78 @@ func TestOracleLargeLOBs(t *testing.T) {
 			t.Fatalf("row %v: CLOB %d bytes, BLOB %d bytes", r[0], len(c), len(b))
 		}
 	}
+}
+
+// TestOracleLOBsAroundInlineLimit: CLOB, NCLOB and BLOB values on both
+// sides of the inline limits (LOBInlineChars, LOBInlineBytes), NULL and
+// empty ones, multi-byte text and values of several MB come out of the
+// connector's reader (short values inline, longer ones streamed through
+// their locators) exactly as expected and exactly as godror's whole-value
+// inline read through database/sql gives them.
+func TestOracleLOBsAroundInlineLimit(t *testing.T) {
+	o := openOracleIT(t, nil)
+	tab := o.table(`(ID NUMBER(4), C CLOB, N NCLOB, B BLOB)`)
+	o.exec(`DECLARE
+		PROCEDURE put(i PLS_INTEGER, c CLOB, n NCLOB, b BLOB) IS BEGIN INSERT INTO ` + tab + ` VALUES (i, c, n, b); END;
+		FUNCTION rep(s NVARCHAR2, k PLS_INTEGER) RETURN NCLOB IS
+			r NCLOB; m PLS_INTEGER := LEAST(k, 500); piece NVARCHAR2(8000) := RPAD(s, LENGTH(s) * LEAST(k, 500), s); left PLS_INTEGER := k;
+		BEGIN
+			DBMS_LOB.CREATETEMPORARY(r, TRUE);
+			WHILE left >= m LOOP DBMS_LOB.WRITEAPPEND(r, LENGTH(piece), piece); left := left - m; END LOOP;
+			IF left > 0 THEN DBMS_LOB.WRITEAPPEND(r, LENGTH(s) * left, RPAD(s, LENGTH(s) * left, s)); END IF;
+			RETURN r;
+		END;
+		FUNCTION bytes(k PLS_INTEGER) RETURN BLOB IS
+			r BLOB; piece RAW(2000) := UTL_RAW.COPIES(HEXTORAW('AB'), 2000); left PLS_INTEGER := k;
+		BEGIN
+			DBMS_LOB.CREATETEMPORARY(r, TRUE);
+			WHILE left > 0 LOOP DBMS_LOB.WRITEAPPEND(r, LEAST(left, 2000), piece); left := left - LEAST(left, 2000); END LOOP;
+			RETURN r;
+		END;
+	BEGIN
+		put(1, NULL, NULL, NULL);
+		INSERT INTO ` + tab + ` VALUES (2, EMPTY_CLOB(), EMPTY_CLOB(), EMPTY_BLOB());
+		put(3, 'short', UNISTR('\20AC'), HEXTORAW('00'));
+		put(4, TO_CLOB(rep('a', ` + fmt.Sprint(LOBInlineChars) + `)), rep(UNISTR('\20AC'), ` + fmt.Sprint(LOBInlineChars) + `), bytes(` + fmt.Sprint(LOBInlineBytes) + `));
+		put(5, TO_CLOB(rep('a', ` + fmt.Sprint(LOBInlineChars+1) + `)), rep(UNISTR('\20AC'), ` + fmt.Sprint(LOBInlineChars+1) + `), bytes(` + fmt.Sprint(LOBInlineBytes+1) + `));
+		put(6, TO_CLOB(rep('xyz', 1000000)), rep(UNISTR('x\20ACy'), 1000000), bytes(3000000));
+		COMMIT;
+	END;`)
+	euro := "€"
+	want := map[string][3]any{
+		"1": {nil, nil, nil},
+		"2": {nil, nil, []byte{}},
+		"3": {"short", euro, []byte{0}},
+		"4": {strings.Repeat("a", LOBInlineChars), strings.Repeat(euro, LOBInlineChars), bytes.Repeat([]byte{0xab}, LOBInlineBytes)},
+		"5": {strings.Repeat("a", LOBInlineChars+1), strings.Repeat(euro, LOBInlineChars+1), bytes.Repeat([]byte{0xab}, LOBInlineBytes+1)},
+		"6": {strings.Repeat("xyz", 1000000), strings.Repeat("x"+euro+"y", 1000000), bytes.Repeat([]byte{0xab}, 3000000)},
+	}
+	_, streamed := o.read(tab, 1)
+	o.c.viaDatabaseSQL = true
+	_, inline := o.read(tab, 1)
+	o.c.viaDatabaseSQL = false
+	if len(streamed) != 6 || len(inline) != 6 {
+		t.Fatalf("%d and %d rows", len(streamed), len(inline))
+	}
+	for i, r := range streamed {
+		w := want[fmt.Sprint(r[0])]
+		for j := 0; j < 3; j++ {
+			if !reflect.DeepEqual(r[j+1], w[j]) {
+				t.Errorf("row %v column %d: %T of %d, want %T of %d", r[0], j+1, r[j+1], lobLen(r[j+1]), w[j], lobLen(w[j]))
+			}
+			if !reflect.DeepEqual(r[j+1], inline[i][j+1]) {
+				t.Errorf("row %v column %d: streamed %T of %d, inline %T of %d", r[0], j+1, r[j+1], lobLen(r[j+1]), inline[i][j+1], lobLen(inline[i][j+1]))
+			}
+		}
+	}
+}
+
+func lobLen(v any) int {
+	switch x := v.(type) {
+	case string:
+		return len(x)
+	case []byte:
+		return len(x)
+	}
+	return -1
 }
