@@ -123,19 +123,30 @@ func (r *rawReader) session(ctx context.Context, dc any) error {
 	defer rows.Close()
 	brk, _ := dc.(breaker)
 	dest := make([]driver.Value, len(r.stream)+r.streams())
+	broken := false
 	for req := range r.req {
 		var stop func() bool
+		var broke chan struct{}
 		if brk != nil {
-			stop = context.AfterFunc(req.ctx, func() { _ = brk.Break() })
+			broke = make(chan struct{})
+			stop = context.AfterFunc(req.ctx, func() { defer close(broke); _ = brk.Break() })
 		}
 		res := r.fill(req, rows, dest)
-		if stop != nil {
-			stop()
+		if stop != nil && !stop() {
+			<-broke // the break ran: wait for it before the connection is used again
+			broken = true
 		}
 		r.res <- res
 		if res.err != nil && errors.Is(res.err, driver.ErrBadConn) {
 			return res.err
 		}
+	}
+	if broken {
+		// a break that found no call running may still hit the next one
+		// (godror: the connection "MUST NOT be used till the executing
+		// thread finishes", conn.go:140-145): the pool must not hand this
+		// connection out again
+		return driver.ErrBadConn
 	}
 	return nil
 }

@@ -253,6 +253,30 @@ func TestReaderCancelBreaksFetch(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "ORA-01013") {
 		t.Fatalf("got %v, want the deadline and the broken fetch", err)
 	}
+	src.Close()
+	if st := c.DB().Stats(); st.Idle != 0 || st.InUse != 0 {
+		t.Errorf("pool after a broken read: %d idle, %d in use: the broken connection must be discarded", st.Idle, st.InUse)
+	}
+}
+
+// TestReaderKeepsHealthyConnection: a read that ends normally gives its
+// connection back to the pool for reuse.
+func TestReaderKeepsHealthyConnection(t *testing.T) {
+	_, c := wideTable(3).open(t, Config{})
+	ti, err := c.Describe(context.Background(), "T.X")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := c.Open(context.Background(), ti, nil, pipeline.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readAll(t, src); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.DB().Stats(); st.Idle != 1 || st.InUse != 0 {
+		t.Errorf("pool after a read: %d idle, %d in use, want the one connection idle", st.Idle, st.InUse)
+	}
 }
 
 // numberValue is a NUMBER as godror returns it (rows.go:476: Number(bb)).
