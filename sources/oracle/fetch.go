@@ -142,24 +142,20 @@ func lobInline(c pipeline.Column) int {
 func lobStreamAlias(i int) string { return fmt.Sprintf(`"ORA2GCS_LOB_%d"`, i) }
 
 // lobStreamItems are the SELECT list entries, after the table's columns,
-// that carry the LOB values too long to come inline (see SelectItem), one
-// per CLOB/NCLOB/BLOB column in column order: the column itself (a
-// locator) when longer than its inline size, NULL otherwise. An empty BLOB
-// comes this way too, so it stays an empty value and does not become NULL
-// (DBMS_LOB.SUBSTR of an empty LOB is NULL; an empty CLOB is NULL anyway,
-// Oracle having no empty strings).
+// that carry each CLOB/NCLOB/BLOB column (in column order) once more, as
+// itself: a locator, which godror hands over as a *godror.Lob with
+// LobAsReader (rows.go:584-613). The reader reads through it only when the
+// inline part (SelectItem) is empty: a value too long to come inline, or
+// an empty LOB (DBMS_LOB.SUBSTR of an empty LOB is NULL; an empty BLOB
+// must stay an empty value, and an empty CLOB reads as NULL like ”). The
+// column is named as it is, not wrapped in an expression, so Oracle hands
+// out the stored LOB's locator and creates no temporary LOB.
 func lobStreamItems(cols []pipeline.Column) []string {
 	var items []string
 	for _, c := range cols {
-		if !streamedLOB(c) {
-			continue
+		if streamedLOB(c) {
+			items = append(items, quoteIdent(c.Name)+" AS "+lobStreamAlias(len(items)))
 		}
-		q := quoteIdent(c.Name)
-		cond := fmt.Sprintf("DBMS_LOB.GETLENGTH(%s) > %d", q, lobInline(c))
-		if strings.EqualFold(c.SourceType, "BLOB") {
-			cond += fmt.Sprintf(" OR DBMS_LOB.GETLENGTH(%s) = 0", q)
-		}
-		items = append(items, fmt.Sprintf("CASE WHEN %s THEN %s END AS %s", cond, q, lobStreamAlias(len(items))))
 	}
 	return items
 }

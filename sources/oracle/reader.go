@@ -247,7 +247,7 @@ func (r *rawReader) fill(req fillReq, rows driver.Rows, dest []driver.Value) fil
 		}
 		row := req.store[n]
 		for j, v := range dest[:len(row)] {
-			if s := r.stream[j]; s >= 0 && dest[s] != nil { // too long to come inline: its locator
+			if s := r.stream[j]; s >= 0 && dest[s] != nil && emptyInline(v) { // too long to come inline, or empty: its locator
 				var err error
 				if v, err = r.readLOB(r.q.Table.Columns[j], dest[s]); err != nil {
 					return fillRes{n: n, err: fmt.Errorf("column %s: %w", r.q.Table.Columns[j].Name, err)}
@@ -470,4 +470,18 @@ func (r *rawReader) readLOB(c pipeline.Column, v any) (any, error) {
 		return string(buf), nil
 	}
 	return bytes.Clone(buf[:len(buf):len(buf)]), nil
+}
+
+// emptyInline: a LOB's inline part (VARCHAR2, NVARCHAR2 or RAW) holds no
+// value: NULL, which godror gives as "" for text (rows.go:400-403).
+func emptyInline(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case string:
+		return x == ""
+	case []byte:
+		return len(x) == 0
+	}
+	return false
 }

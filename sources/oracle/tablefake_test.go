@@ -106,10 +106,10 @@ func (f *tableFake) projectLocked(q string) fakeResult {
 			hits = append(hits, hit{p, i})
 		}
 	}
-	// a LOB's streamed part (lobStreamItems): "THEN "C" END AS "ORA2GCS_LOB_k""
+	// a LOB's streamed part (lobStreamItems): ""C" AS "ORA2GCS_LOB_k""
 	streamed := map[int]bool{}
 	for i, c := range all {
-		if p := strings.Index(list, "THEN "+quoteIdent(c.name)+` END AS "ORA2GCS_LOB_`); p >= 0 {
+		if p := strings.Index(list, quoteIdent(c.name)+` AS "ORA2GCS_LOB_`); p >= 0 {
 			hits = append(hits, hit{p, i})
 			streamed[len(hits)-1] = true
 		}
@@ -121,9 +121,9 @@ func (f *tableFake) projectLocked(q string) fakeResult {
 		c := all[h.col]
 		part := 0
 		switch {
-		case strings.HasPrefix(list[h.pos:], "THEN "+quoteIdent(c.name)+` END AS "ORA2GCS_LOB_`):
+		case strings.HasPrefix(list[h.pos:], quoteIdent(c.name)+` AS "ORA2GCS_LOB_`):
 			part = 2
-			c.name = list[h.pos+len("THEN "+quoteIdent(c.name)+" END AS ")+1:]
+			c.name = list[h.pos+len(quoteIdent(c.name)+" AS ")+1:]
 			c.name = c.name[:strings.IndexByte(c.name, '"')]
 		case strings.Contains(list, "DBMS_LOB.SUBSTR("+quoteIdent(c.name)+", "):
 			part = 1
@@ -217,18 +217,13 @@ func tableSelectCall(t *testing.T, fake *fakeDB) fakeCall {
 
 // lobPart is what Oracle returns for part (0 whole, 1 inline, 2 streamed;
 // see SelectItem, lobStreamItems) of LOB value v of type dbType: the inline
-// part holds a value of at most LOBInlineChars characters (LOBInlineBytes
-// bytes for a BLOB), as VARCHAR2 (NULL arrives as "", rows.go:400-403) or
-// RAW; the streamed part a longer one, or an empty BLOB.
+// part holds a non-empty value of at most LOBInlineChars characters
+// (LOBInlineBytes bytes for a BLOB), as VARCHAR2 (NULL arrives as "",
+// rows.go:400-403) or RAW, else NULL; the streamed part is the column
+// itself.
 func lobPart(v driver.Value, dbType string, part int) driver.Value {
-	if part == 0 || v == nil {
-		if part == 1 && dbType != "BLOB" {
-			return ""
-		}
-		if part == 0 {
-			return v
-		}
-		return nil
+	if part != 1 {
+		return v
 	}
 	var n int
 	switch x := v.(type) {
@@ -241,21 +236,13 @@ func lobPart(v driver.Value, dbType string, part int) driver.Value {
 	if dbType == "BLOB" {
 		limit = LOBInlineBytes
 	}
-	inline := n <= limit && (n > 0 || dbType != "BLOB")
 	switch {
-	case part == 1 && inline:
-		if s, ok := v.(string); ok && s == "" {
-			return "" // DBMS_LOB.SUBSTR of an empty CLOB: NULL, which godror gives as ""
-		}
+	case v != nil && n > 0 && n <= limit:
 		return v
-	case part == 1 && dbType != "BLOB":
-		return ""
-	case part == 1:
+	case dbType == "BLOB":
 		return nil
-	case part == 2 && !inline:
-		return v
 	}
-	return nil
+	return ""
 }
 
 // lobSplit answers SELECT q of a table whose columns cols (as described,
