@@ -332,9 +332,12 @@ type fakeRows struct {
 	held      int64
 }
 
-// holdLong models ODPI-C's buffers for CLOB/BLOB/LONG columns, which godror
-// defines as LONG VARCHAR / LONG RAW (stmt.go:3474-3483, without
-// LobAsReader): the variable has one dynamic buffer per row of the fetch
+// holdLong models ODPI-C's buffers for LONG, LONG RAW and XMLTYPE columns
+// and, without LobAsReader, CLOB and BLOB columns, which godror then
+// defines as LONG VARCHAR / LONG RAW (stmt.go:3474-3483; NCLOB and, with
+// LobAsReader, CLOB and BLOB are defined as locators, and XMLTYPE is
+// dynamic too: its buffer size is DPI_MAX_BASIC_BUFFER_SIZE + 1,
+// dpiOracleType.c:348-356, dpiVar.c:112-116): the variable has one dynamic buffer per row of the fetch
 // array (dpiVar.c:112-115) whose chunks grow to the largest value fetched
 // into that row slot and are kept until the statement ends
 // (dpiVar__defineCallback dpiVar.c:363-393; dpiVar__extendedPreFetch
@@ -345,8 +348,12 @@ func (r *fakeRows) holdLong(row []driver.Value) {
 		r.slotBytes = make([]int64, r.fetch)
 		for i, c := range r.res.cols {
 			switch c.dbType {
-			case "CLOB", "NCLOB", "BLOB", "LONG", "LONG RAW":
+			case "LONG", "LONG RAW", "XMLTYPE":
 				r.longCols = append(r.longCols, i)
+			case "CLOB", "BLOB":
+				if !r.lobAsReader {
+					r.longCols = append(r.longCols, i)
+				}
 			}
 		}
 	}

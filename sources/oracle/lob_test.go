@@ -153,18 +153,23 @@ func TestLOBTableWithinBudget(t *testing.T) {
 	t.Logf("fetch array %d, fetch buffers %d MB, largest batch %d MB, peak heap +%d MB", r.fetch, r.fetchBuffers>>20, r.maxBatch>>20, r.peakHeap>>20)
 }
 
-// TestLONGTableKeepsShortFetchArray: LONG has no locator; godror fetches
-// it inline into buffers that grow to the largest value (dpiVar.c), so a
-// table with a LONG column keeps the LOBMemory-bounded fetch array.
+// TestLONGTableKeepsShortFetchArray: LONG and XMLTYPE have no locator;
+// godror fetches them inline into buffers that grow to the largest value
+// (dpiVar.c), so a table with such a column keeps the LOBMemory-bounded
+// fetch array.
 func TestLONGTableKeepsShortFetchArray(t *testing.T) {
-	f := lobTable()
-	f.cols[1].dbType, f.decl[1][1] = "LONG", "LONG"
-	r := readLOBTable(t, f)
-	if r.rows != 40 || r.fetch != int(DefaultLOBMemory/2/LOBRowBytes) {
-		t.Fatalf("%d rows, fetch array %d, want %d", r.rows, r.fetch, DefaultLOBMemory/2/LOBRowBytes)
-	}
-	if r.fetchBuffers > DefaultLOBMemory/2 {
-		t.Errorf("LONG fetch buffers held %d MB, budget %d MB", r.fetchBuffers>>20, DefaultLOBMemory/2>>20)
+	for _, typ := range []string{"LONG", "XMLTYPE"} {
+		t.Run(typ, func(t *testing.T) {
+			f := lobTable()
+			f.cols[1].dbType, f.decl[1][1] = typ, typ
+			r := readLOBTable(t, f)
+			if r.rows != 40 || r.fetch != int(DefaultLOBMemory/2/LOBRowBytes) {
+				t.Fatalf("%d rows, fetch array %d, want %d", r.rows, r.fetch, DefaultLOBMemory/2/LOBRowBytes)
+			}
+			if r.fetchBuffers == 0 || r.fetchBuffers > DefaultLOBMemory/2 {
+				t.Errorf("%s fetch buffers held %d MB, budget %d MB", typ, r.fetchBuffers>>20, DefaultLOBMemory/2>>20)
+			}
+		})
 	}
 }
 
