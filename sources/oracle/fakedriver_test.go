@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/godror/godror"
@@ -455,7 +456,7 @@ func (f *fakeDB) lobLocator(dbType string, v driver.Value) driver.Value {
 	}
 	switch dbType {
 	case "CLOB", "NCLOB":
-		return &godror.Lob{Reader: &fakeLob{db: f, data: b}, IsClob: true}
+		return &godror.Lob{Reader: &fakeLob{db: f, data: b, clob: true}, IsClob: true}
 	case "BLOB":
 		return &godror.Lob{Reader: &fakeLob{db: f, data: b}}
 	}
@@ -471,6 +472,17 @@ type fakeLob struct {
 	db   *fakeDB
 	data string
 	off  int
+	clob bool
+}
+
+// Size is godror's dpiLobReader.Size (lob.go:219-231): the length ODPI-C
+// prefetched with the row (no round trip), in characters and with ErrCLOB
+// for a CLOB.
+func (l *fakeLob) Size() (int64, error) {
+	if l.clob {
+		return int64(utf8.RuneCountInString(l.data)), godror.ErrCLOB
+	}
+	return int64(len(l.data)), nil
 }
 
 func (l *fakeLob) Read(p []byte) (int, error) {

@@ -301,3 +301,40 @@ func TestLOBSnapshotTooOld(t *testing.T) {
 		t.Fatalf("got %v (kind %v), want the translated ORA-22924", err, KindOf(err))
 	}
 }
+
+// TestLOBShortAndEmptyNeedNoLOBRead: short LOBs come inline and empty ones
+// are known empty from the length ODPI-C prefetches with the row, so a
+// table of them costs no LOB round trip; an empty BLOB stays "" and an
+// empty CLOB is NULL.
+func TestLOBShortAndEmptyNeedNoLOBRead(t *testing.T) {
+	f := lobValuesTable()
+	f.rows = f.rows[:4] // NULL, empty, short, at the limit
+	for _, r := range f.rows {
+		r[2] = r[1] // the NCLOB too
+	}
+	fake, c := f.open(t, Config{})
+	ti, err := c.Describe(context.Background(), "T.X")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := c.Open(context.Background(), ti, nil, pipeline.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := readAll(t, src)
+	if err != nil || len(rows) != 4 {
+		t.Fatalf("%d rows, %v", len(rows), err)
+	}
+	fake.mu.Lock()
+	reads := fake.lobReads
+	fake.mu.Unlock()
+	if reads != 0 {
+		t.Errorf("%d LOB reads for short and empty LOBs", reads)
+	}
+	if rows[1][1] != nil || rows[1][3] == nil || len(rows[1][3].([]byte)) != 0 || rows[0][3] != nil {
+		t.Errorf("empty CLOB %#v (want nil), empty BLOB %#v (want []byte{}), NULL BLOB %#v", rows[1][1], rows[1][3], rows[0][3])
+	}
+	if rows[2][1] != "short" || rows[3][1] != strings.Repeat("a", LOBInlineChars) {
+		t.Errorf("short CLOBs %v / %d bytes", rows[2][1], len(rows[3][1].(string)))
+	}
+}

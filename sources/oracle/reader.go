@@ -441,6 +441,17 @@ func (r *rawReader) readLOB(c pipeline.Column, v any) (any, error) {
 	if !ok || lob == nil || lob.Reader == nil {
 		return Normalize(c, v)
 	}
+	// an empty LOB needs no read: ODPI-C prefetches every LOB's length with
+	// the row (dpiStmt.c:528-535), and godror's reader reports it, for a
+	// CLOB in characters together with ErrCLOB (lob.go:219-231)
+	if sz, ok := lob.Reader.(interface{ Size() (int64, error) }); ok {
+		if n, err := sz.Size(); n == 0 && (err == nil || errors.Is(err, godror.ErrCLOB)) {
+			if lob.IsClob {
+				return nil, nil
+			}
+			return []byte{}, nil
+		}
+	}
 	buf := r.lobBuf[:0]
 	for {
 		if cap(buf)-len(buf) < lobReadChunk {
