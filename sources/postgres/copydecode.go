@@ -10,8 +10,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/jackc/pgx/v5/pgtype"
-
 	"github.com/ora2gcs/ora2gcs/pipeline"
 )
 
@@ -32,30 +30,6 @@ const (
 	cellJSON                        // pipeline.RawJSON
 	cellArray                       // *arrayValue
 )
-
-// cellKindOf mirrors plan: the same type decisions, for text input.
-// Arrays are found by fieldArrays (cellArray), not here.
-func cellKindOf(oid uint32) cellKind {
-	switch oid {
-	case pgtype.Float4OID:
-		return cellFloat4
-	case pgtype.Float8OID:
-		return cellFloat8
-	case pgtype.BoolOID:
-		return cellBool
-	case pgtype.DateOID:
-		return cellDate
-	case pgtype.TimestampOID:
-		return cellTimestamp
-	case pgtype.TimestamptzOID:
-		return cellTimestampTZ
-	case pgtype.ByteaOID:
-		return cellBytea
-	case pgtype.JSONOID, pgtype.JSONBOID:
-		return cellJSON
-	}
-	return cellText
-}
 
 // copyDecoder decodes rows of COPY text format (cells separated by tabs,
 // rows ended by newlines, \N for NULL, backslash escapes) into values that
