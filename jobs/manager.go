@@ -360,6 +360,13 @@ func (m *Manager) CreateTransport(ctx context.Context, in NewTransport) (Transpo
 	}
 	in.TableRefs = refs
 	in.Tables = tables
+	if in.Incremental != nil {
+		// validated against the resolved tables before anything is stored
+		probe := Transport{ID: "(new)", Tables: tables, TableRefs: refs}
+		if err := m.validateIncremental(ctx, probe, in.Incremental, "incremental."); err != nil {
+			return Transport{}, err
+		}
+	}
 	if in.ID == "" {
 		in.avoidIDs = m.usedTransportIDs(ctx, in.TargetBucket)
 	}
@@ -374,6 +381,11 @@ func (m *Manager) CreateTransport(ctx context.Context, in NewTransport) (Transpo
 		}
 	} else {
 		m.applyRetention(ctx, t, false)
+	}
+	if in.Incremental != nil {
+		if err := m.store.setIncremental(ctx, t.ID, *in.Incremental); err != nil {
+			return Transport{}, err
+		}
 	}
 	if in.Schedule != nil {
 		return m.SetSchedule(ctx, t.ID, *in.Schedule)
@@ -471,6 +483,14 @@ func (m *Manager) ExecuteVersion(ctx context.Context, transportID, version strin
 	if err != nil {
 		return Job{}, err
 	}
+	incr, err := m.store.getIncremental(ctx, transportID)
+	if err != nil {
+		return Job{}, err
+	}
+	marks, err := m.store.watermarks(ctx, transportID)
+	if err != nil {
+		return Job{}, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.idleLocked(transportID); err != nil {
@@ -488,6 +508,7 @@ func (m *Manager) ExecuteVersion(ctx context.Context, transportID, version strin
 	r := newRun(m, t, j, cancel)
 	r.log = r.log.With("request_id", requestIDOf(ctx)) // every line about the job names its request
 	r.sink = sink
+	r.incr, r.marks, r.forceFull = incr, marks, fullRequested(ctx)
 	if len(infos) == len(r.tables) {
 		for i, ts := range r.tables {
 			ts.described, ts.info = true, infos[i]

@@ -64,6 +64,12 @@ type ManifestTable struct {
 	// segments under _ranges/) that could not be removed, with the cause.
 	// The table's object is complete; these are left for the user to delete.
 	CleanupErrors []string `json:"cleanup_errors,omitempty"`
+	// Mode is how the table was read: "full" or "incremental". Window, for
+	// a table configured incremental, is the watermark column, the rows'
+	// window (low exclusive, high inclusive; no low in a full read), the
+	// overlap, the key columns and the rows whose watermark is NULL.
+	Mode   string       `json:"mode,omitempty"`
+	Window *TableWindow `json:"window,omitempty"`
 }
 
 // ManifestPart is one object of a table split into parts.

@@ -61,6 +61,9 @@ type Transport struct {
 	Windows          *WindowSpec      `json:"windows,omitempty"` // its own, else the server's default
 	RetentionDays    int              `json:"retention_days,omitempty"`
 	Retention        *RetentionStatus `json:"retention,omitempty"` // how it is enforced
+	// Incremental is how each table is read (full or incremental) and when
+	// a full read comes round again; nil: every table in full.
+	Incremental *IncrementalSpec `json:"incremental,omitempty"`
 }
 
 // TableRef is a table's exact identity in the source catalog: schema (owner)
@@ -91,6 +94,8 @@ type NewTransport struct {
 	// RetentionDays, if set, is the transport's retention period (else the
 	// server's default, spec 90 days).
 	RetentionDays int `json:"retention_days,omitempty"`
+	// Incremental, if set, is stored with the transport (see SetIncremental).
+	Incremental *IncrementalSpec `json:"incremental,omitempty"`
 	// TableRefs are the resolved identities of Tables, set by
 	// Manager.CreateTransport (never by the API body).
 	TableRefs []TableRef `json:"-"`
@@ -143,6 +148,12 @@ type TableExtraction struct {
 	// Warnings are problems that did not fail the table, such as temporary
 	// objects that could not be removed (named with the cause).
 	Warnings []string `json:"warnings,omitempty"`
+	// Mode is how the table was read: "full" or "incremental" ("" for jobs
+	// stored before modes were kept). Window says which rows an
+	// incremental table's read covered, and for a full read of an
+	// incremental table the watermark it recorded.
+	Mode   string       `json:"mode,omitempty"`
+	Window *TableWindow `json:"window,omitempty"`
 }
 
 // RangeExtraction is one range of a table read in parallel.

@@ -78,7 +78,7 @@ func (m *Manager) runRanged(ctx context.Context, r *run, ts *tableState, info pi
 		Encoder: m.cfg.Encoder, Segment: m.cfg.Segment, Config: m.cfg.Pipeline, Workers: workers,
 		Open: func(ctx context.Context, rg pipeline.Range) (pipeline.Source, error) {
 			src, err := m.cfg.Connector.Open(ctx, info, snap, pipeline.ReadOptions{
-				BatchRows: batchRows, FetchArraySize: cfg.FetchArraySize, Range: &rg, Raw: true})
+				BatchRows: batchRows, FetchArraySize: cfg.FetchArraySize, Range: &rg, Raw: true, Window: ts.window})
 			if err != nil {
 				return nil, fmt.Errorf("jobs: open %s range %d: %w", name, rg.Index, err)
 			}

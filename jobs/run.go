@@ -27,6 +27,11 @@ type run struct {
 
 	jobRows, jobBytes *metrics.Counter
 	rangeWorkers      int // ranges of one table read at once (1: no splitting)
+	// incremental extraction: the transport's table modes, the watermarks
+	// its tables reached (by table), a full read of every table requested
+	incr      *IncrementalSpec
+	marks     map[string]WatermarkState
+	forceFull bool
 
 	mu      sync.Mutex // guards everything below and job.Snapshot
 	tables  []*tableState
@@ -46,6 +51,8 @@ type tableState struct {
 	rawCRC    uint32
 	object    string
 	parts     []pipeline.Part // when the output was split by Pipeline.PartBytes
+	window    *pipeline.Window // incremental read: the rows to read (nil: all)
+	mark      *WatermarkState  // the watermark to store when the job completes
 	cleanup   []string        // temporary objects that could not be removed (pipeline.Stats.CleanupErrors)
 	running   bool
 	done      bool
@@ -163,7 +170,15 @@ func (m *Manager) execute(ctx context.Context, r *run) {
 	if j.Status != StatusCompleted {
 		m.cleanupAfter(ctx, r)
 	}
-	if err := m.store.FinishJob(sctx, j); err != nil {
+	var marks []WatermarkState
+	r.mu.Lock()
+	for _, ts := range r.tables {
+		if ts.mark != nil && ts.te.Status == StatusCompleted {
+			marks = append(marks, *ts.mark)
+		}
+	}
+	r.mu.Unlock()
+	if err := m.store.FinishJobWatermarks(sctx, j, marks); err != nil {
 		r.log.Error("record job end", "error", err)
 	}
 	dur := now.Sub(j.StartedAt)
@@ -269,6 +284,26 @@ func (m *Manager) runTable(ctx context.Context, r *run, ts *tableState, snap pip
 	var st pipeline.Stats
 	attempts := 0
 	err := derr
+	if err == nil {
+		var pl plan
+		if pl, err = m.planTable(ctx, r, ts, info, snap, log); err == nil {
+			r.mu.Lock()
+			ts.window, ts.mark = pl.window, pl.mark
+			ts.te.Mode, ts.te.Window = pl.mode, pl.shown
+			if pl.window != nil {
+				ts.te.RowEstimate = -1 // the table's size says nothing of the window's
+			}
+			te = ts.te
+			r.mu.Unlock()
+			if pl.shown != nil {
+				log.Info("table read mode", "mode", pl.mode, "watermark_column", pl.shown.Column, "low", pl.shown.Low,
+					"high", pl.shown.High, "overlap", pl.shown.Overlap, "null_watermarks", pl.shown.NullWatermarks, "full_reason", pl.shown.FullReason)
+				if uerr := m.store.UpdateTable(sctx, r.job.ID, te); uerr != nil {
+					log.Error("record table mode", "error", uerr)
+				}
+			}
+		}
+	}
 	ranged := false
 	if err == nil {
 		ranged, st, attempts, err = m.runRanged(ctx, r, ts, info, snap, sink, log)
@@ -281,7 +316,7 @@ func (m *Manager) runTable(ctx context.Context, r *run, ts *tableState, snap pip
 			var cols []pipeline.Column
 			err := func() error {
 				src, err := m.cfg.Connector.Open(ctx, info, snap, pipeline.ReadOptions{
-					BatchRows: m.cfg.Pipeline.ChunkRows, FetchArraySize: m.cfg.Pipeline.FetchArraySize, Raw: true})
+					BatchRows: m.cfg.Pipeline.ChunkRows, FetchArraySize: m.cfg.Pipeline.FetchArraySize, Raw: true, Window: ts.window})
 				if err != nil {
 					return fmt.Errorf("jobs: open %s: %w", name, err)
 				}
@@ -543,7 +578,7 @@ func (m *Manager) writeManifest(ctx context.Context, r *run, sink pipeline.Sink,
 	var schemas []schema
 	for _, ts := range r.tables {
 		mt := ManifestTable{Table: ts.te.TableName, Status: ts.te.Status, Attempts: ts.te.Attempts,
-			Columns: manifestColumns(ts.cols), Ranges: ts.te.Ranges}
+			Columns: manifestColumns(ts.cols), Ranges: ts.te.Ranges, Mode: ts.te.Mode, Window: ts.te.Window}
 		if ts.te.Error != nil {
 			mt.Error = *ts.te.Error
 		}

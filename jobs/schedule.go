@@ -306,6 +306,9 @@ func (m *Manager) decorate(ctx context.Context, ts []Transport) error {
 		if ok {
 			ts[i].LastScheduledRun = &run
 		}
+		if err := m.decorateIncremental(ctx, &ts[i]); err != nil {
+			return err
+		}
 	}
 	return nil
 }

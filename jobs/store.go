@@ -148,6 +148,29 @@ var migrations = []string{
 		windows        TEXT NOT NULL DEFAULT '',
 		window_policy  TEXT NOT NULL DEFAULT ''
 	);`,
+	// 7: incremental extraction: each transport's table modes (JSON of
+	// IncrementalSpec), the watermark each table reached (written in the
+	// transaction that completes its job) and each table's mode and window
+	// per job (JSON of TableWindow).
+	`CREATE TABLE transport_incremental (
+		transport_id TEXT PRIMARY KEY REFERENCES transports(id) ON DELETE CASCADE,
+		spec         TEXT NOT NULL
+	);
+	CREATE TABLE watermarks (
+		transport_id     TEXT NOT NULL REFERENCES transports(id) ON DELETE CASCADE,
+		table_name       TEXT NOT NULL,
+		watermark_column TEXT NOT NULL,
+		kind             TEXT NOT NULL,
+		high             TEXT NOT NULL,
+		job_id           TEXT NOT NULL,
+		job_version      TEXT NOT NULL,
+		full_job_id      TEXT NOT NULL DEFAULT '',
+		full_at          INTEGER,
+		updated_at       INTEGER NOT NULL,
+		PRIMARY KEY (transport_id, table_name)
+	);
+	ALTER TABLE table_extractions ADD COLUMN mode TEXT NOT NULL DEFAULT '';
+	ALTER TABLE table_extractions ADD COLUMN read_window TEXT NOT NULL DEFAULT '';`,
 }
 
 // Store persists transports, jobs and table extractions in an embedded
@@ -582,11 +605,20 @@ func (s *Store) UpdateTable(ctx context.Context, jobID string, te TableExtractio
 		}
 		warnings = string(b)
 	}
+	var window string
+	if te.Window != nil {
+		b, err := json.Marshal(te.Window)
+		if err != nil {
+			return fmt.Errorf("jobs: update table %s of %s: %w", te.TableName, jobID, err)
+		}
+		window = string(b)
+	}
 	_, err := s.db.ExecContext(ctx, `UPDATE table_extractions SET status = ?, row_count = ?, bytes_transferred = ?, raw_bytes = ?,
-		row_estimate = ?, crc32c = ?, gcs_path = ?, attempts = ?, started_at = ?, completed_at = ?, error = ?, ranges = ?, warnings = ?
+		row_estimate = ?, crc32c = ?, gcs_path = ?, attempts = ?, started_at = ?, completed_at = ?, error = ?, ranges = ?, warnings = ?,
+		mode = ?, read_window = ?
 		WHERE job_id = ? AND table_name = ?`,
 		te.Status, te.RowCount, te.BytesTransferred, te.RawBytes, te.RowEstimate, te.CRC32C, te.GCSPath, te.Attempts,
-		nullNanos(te.StartedAt), nullTimePtr(te.CompletedAt), te.Error, ranges, warnings, jobID, te.TableName)
+		nullNanos(te.StartedAt), nullTimePtr(te.CompletedAt), te.Error, ranges, warnings, te.Mode, window, jobID, te.TableName)
 	if err != nil {
 		return fmt.Errorf("jobs: update table %s of %s: %w", te.TableName, jobID, err)
 	}
@@ -597,7 +629,20 @@ func (s *Store) UpdateTable(ctx context.Context, jobID string, te TableExtractio
 // running with the job's error, and sets its transport's status to the
 // job's if it is the transport's last job.
 func (s *Store) FinishJob(ctx context.Context, j Job) error {
+	return s.FinishJobWatermarks(ctx, j, nil)
+}
+
+// FinishJobWatermarks is FinishJob that, when j completed, also stores the
+// watermarks its tables reached, in the same transaction: a job is
+// completed with its watermarks or not at all, and a failed or interrupted
+// job never moves a watermark.
+func (s *Store) FinishJobWatermarks(ctx context.Context, j Job, marks []WatermarkState) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		if j.Status == StatusCompleted && len(marks) > 0 {
+			if err := putWatermarks(ctx, tx, j.TransportID, marks, time.Now()); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET status = ?, completed_at = ?, total_rows = ?, bytes_transferred = ?, error = ?,
 			manifest = ? WHERE id = ?`, j.Status, nullTimePtr(j.CompletedAt), j.TotalRows, j.BytesTransferred, j.Error, j.Manifest, j.ID); err != nil {
 			return fmt.Errorf("jobs: finish job %s: %w", j.ID, err)
@@ -646,7 +691,7 @@ func (s *Store) GetJob(ctx context.Context, id string) (Job, error) {
 		return Job{}, fmt.Errorf("jobs: get job %s: %w", id, err)
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT table_name, status, row_count, bytes_transferred, raw_bytes, row_estimate, crc32c,
-		gcs_path, attempts, started_at, completed_at, error, ranges, warnings FROM table_extractions WHERE job_id = ? ORDER BY position`, id)
+		gcs_path, attempts, started_at, completed_at, error, ranges, warnings, mode, read_window FROM table_extractions WHERE job_id = ? ORDER BY position`, id)
 	if err != nil {
 		return Job{}, fmt.Errorf("jobs: tables of %s: %w", id, err)
 	}
@@ -656,10 +701,15 @@ func (s *Store) GetJob(ctx context.Context, id string) (Job, error) {
 		var te TableExtraction
 		var started, completed sql.NullInt64
 		var terr sql.NullString
-		var ranges, warnings string
+		var ranges, warnings, window string
 		if err := rows.Scan(&te.TableName, &te.Status, &te.RowCount, &te.BytesTransferred, &te.RawBytes, &te.RowEstimate, &te.CRC32C,
-			&te.GCSPath, &te.Attempts, &started, &completed, &terr, &ranges, &warnings); err != nil {
+			&te.GCSPath, &te.Attempts, &started, &completed, &terr, &ranges, &warnings, &te.Mode, &window); err != nil {
 			return Job{}, fmt.Errorf("jobs: tables of %s: %w", id, err)
+		}
+		if window != "" {
+			if err := json.Unmarshal([]byte(window), &te.Window); err != nil {
+				return Job{}, fmt.Errorf("jobs: window of %s in %s: %w", te.TableName, id, err)
+			}
 		}
 		if warnings != "" {
 			if err := json.Unmarshal([]byte(warnings), &te.Warnings); err != nil {

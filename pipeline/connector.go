@@ -54,6 +54,11 @@ type ReadOptions struct {
 	FetchArraySize int // rows per database round trip (Config.FetchArraySize)
 	Limit          int // stop after this many rows; 0 reads all
 	Range          *Range
+	// Window, when set, reads only the rows whose watermark column lies in
+	// it (incremental extraction); with a Range, the rows of the range
+	// that lie in it. A connector that cannot filter (not a Watermarker)
+	// fails Open rather than read more or fewer rows.
+	Window *Window
 	// Raw lets the source hand out batches in its own wire format
 	// (Batch.Raw, see RawSource) that the pipeline's encode workers decode
 	// in parallel. Only a reader whose batches go to Pipeline.Run (or

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/sources/sqlsource"
 )
@@ -19,9 +20,10 @@ import (
 type dialect struct{}
 
 var (
-	_ sqlsource.Dialect       = dialect{}
-	_ sqlsource.RangeDialect  = dialect{}
-	_ sqlsource.ColumnCatalog = dialect{}
+	_ sqlsource.Dialect          = dialect{}
+	_ sqlsource.RangeDialect     = dialect{}
+	_ sqlsource.ColumnCatalog    = dialect{}
+	_ sqlsource.WatermarkDialect = dialect{}
 )
 
 func (dialect) Kind() string { return "postgres" }
@@ -82,13 +84,59 @@ func (dialect) CountSQL(table, _ string) string { return "SELECT count(*) FROM "
 // SelectSQL reads the columns in table order; a Range is a half-open span of
 // heap pages [Lo, Hi) read with a TID range scan (Hi "" = to the end).
 func (dialect) SelectSQL(table string, columns []string, _ string, limit int, r *pipeline.Range) (string, []any, error) {
+	return selectSQL(table, columns, limit, r, nil, nil)
+}
+
+// WindowSelectSQL is SelectSQL with the rows of w: "col" > $1 AND "col" <=
+// $2 (the lower bound only when w.Low is set). The parameters' types are
+// the server's inference from the column (the column's own type); the
+// bounds are sent typed, in binary (native reader) or as typed Go values
+// (database/sql), never as text: a timestamptz bound is an instant, a
+// timestamp or date bound a wall clock, a number exact.
+func (dialect) WindowSelectSQL(table string, columns []string, _ string, limit int, r *pipeline.Range, col pipeline.Column, w pipeline.Window) (string, []any, error) {
+	q := `"` + strings.ReplaceAll(col.Name, `"`, `""`) + `"`
+	var conds []string
+	var args []any
+	if w.Low != nil {
+		v, err := bindValue(*w.Low)
+		if err != nil {
+			return "", nil, err
+		}
+		args = append(args, v)
+		conds = append(conds, fmt.Sprintf("%s > $%d", q, len(args)))
+	}
+	v, err := bindValue(w.High)
+	if err != nil {
+		return "", nil, err
+	}
+	args = append(args, v)
+	conds = append(conds, fmt.Sprintf("%s <= $%d", q, len(args)))
+	return selectSQL(table, columns, limit, r, conds, args)
+}
+
+// bindValue is a window bound as the Go value pgx encodes as the
+// parameter's type: time.Time (a timestamptz as its instant; a timestamp
+// or date as its wall clock, pgx discarding the location), numbers as
+// pgtype.Numeric (exact).
+func bindValue(v pipeline.WatermarkValue) (any, error) {
+	if v.Kind != pipeline.WatermarkNumber {
+		return v.Time, nil
+	}
+	var n pgtype.Numeric
+	if err := n.Scan(v.Number); err != nil {
+		return nil, fmt.Errorf("watermark %s: %w", v.Number, err)
+	}
+	return n, nil
+}
+
+func selectSQL(table string, columns []string, limit int, r *pipeline.Range, extra []string, args []any) (string, []any, error) {
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	b.WriteString(strings.Join(columns, ", "))
 	b.WriteString(" FROM ")
 	b.WriteString(table)
+	var conds []string
 	if r != nil && (r.Lo != "" || r.Hi != "") {
-		var conds []string
 		for _, p := range []struct{ v, op string }{{r.Lo, ">="}, {r.Hi, "<"}} {
 			if p.v == "" {
 				continue
@@ -99,13 +147,45 @@ func (dialect) SelectSQL(table string, columns []string, _ string, limit int, r 
 			}
 			conds = append(conds, fmt.Sprintf("ctid %s '(%d,0)'::tid", p.op, page))
 		}
+	}
+	conds = append(conds, extra...)
+	if len(conds) > 0 {
 		b.WriteString(" WHERE ")
 		b.WriteString(strings.Join(conds, " AND "))
 	}
 	if limit > 0 {
 		fmt.Fprintf(&b, " LIMIT %d", limit)
 	}
-	return b.String(), nil, nil
+	return b.String(), args, nil
+}
+
+// WatermarkSQL: max and NULL count in one statement. count(*) FILTER uses
+// an index on the column where one exists (a btree holds NULLs).
+func (dialect) WatermarkSQL(table, column, _ string, countNulls bool) string {
+	nulls := "0::bigint"
+	if countNulls {
+		nulls = "(SELECT count(*) FROM " + table + " WHERE " + column + " IS NULL)"
+	}
+	return "SELECT (SELECT max(" + column + ") FROM " + table + "), " + nulls
+}
+
+// PrimaryKeySQL lists the primary key's columns in key order.
+func (dialect) PrimaryKeySQL(schema, name string) (string, []any) {
+	return `SELECT a.attname::text
+FROM pg_index i
+JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+WHERE i.indisprimary AND n.nspname = $1::text AND c.relname = $2::text
+ORDER BY k.ord`, []any{schema, name}
+}
+
+// IndexedSQL counts the indexes whose first column is column.
+func (dialect) IndexedSQL(schema, name, _, column string) (string, []any) {
+	return `SELECT count(*) FROM pg_index i
+JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
+WHERE n.nspname = $1::text AND c.relname = $2::text AND a.attname = $3::text`, []any{schema, name, column}
 }
 
 // Ranges splits the table's heap into n page spans of about equal size.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/sources/sqlsource"
@@ -62,10 +63,10 @@ func beginSQL(setup sqlsource.ReadSetup) string {
 // OpenNative acquires a connection, begins the read transaction (importing
 // the snapshot) in one round trip, prepares the SELECT and starts it.
 func (d nativeDialect) OpenNative(ctx context.Context, q sqlsource.Query) (pipeline.Source, error) {
-	if len(q.Args) > 0 {
-		return nil, fmt.Errorf("native reader: query arguments are not supported")
-	}
-	if q.Options.Raw && !d.rowReader {
+	// COPY takes no bind arguments: a read with arguments (an incremental
+	// window's typed bounds) uses the row reader, which binds them in
+	// binary, typed as the statement's parameters.
+	if q.Options.Raw && !d.rowReader && len(q.Args) == 0 {
 		return d.openCopy(ctx, q)
 	}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -102,7 +103,7 @@ func (r *reader) start(ctx context.Context) error {
 	if _, err := r.pg.Exec(ctx, textSetupSQL(r.q.Setup)).ReadAll(); err != nil {
 		return err
 	}
-	fields, err := prepare(ctx, r.pg, r.q)
+	fields, params, err := prepareParams(ctx, r.pg, r.q)
 	if err != nil {
 		return err
 	}
@@ -111,9 +112,13 @@ func (r *reader) start(ctx context.Context) error {
 		return err
 	}
 	if asked { // the catalog query replaced the unnamed statement
-		if fields, err = prepare(ctx, r.pg, r.q); err != nil {
+		if fields, params, err = prepareParams(ctx, r.pg, r.q); err != nil {
 			return err
 		}
+	}
+	values, pformats, err := encodeParams(r.conn.Conn().TypeMap(), params, r.q.Args)
+	if err != nil {
+		return err
 	}
 	formats := make([]int16, len(fields))
 	r.dec = make([]decoder, len(fields))
@@ -121,7 +126,7 @@ func (r *reader) start(ctx context.Context) error {
 		formats[i], r.dec[i] = plan(f.DataTypeOID, arrs[i])
 	}
 	r.batches = sqlsource.NewBatches(len(fields), r.q.Options.BatchRows, 4)
-	r.rr = r.pg.ExecPrepared(ctx, "", nil, nil, formats)
+	r.rr = r.pg.ExecPrepared(ctx, "", values, pformats, formats)
 	return nil
 }
 
@@ -221,18 +226,46 @@ func rollback(pg *pgconn.PgConn) {
 // columns the table was described with, in order: both readers decode by
 // position.
 func prepare(ctx context.Context, pg *pgconn.PgConn, q sqlsource.Query) ([]pgconn.FieldDescription, error) {
+	fields, _, err := prepareParams(ctx, pg, q)
+	return fields, err
+}
+
+// encodeParams encodes args in binary as the types the server gave the
+// statement's parameters (a window bound on a timestamptz column is sent
+// as a timestamptz, never as text to be parsed in some zone).
+func encodeParams(m *pgtype.Map, oids []uint32, args []any) ([][]byte, []int16, error) {
+	if len(oids) != len(args) {
+		return nil, nil, fmt.Errorf("query has %d parameters, %d arguments given", len(oids), len(args))
+	}
+	values := make([][]byte, len(args))
+	formats := make([]int16, len(args))
+	for i, a := range args {
+		formats[i] = pgtype.BinaryFormatCode
+		b, err := m.Encode(oids[i], pgtype.BinaryFormatCode, a, nil)
+		if err != nil {
+			return nil, nil, fmt.Errorf("parameter %d: %w", i+1, err)
+		}
+		if b == nil {
+			return nil, nil, fmt.Errorf("parameter %d is NULL", i+1)
+		}
+		values[i] = b
+	}
+	return values, formats, nil
+}
+
+func prepareParams(ctx context.Context, pg *pgconn.PgConn, q sqlsource.Query) ([]pgconn.FieldDescription, []uint32, error) {
 	sd, err := pg.Prepare(ctx, "", q.SQL, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cols := q.Table.Columns
 	if len(sd.Fields) != len(cols) {
-		return nil, fmt.Errorf("query returns %d columns, the table was described with %d (did it change?)", len(sd.Fields), len(cols))
+		return nil, nil, fmt.Errorf("query returns %d columns, the table was described with %d (did it change?)", len(sd.Fields), len(cols))
 	}
 	for i, f := range sd.Fields {
 		if f.Name != cols[i].Name {
-			return nil, fmt.Errorf("column %d is %q, the table was described with %q (did it change?)", i, f.Name, cols[i].Name)
+			return nil, nil, fmt.Errorf("column %d is %q, the table was described with %q (did it change?)", i, f.Name, cols[i].Name)
 		}
 	}
-	return sd.Fields, nil
+	return sd.Fields, sd.ParamOIDs, nil
 }

@@ -414,7 +414,7 @@ func (c *Connector) Open(ctx context.Context, t pipeline.TableInfo, snap pipelin
 	for i, col := range t.Columns {
 		cols[i] = c.d.QuoteIdent(col.Name)
 	}
-	q, args, err := c.d.SelectSQL(c.quoteTable(t), cols, setup.AsOf, opts.Limit, opts.Range)
+	q, args, err := c.SelectSQL(t, cols, setup.AsOf, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: open %s: %w", c.d.Kind(), t.Name, err)
 	}

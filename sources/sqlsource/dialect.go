@@ -183,3 +183,22 @@ func DriverColumnInfos(rows driver.Rows) []ColumnInfo {
 	}
 	return cis
 }
+
+// WatermarkDialect is implemented by dialects that read tables
+// incrementally (pipeline.ReadOptions.Window, pipeline.Watermarker).
+type WatermarkDialect interface {
+	// WindowSelectSQL is SelectSQL restricted to the rows of w: the
+	// watermark column above w.Low (when set) and at most w.High, with the
+	// bounds as bind arguments typed as the column (never text, never
+	// converted through the client's time zone). col is the watermark
+	// column as Describe gave it.
+	WindowSelectSQL(table string, columns []string, asOf string, limit int, r *pipeline.Range, col pipeline.Column, w pipeline.Window) (query string, args []any, err error)
+	// WatermarkSQL selects one row: MAX of the (quoted) column and, when
+	// countNulls, the number of rows where it is NULL (else 0), as of asOf.
+	WatermarkSQL(table, column, asOf string, countNulls bool) string
+	// PrimaryKeySQL lists the primary key's column names in key order.
+	PrimaryKeySQL(schema, name string) (query string, args []any)
+	// IndexedSQL returns one row with the number of indexes of the table
+	// whose first column is column.
+	IndexedSQL(schema, name, table, column string) (query string, args []any)
+}

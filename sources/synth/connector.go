@@ -229,6 +229,9 @@ func qualified(t pipeline.TableInfo) string { return pipeline.ExactTableName(t.S
 // as decimal row indexes), stopping after opts.Limit rows if set, in batches
 // of opts.BatchRows (default 10,000). snap is ignored.
 func (c *Connector) Open(ctx context.Context, t pipeline.TableInfo, snap pipeline.Snapshot, opts pipeline.ReadOptions) (pipeline.Source, error) {
+	if opts.Window != nil {
+		return nil, fmt.Errorf("synth: %s: incremental reads are not supported", t.Name)
+	}
 	i, err := c.lookup(qualified(t))
 	if err != nil {
 		return nil, err
