@@ -33,6 +33,33 @@ type Config struct {
 	// Schedule holds the server's defaults for transports that set none:
 	// retention and allowed windows (spec BC-01, BC-02).
 	Schedule ScheduleConfig `yaml:"schedule" json:"schedule"`
+	// Incremental, if set, are the table modes ora2gcs run gives the
+	// transport it runs (its command-line --incremental flags win): the
+	// tables listed are read incrementally, the others in full.
+	Incremental *IncrementalConfig `yaml:"incremental" json:"incremental,omitempty"`
+}
+
+// IncrementalConfig lists incremental tables and when they are read in
+// full again (which is what removes deleted rows).
+type IncrementalConfig struct {
+	Tables []IncrementalTableConfig `yaml:"tables" json:"tables"`
+	// FullSchedule: a run is full for every incremental table when a time
+	// of this cron schedule passed since its last full read.
+	FullSchedule *FullScheduleConfig `yaml:"full_schedule" json:"full_schedule,omitempty"`
+}
+
+// IncrementalTableConfig is one incremental table.
+type IncrementalTableConfig struct {
+	Table           string   `yaml:"table" json:"table"`
+	WatermarkColumn string   `yaml:"watermark_column" json:"watermark_column"`
+	KeyColumns      []string `yaml:"key_columns" json:"key_columns,omitempty"` // default: the primary key
+	Overlap         string   `yaml:"overlap" json:"overlap,omitempty"`         // default 10m (time), 0 (number)
+}
+
+// FullScheduleConfig is a cron expression read in an IANA time zone.
+type FullScheduleConfig struct {
+	Cron     string `yaml:"cron" json:"cron"`
+	Timezone string `yaml:"timezone" json:"timezone"`
 }
 
 // ScheduleConfig is the server's default retention and allowed windows.
@@ -281,6 +308,19 @@ func (c Config) Validate() error {
 	intRange("etl.chunk_size", c.ETL.ChunkSize, 1, 1000000)
 	intRange("etl.parallel_tables", c.ETL.ParallelTables, 1, 64)
 	intRange("schedule.retention_days", c.Schedule.RetentionDays, 1, 36500)
+	if inc := c.Incremental; inc != nil {
+		for i, t := range inc.Tables {
+			if strings.TrimSpace(t.Table) == "" {
+				bad(fmt.Sprintf("incremental.tables[%d].table", i), "required")
+			}
+			if strings.TrimSpace(t.WatermarkColumn) == "" {
+				bad(fmt.Sprintf("incremental.tables[%d].watermark_column", i), "required")
+			}
+		}
+		if fs := inc.FullSchedule; fs != nil && (strings.TrimSpace(fs.Cron) == "" || strings.TrimSpace(fs.Timezone) == "") {
+			bad("incremental.full_schedule", "cron and timezone are both required")
+		}
+	}
 	if w := c.Schedule.Windows; w != nil {
 		if len(w.Allow) == 0 {
 			bad("schedule.windows.allow", "at least one period is required (or leave schedule.windows out: always open)")

@@ -579,3 +579,11 @@ func loadManifest(ctx context.Context, sink pipeline.Sink, name string) (Manifes
 	}
 	return man, true, nil
 }
+
+// TableModes is the table modes of s (nil for a nil s).
+func (s *IncrementalSpec) TableModes() []TableMode {
+	if s == nil {
+		return nil
+	}
+	return s.Tables
+}

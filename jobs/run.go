@@ -50,10 +50,10 @@ type tableState struct {
 	crc       uint32
 	rawCRC    uint32
 	object    string
-	parts     []pipeline.Part // when the output was split by Pipeline.PartBytes
+	parts     []pipeline.Part  // when the output was split by Pipeline.PartBytes
 	window    *pipeline.Window // incremental read: the rows to read (nil: all)
 	mark      *WatermarkState  // the watermark to store when the job completes
-	cleanup   []string        // temporary objects that could not be removed (pipeline.Stats.CleanupErrors)
+	cleanup   []string         // temporary objects that could not be removed (pipeline.Stats.CleanupErrors)
 	running   bool
 	done      bool
 	lastEmit  time.Time

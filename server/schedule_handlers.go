@@ -48,6 +48,9 @@ func (s *Server) routeSchedules(g fiber.Router) {
 	g.Put("/transport/:id/windows", s.requireKey, s.handlePutWindows)
 	g.Delete("/transport/:id/windows", s.requireKey, s.handleDeleteWindows)
 	g.Put("/transport/:id/retention", s.requireKey, s.handlePutRetention)
+	g.Put("/transport/:id/incremental", s.requireKey, s.handlePutIncremental)
+	g.Get("/transport/:id/watermarks", s.requireKey, s.handleGetWatermarks)
+	g.Post("/transport/:id/watermarks/rebuild", s.requireKey, s.handleRebuildWatermarks)
 	g.Get("/queue", s.requireKey, s.handleListQueue)
 	g.Delete("/queue/:id", s.requireKey, s.handleCancelQueued)
 }
@@ -185,6 +188,9 @@ type executeOptions struct {
 	Queue bool `json:"queue"`
 	// Force: run outside the transport's allowed window.
 	Force bool `json:"force"`
+	// Full: read every incremental table in full (recording its
+	// watermark), e.g. to pick up deletes now.
+	Full bool `json:"full"`
 }
 
 // handleExecuteWith is POST /transport/:id/execute: without a body (or
@@ -203,13 +209,20 @@ func (s *Server) handleExecuteWith(c *fiber.Ctx) error {
 			return err
 		}
 	}
+	if opts.Full && opts.Queue {
+		return validationError("full", "a full run cannot be queued: run it when no job runs")
+	}
+	ctx := c.UserContext()
+	if opts.Full {
+		ctx = jobs.WithFullRun(ctx)
+	}
 	if !ok {
-		if opts.Queue || opts.Force {
+		if opts.Queue || opts.Force || opts.Full {
 			return newError(http.StatusNotImplemented, CodeNotImplemented, "this server has no scheduler")
 		}
 		return s.handleExecute(c)
 	}
-	res, err := sc.ExecuteWith(jobs.WithTrigger(c.UserContext(), jobs.TriggerAPI), c.Params("id"), jobs.ExecuteOptions{Queue: opts.Queue, Force: opts.Force})
+	res, err := sc.ExecuteWith(jobs.WithTrigger(ctx, jobs.TriggerAPI), c.Params("id"), jobs.ExecuteOptions{Queue: opts.Queue, Force: opts.Force})
 	if err != nil {
 		return scheduleError(err, "")
 	}
@@ -228,4 +241,73 @@ func (s *Server) handleExecuteWith(c *fiber.Ctx) error {
 		"status":       job.Status,
 		"trigger":      job.Trigger,
 	})
+}
+
+// incrementaler is what the incremental extraction endpoints need;
+// *jobs.Manager implements it.
+type incrementaler interface {
+	SetIncremental(ctx context.Context, transportID string, spec jobs.IncrementalSpec) (jobs.Transport, error)
+	Watermarks(ctx context.Context, transportID string) ([]jobs.WatermarkState, error)
+	RebuildWatermarks(ctx context.Context, transportID string) ([]jobs.WatermarkState, error)
+}
+
+func (s *Server) incrementaler() (incrementaler, error) {
+	ic, ok := s.svc.(incrementaler)
+	if !ok {
+		return nil, newError(http.StatusNotImplemented, CodeNotImplemented, "this server cannot read tables incrementally")
+	}
+	return ic, nil
+}
+
+// handlePutIncremental sets a transport's table modes, body a
+// jobs.IncrementalSpec: {"tables": [{"table": "VBRP", "mode":
+// "incremental", "watermark_column": "AEDAT", "overlap": "10m"}],
+// "full_schedule": {"cron": "0 0 * * 0", "timezone": "UTC"}}. Tables not
+// listed are read in full; {"tables": []} makes every table full again.
+func (s *Server) handlePutIncremental(c *fiber.Ctx) error {
+	ic, err := s.incrementaler()
+	if err != nil {
+		return err
+	}
+	var spec jobs.IncrementalSpec
+	if err := decodeJSON(c, &spec); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), s.opts.SourceTimeout)
+	defer cancel()
+	t, err := ic.SetIncremental(ctx, c.Params("id"), spec)
+	if err != nil {
+		return scheduleError(err, "")
+	}
+	s.log.Info("table modes set", "request_id", requestID(c), "transport_id", t.ID)
+	return c.JSON(t)
+}
+
+// handleGetWatermarks lists the watermark each incremental table of a
+// transport reached with its last completed job.
+func (s *Server) handleGetWatermarks(c *fiber.Ctx) error {
+	ic, err := s.incrementaler()
+	if err != nil {
+		return err
+	}
+	ws, err := ic.Watermarks(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": ws, "total": len(ws)})
+}
+
+// handleRebuildWatermarks rebuilds a transport's watermarks from the
+// manifests in its bucket and returns them.
+func (s *Server) handleRebuildWatermarks(c *fiber.Ctx) error {
+	ic, err := s.incrementaler()
+	if err != nil {
+		return err
+	}
+	ws, err := ic.RebuildWatermarks(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	s.log.Info("watermarks rebuilt", "request_id", requestID(c), "transport_id", c.Params("id"), "tables", len(ws))
+	return c.JSON(fiber.Map{"items": ws, "total": len(ws)})
 }

@@ -39,6 +39,8 @@ var commands = map[string]command{
 	"sample": {"sample", "[flags] TABLE", "Prints the first rows of TABLE as NDJSON, exactly as a job would write them."},
 	"bench":  {"bench", "[flags]", "Runs the tables through the engine several times and reports rows/s, MB/s, CPU and peak RSS (median)."},
 	"serve":  {"serve", "[flags]", "Serves the HTTP API and the dashboard."},
+	"watermarks": {"watermarks", "list|rebuild [flags]", "Lists the watermark each incremental table of a transport reached (list), or rebuilds them\n" +
+		"from the manifests in the transport's bucket (rebuild), for --transport/--transport-id or every transport."},
 }
 
 // parseFlags parses args into fs. -h/--help prints the command's usage on

@@ -36,6 +36,7 @@ Usage:
   ora2gcs sample  [flags] TABLE    print the first 100 rows of TABLE as NDJSON
   ora2gcs bench   [flags]          run tables through the engine several times and report rows/s
   ora2gcs serve   [flags]          serve the HTTP API (and the dashboard)
+  ora2gcs watermarks list|rebuild [flags]  show or rebuild incremental tables' watermarks (rebuild: from the manifests)
   ora2gcs version
 
 Run 'ora2gcs help COMMAND' for the flags of a command.
@@ -76,6 +77,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdBench(ctx, args[1:], stdout, stderr)
 	case "serve":
 		err = cmdServe(ctx, args[1:], stdout, stderr)
+	case "watermarks":
+		err = cmdWatermarks(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, versionLine())
 	case "help", "-h", "--help":

@@ -26,6 +26,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	transportName := fs.String("transport", "", "transport name: created on first use, reused after (its tables unless --tables differs)")
 	transportID := fs.String("transport-id", "", "transport id used when --transport is not given (default: TRP-LOCAL for the demo's tables, else TRP-LOCAL-<hash of the tables and bucket>, so every ad-hoc table set has its own versions)")
 	jobVersion := fs.String("job-version", "", "job version (vNNN); default the transport's next version (v001 first)")
+	inc := addIncrementalFlags(fs)
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
@@ -67,8 +68,19 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	if spec, ok, err := inc.spec(e.cfg.Incremental, tr); err != nil {
+		return usageError(stderr, "run", "%v", err)
+	} else if ok {
+		if tr, err = m.SetIncremental(ctx, tr.ID, spec); err != nil {
+			return err
+		}
+	}
+	runCtx := jobs.WithTrigger(ctx, jobs.TriggerCLI)
+	if inc.full {
+		runCtx = jobs.WithFullRun(runCtx)
+	}
 	view := newProgressView(stderr)
-	job, err := m.ExecuteVersion(jobs.WithTrigger(ctx, jobs.TriggerCLI), tr.ID, *jobVersion)
+	job, err := m.ExecuteVersion(runCtx, tr.ID, *jobVersion)
 	if err != nil {
 		return err
 	}
