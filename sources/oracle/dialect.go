@@ -628,6 +628,12 @@ func (c *Connector) open(ctx context.Context, t pipeline.TableInfo, snap pipelin
 		items = append(items, lobStreamItems(t.Columns)...)
 	}
 	q, args, err := SelectSQL(c.QuoteTable(t), items, setup.AsOf, opts.Limit, opts.Range)
+	if opts.Window != nil {
+		var col pipeline.Column
+		if col, err = sqlsource.WatermarkColumn(t, *opts.Window); err == nil {
+			q, args, err = WindowSelectSQL(c.QuoteTable(t), items, setup.AsOf, opts.Limit, opts.Range, col, *opts.Window)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("oracle: open %s: %w", t.Name, err)
 	}

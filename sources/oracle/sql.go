@@ -134,6 +134,12 @@ func AsOfClause(scn string) (string, error) {
 // bound only when set, so the ranges of a table cover it without gaps;
 // the bounds are binds.
 func SelectSQL(table string, columns []string, asOf string, limit int, r *pipeline.Range) (string, []any, error) {
+	return selectSQL(table, columns, asOf, limit, r, nil, nil)
+}
+
+// selectSQL is SelectSQL with extra conditions (and their binds, after the
+// range's) ANDed before the ROWNUM limit.
+func selectSQL(table string, columns []string, asOf string, limit int, r *pipeline.Range, extra []string, extraArgs []any) (string, []any, error) {
 	if len(columns) == 0 {
 		return "", nil, fmt.Errorf("select from %s: no columns", table)
 	}
@@ -158,6 +164,7 @@ func SelectSQL(table string, columns []string, asOf string, limit int, r *pipeli
 			where, args = append(where, p.cond), append(args, p.v)
 		}
 	}
+	where, args = append(where, extra...), append(args, extraArgs...)
 	if limit > 0 {
 		where = append(where, "ROWNUM <= "+strconv.Itoa(limit))
 	}

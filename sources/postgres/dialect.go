@@ -159,14 +159,19 @@ func selectSQL(table string, columns []string, limit int, r *pipeline.Range, ext
 	return b.String(), args, nil
 }
 
-// WatermarkSQL: max and NULL count in one statement. count(*) FILTER uses
-// an index on the column where one exists (a btree holds NULLs).
-func (dialect) WatermarkSQL(table, column, _ string, countNulls bool) string {
+// WatermarkSQL: max (a numeric as its exact text) and the NULL count,
+// each a subquery an index on the column can answer (a btree holds NULLs).
+func (d dialect) WatermarkSQL(table string, col pipeline.Column, _ string, countNulls bool) string {
+	column := d.QuoteIdent(col.Name)
+	maxExpr := "max(" + column + ")"
+	if col.Type == pipeline.TypeDecimal {
+		maxExpr += "::text"
+	}
 	nulls := "0::bigint"
 	if countNulls {
 		nulls = "(SELECT count(*) FROM " + table + " WHERE " + column + " IS NULL)"
 	}
-	return "SELECT (SELECT max(" + column + ") FROM " + table + "), " + nulls
+	return "SELECT (SELECT " + maxExpr + " FROM " + table + "), " + nulls
 }
 
 // PrimaryKeySQL lists the primary key's columns in key order.

@@ -193,9 +193,11 @@ type WatermarkDialect interface {
 	// converted through the client's time zone). col is the watermark
 	// column as Describe gave it.
 	WindowSelectSQL(table string, columns []string, asOf string, limit int, r *pipeline.Range, col pipeline.Column, w pipeline.Window) (query string, args []any, err error)
-	// WatermarkSQL selects one row: MAX of the (quoted) column and, when
-	// countNulls, the number of rows where it is NULL (else 0), as of asOf.
-	WatermarkSQL(table, column, asOf string, countNulls bool) string
+	// WatermarkSQL selects one row: MAX of the column (as a value the
+	// driver returns exactly: a time, an integer, or decimal text) and,
+	// when countNulls, the number of rows where it is NULL (else 0), as of
+	// asOf.
+	WatermarkSQL(table string, col pipeline.Column, asOf string, countNulls bool) string
 	// PrimaryKeySQL lists the primary key's column names in key order.
 	PrimaryKeySQL(schema, name string) (query string, args []any)
 	// IndexedSQL returns one row with the number of indexes of the table

@@ -75,7 +75,7 @@ func (c *Connector) WatermarkStatsWith(ctx context.Context, t pipeline.TableInfo
 		return pipeline.WatermarkStats{}, fmt.Errorf("%s: column %s of %s (%s) cannot be a watermark: want a date, timestamp or integer/decimal column",
 			c.d.Kind(), col.Name, t.Name, col.SourceType)
 	}
-	q := wd.WatermarkSQL(c.quoteTable(t), c.d.QuoteIdent(col.Name), setup.AsOf, countNulls)
+	q := wd.WatermarkSQL(c.quoteTable(t), col, setup.AsOf, countNulls)
 	var maxV any
 	var nulls sql.NullInt64
 	scan := func(row *sql.Row) error { return row.Scan(&maxV, &nulls) }
