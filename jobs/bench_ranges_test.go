@@ -325,3 +325,105 @@ func TestScaling(t *testing.T) {
 			pt, tables, rows, el.Seconds(), float64(tables*rows)/el.Seconds(), goCPU.Seconds(), pgCPU.Seconds(), peak)
 	}
 }
+
+// BenchmarkIncrementalVsFull exports one VBRP-shaped PostgreSQL table
+// (ORA2GCS_BENCH_ROWS rows, default 2,000,000, of pgtest.CreateSynthVBRP
+// plus an indexed change date "AEDAT") after one day of changes — 1% of
+// its rows updated with the next day's AEDAT — in full and incrementally
+// (AEDAT watermark, 10 minute overlap), and reports the rows read and
+// written, the compressed bytes written and the time per export.
+//
+//	scripts/with-postgres.sh go test ./jobs -run '^$' -bench IncrementalVsFull -benchtime 1x -count 3
+func BenchmarkIncrementalVsFull(b *testing.B) {
+	ctx := context.Background()
+	rows := envInt("ORA2GCS_BENCH_ROWS", 2000000)
+	pool, err := pgxpool.New(ctx, pgtest.DSN(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	// a table already loaded with as many rows is reused (2M rows take minutes)
+	table := fmt.Sprintf("vbrp_inc_%d", rows)
+	var have int64
+	err = pool.QueryRow(ctx, `SELECT count(*) FROM `+table+` WHERE "AEDAT" IS NOT NULL`).Scan(&have)
+	if err != nil || have != int64(rows) {
+		conn, err := pool.Acquire(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		err = pgtest.CreateSynthVBRP(ctx, conn.Conn().PgConn(), table, rows)
+		conn.Release()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := pool.Exec(ctx, `ALTER TABLE `+table+` ADD COLUMN "AEDAT" timestamp(0) NOT NULL DEFAULT '2026-01-01 00:00:00'`); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := pool.Exec(ctx, `CREATE INDEX ON `+table+` ("AEDAT")`); err != nil {
+			b.Fatal(err)
+		}
+	}
+	conn, err := postgres.Open(ctx, pgtest.DSN(b), postgres.Options{MaxOpen: 10})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	name := strings.ToUpper(table)
+	// oneDay updates 1% of the rows (a different 1% each day) to the day
+	// after the newest change date.
+	oneDay := func(b *testing.B) int64 {
+		var day int
+		if err := pool.QueryRow(ctx, `SELECT (max("AEDAT")::date - date '2026-01-01') FROM `+table).Scan(&day); err != nil {
+			b.Fatal(err)
+		}
+		tag, err := pool.Exec(ctx, `UPDATE `+table+` SET "AEDAT" = timestamp '2026-01-01 08:00:00' + $1 * interval '1 day'
+			WHERE abs(hashtext("VBELN" || '/' || "POSNR"::text)) % 100 = $2`, day+1, day%100)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return tag.RowsAffected()
+	}
+	for _, mode := range []string{ModeFull, ModeIncremental} {
+		b.Run(mode, func(b *testing.B) {
+			e := benchEnv(b, conn, 1)
+			in := NewTransport{Name: mode, Tables: []string{name}}
+			if mode == ModeIncremental {
+				in.Incremental = &IncrementalSpec{Tables: []TableMode{{Table: name, Mode: ModeIncremental, WatermarkColumn: "AEDAT"}}}
+			}
+			tr, err := e.m.CreateTransport(ctx, in)
+			if err != nil {
+				b.Fatal(err)
+			}
+			runOnce := func() Job {
+				j, err := e.m.Execute(ctx, tr.ID)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if j, err = e.m.Wait(ctx, j.ID); err != nil || j.Status != StatusCompleted {
+					b.Fatalf("job %s: %v %s", j.Status, err, derefErr(j.Error))
+				}
+				return j
+			}
+			if mode == ModeIncremental {
+				runOnce() // the first incremental run reads in full
+			}
+			var read, written, changed int64
+			var el time.Duration
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				changed += oneDay(b)
+				b.StartTimer()
+				start := time.Now()
+				j := runOnce()
+				el += time.Since(start)
+				read += j.TotalRows
+				written += j.BytesTransferred
+			}
+			b.ReportMetric(float64(changed)/float64(b.N), "changed-rows/op")
+			b.ReportMetric(float64(read)/float64(b.N), "rows/op")
+			b.ReportMetric(float64(written)/float64(b.N)/1e6, "MB/op")
+			b.ReportMetric(el.Seconds()/float64(b.N), "s/export")
+		})
+	}
+}

@@ -162,7 +162,7 @@ func (m *Manager) validateIncremental(ctx context.Context, t Transport, spec *In
 			return &FieldError{f + "watermark_column", fmt.Sprintf("%s is of type %s: a watermark must be a date, timestamp or integer/decimal column", col.Name, col.SourceType)}
 		}
 		tm.WatermarkColumn = col.Name
-		if _, err := pipeline.ParseOverlap(kind, tm.Overlap); err != nil {
+		if _, err := parseOverlap(col, kind, tm.Overlap); err != nil {
 			return &FieldError{f + "overlap", err.Error()}
 		}
 		if len(tm.KeyColumns) == 0 {
@@ -300,7 +300,7 @@ func (m *Manager) planTable(ctx context.Context, r *run, ts *tableState, info pi
 	if kind == "" {
 		return plan{}, fmt.Errorf("jobs: %s: watermark column %s is now of type %s, not a date, timestamp or number", ts.te.TableName, col.Name, col.SourceType)
 	}
-	overlap, err := pipeline.ParseOverlap(kind, tm.Overlap)
+	overlap, err := parseOverlap(col, kind, tm.Overlap)
 	if err != nil {
 		return plan{}, fmt.Errorf("jobs: %s: %w", ts.te.TableName, err)
 	}
@@ -586,4 +586,14 @@ func (s *IncrementalSpec) TableModes() []TableMode {
 		return nil
 	}
 	return s.Tables
+}
+
+// parseOverlap is pipeline.ParseOverlap, refusing a fraction for an
+// integer column (its bound could not be bound as the column's type).
+func parseOverlap(col pipeline.Column, kind, s string) (pipeline.Overlap, error) {
+	o, err := pipeline.ParseOverlap(kind, s)
+	if err == nil && col.Type == pipeline.TypeInt && strings.Contains(o.Number, ".") {
+		return o, fmt.Errorf("overlap %q: %s is an integer column: want a whole number", s, col.Name)
+	}
+	return o, err
 }

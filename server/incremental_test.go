@@ -82,6 +82,7 @@ func TestIncrementalEndpoints(t *testing.T) {
 		{`{"tables":[{"table":"` + tab + `","mode":"incremental","watermark_column":"seq","key_columns":["x"]}]}`, "incremental.tables[0].key_columns[0]"},
 		{`{"tables":[{"table":"public.other","mode":"incremental","watermark_column":"seq"}]}`, "incremental.tables[0].table"},
 		{`{"tables":[],"full_schedule":{"cron":"0 0 * * 0"}}`, "incremental.full_schedule.timezone"},
+		{`{"tables":[{"table":"` + tab + `","mode":"incremental","watermark_column":"seq","overlap":"1.5"}]}`, "incremental.tables[0].overlap"},
 	}
 	for _, b := range bad {
 		r = call(t, s, "PUT", "/api/v1/transport/"+id+"/incremental", b.body, authed)

@@ -871,6 +871,7 @@
         var t = table(x.table_name);
         t.status = x.status; t.rows = x.row_count; t.bytes = x.bytes_transferred; t.estimate = x.row_estimate;
         t.path = x.gcs_path; t.crc = x.crc32c; t.error = x.error;
+        t.mode = x.mode; t.window = x.window;
         if (x.status === 'completed') t.pct = 100;
         else if (x.row_estimate > 0) t.pct = Math.min(99, 100 * x.row_count / x.row_estimate);
       });
@@ -923,7 +924,7 @@
         var fill = h('span', {});
         fill.style.width = Math.max(0, Math.min(100, t.pct)) + '%';
         append(tbody, h('tr', { 'data-table': n, 'data-rows': t.rows, 'data-status': t.status },
-          h('td', { class: 'mono' }, h('a', { href: '#/tables/' + enc(n) + '/sample' }, n)),
+          h('td', { class: 'mono' }, h('a', { href: '#/tables/' + enc(n) + '/sample' }, n), readWindow(t)),
           h('td', {}, badge(t.status), t.error ? h('div', { class: 'hint err' }, t.error) : null),
           h('td', { class: 'num rows' }, fmtInt(t.rows), t.estimate && t.status !== 'completed' ? h('span', { class: 'opt' }, ' / ' + fmtInt(t.estimate)) : null),
           h('td', { class: 'num opt' }, fmtBytes(t.bytes)),
@@ -933,6 +934,16 @@
       });
       if (!st.order.length) append(tbody, h('tr', {}, h('td', { colspan: 7, class: 'empty' }, 'No table started yet.')));
       renderSpark();
+    }
+    // readWindow says how an incremental table was read: its mode and
+    // the watermark window (low exclusive, high inclusive).
+    function readWindow(t) {
+      var w = t.window;
+      if (!w) return t.mode === 'incremental' ? h('div', { class: 'hint read-mode' }, 'incremental') : null;
+      var text = t.mode === 'full' ? 'full read' + (w.full_reason ? ' (' + w.full_reason + ')' : '') + ', ' + w.watermark_column + ' up to ' + (w.high || '–')
+        : 'incremental: ' + w.watermark_column + ' in (' + w.low + ', ' + (w.high || w.low) + '], overlap ' + w.overlap;
+      if (w.null_watermarks > 0) text += ' · ' + fmtInt(w.null_watermarks) + ' NULL';
+      return h('div', { class: 'hint read-mode', 'data-mode': t.mode || '' }, text);
     }
     function renderSpark() {
       clear(spark);
