@@ -113,7 +113,7 @@ func (rr *RangeRun) Run(ctx context.Context) (st Stats, results []RangeResult, e
 	for i, r := range rr.Ranges {
 		results[i].Range = r
 	}
-	comp, ok1 := rr.Sink.(Composer)
+	_, ok1 := rr.Sink.(Composer)
 	rm, ok2 := rr.Sink.(Remover)
 	switch {
 	case !ok1 || !ok2:
@@ -167,7 +167,7 @@ func (rr *RangeRun) Run(ctx context.Context) (st Stats, results []RangeResult, e
 		return Stats{}, results, err
 	}
 
-	st, err = rr.compose(ctx, comp, rm, results, t)
+	st, err = rr.compose(ctx, results, t)
 	if err != nil {
 		return Stats{}, results, err
 	}
@@ -187,24 +187,12 @@ func (rr *RangeRun) runRange(ctx context.Context, cfg Config, res *RangeResult, 
 		if err != nil {
 			err = fmt.Errorf("pipeline: %s: open range %d: %w", rr.Name, r.Index, err)
 		} else {
-			var ieee hash.Hash32
-			p := Pipeline{
-				Source: src, Sink: rr.Sink, Name: name, Encoder: rr.Encoder, Transforms: rr.Transforms, Config: cfg,
-				Compressor: func(w io.Writer, cfg Config) (io.WriteCloser, error) {
-					zw, err := rr.Segment(w, cfg)
-					if err != nil {
-						return nil, err
-					}
-					ieee = crc32.NewIEEE()
-					return &teeCompressor{zw: zw, h: ieee}, nil
-				},
-				Observer: func(p Progress) { obs.add(r.Index, p) },
-			}
-			var st Stats
-			st, err = p.Run(ctx)
-			if err == nil {
-				res.Rows, res.RawBytes, res.Bytes, res.RawCRC32C = st.Rows, st.RawBytes, st.CompressedBytes, st.RawCRC32C
-				res.RawCRC32, res.Segment, res.CRC32C = ieee.Sum32(), name, st.CRC32C
+			w := SegmentWrite{Source: src, Sink: rr.Sink, Name: name, Encoder: rr.Encoder, Segment: rr.Segment,
+				Transforms: rr.Transforms, Config: cfg, Observer: func(p Progress) { obs.add(r.Index, p) }}
+			var got RangeResult
+			if got, err = w.Run(ctx); err == nil {
+				res.Rows, res.RawBytes, res.Bytes, res.RawCRC32C = got.Rows, got.RawBytes, got.Bytes, got.RawCRC32C
+				res.RawCRC32, res.Segment, res.CRC32C = got.RawCRC32, got.Segment, got.CRC32C
 				return nil
 			}
 		}
@@ -226,8 +214,71 @@ func (rr *RangeRun) runRange(ctx context.Context, cfg Config, res *RangeResult, 
 }
 
 // compose writes header and trailer and composes the final object.
-func (rr *RangeRun) compose(ctx context.Context, comp Composer, rm Remover, results []RangeResult, t *tempSet) (Stats, error) {
+func (rr *RangeRun) compose(ctx context.Context, results []RangeResult, t *tempSet) (Stats, error) {
+	return ComposeSegments(ctx, rr.Sink, rr.Name, rr.TempPrefix, results, t.add)
+}
+
+// SegmentWrite reads one Source into one committed raw DEFLATE segment
+// object Name (Segment compressor, ending in a sync flush), the piece of a
+// gzip member that RangeRun and distributed shards compose. The Sink must
+// verify what it commits (CRC32C), as every sink of this module does.
+type SegmentWrite struct {
+	Source     Source
+	Sink       Sink
+	Name       string
+	Encoder    EncoderFactory
+	Segment    CompressorFactory
+	Transforms []Transform
+	Config     Config
+	Observer   func(Progress)
+}
+
+// Run runs the segment's pipeline and returns what ComposeSegments needs:
+// Rows, RawBytes, RawCRC32C and RawCRC32 (IEEE, for the gzip trailer) of
+// the NDJSON, Bytes and CRC32C of the segment as stored, Segment = Name.
+// Range, Attempts and Duration are left to the caller. On error nothing is
+// committed under Name.
+func (w SegmentWrite) Run(ctx context.Context) (RangeResult, error) {
+	if w.Segment == nil {
+		return RangeResult{}, fmt.Errorf("pipeline: %s: a Segment compressor is required", w.Name)
+	}
+	var ieee hash.Hash32
+	p := Pipeline{
+		Source: w.Source, Sink: w.Sink, Name: w.Name, Encoder: w.Encoder, Transforms: w.Transforms, Config: w.Config,
+		Compressor: func(out io.Writer, cfg Config) (io.WriteCloser, error) {
+			zw, err := w.Segment(out, cfg)
+			if err != nil {
+				return nil, err
+			}
+			ieee = crc32.NewIEEE()
+			return &teeCompressor{zw: zw, h: ieee}, nil
+		},
+		Observer: w.Observer,
+	}
+	st, err := p.Run(ctx)
+	if err != nil {
+		return RangeResult{}, err
+	}
+	return RangeResult{Rows: st.Rows, RawBytes: st.RawBytes, Bytes: st.CompressedBytes, RawCRC32C: st.RawCRC32C,
+		RawCRC32: ieee.Sum32(), Segment: w.Name, CRC32C: st.CRC32C}, nil
+}
+
+// ComposeSegments writes a gzip header object and a trailer object (final
+// empty block, CRC-32 combined from the segments' RawCRC32, ISIZE) below
+// tempPrefix and composes name from header, the committed segments (each
+// result's Segment, Bytes, CRC32C) in order and trailer. temp, if set, is
+// called with each temporary object's name before it is written, so the
+// caller can remove them. The CRC32C and size the storage reports for name
+// are checked against those combined from the parts; on a mismatch name is
+// removed. It returns the Stats of the composed object (Rows, RawBytes,
+// RawCRC32C summed over the segments; CompressedBytes, CRC32C, Object).
+func ComposeSegments(ctx context.Context, sink Sink, name, tempPrefix string, results []RangeResult, temp func(string)) (Stats, error) {
 	var st Stats
+	comp, ok1 := sink.(Composer)
+	rm, ok2 := sink.(Remover)
+	if !ok1 || !ok2 {
+		return st, fmt.Errorf("pipeline: %s: the sink cannot compose and remove objects", name)
+	}
 	var ieee uint32
 	for _, res := range results {
 		st.Rows += res.Rows
@@ -235,7 +286,7 @@ func (rr *RangeRun) compose(ctx context.Context, comp Composer, rm Remover, resu
 		ieee = CRC32Combine(PolyIEEE, ieee, res.RawCRC32, res.RawBytes)
 		st.RawBytes += res.RawBytes
 	}
-	header, trailer := rr.TempPrefix+"header.gz", rr.TempPrefix+"trailer.gz"
+	header, trailer := tempPrefix+"header.gz", tempPrefix+"trailer.gz"
 	type piece struct {
 		name string
 		size int64
@@ -246,10 +297,12 @@ func (rr *RangeRun) compose(ctx context.Context, comp Composer, rm Remover, resu
 		name string
 		b    []byte
 	}{{header, gzipHeader}, {trailer, GzipTrailer(ieee, st.RawBytes)}} {
-		t.add(w.name)
-		info, err := writeSmall(ctx, rr.Sink, w.name, w.b)
+		if temp != nil {
+			temp(w.name)
+		}
+		info, err := writeSmall(ctx, sink, w.name, w.b)
 		if err != nil {
-			return st, fmt.Errorf("pipeline: %s: %w", rr.Name, err)
+			return st, fmt.Errorf("pipeline: %s: %w", name, err)
 		}
 		pieces = append(pieces, piece{w.name, int64(len(w.b)), info.CRC32C})
 	}
@@ -265,16 +318,16 @@ func (rr *RangeRun) compose(ctx context.Context, comp Composer, rm Remover, resu
 	want.crc = CRC32Combine(PolyCastagnoli, want.crc, pieces[1].crc, pieces[1].size)
 	want.size += pieces[1].size
 
-	info, err := comp.Compose(ctx, rr.Name, srcs)
+	info, err := comp.Compose(ctx, name, srcs)
 	if err != nil {
-		return st, fmt.Errorf("pipeline: compose %s: %w", rr.Name, err)
+		return st, fmt.Errorf("pipeline: compose %s: %w", name, err)
 	}
 	if info.Size != want.size || !info.CRC32CReported || info.CRC32C != want.crc {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
-		rerr := rm.Remove(rctx, rr.Name)
+		rerr := rm.Remove(rctx, name)
 		return st, errors.Join(fmt.Errorf("pipeline: %s: composed object has %d bytes CRC32C %08x, its parts add up to %d bytes CRC32C %08x",
-			rr.Name, info.Size, info.CRC32C, want.size, want.crc), rerr)
+			name, info.Size, info.CRC32C, want.size, want.crc), rerr)
 	}
 	st.CompressedBytes, st.CRC32C, st.Object = info.Size, info.CRC32C, info
 	return st, nil

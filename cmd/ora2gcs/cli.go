@@ -41,6 +41,14 @@ var commands = map[string]command{
 	"serve":  {"serve", "[flags]", "Serves the HTTP API and the dashboard."},
 	"watermarks": {"watermarks", "list|rebuild [flags]", "Lists the watermark each incremental table of a transport reached (list), or rebuilds them\n" +
 		"from the manifests in the transport's bucket (rebuild), for --transport/--transport-id or every transport."},
+	"plan": {"plan", "[flags]", "Takes the job's snapshot, splits its tables into shards and stores the plan as\n" +
+		"{bucket}/{transport}/{version}/_plan.json; prints {\"plan\": URI, \"shards\": N} with --json. Run 'ora2gcs shard'\n" +
+		"for every shard, then 'ora2gcs finalize' (docs/DISTRIBUTED.md). A PostgreSQL snapshot lives only while this\n" +
+		"process does: use --hold."},
+	"shard": {"shard", "--plan URI [--index I] [flags]", "Extracts one shard of a plan at the plan's snapshot into a segment below _shards/ and\n" +
+		"records it; a shard done already is not read again. The index defaults to CLOUD_RUN_TASK_INDEX or JOB_COMPLETION_INDEX."},
+	"finalize": {"finalize", "--plan URI [flags]", "Checks that every shard of the plan has one accepted result, composes each table's\n" +
+		"{TABLE}.jsonl.gz, writes {TABLE}.schema.json and _manifest.json and removes _shards/. A missing shard fails, named."},
 }
 
 // parseFlags parses args into fs. -h/--help prints the command's usage on

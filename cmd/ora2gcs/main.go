@@ -6,6 +6,7 @@
 //	ora2gcs sample  [flags] TABLE    print the first rows of a table as NDJSON
 //	ora2gcs bench   [flags]          measure the engine (rows/s, MB/s, CPU, peak RSS)
 //	ora2gcs serve   [flags]          the HTTP API (SPEC-ETL-001)
+//	ora2gcs plan | shard | finalize  one job as shards on several machines
 //
 // With no flags every command works on the embedded defaults: the synthetic
 // SAP-like tables VBRP, VBRK and LIKP, written below ./data.
@@ -37,6 +38,9 @@ Usage:
   ora2gcs bench   [flags]          run tables through the engine several times and report rows/s
   ora2gcs serve   [flags]          serve the HTTP API (and the dashboard)
   ora2gcs watermarks list|rebuild [flags]  show or rebuild incremental tables' watermarks (rebuild: from the manifests)
+  ora2gcs plan    [flags]          split a job into shards for other processes (docs/DISTRIBUTED.md)
+  ora2gcs shard   --plan URI       extract one shard of a plan (--index, or the platform's task index)
+  ora2gcs finalize --plan URI      compose the shards into the job's objects and manifest
   ora2gcs version
 
 Run 'ora2gcs help COMMAND' for the flags of a command.
@@ -79,6 +83,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdServe(ctx, args[1:], stdout, stderr)
 	case "watermarks":
 		err = cmdWatermarks(ctx, args[1:], stdout, stderr)
+	case "plan":
+		err = cmdPlan(ctx, args[1:], stdout, stderr)
+	case "shard":
+		err = cmdShard(ctx, args[1:], stdout, stderr)
+	case "finalize":
+		err = cmdFinalize(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, versionLine())
 	case "help", "-h", "--help":

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/ora2gcs/ora2gcs/internal/gcstest"
+	"github.com/ora2gcs/ora2gcs/jobs"
+	"github.com/ora2gcs/ora2gcs/sources/postgres/pgtest"
+)
+
+// distPostgres creates a synthetic VBRP table of rows rows in the tests'
+// PostgreSQL and returns the source URL (password in PGPASSWORD, which
+// subprocesses inherit) and the table's name.
+func distPostgres(t *testing.T, rows int) (string, string) {
+	t.Helper()
+	dsn := pgtest.DSN(t)
+	ctx := context.Background()
+	pg, err := pgconn.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := fmt.Sprintf("dist_vbrp_%d", time.Now().UnixNano()%1e9)
+	if err := pgtest.CreateSynthVBRP(ctx, pg, table, rows); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = pg.Exec(context.Background(), `DROP TABLE IF EXISTS "`+table+`"`).ReadAll()
+		_ = pg.Close(context.Background())
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal("the DSN is not a URL")
+	}
+	if pw, ok := u.User.Password(); ok {
+		t.Setenv("PGPASSWORD", pw)
+		u.User = url.User(u.User.Username())
+	}
+	return u.String(), "public." + table
+}
+
+// cliProcess starts this test binary as the CLI.
+func cliProcess(t *testing.T, env []string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(append(os.Environ(), "ORA2GCS_TEST_CLI=1"), env...)
+	return cmd
+}
+
+func gunzipAll(t *testing.T, b []byte) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr.Multistream(false)
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := zr.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatal("more than one gzip member")
+	}
+	return out
+}
+
+// TestDistributedPlatformPlay plays Cloud Run: `plan --hold` stores the
+// plan and holds the PostgreSQL snapshot, four `shard` processes get their
+// index from CLOUD_RUN_TASK_INDEX, one is killed (SIGKILL) mid-shard and
+// started again as the platform would, one runs twice, then `finalize`.
+// The object is byte for byte (compressed) the one a single-machine run
+// with 4 parallel ranges writes, and its NDJSON that of a run without
+// ranges; the schema is identical; nothing is left below _shards/; the
+// plan process exits once the manifest is written.
+func TestDistributedPlatformPlay(t *testing.T) {
+	src, table := distPostgres(t, 24000)
+	const bucket = "dist-bucket"
+	emu := gcstest.Start(t, bucket)
+	t.Setenv("STORAGE_EMULATOR_HOST", strings.TrimPrefix(emu.URL, "http://"))
+	dir := t.TempDir()
+	common := []string{"--source", src, "--tables", table, "--target", "gcs", "--bucket", bucket, "--data-dir", dir}
+
+	for _, one := range [][]string{{"--transport-id", "TRP-RANGES", "--table-parallelism", "4", "--range-min-rows", "1"},
+		{"--transport-id", "TRP-ONE", "--table-parallelism", "1"}} {
+		if code, out, errs := cli(t, append(append([]string{"run", "--quiet"}, common...), one...)...); code != 0 {
+			t.Fatalf("single-machine run: exit %d\n%s\n%s", code, out, errs)
+		}
+	}
+
+	plan := cliProcess(t, nil, append([]string{"plan", "--json", "--hold", "--transport-id", "TRP-DIST", "--shards", "4"}, common...)...)
+	stdout, err := plan.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var planErr bytes.Buffer
+	plan.Stderr = &planErr
+	if err := plan.Start(); err != nil {
+		t.Fatal(err)
+	}
+	planDone := make(chan error, 1)
+	lines := make(chan string, 1)
+	go func() {
+		r := bufio.NewReader(stdout)
+		l, err := r.ReadString('\n')
+		lines <- l
+		if err == nil {
+			_, _ = io.Copy(io.Discard, r)
+		}
+		planDone <- plan.Wait()
+	}()
+	var line string
+	select {
+	case line = <-lines:
+	case <-time.After(120 * time.Second):
+		_ = plan.Process.Kill()
+		t.Fatalf("plan printed nothing\n%s", planErr.String())
+	}
+	var printed struct {
+		Plan   string `json:"plan"`
+		Shards int    `json:"shards"`
+	}
+	if err := json.Unmarshal([]byte(line), &printed); err != nil || printed.Shards != 4 ||
+		printed.Plan != "gs://"+bucket+"/TRP-DIST/v001/_plan.json" {
+		t.Fatalf("plan printed %q (%v)\n%s", line, err, planErr.String())
+	}
+
+	shard := func(i int) *exec.Cmd {
+		c := cliProcess(t, []string{fmt.Sprintf("CLOUD_RUN_TASK_INDEX=%d", i)}, "shard", "--plan", printed.Plan, "--source", src, "--data-dir", dir)
+		return c
+	}
+	var outs [4]bytes.Buffer
+	procs := make([]*exec.Cmd, 4)
+	for i := range procs {
+		procs[i] = shard(i)
+		procs[i].Stdout, procs[i].Stderr = &outs[i], &outs[i]
+		if err := procs[i].Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// shard 1 dies mid-read, as a preempted task does
+	time.Sleep(1500 * time.Millisecond)
+	if err := procs[1].Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = procs[1].Wait()
+	if _, done := emu.Read(t, bucket, "TRP-DIST/v001/_shards/00001/done.json"); done {
+		t.Fatal("shard 1 finished before it was killed: make the table larger")
+	}
+	for i, p := range procs {
+		if i == 1 {
+			continue
+		}
+		if err := p.Wait(); err != nil {
+			t.Fatalf("shard %d: %v\n%s", i, err, outs[i].String())
+		}
+	}
+	// the platform starts the killed task again, and one task twice
+	for _, i := range []int{1, 2} {
+		out, err := shard(i).CombinedOutput()
+		if err != nil {
+			t.Fatalf("shard %d again: %v\n%s", i, err, out)
+		}
+		if i == 2 && !strings.Contains(string(out), "done already") {
+			t.Fatalf("shard 2 ran twice: %s", out)
+		}
+	}
+	code, out, errs := cli(t, "finalize", "--plan", printed.Plan, "--json")
+	if code != 0 {
+		t.Fatalf("finalize: exit %d\n%s\n%s", code, out, errs)
+	}
+	select {
+	case err := <-planDone:
+		if err != nil {
+			t.Fatalf("plan --hold: %v\n%s", err, planErr.String())
+		}
+	case <-time.After(30 * time.Second):
+		_ = plan.Process.Kill()
+		t.Fatal("plan --hold did not exit after finalize")
+	}
+
+	obj := table
+	read := func(trp, name string) []byte {
+		b, ok := emu.Read(t, bucket, trp+"/v001/"+name)
+		if !ok {
+			t.Fatalf("%s/v001/%s missing", trp, name)
+		}
+		return b
+	}
+	dist, ranged, whole := read("TRP-DIST", obj+".jsonl.gz"), read("TRP-RANGES", obj+".jsonl.gz"), read("TRP-ONE", obj+".jsonl.gz")
+	if !bytes.Equal(dist, ranged) {
+		t.Errorf("distributed object (%d bytes) differs from the single-machine run with 4 ranges (%d bytes)", len(dist), len(ranged))
+	}
+	if !bytes.Equal(gunzipAll(t, dist), gunzipAll(t, whole)) {
+		t.Error("distributed NDJSON differs from the single-machine run without ranges")
+	}
+	if !bytes.Equal(read("TRP-DIST", obj+".schema.json"), read("TRP-ONE", obj+".schema.json")) {
+		t.Error("schemas differ")
+	}
+	var man jobs.Manifest
+	if err := json.Unmarshal(read("TRP-DIST", "_manifest.json"), &man); err != nil {
+		t.Fatal(err)
+	}
+	if man.Status != jobs.StatusCompleted || man.TotalRows != 24000 || man.Snapshot.Kind != "pg_snapshot" ||
+		len(man.Tables) != 1 || len(man.Tables[0].Ranges) != 4 {
+		t.Fatalf("manifest %+v", man)
+	}
+	for _, n := range emu.Objects(t, bucket) {
+		if strings.Contains(n, "/_shards/") {
+			t.Errorf("left behind: %s", n)
+		}
+	}
+}
