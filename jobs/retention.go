@@ -317,3 +317,16 @@ func (m *Manager) checkRetentionAll(ctx context.Context) {
 		}
 	}
 }
+
+// SweepTransport is RetentionSweep for one transport (`ora2gcs retention
+// apply` on a file target): it removes the version folders of its jobs that
+// ended more than its retention period before now, never its newest
+// completed version, and marks those jobs expired. It returns the objects
+// removed; ErrNotFound for an unknown transport.
+func (m *Manager) SweepTransport(ctx context.Context, transportID string, now time.Time) (int, error) {
+	t, err := m.store.GetTransport(ctx, transportID)
+	if err != nil {
+		return 0, err
+	}
+	return m.sweepTransport(ctx, t.ID, t.TargetBucket, now)
+}

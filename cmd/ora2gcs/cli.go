@@ -55,6 +55,14 @@ var commands = map[string]command{
 // stdout (errHelp, exit 0); a bad flag prints one line and a pointer to the
 // help on stderr (errUsage, exit 2).
 func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
+	return parseFlagsEnv(fs, args, stdout, stderr, nil)
+}
+
+// parseFlagsEnv is parseFlags where the flags named in noEnv are taken
+// from the command line only: the flags that say what to change (--cron,
+// --clear, --days, …) must never come from a variable left in the
+// environment.
+func parseFlagsEnv(fs *flag.FlagSet, args []string, stdout, stderr io.Writer, noEnv map[string]bool) error {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	err := fs.Parse(args)
@@ -66,7 +74,18 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stderr, "ora2gcs %s: %v\nRun 'ora2gcs help %s' for its flags.\n", fs.Name(), err, fs.Name())
 		return errUsage
 	}
-	return applyEnvFlags(fs, lookupEnv, stderr)
+	lookup := lookupEnv
+	if len(noEnv) > 0 {
+		lookup = func(name string) (string, bool) {
+			for f := range noEnv {
+				if envName(f) == name {
+					return "", false
+				}
+			}
+			return lookupEnv(name)
+		}
+	}
+	return applyEnvFlags(fs, lookup, stderr)
 }
 
 // lookupEnv is os.LookupEnv (a variable for tests).
@@ -110,6 +129,9 @@ func usageError(stderr io.Writer, cmd, format string, args ...any) error {
 	return errUsage
 }
 
+// usageFooters replaces the closing note of a command's usage.
+var usageFooters = map[string]string{}
+
 // printUsage writes a command's usage and its own flags.
 func printUsage(fs *flag.FlagSet, w io.Writer) {
 	c := commands[fs.Name()]
@@ -117,6 +139,10 @@ func printUsage(fs *flag.FlagSet, w io.Writer) {
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)
+	if f, ok := usageFooters[fs.Name()]; ok {
+		fmt.Fprint(w, f)
+		return
+	}
 	fmt.Fprint(w, "\nEvery flag can also be set as ORA2GCS_<FLAG> (e.g. ORA2GCS_GZIP_LEVEL) or in the config file;\n"+
 		"a flag wins over the environment, which wins over the file.\n")
 }

@@ -205,8 +205,11 @@ type env struct {
 	sink           func(ctx context.Context, bucket string) (pipeline.Sink, error)
 	// server: the env serves the API (retention is enforced with GCS
 	// lifecycle rules only then)
-	server  bool
-	closers []func() error
+	server bool
+	// lifecycle: a retention change updates the bucket's lifecycle rule
+	// (`ora2gcs transports retention`; serve does it too)
+	lifecycle bool
+	closers   []func() error
 
 	// sourceErr is why a lazy source could not connect at start (serve
 	// runs without it until it comes back).

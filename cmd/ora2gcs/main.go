@@ -7,6 +7,8 @@
 //	ora2gcs bench   [flags]          measure the engine (rows/s, MB/s, CPU, peak RSS)
 //	ora2gcs serve   [flags]          the HTTP API (SPEC-ETL-001)
 //	ora2gcs plan | shard | finalize  one job as shards on several machines
+//	ora2gcs transports list|show|schedule|windows|retention   a transport's policies in the state database
+//	ora2gcs retention apply|check --bucket B                  the bucket's lifecycle rules (or the file sweep)
 //
 // With no flags every command works on the embedded defaults: the synthetic
 // SAP-like tables VBRP, VBRK and LIKP, written below ./data.
@@ -41,6 +43,10 @@ Usage:
   ora2gcs plan    [flags]          split a job into shards for other processes (docs/DISTRIBUTED.md)
   ora2gcs shard   --plan URI       extract one shard of a plan (--index, or the platform's task index)
   ora2gcs finalize --plan URI      compose the shards into the job's objects and manifest
+  ora2gcs transports list|show|schedule|windows|retention
+                                   transports, their schedules, windows and retention (state database)
+  ora2gcs retention apply|check --bucket B
+                                   the bucket's lifecycle rules for the transports' retention
   ora2gcs version
 
 Run 'ora2gcs help COMMAND' for the flags of a command.
@@ -89,12 +95,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdShard(ctx, args[1:], stdout, stderr)
 	case "finalize":
 		err = cmdFinalize(ctx, args[1:], stdout, stderr)
+	case "transports":
+		err = cmdTransports(ctx, args[1:], stdout, stderr)
+	case "retention":
+		err = cmdRetention(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, versionLine())
 	case "help", "-h", "--help":
 		if len(args) > 1 && args[0] == "help" {
 			if _, ok := commands[args[1]]; ok {
-				return run([]string{args[1], "--help"}, stdout, stderr)
+				// help run; help transports schedule
+				return run(append(append([]string(nil), args[1:]...), "--help"), stdout, stderr)
 			}
 			if args[1] != "version" && args[1] != "help" {
 				fmt.Fprintf(stderr, "ora2gcs help: unknown command %q\n\n%s", args[1], usageText)
@@ -111,6 +122,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	case errors.Is(err, errUsage):
 		return exitUsage
+	case errors.Is(err, errDrift):
+		return exitFailure // the report was printed
 	case errors.Is(err, storage.ErrBucketNotExist):
 		fmt.Fprintf(stderr, "ora2gcs: error: %s\n", oneLine(err))
 		return exitFailure

@@ -261,7 +261,7 @@ func (e *env) manager(ctx context.Context, log *slog.Logger) (*jobs.Manager, err
 		RetentionDays:    e.cfg.Schedule.RetentionDays,
 		DefaultWindows:   windowSpec(e.cfg.Schedule.Windows),
 		Lifecycle: func(bucket string) (jobs.RetentionEnforcer, error) {
-			if !e.server {
+			if !e.server && !e.lifecycle {
 				return nil, nil // a CLI run never changes a bucket's lifecycle rules
 			}
 			s, err := e.sink(ctx, bucket)

@@ -127,3 +127,32 @@ func mergeRetention(rules []storage.LifecycleRule, prefix string, days int) ([]s
 	}
 	return out, changed
 }
+
+// RetentionRules lists the bucket's rules that have the shape of an
+// ora2gcs retention rule (a Delete whose only conditions are one
+// matchesPrefix ending in "/" and an age), as prefix → age in days, in the
+// bucket's order. Whose they are is the caller's to decide (`ora2gcs
+// retention check` counts those of "TRP-…/" prefixes that no transport of
+// its state database owns as stale). Needs storage.buckets.get.
+func (s *Sink) RetentionRules(ctx context.Context) ([]RetentionRule, error) {
+	ctx, cancel := context.WithTimeout(ctx, CheckTimeout)
+	defer cancel()
+	attrs, err := s.boundedBucket().Attrs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("gcs: read lifecycle of %s: %w", s.cfg.Bucket, err)
+	}
+	var out []RetentionRule
+	for _, r := range attrs.Lifecycle.Rules {
+		if len(r.Condition.MatchesPrefix) == 1 && strings.HasSuffix(r.Condition.MatchesPrefix[0], "/") &&
+			isRetentionRule(r, r.Condition.MatchesPrefix[0]) {
+			out = append(out, RetentionRule{Prefix: r.Condition.MatchesPrefix[0], AgeDays: int(r.Condition.AgeInDays)})
+		}
+	}
+	return out, nil
+}
+
+// RetentionRule is a rule of the retention shape (see RetentionRules).
+type RetentionRule struct {
+	Prefix  string `json:"prefix"`
+	AgeDays int    `json:"age_days"`
+}
