@@ -144,6 +144,7 @@ func cmdRetention(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		return fmt.Errorf("transport %s writes to bucket %s, not %s", t.ID, t.TargetBucket, o.bucket)
 	}
+	sort.Slice(sel, func(a, b int) bool { return sel[a].ID < sel[b].ID })
 	rep := retentionReport{Bucket: o.bucket, By: "lifecycle", Items: []retentionItem{}}
 	if !s.gcs {
 		rep.By = "sweep"
