@@ -96,7 +96,9 @@ func addStateFlags(fs *flag.FlagSet) *options {
 	fs.StringVar(&o.dataDir, "data-dir", "", "state directory holding ora2gcs.db (default ./data, or data_dir of the config)")
 	fs.StringVar(&o.target, "target", "", `the target, as given to serve: "file://DIR" (default file://./data) or "gcs"; it says how retention is enforced`)
 	fs.BoolVar(&o.json, "json", false, "print the result as JSON (the API's representation)")
-	fs.StringVar(&o.logLevel, "log-level", "warn", "log lines on stderr at this level and above: debug, info, warn, error")
+	// error by default: what a command changes or fails to change, it says itself
+	o.logLevel = "error"
+	fs.StringVar(&o.logLevel, "log-level", "error", "log lines on stderr at this level and above: debug, info, warn, error")
 	return o
 }
 
@@ -567,7 +569,7 @@ func transportsRetention(ctx context.Context, args []string, stdout, stderr io.W
 		return err
 	}
 	if r := t.Retention; r != nil && !r.Enforced {
-		return fmt.Errorf("%s: retention set to %d days but not enforced: %s", t.ID, t.RetentionDays, r.Reason)
+		return fmt.Errorf("%s: retention set to %d days but not enforced: %s", t.ID, t.RetentionDays, firstLine(r.Reason))
 	}
 	return nil
 }
@@ -652,7 +654,14 @@ func retentionText(t jobs.Transport) string {
 	case r.Enforced:
 		return s + ", by the bucket's lifecycle rule"
 	}
-	return s + ", NOT enforced: " + r.Reason
+	return s + ", NOT enforced: " + firstLine(r.Reason)
+}
+
+// firstLine is s up to its first line break (the storage client's errors
+// add "More details" lines).
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return strings.TrimSpace(s)
 }
 
 func lastJobText(t jobs.Transport) string {
