@@ -13,8 +13,10 @@ import (
 	"strings"
 	"time"
 
+	"cloud.google.com/go/storage"
 	"google.golang.org/api/googleapi"
 
+	"github.com/ora2gcs/ora2gcs/internal/bucketname"
 	"github.com/ora2gcs/ora2gcs/jobs"
 	"github.com/ora2gcs/ora2gcs/sinks/gcs"
 )
@@ -329,10 +331,18 @@ func versionNo(v string) int {
 }
 
 // permissionHint turns a refused lifecycle read or update into one line
-// naming the permission the credentials lack.
+// naming the permission the credentials lack, and marks a bucket that
+// cannot be reached (network, 5xx, 429) as ErrTargetUnavailable (exit 3).
 func permissionHint(bucket string, err error) error {
 	var ge *googleapi.Error
-	if !errors.As(err, &ge) || ge.Code != http.StatusForbidden {
+	switch {
+	case errors.Is(err, storage.ErrBucketNotExist), errors.Is(err, context.Canceled):
+		return err
+	case !errors.As(err, &ge):
+		return fmt.Errorf("%w: %w", err, jobs.ErrTargetUnavailable) // no answer from GCS
+	case ge.Code >= 500 || ge.Code == http.StatusTooManyRequests:
+		return fmt.Errorf("%w: %w", err, jobs.ErrTargetUnavailable)
+	case ge.Code != http.StatusForbidden:
 		return err
 	}
 	perm := "storage.buckets.get"

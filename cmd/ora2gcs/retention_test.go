@@ -311,3 +311,22 @@ func equalStrings(a, b []string) bool {
 	}
 	return true
 }
+
+// TestRetentionBucketUnreachableOrMissing: GCS not answering is exit 3
+// (retry later), a bucket that does not exist exit 1, each in one line.
+func TestRetentionBucketUnreachableOrMissing(t *testing.T) {
+	dir := t.TempDir()
+	newTransport(t, dir, "nightly")
+	p := []string{"--data-dir", dir, "--target", "gcs"}
+	t.Setenv("STORAGE_EMULATOR_HOST", "127.0.0.1:1")
+	code, _, errs := cli(t, append([]string{"retention", "check", "--bucket", "oracle-etl-data"}, p...)...)
+	if code != 3 || !strings.Contains(errs, "retry later") || strings.Count(errs, "\n") != 1 {
+		t.Fatalf("unreachable: %d %s", code, errs)
+	}
+	emu := gcstest.Start(t) // no bucket
+	t.Setenv("STORAGE_EMULATOR_HOST", strings.TrimPrefix(emu.URL, "http://"))
+	code, _, errs = cli(t, append([]string{"retention", "apply", "--bucket", "oracle-etl-data", "--all"}, p...)...)
+	if code != 1 || !strings.Contains(errs, "bucket doesn't exist") || strings.Count(errs, "\n") != 1 {
+		t.Fatalf("missing bucket: %d %s", code, errs)
+	}
+}

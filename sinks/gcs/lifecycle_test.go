@@ -173,3 +173,32 @@ func TestEnsureRetentionKeepsForeignRules(t *testing.T) {
 		t.Fatalf("conflicts %d, rules %d (were %d)", meta.conflicts, len(meta.rules(t)), len(before))
 	}
 }
+
+// TestRetentionRulesListsOnlyOurShape: RetentionRules returns the Delete
+// rules whose only conditions are one folder prefix and an age, in order;
+// rules with other conditions, actions or several prefixes are not listed.
+func TestRetentionRulesListsOnlyOurShape(t *testing.T) {
+	meta := &bucketMetadata{metagen: 1, lifecycle: json.RawMessage(`{"rule":[
+		{"action":{"type":"Delete"},"condition":{"age":90,"matchesPrefix":["TRP-1/"]}},
+		{"action":{"type":"Delete"},"condition":{"age":5,"matchesPrefix":["TRP-2/"],"matchesSuffix":[".log"]}},
+		{"action":{"type":"SetStorageClass","storageClass":"COLDLINE"},"condition":{"age":365,"matchesPrefix":["TRP-3/"]}},
+		{"action":{"type":"Delete"},"condition":{"age":9,"matchesPrefix":["TRP-4/","TRP-5/"]}},
+		{"action":{"type":"Delete"},"condition":{"age":9,"matchesPrefix":["TRP-6"]}},
+		{"action":{"type":"Delete"},"condition":{"age":3,"matchesPrefix":["tmp/"]}}]}`)}
+	srv := httptest.NewServer(meta)
+	defer srv.Close()
+	ctx := context.Background()
+	s, err := New(ctx, Config{Bucket: "bkt"}, option.WithEndpoint(srv.URL+"/storage/v1/"), option.WithoutAuthentication())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.RetentionRules(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []RetentionRule{{Prefix: "TRP-1/", AgeDays: 90}, {Prefix: "tmp/", AgeDays: 3}}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+}
