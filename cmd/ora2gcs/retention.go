@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/ora2gcs/ora2gcs/internal/bucketname"
 	"io"
 	"net/http"
 	"sort"
