@@ -144,6 +144,7 @@ func TestDashboardSchedules(t *testing.T) {
 	checkText(b, "#next-run-local", "Tue 2026-03-10 12:00 GMT-4 (America/New_York)")
 	checkText(b, "#window-rules", "mon-fri 22:00–06:00sat,sun 00:00–24:00")
 	checkText(b, "#window-tz", "Asia/Seoul")
+	checkText(b, "#window-state", "closedopens Tue 2026-03-10 22:00 GMT+9 (Asia/Seoul)your time Tue 2026-03-10 09:00 GMT-4")
 	if p := eval[string](b, `document.querySelector('#window-policy [data-policy]').dataset.policy`); p != "stop" {
 		b.fail("window policy shown as %q, want stop", p)
 	}

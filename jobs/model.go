@@ -59,6 +59,7 @@ type Transport struct {
 	Schedule         *Schedule        `json:"schedule,omitempty"`
 	LastScheduledRun *ScheduledRun    `json:"last_scheduled_run,omitempty"`
 	Windows          *WindowSpec      `json:"windows,omitempty"` // its own, else the server's default
+	WindowState      *WindowState     `json:"window_state,omitempty"`
 	RetentionDays    int              `json:"retention_days,omitempty"`
 	Retention        *RetentionStatus `json:"retention,omitempty"` // how it is enforced
 	// Incremental is how each table is read (full or incremental) and when

@@ -222,6 +222,13 @@ func (m *Manager) SetWindows(ctx context.Context, transportID string, spec *Wind
 // transportWindows is the transport's own windows, else the Manager's
 // default (ManagerConfig.DefaultWindows), else nil (always open).
 func (m *Manager) transportWindows(ctx context.Context, transportID string) (*WindowSpec, *windows) {
+	spec, w, _ := m.resolveWindows(ctx, transportID)
+	return spec, w
+}
+
+// resolveWindows is transportWindows and whether the windows are the
+// Manager's default.
+func (m *Manager) resolveWindows(ctx context.Context, transportID string) (*WindowSpec, *windows, bool) {
 	var raw string
 	err := m.store.db.QueryRowContext(ctx, `SELECT windows FROM transport_policies WHERE transport_id = ?`, transportID).Scan(&raw)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -235,20 +242,21 @@ func (m *Manager) transportWindows(ctx context.Context, transportID string) (*Wi
 			spec = nil
 		}
 	}
+	dflt := false
 	if spec == nil && m.cfg.DefaultWindows != nil {
 		d := *m.cfg.DefaultWindows
 		d.Allow = append([]WindowRule(nil), d.Allow...)
-		spec = &d
+		spec, dflt = &d, true
 	}
 	if spec == nil {
-		return nil, nil
+		return nil, nil, false
 	}
 	w, err := spec.parse("")
 	if err != nil {
 		m.log.Error("windows: invalid", "transport_id", transportID, "error", err)
-		return nil, nil
+		return nil, nil, false
 	}
-	return spec, w
+	return spec, w, dflt
 }
 
 // windowBlocks says whether the transport's window is closed at now, and
@@ -288,8 +296,30 @@ func (m *Manager) closeWindows(ctx context.Context, now time.Time) {
 	r.cancel()
 }
 
-// decorateWindows fills the transport's windows (its own or the default).
+// WindowState is a transport's window at the time of its representation
+// ("window_state"): open now, or when it opens next; and whether the
+// windows are the server's default (config.yaml) rather than its own.
+type WindowState struct {
+	Open     bool       `json:"open"`
+	NextOpen *time.Time `json:"next_open,omitempty"` // when closed
+	Default  bool       `json:"default"`
+}
+
+// decorateWindows fills the transport's windows (its own or the default)
+// and their state at the Manager's now.
 func (m *Manager) decorateWindows(ctx context.Context, t *Transport) {
-	spec, _ := m.transportWindows(ctx, t.ID)
+	spec, w, dflt := m.resolveWindows(ctx, t.ID)
 	t.Windows = spec
+	t.WindowState = nil
+	if w == nil {
+		return
+	}
+	now := m.now()
+	st := &WindowState{Open: w.open(now), Default: dflt}
+	if !st.Open {
+		if next := w.nextOpen(now); !next.IsZero() {
+			st.NextOpen = &next
+		}
+	}
+	t.WindowState = st
 }

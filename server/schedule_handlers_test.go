@@ -59,8 +59,8 @@ func (o gateObject) Commit() (pipeline.ObjectInfo, error) {
 
 // newManagerServer is a Server over a real jobs.Manager (synthetic source,
 // file target) on a fake clock. Buckets named "gated" hold commits until
-// the returned release is called.
-func newManagerServer(t *testing.T, clk *schedClock) (*Server, *jobs.Manager, func()) {
+// the returned release is called. opts adjust the Manager's configuration.
+func newManagerServer(t *testing.T, clk *schedClock, opts ...func(*jobs.ManagerConfig)) (*Server, *jobs.Manager, func()) {
 	t.Helper()
 	dir := t.TempDir()
 	conn, err := synth.New(synth.Config{DefaultRows: 50})
@@ -70,7 +70,7 @@ func newManagerServer(t *testing.T, clk *schedClock) (*Server, *jobs.Manager, fu
 	gate := make(chan struct{})
 	var once sync.Once
 	release := func() { once.Do(func() { close(gate) }) }
-	m, err := jobs.NewManager(context.Background(), jobs.ManagerConfig{
+	cfg := jobs.ManagerConfig{
 		Store:     filepath.Join(dir, "state.db"),
 		Connector: conn,
 		Sinks: func(b string) (pipeline.Sink, error) {
@@ -89,7 +89,11 @@ func newManagerServer(t *testing.T, clk *schedClock) (*Server, *jobs.Manager, fu
 		DefaultBucket: "bucket",
 		Clock:         clk.Now,
 		Logger:        NewLogger(&testLogs, slog.LevelInfo),
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	m, err := jobs.NewManager(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,5 +320,54 @@ func TestRetentionEndpoints(t *testing.T) {
 	}
 	if r = call(t, s, "PUT", "/api/transport/"+id+"/retention", `{}`, authed); r.status != http.StatusBadRequest {
 		t.Fatalf("PUT without retention_days: %d %s", r.status, r.body)
+	}
+}
+
+// TestWindowState: the transport's representation says whether its window
+// is open at the server's now and, when closed, when it opens next, and
+// whether the windows are the server's default (the dashboard shows both).
+func TestWindowState(t *testing.T) {
+	clk := &schedClock{}
+	clk.Set(time.Date(2026, 1, 19, 3, 0, 0, 0, time.UTC)) // Monday 12:00 KST
+	dflt := &jobs.WindowSpec{Timezone: "UTC", Allow: []jobs.WindowRule{{Days: "mon-sun", From: "00:00", To: "24:00"}}}
+	s, _, _ := newManagerServer(t, clk, func(c *jobs.ManagerConfig) { c.DefaultWindows = dflt })
+	type state struct {
+		Open     bool       `json:"open"`
+		NextOpen *time.Time `json:"next_open"`
+		Default  bool       `json:"default"`
+	}
+	get := func(id string) *state {
+		t.Helper()
+		r := call(t, s, "GET", "/api/v1/transport/"+id, "", authed)
+		var tr struct {
+			WindowState *state `json:"window_state"`
+		}
+		if err := json.Unmarshal(r.body, &tr); err != nil || r.status != http.StatusOK {
+			t.Fatalf("GET transport: %d %v %s", r.status, err, r.body)
+		}
+		return tr.WindowState
+	}
+	r := call(t, s, "POST", "/api/v1/transport", `{"name":"w","tables":["VBRK"]}`, authed)
+	id := r.json(t)["id"].(string)
+	if st := get(id); st == nil || !st.Open || !st.Default || st.NextOpen != nil {
+		t.Fatalf("with the server's default window: %+v, want open and default", st)
+	}
+	win := `{"timezone":"Asia/Seoul","allow":[{"days":"mon-fri","from":"22:00","to":"06:00"}]}`
+	if r = call(t, s, "PUT", "/api/v1/transport/"+id+"/windows", win, authed); r.status != http.StatusOK {
+		t.Fatalf("PUT windows: %d %s", r.status, r.body)
+	}
+	if ws, _ := r.json(t)["window_state"].(map[string]any); ws["open"] != false || ws["next_open"] != "2026-01-19T13:00:00Z" || ws["default"] != false {
+		t.Fatalf("PUT answer's window_state: %s", r.body)
+	}
+	clk.Set(time.Date(2026, 1, 19, 13, 0, 0, 0, time.UTC)) // 22:00 KST: opens
+	if st := get(id); st == nil || !st.Open || st.Default || st.NextOpen != nil {
+		t.Fatalf("at the opening: %+v, want open, own", st)
+	}
+	clk.Set(time.Date(2026, 1, 23, 21, 0, 0, 0, time.UTC)) // Saturday 06:00 KST: closed until Monday 22:00
+	if st := get(id); st == nil || st.Open || st.NextOpen == nil || !st.NextOpen.Equal(time.Date(2026, 1, 26, 13, 0, 0, 0, time.UTC)) {
+		t.Fatalf("on the weekend: %+v, want closed until 2026-01-26T13:00Z", st)
+	}
+	if r = call(t, s, "GET", "/api/v1/transports", "", authed); !strings.Contains(string(r.body), `"window_state":{"open":false,"next_open":"2026-01-26T13:00:00Z","default":false}`) {
+		t.Fatalf("the list lacks the window state: %s", r.body)
 	}
 }

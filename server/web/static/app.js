@@ -766,10 +766,13 @@
         append(windowView, h('p', { id: 'window-none', 'data-window': 'none' }, 'No window: runs may start at any time.'));
         return;
       }
-      var stop = w.on_close === 'stop';
+      var stop = w.on_close === 'stop', ws = t.window_state;
       append(windowView, [kv([
+        ws ? ['Now', h('span', { 'data-open': ws.open ? 'true' : 'false' }, ws.open ? 'open' : 'closed',
+          !ws.open && ws.next_open ? [h('div', { class: 'hint' }, 'opens ' + fmtZoned(ws.next_open, w.timezone) + ' (' + w.timezone + ')'),
+            h('div', { class: 'hint' }, 'your time ' + fmtZoned(ws.next_open))] : null), 'window-state'] : null,
         ['Allowed', h('ul', { class: 'plain', id: 'window-rules' }, w.allow.map(function (r) { return h('li', { class: 'mono' }, windowText(r)); })), 'window-allowed'],
-        ['Time zone', w.timezone, 'window-tz'],
+        ['Time zone', w.timezone + (ws && ws.default ? ' · the server\u2019s default window' : ''), 'window-tz'],
         ['When it closes', h('span', { 'data-policy': stop ? 'stop' : 'finish' }, stop
           ? 'stop: a running job is interrupted; the next run resumes it'
           : 'finish: a running job runs to its end'), 'window-policy']]),
