@@ -74,25 +74,26 @@ type Range struct {
 	Hi    string `json:"hi"`
 }
 
-// Status is a connector's health as shown by /api/v1/oracle/status.
+// Status is a connector's health: whether it answered, how fast, and its
+// connection pool. How it is shown (the server's status and health
+// endpoints, the metrics) is the caller's business.
 type Status struct {
-	Kind      string        `json:"kind"`
-	Reachable bool          `json:"reachable"`
-	Version   string        `json:"version,omitempty"`
-	Latency   time.Duration `json:"-"`
-	LatencyMS float64       `json:"latency_ms"`
-	Pool      PoolStats     `json:"pool"`
-	Snapshot  string        `json:"current_snapshot,omitempty"` // current SCN / txid
-	Error     string        `json:"error,omitempty"`
+	Kind      string
+	Reachable bool
+	Version   string        // the database's version, if known
+	Latency   time.Duration // of the check's round trip
+	Pool      PoolStats
+	Snapshot  string // the current SCN / txid, if known
+	Error     string // why it is not reachable
 }
 
-// PoolStats mirrors database/sql.DBStats for the status endpoint and metrics.
+// PoolStats mirrors database/sql.DBStats: the connector's connection pool.
 type PoolStats struct {
-	MaxOpen int `json:"max_open"`
-	MinIdle int `json:"min_idle"`
-	Open    int `json:"open"`
-	InUse   int `json:"in_use"`
-	Idle    int `json:"idle"`
+	MaxOpen int
+	MinIdle int
+	Open    int
+	InUse   int
+	Idle    int
 }
 
 // Connector is a database (or the synthetic generator) that tables are read

@@ -66,18 +66,42 @@ func (s *Server) handleSourceStatus(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(context.Background(), statusTimeout)
 	defer cancel()
 	st := s.svc.Connector().Status(ctx)
-	if st.LatencyMS == 0 && st.Latency > 0 {
-		st.LatencyMS = float64(st.Latency.Microseconds()) / 1000
-	}
-	body := struct {
-		pipeline.Status
-		CheckedAt time.Time `json:"checked_at"`
-	}{st, time.Now().UTC()}
 	if !st.Reachable {
 		c.Status(http.StatusServiceUnavailable)
 	}
-	return c.JSON(body)
+	return c.JSON(newSourceStatus(st, time.Now().UTC()))
 }
+
+// sourceStatus is the body of GET /oracle/status (and /source/status): the
+// connector's pipeline.Status as the API shows it.
+type sourceStatus struct {
+	Kind      string     `json:"kind"`
+	Reachable bool       `json:"reachable"`
+	Version   string     `json:"version,omitempty"`
+	LatencyMS float64    `json:"latency_ms"`
+	Pool      poolStatus `json:"pool"`
+	Snapshot  string     `json:"current_snapshot,omitempty"` // current SCN / txid
+	Error     string     `json:"error,omitempty"`
+	CheckedAt time.Time  `json:"checked_at"`
+}
+
+type poolStatus struct {
+	MaxOpen int `json:"max_open"`
+	MinIdle int `json:"min_idle"`
+	Open    int `json:"open"`
+	InUse   int `json:"in_use"`
+	Idle    int `json:"idle"`
+}
+
+func newSourceStatus(st pipeline.Status, at time.Time) sourceStatus {
+	p := st.Pool
+	return sourceStatus{Kind: st.Kind, Reachable: st.Reachable, Version: st.Version, LatencyMS: latencyMS(st.Latency),
+		Pool:     poolStatus{MaxOpen: p.MaxOpen, MinIdle: p.MinIdle, Open: p.Open, InUse: p.InUse, Idle: p.Idle},
+		Snapshot: st.Snapshot, Error: st.Error, CheckedAt: at}
+}
+
+// latencyMS is d in milliseconds with microsecond precision.
+func latencyMS(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // tableItem is one entry of GET /tables.
 type tableItem struct {

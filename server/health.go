@@ -101,10 +101,7 @@ func (s *Server) renderHealth(c *fiber.Ctx, requireSource bool) error {
 	st, at := s.sourceHealth()
 	src := check{Status: okOrDown(st.Reachable), Kind: st.Kind, CheckedAt: &at, Required: requireSource}
 	if st.Reachable {
-		ms := float64(st.Latency.Microseconds()) / 1000
-		if st.LatencyMS > 0 {
-			ms = st.LatencyMS
-		}
+		ms := latencyMS(st.Latency)
 		src.LatencyMS = &ms
 	}
 	store := s.storeHealth()

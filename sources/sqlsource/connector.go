@@ -377,7 +377,6 @@ func (c *Connector) Status(ctx context.Context) pipeline.Status {
 		return st
 	}
 	st.Latency = time.Since(start)
-	st.LatencyMS = float64(st.Latency.Microseconds()) / 1000
 	st.Reachable = true
 	vq, sq := c.d.StatusSQL()
 	var errs []error
