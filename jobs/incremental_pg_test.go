@@ -36,6 +36,8 @@ type incEnv struct {
 	db     string
 	par    int
 	m      *Manager
+	// configure, when set, changes the Manager's config before each start
+	configure func(*ManagerConfig)
 }
 
 func newIncEnv(t *testing.T, dsnExtra string, par int) *incEnv {
@@ -66,6 +68,9 @@ func (e *incEnv) start(t *testing.T, conn pipeline.Connector) {
 		Encoder: stages.NDJSON(stages.NDJSONOptions{}), Compressor: stages.Gzip(),
 		Pipeline:      pipeline.Config{ChunkRows: 1000, Retry: pipeline.Retry{Attempts: 2, Backoff: time.Millisecond}},
 		DefaultBucket: "bucket", ParallelTables: 2, TableParallelism: e.par, RangeMinRows: 1,
+	}
+	if e.configure != nil {
+		e.configure(&cfg)
 	}
 	m, err := NewManager(context.Background(), cfg)
 	if err != nil {
