@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -208,5 +209,62 @@ func TestIncrementalUnindexedWatermark(t *testing.T) {
 	}
 	if got := warned[e.tab("indexed")]; len(got) != 0 {
 		t.Fatalf("warnings for an indexed column: %v", got)
+	}
+}
+
+// TestIncrementalFullScheduleWithSchedule: with a daily schedule (02:00
+// Berlin) and the weekly full schedule, the scheduler's own runs are
+// incremental on weekdays and full in the Sunday run; the full schedule
+// starts no job of its own.
+func TestIncrementalFullScheduleWithSchedule(t *testing.T) {
+	e := newIncEnv(t, "", 1)
+	clk := &fakeClock{}
+	clk.Set(time.Date(2026, 2, 26, 12, 0, 0, 0, time.UTC)) // Thursday
+	e.restart(t, e.conn, func(c *ManagerConfig) { c.Clock = clk.Now })
+	e.exec(t, "CREATE TABLE $S.t (id int PRIMARY KEY, seq bigint)", "INSERT INTO $S.t VALUES (1, 1), (2, 2)")
+	ctx := context.Background()
+	tr, err := e.m.CreateTransport(ctx, NewTransport{Name: "daily", Tables: []string{e.tab("t")},
+		Schedule: &ScheduleSpec{Cron: "0 2 * * *", Timezone: "Europe/Berlin"},
+		Incremental: &IncrementalSpec{
+			Tables:       []TableMode{{Table: e.tab("t"), Mode: ModeIncremental, WatermarkColumn: "seq"}},
+			FullSchedule: &ScheduleSpec{Cron: "0 0 * * 0", Timezone: "Europe/Berlin"},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var jobsSeen []string
+	tick := func(at time.Time, mode string, rows ...string) {
+		t.Helper()
+		clk.Set(at)
+		e.m.Tick(ctx, at)
+		got, err := e.m.GetTransport(ctx, tr.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := got.LastScheduledRun
+		if r == nil || r.Outcome != RunStarted || r.JobID == "" || !r.DueAt.Equal(at) || slices.Contains(jobsSeen, r.JobID) {
+			t.Fatalf("tick at %s: scheduled run %+v", at, r)
+		}
+		jobsSeen = append(jobsSeen, r.JobID)
+		j, err := e.m.Wait(ctx, r.JobID)
+		if err != nil || j.Status != StatusCompleted || j.Trigger != TriggerSchedule {
+			t.Fatalf("scheduled job %+v %v", j, err)
+		}
+		if mt, w := tableWindow(t, e, j, "t"); mt.Mode != mode {
+			t.Fatalf("scheduled job at %s: mode %s (%+v), want %s", at, mt.Mode, w, mode)
+		}
+		wantIDs(t, "scheduled job at "+at.String(), e.rows(t, j, "t"), rows...)
+	}
+	tick(time.Date(2026, 2, 27, 1, 0, 0, 0, time.UTC), ModeFull, "1", "2") // Friday 02:00 Berlin: the first
+	e.exec(t, "INSERT INTO $S.t VALUES (3, 3)", "DELETE FROM $S.t WHERE id = 1")
+	tick(time.Date(2026, 2, 28, 1, 0, 0, 0, time.UTC), ModeIncremental, "3")
+	tick(time.Date(2026, 3, 1, 1, 0, 0, 0, time.UTC), ModeFull, "2", "3") // Sunday
+	e.exec(t, "INSERT INTO $S.t VALUES (4, 4)")
+	tick(time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC), ModeIncremental, "4")
+	// no scheduled time between: a tick starts nothing, full schedule or not
+	clk.Set(time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC))
+	e.m.Tick(ctx, clk.Now())
+	if p, err := e.m.ListJobs(ctx, JobFilter{TransportID: tr.ID, Page: 1, PageSize: 50}); err != nil || p.Total != len(jobsSeen) {
+		t.Fatalf("jobs %+v %v, want %d", p.Total, err, len(jobsSeen))
 	}
 }

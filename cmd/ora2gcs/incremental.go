@@ -23,6 +23,7 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 type incrementalFlags struct {
 	incremental, overlap, keys listFlag
 	full                       bool
+	fullCron, fullTimezone     string
 }
 
 func addIncrementalFlags(fs *flag.FlagSet) *incrementalFlags {
@@ -32,7 +33,17 @@ func addIncrementalFlags(fs *flag.FlagSet) *incrementalFlags {
 	fs.Var(&f.overlap, "overlap", "[TABLE:]OVERLAP re-reads this much below the previous watermark: a duration for time watermarks (default 10m), a number for numeric ones (default 0); without TABLE: every incremental table; repeatable")
 	fs.Var(&f.keys, "keys", "TABLE:COL1,COL2 the columns identifying a row of TABLE, for merging increments (default: its primary key); repeatable")
 	fs.BoolVar(&f.full, "full", false, "read every incremental table in full in this run (catches deletes) and record its watermark")
+	fs.StringVar(&f.fullCron, "full-cron", "", `when incremental tables are read in full again (which removes deleted rows): the first run after each time of this cron expression, e.g. "0 0 * * 0" (every Sunday); stored with the transport, with --full-timezone`)
+	fs.StringVar(&f.fullTimezone, "full-timezone", "", "IANA time zone --full-cron is read in, e.g. Europe/Berlin or UTC (required with --full-cron)")
 	return f
+}
+
+// fullSchedule is the full schedule the flags give (nil: none given).
+func (f *incrementalFlags) fullSchedule() *jobs.ScheduleSpec {
+	if f.fullCron == "" && f.fullTimezone == "" {
+		return nil
+	}
+	return &jobs.ScheduleSpec{Cron: f.fullCron, Timezone: f.fullTimezone}
 }
 
 // cutLast splits s at its last ':'.
@@ -54,6 +65,12 @@ func (f *incrementalFlags) spec(cfg *config.IncrementalConfig, tr jobs.Transport
 			return spec, false, errors.New("--overlap and --keys need --incremental")
 		}
 		if cfg == nil {
+			if fs := f.fullSchedule(); fs != nil {
+				// a full schedule for the modes already stored
+				spec.Tables = tr.Incremental.TableModes()
+				spec.FullSchedule = fs
+				return spec, true, nil
+			}
 			return spec, false, nil
 		}
 		for _, t := range cfg.Tables {
@@ -65,6 +82,9 @@ func (f *incrementalFlags) spec(cfg *config.IncrementalConfig, tr jobs.Transport
 		}
 		if fs := cfg.FullSchedule; fs != nil {
 			spec.FullSchedule = &jobs.ScheduleSpec{Cron: fs.Cron, Timezone: fs.Timezone}
+		}
+		if fs := f.fullSchedule(); fs != nil {
+			spec.FullSchedule = fs
 		}
 		return spec, true, nil
 	}
@@ -104,7 +124,40 @@ func (f *incrementalFlags) spec(cfg *config.IncrementalConfig, tr jobs.Transport
 	if cfg != nil && cfg.FullSchedule != nil {
 		spec.FullSchedule = &jobs.ScheduleSpec{Cron: cfg.FullSchedule.Cron, Timezone: cfg.FullSchedule.Timezone}
 	}
+	if fs := f.fullSchedule(); fs != nil {
+		spec.FullSchedule = fs
+	}
 	return spec, true, nil
+}
+
+// flagOfField names the run flag that sets a field of the API's
+// incremental section ("" for none), for error messages.
+func flagOfField(field string) string {
+	switch {
+	case field == "incremental.full_schedule.cron":
+		return "--full-cron"
+	case field == "incremental.full_schedule.timezone":
+		return "--full-timezone"
+	case strings.HasSuffix(field, ".watermark_column"), strings.HasSuffix(field, ".table"), strings.HasSuffix(field, ".mode"):
+		return "--incremental"
+	case strings.HasSuffix(field, ".overlap"):
+		return "--overlap"
+	case strings.Contains(field, ".key_columns"):
+		return "--keys"
+	}
+	return ""
+}
+
+// withFlagName adds the flag that sets a refused field to its error.
+func withFlagName(err error) error {
+	var fe *jobs.FieldError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	if f := flagOfField(fe.Field); f != "" {
+		return fmt.Errorf("%s (%s): %s", fe.Field, f, fe.Message)
+	}
+	return err
 }
 
 // cmdWatermarks lists or rebuilds the watermarks of one transport or all.

@@ -101,8 +101,51 @@ func TestRunIncremental(t *testing.T) {
 	if te := j4.Tables[0]; te.Mode != jobs.ModeIncremental || te.RowCount != 1 || te.Window.Low != "40" || te.Window.Overlap != "0" {
 		t.Fatalf("run with the config's section: %+v %+v", te, te.Window)
 	}
+	// --full-cron/--full-timezone store the full schedule with the modes
+	// already stored (no --incremental), and override the config file's
+	stored := func() jobs.Transport {
+		t.Helper()
+		code, out, errs := cli(t, "transports", "show", j4.TransportID, "--data-dir", dir, "--target", "file://"+dir, "--json")
+		if code != 0 {
+			t.Fatalf("transports show: exit %d %s", code, errs)
+		}
+		var tr jobs.Transport
+		if err := json.Unmarshal([]byte(out), &tr); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return tr
+	}
+	if code, _, errs := cli(t, append(append([]string{"run"}, common...), "--full-cron", "0 0 * * 0")...); code != 1 ||
+		!strings.Contains(errs, "incremental.full_schedule.timezone (--full-timezone): required") {
+		t.Fatalf("--full-cron without --full-timezone: exit %d: %s", code, errs)
+	}
+	if fs := stored().Incremental.FullSchedule; fs != nil {
+		t.Fatalf("a refused full schedule was stored: %+v", fs)
+	}
+	exec("INSERT INTO $S.t VALUES (4, 1, 60)")
+	j5 := run("--full-cron", "0 0 * * 0", "--full-timezone", "Europe/Berlin")
+	if te := j5.Tables[0]; te.Mode != jobs.ModeIncremental || te.RowCount != 1 || te.Window.Low != "50" {
+		t.Fatalf("run setting the full schedule: %+v %+v", te, te.Window)
+	}
+	inc := stored().Incremental
+	if inc == nil || inc.FullSchedule == nil || inc.FullSchedule.Cron != "0 0 * * 0" || inc.FullSchedule.Timezone != "Europe/Berlin" ||
+		len(inc.Tables) != 1 || inc.Tables[0].WatermarkColumn != "seq" || inc.Tables[0].Overlap != "0" {
+		t.Fatalf("stored modes after --full-cron: %+v", inc)
+	}
+	if err := os.WriteFile(cfgPath, []byte(cfg+"  full_schedule: {cron: \"0 1 * * *\", timezone: UTC}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run("--config", cfgPath, "--full-cron", "0 2 * * 6", "--full-timezone", "Asia/Seoul")
+	if fs := stored().Incremental.FullSchedule; fs == nil || fs.Cron != "0 2 * * 6" || fs.Timezone != "Asia/Seoul" {
+		t.Fatalf("the flags did not win over the config file's full_schedule: %+v", fs)
+	}
+	run("--config", cfgPath)
+	if fs := stored().Incremental.FullSchedule; fs == nil || fs.Cron != "0 1 * * *" || fs.Timezone != "UTC" {
+		t.Fatalf("the config file's full_schedule: %+v", fs)
+	}
+
 	code, list, errs := cli(t, "watermarks", "list", "--data-dir", dir, "--target", "file://"+dir, "--source", u.String(), "--json")
-	if code != 0 || !strings.Contains(list, `"high": "50"`) {
+	if code != 0 || !strings.Contains(list, `"high": "60"`) {
 		t.Fatalf("watermarks list: exit %d %s %s", code, list, errs)
 	}
 	code, rebuilt, errs := cli(t, "watermarks", "rebuild", "--data-dir", dir, "--target", "file://"+dir, "--source", u.String(), "--json")

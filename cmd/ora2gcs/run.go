@@ -72,7 +72,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return usageError(stderr, "run", "%v", err)
 	} else if ok {
 		if tr, err = m.SetIncremental(ctx, tr.ID, spec); err != nil {
-			return err
+			return withFlagName(err)
 		}
 	}
 	runCtx := jobs.WithTrigger(ctx, jobs.TriggerCLI)
