@@ -181,6 +181,13 @@ func TestWatermarkOracleSQL(t *testing.T) {
 	if ok, err := c.Indexed(ctx, ti, "TS"); err != nil || ok {
 		t.Fatalf("TS indexed: %v %v", ok, err)
 	}
+	// only an index that leads with the column counts (one where it comes
+	// second cannot serve the window's range scan)
+	calls = fake.Calls()
+	if last := calls[len(calls)-1]; last.SQL != `SELECT COUNT(*) FROM ALL_IND_COLUMNS WHERE TABLE_OWNER = :owner AND TABLE_NAME = :name AND COLUMN_NAME = :col AND COLUMN_POSITION = 1` ||
+		!reflect.DeepEqual(last.Args, []any{"SAPSR3", "VBRP", "TS"}) {
+		t.Fatalf("index look-up %s %#v", last.SQL, last.Args)
+	}
 }
 
 func st0(t *testing.T, c *Connector, ti pipeline.TableInfo, snap pipeline.Snapshot, col pipeline.Column) *pipeline.WatermarkValue {
