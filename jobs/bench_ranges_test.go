@@ -388,7 +388,9 @@ func BenchmarkIncrementalVsFull(b *testing.B) {
 			e := benchEnv(b, conn, 1)
 			in := NewTransport{Name: mode, Tables: []string{name}}
 			if mode == ModeIncremental {
-				in.Incremental = &IncrementalSpec{Tables: []TableMode{{Table: name, Mode: ModeIncremental, WatermarkColumn: "AEDAT"}}}
+				// the synthetic table has no primary key: VBRP's key columns
+				in.Incremental = &IncrementalSpec{Tables: []TableMode{{Table: name, Mode: ModeIncremental, WatermarkColumn: "AEDAT",
+					KeyColumns: []string{"MANDT", "VBELN", "POSNR"}}}}
 			}
 			tr, err := e.m.CreateTransport(ctx, in)
 			if err != nil {

@@ -1,9 +1,12 @@
 package jobs
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -84,12 +87,27 @@ func TestIncrementalFullSchedule(t *testing.T) {
 		}
 		return j
 	}
-	check(want{"2026-02-27T12:00:00Z", ModeFull, []string{"1", "2", "3"}}) // first: no watermark yet
+	jFull := check(want{"2026-02-27T12:00:00Z", ModeFull, []string{"1", "2", "3"}}) // first: no watermark yet
 
 	e.exec(t, "UPDATE $S.t SET wm = '2026-02-28 09:00:00+00' WHERE id = 1", "DELETE FROM $S.t WHERE id = 2",
 		"INSERT INTO $S.t VALUES (4, NULL)")
 	// Saturday 23:30 in Berlin: not yet Sunday. The delete and the NULL are not seen.
-	check(want{"2026-02-28T22:30:00Z", ModeIncremental, []string{"1"}})
+	jInc := check(want{"2026-02-28T22:30:00Z", ModeIncremental, []string{"1"}})
+	// both modes: the same object name pattern and the same BigQuery schema
+	mf, _ := tableWindow(t, e, jFull, "t")
+	mi, _ := tableWindow(t, e, jInc, "t")
+	sf, err := os.ReadFile(filepath.Join(e.sink.Root(), mf.Schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	si, err := os.ReadFile(filepath.Join(e.sink.Root(), mi.Schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(sf, si) || strings.TrimPrefix(mf.Object, jFull.TransportID+"/"+jFull.Version+"/") != strings.TrimPrefix(mi.Object, jInc.TransportID+"/"+jInc.Version+"/") ||
+		mi.Object != jInc.TransportID+"/"+jInc.Version+"/"+e.tab("t")+".jsonl.gz" {
+		t.Fatalf("full and incremental differ: objects %s, %s; schemas\n%s\n%s", mf.Object, mi.Object, sf, si)
+	}
 	// Sunday 00:30 in Berlin (still Saturday in UTC): full; 2 is gone, 4 is read
 	check(want{"2026-02-28T23:30:00Z", ModeFull, []string{"1", "3", "4"}})
 	e.exec(t, "INSERT INTO $S.t VALUES (5, '2026-03-01 10:00:00+00')")
