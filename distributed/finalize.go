@@ -12,6 +12,7 @@ import (
 
 	"github.com/ora2gcs/ora2gcs/jobs"
 	"github.com/ora2gcs/ora2gcs/pipeline"
+	"github.com/ora2gcs/ora2gcs/stages"
 )
 
 // ErrShardsIncomplete is matched (errors.Is) by Finalize's error when a
@@ -162,7 +163,7 @@ func (f *Finalizer) Run(ctx context.Context) (FinalResult, error) {
 
 	// 3. schemas, then the manifest
 	for i, t := range p.Tables {
-		if err := f.writeJSON(ctx, man.Tables[i].Schema, jobs.BigQuerySchema(t.Columns), true); err != nil {
+		if err := f.writeJSON(ctx, man.Tables[i].Schema, stages.BigQuerySchema(t.Columns), true); err != nil {
 			return undo(fmt.Errorf("distributed: finalize %s: schema: %w", t.Table, err))
 		}
 		composed = append(composed, man.Tables[i].Schema)

@@ -18,7 +18,7 @@
 // {trpid}/{jobver}/{TABLE}.jsonl.gz of the transport's bucket, retrying a
 // table from the start into a fresh object after a transient error, and
 // records every table's rows, bytes, CRC32C, object and attempts. At the end
-// it writes {trpid}/{jobver}/_manifest.json and a BigQuery schema
+// it writes {trpid}/{jobver}/_manifest.json and a BigQuery schema (stages.BigQuerySchema)
 // {TABLE}.schema.json per table next to the data. A job with a failed table
 // ends failed and names it; the tables that succeeded stay recorded.
 //

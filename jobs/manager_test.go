@@ -23,6 +23,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/ora2gcs/ora2gcs/pipeline"
+	"github.com/ora2gcs/ora2gcs/stages"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -618,16 +619,16 @@ func TestManifestAndSchema(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var fields []BigQueryField
+		var fields []stages.BigQueryField
 		if err := json.Unmarshal(b, &fields); err != nil {
 			t.Fatal(err)
 		}
-		want := []BigQueryField{
-			{"ID", "INT64", "REQUIRED", "NUMBER(10)"},
-			{"NAME", "STRING", "NULLABLE", "VARCHAR2(40)"},
-			{"AMOUNT", "NUMERIC", "NULLABLE", "NUMBER(13,2)"},
-			{"CREATED", "DATETIME", "REQUIRED", "TIMESTAMP(6)"},
-			{"FLAG", "BOOL", "NULLABLE", "BOOLEAN"},
+		want := []stages.BigQueryField{
+			{Name: "ID", Type: "INT64", Mode: "REQUIRED", Description: "NUMBER(10)"},
+			{Name: "NAME", Type: "STRING", Mode: "NULLABLE", Description: "VARCHAR2(40)"},
+			{Name: "AMOUNT", Type: "NUMERIC", Mode: "NULLABLE", Description: "NUMBER(13,2)"},
+			{Name: "CREATED", Type: "DATETIME", Mode: "REQUIRED", Description: "TIMESTAMP(6)"},
+			{Name: "FLAG", Type: "BOOL", Mode: "NULLABLE", Description: "BOOLEAN"},
 		}
 		if len(fields) != len(want) {
 			t.Fatalf("schema %+v", fields)
@@ -637,20 +638,6 @@ func TestManifestAndSchema(t *testing.T) {
 				t.Fatalf("field %d = %+v, want %+v", i, fields[i], want[i])
 			}
 		}
-	}
-}
-
-// TestBigQuerySchema: types come from stages.BigQueryType (tested there and
-// against docs/TYPES.md); the schema adds mode and description.
-func TestBigQuerySchema(t *testing.T) {
-	cols := []pipeline.Column{
-		{Name: "A", Type: pipeline.TypeDecimal, Precision: 13, Scale: 2, SourceType: "NUMBER(13,2)"},
-		{Name: "B", Type: pipeline.TypeTimestamp, Scale: 9, SourceType: "TIMESTAMP(9)", Nullable: true},
-	}
-	want := []BigQueryField{{"A", "NUMERIC", "REQUIRED", "NUMBER(13,2)"}, {"B", "STRING", "NULLABLE", "TIMESTAMP(9)"}}
-	got := BigQuerySchema(cols)
-	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
-		t.Fatalf("schema %+v, want %+v", got, want)
 	}
 }
 

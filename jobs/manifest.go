@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/ora2gcs/ora2gcs/pipeline"
-	"github.com/ora2gcs/ora2gcs/stages"
 )
 
 // ManifestFormat identifies the layout of _manifest.json.
@@ -111,32 +110,6 @@ func CRC32CBase64(c uint32) string {
 	var b [4]byte
 	binary.BigEndian.PutUint32(b[:], c)
 	return base64.StdEncoding.EncodeToString(b[:])
-}
-
-// BigQueryField is one field of a BigQuery JSON schema file.
-type BigQueryField struct {
-	Name        string `json:"name"`
-	Type        string `json:"type"`
-	Mode        string `json:"mode"`
-	Description string `json:"description,omitempty"`
-}
-
-// BigQuerySchema is the BigQuery schema of the NDJSON ora2gcs writes for
-// cols: each column's type is stages.BigQueryType (the one mapping, which
-// docs/TYPES.md documents; the encoder's NDJSONOptions.BigQuery checks
-// every value against it). --decimals-as-strings does not change it:
-// BigQuery reads quoted NUMERIC and BIGNUMERIC values. Nullable columns are
-// NULLABLE, others REQUIRED. The description carries the source type.
-func BigQuerySchema(cols []pipeline.Column) []BigQueryField {
-	out := make([]BigQueryField, len(cols))
-	for i, c := range cols {
-		mode := "REQUIRED"
-		if c.Nullable {
-			mode = "NULLABLE"
-		}
-		out[i] = BigQueryField{Name: c.Name, Type: stages.BigQueryType(c), Mode: mode, Description: c.SourceType}
-	}
-	return out
 }
 
 // writeJSON writes v as one committed object name of sink.

@@ -210,7 +210,7 @@ func TestSchemaDecimalsAsStrings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var fields []BigQueryField
+	var fields []stages.BigQueryField
 	if err := json.Unmarshal(b, &fields); err != nil {
 		t.Fatal(err)
 	}

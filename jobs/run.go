@@ -12,6 +12,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/ora2gcs/ora2gcs/pipeline"
+	"github.com/ora2gcs/ora2gcs/stages"
 )
 
 // run is the in-memory state of the running job.
@@ -615,7 +616,7 @@ func (m *Manager) writeManifest(ctx context.Context, r *run, sink pipeline.Sink,
 	}
 	var errList []error
 	for _, s := range schemas {
-		if _, err := writeJSON(ctx, sink, s.name, BigQuerySchema(s.cols)); err != nil {
+		if _, err := writeJSON(ctx, sink, s.name, stages.BigQuerySchema(s.cols)); err != nil {
 			errList = append(errList, err)
 			errs = append(errs, err.Error())
 			for i := range man.Tables {

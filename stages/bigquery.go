@@ -24,6 +24,32 @@ const (
 	BQJSON       = "JSON"
 )
 
+// BigQueryField is one field of a BigQuery JSON schema file.
+type BigQueryField struct {
+	Name        string `json:"name"`
+	Type        string `json:"type"`
+	Mode        string `json:"mode"`
+	Description string `json:"description,omitempty"`
+}
+
+// BigQuerySchema is the BigQuery schema of the NDJSON ora2gcs writes for
+// cols: each column's type is BigQueryType (the one mapping, which
+// docs/TYPES.md documents; the encoder's NDJSONOptions.BigQuery checks
+// every value against it). --decimals-as-strings does not change it:
+// BigQuery reads quoted NUMERIC and BIGNUMERIC values. Nullable columns are
+// NULLABLE, others REQUIRED. The description carries the source type.
+func BigQuerySchema(cols []pipeline.Column) []BigQueryField {
+	out := make([]BigQueryField, len(cols))
+	for i, c := range cols {
+		mode := "REQUIRED"
+		if c.Nullable {
+			mode = "NULLABLE"
+		}
+		out[i] = BigQueryField{Name: c.Name, Type: BigQueryType(c), Mode: mode, Description: c.SourceType}
+	}
+	return out
+}
+
 // Limits of BigQuery's types that the mapping and the value checks use.
 const (
 	numericIntDigits    = 29 // NUMERIC: precision 38, scale 9

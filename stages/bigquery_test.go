@@ -172,3 +172,17 @@ func TestEncodeBigQueryRowError(t *testing.T) {
 		t.Fatalf("err = %v, want row 2 and column AMT named", err)
 	}
 }
+
+// TestBigQuerySchema: types come from BigQueryType (tested above and
+// against docs/TYPES.md); the schema adds mode and description.
+func TestBigQuerySchema(t *testing.T) {
+	cols := []pipeline.Column{
+		{Name: "A", Type: pipeline.TypeDecimal, Precision: 13, Scale: 2, SourceType: "NUMBER(13,2)"},
+		{Name: "B", Type: pipeline.TypeTimestamp, Scale: 9, SourceType: "TIMESTAMP(9)", Nullable: true},
+	}
+	want := []BigQueryField{{"A", "NUMERIC", "REQUIRED", "NUMBER(13,2)"}, {"B", "STRING", "NULLABLE", "TIMESTAMP(9)"}}
+	got := BigQuerySchema(cols)
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("schema %+v, want %+v", got, want)
+	}
+}
