@@ -12,8 +12,8 @@ import (
 
 	"github.com/godror/godror"
 
+	"github.com/ora2gcs/ora2gcs/internal/sqlsource"
 	"github.com/ora2gcs/ora2gcs/pipeline"
-	"github.com/ora2gcs/ora2gcs/sources/sqlsource"
 )
 
 // dialect is the Oracle sqlsource.Dialect.

@@ -7,8 +7,8 @@ import (
 
 	"github.com/godror/godror"
 
+	"github.com/ora2gcs/ora2gcs/internal/sqlsource"
 	"github.com/ora2gcs/ora2gcs/pipeline"
-	"github.com/ora2gcs/ora2gcs/sources/sqlsource"
 )
 
 var _ sqlsource.WatermarkDialect = dialect{}

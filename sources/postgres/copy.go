@@ -11,8 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ora2gcs/ora2gcs/internal/sqlsource"
 	"github.com/ora2gcs/ora2gcs/pipeline"
-	"github.com/ora2gcs/ora2gcs/sources/sqlsource"
 )
 
 // copyReader reads a table with COPY (SELECT …) TO STDOUT in text format,

@@ -12,8 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/ora2gcs/ora2gcs/internal/sqlsource"
 	"github.com/ora2gcs/ora2gcs/pipeline"
-	"github.com/ora2gcs/ora2gcs/sources/sqlsource"
 )
 
 // dialect is the PostgreSQL sqlsource.Dialect.

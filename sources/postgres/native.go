@@ -11,8 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/ora2gcs/ora2gcs/internal/sqlsource"
 	"github.com/ora2gcs/ora2gcs/pipeline"
-	"github.com/ora2gcs/ora2gcs/sources/sqlsource"
 )
 
 // nativeDialect reads tables with pgx's wire-level interface: one prepared

@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ora2gcs/ora2gcs/internal/sqlsource"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/sources/postgres"
 	"github.com/ora2gcs/ora2gcs/sources/postgres/pgtest"
-	"github.com/ora2gcs/ora2gcs/sources/sqlsource"
 )
 
 // stallSchema creates a schema of its own with table t (1000 rows) and
