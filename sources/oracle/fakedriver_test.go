@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
 
@@ -464,23 +465,34 @@ func (f *fakeDB) lobLocator(dbType string, v driver.Value) driver.Value {
 }
 
 // fakeLob reads a LOB value the way godror's dpiLobReader does, one
-// dpiLob_readBytes round trip per Read (lob.go:251-360), but in chunks of
-// f.lobChunk bytes that may end inside a UTF-8 character (godror asks for
-// whole characters, lob.go:289-292, 335-358): the reader must not depend
-// on where a chunk ends. f.lobErr fails the first read (ORA-22924).
+// dpiLob_readBytes round trip per Read (lob.go:251-365), in chunks of at
+// most f.lobChunk bytes (the reader must not depend on their size).
+// f.lobErr fails the first read (ORA-22924).
+//
+// A CLOB read ends as godror v0.51.2 ends it: every utf8.RuneError at the
+// end of what was read is dropped, byte by byte, as a cut character ("trim
+// last erroneous encodings", lob.go:338-349) — so a chunk never ends
+// inside a character, and a genuine U+FFFD there is dropped too — and
+// the offset advances only past what was kept, so the next read starts
+// at the dropped characters; a read that keeps nothing ends the LOB
+// (amount != 0 && n == 0, lob.go:361-365). A CLOB ending in U+FFFD
+// therefore loses those characters, and one whose next read is nothing
+// but U+FFFD loses the rest of its text.
 type fakeLob struct {
-	db   *fakeDB
-	data string
-	off  int
-	clob bool
+	db       *fakeDB
+	data     string
+	off      int
+	clob     bool
+	finished bool
 }
 
 // Size is godror's dpiLobReader.Size (lob.go:219-231): the length ODPI-C
-// prefetched with the row (no round trip), in characters and with ErrCLOB
-// for a CLOB.
+// prefetched with the row (no round trip); for a CLOB in characters as
+// Oracle counts them, UTF-16 code units (godror advances its offset by
+// utf16.RuneLen, lob.go:350-357), with ErrCLOB.
 func (l *fakeLob) Size() (int64, error) {
 	if l.clob {
-		return int64(utf8.RuneCountInString(l.data)), godror.ErrCLOB
+		return int64(len(utf16.Encode([]rune(l.data)))), godror.ErrCLOB
 	}
 	return int64(len(l.data)), nil
 }
@@ -493,13 +505,26 @@ func (l *fakeLob) Read(p []byte) (int, error) {
 	if lobErr != nil {
 		return 0, lobErr
 	}
-	if l.off >= len(l.data) {
+	if l.finished || l.off >= len(l.data) {
 		return 0, io.EOF
 	}
 	if chunk <= 0 {
 		chunk = 8132 // a SecureFile chunk size
 	}
 	n := copy(p[:min(len(p), chunk)], l.data[l.off:])
+	if l.clob {
+		for { // lob.go:338-349
+			r, size := utf8.DecodeLastRune(p[:n])
+			if size == 0 || r != utf8.RuneError {
+				break
+			}
+			n--
+		}
+		if n == 0 {
+			l.finished = true
+			return 0, io.EOF
+		}
+	}
 	l.off += n
 	return n, nil
 }

@@ -504,3 +504,66 @@ func lobLen(v any) int {
 	}
 	return -1
 }
+
+// TestOracleCLOBReplacementChars: U+FFFD is ordinary text in a CLOB, but
+// the driver's CLOB reader drops it where it ends a read. A streamed CLOB
+// with U+FFFD inside arrives whole; one ending in U+FFFD either arrives
+// whole or fails the read naming the column and U+FFFD: never written cut.
+func TestOracleCLOBReplacementChars(t *testing.T) {
+	o := openOracleIT(t, nil)
+	var cs string
+	if err := o.c.DB().QueryRowContext(o.ctx, `SELECT VALUE FROM NLS_DATABASE_PARAMETERS WHERE PARAMETER = 'NLS_CHARACTERSET'`).Scan(&cs); err != nil {
+		t.Fatal(err)
+	}
+	if cs != "AL32UTF8" && cs != "UTF8" {
+		t.Skipf("database character set %s cannot store U+FFFD in a CLOB", cs)
+	}
+	fffd := "\uFFFD"
+	// build stores s1 repeated n1 times, then s2 repeated n2 times, as one CLOB
+	build := func(tab, s1 string, n1 int, s2 string, n2 int) {
+		// a PL/SQL block binds each distinct placeholder once, by position
+		o.exec(`DECLARE c CLOB; BEGIN DBMS_LOB.CREATETEMPORARY(c, TRUE);
+			FOR i IN 1..:n1 LOOP DBMS_LOB.WRITEAPPEND(c, LENGTH(:s1), :s1); END LOOP;
+			FOR i IN 1..:n2 LOOP DBMS_LOB.WRITEAPPEND(c, LENGTH(:s2), :s2); END LOOP;
+			INSERT INTO `+tab+` VALUES (1, c); COMMIT; END;`, n1, s1, n2, s2)
+	}
+	inside := o.table(`(ID NUMBER(2), C CLOB)`)
+	build(inside, "ab"+fffd+fffd+"z", 3000, "end", 1)
+	_, rows := o.read(inside, 1)
+	if want := strings.Repeat("ab"+fffd+fffd+"z", 3000) + "end"; len(rows) != 1 || rows[0][1] != want {
+		t.Fatalf("CLOB with U+FFFD inside: %d rows, value %T of %d bytes, want %d bytes", len(rows), rows[0][1], lobLen(rows[0][1]), len(want))
+	}
+
+	ending := o.table(`(ID NUMBER(2), C CLOB)`)
+	build(ending, "a", 2000, fffd, 2)
+	ti, err := o.c.Describe(o.ctx, ending)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := o.c.Open(o.ctx, ti, nil, pipeline.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	want := strings.Repeat("a", 2000) + fffd + fffd
+	var got any
+	for {
+		b, err := src.Next(o.ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if !strings.Contains(err.Error(), "U+FFFD") || !strings.Contains(err.Error(), "column C") {
+				t.Fatalf("read failed without saying why: %v", err)
+			}
+			t.Logf("CLOB ending in U+FFFD: %v", err)
+			return
+		}
+		for _, r := range b.Rows {
+			got = r[1]
+		}
+	}
+	if got != want {
+		t.Fatalf("CLOB ending in U+FFFD written as %T of %d bytes, want %d bytes", got, lobLen(got), len(want))
+	}
+}

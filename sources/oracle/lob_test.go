@@ -198,8 +198,9 @@ func BenchmarkLOBTable(b *testing.B) {
 
 // lobValuesTable is T.X with CLOB, NCLOB and BLOB values around the
 // inline limits: NULL, empty, short, exactly at and one past the limit,
-// multi-byte text whose characters the fake's 7-byte chunks cut in two
-// (2-, 3- and 4-byte UTF-8), and several MB.
+// multi-byte text (2-, 3- and 4-byte UTF-8) inside which the fake's
+// 7-byte chunk ends fall (a read is then cut back to whole characters, as
+// godror does, lob.go:338-349), and several MB.
 func lobValuesTable() *tableFake {
 	f := &tableFake{
 		cols: []fakeCol{{name: "ID", dbType: "NUMBER"}, {name: "C", dbType: "CLOB", nullable: true, nullableKnown: true},
@@ -221,7 +222,7 @@ func lobValuesTable() *tableFake {
 // (short ones inline, longer ones streamed in chunks through their
 // locators) give exactly the JSON lines of the whole-value inline read
 // godror does without LobAsReader, for every value around the limits,
-// with characters split across chunks, and with NULL and empty LOBs kept
+// with chunk ends falling inside characters, and with NULL and empty LOBs kept
 // apart where Oracle keeps them apart (an empty BLOB is "", an empty CLOB
 // NULL: Oracle has no empty strings).
 func TestLOBStreamedSameJSONAsInline(t *testing.T) {
@@ -336,5 +337,73 @@ func TestLOBShortAndEmptyNeedNoLOBRead(t *testing.T) {
 	}
 	if rows[2][1] != "short" || rows[3][1] != strings.Repeat("a", LOBInlineChars) {
 		t.Errorf("short CLOBs %v / %d bytes", rows[2][1], len(rows[3][1].(string)))
+	}
+}
+
+// TestCLOBReplacementCharsNotLost: godror's CLOB reader drops every U+FFFD
+// at the end of each read, taking it for a cut character, and ends the LOB
+// when a read keeps nothing (modelled by fakeLob.Read, godror v0.51.2
+// lob.go:338-349, 361-365). U+FFFD is ordinary text (what a mis-converted
+// character became), so a streamed CLOB ending in it would lose those
+// characters, and one of nothing but U+FFFD would arrive empty: NULL. The
+// reader checks every streamed LOB against the length ODPI-C prefetched
+// with the row (lob.go:219-231, in UTF-16 code units for a CLOB): a short
+// read fails the table naming the column instead of writing the value cut.
+// U+FFFD inside a value, where the next read starts again at it, costs
+// nothing.
+func TestCLOBReplacementCharsNotLost(t *testing.T) {
+	const fffd = "\uFFFD"
+	read := func(t *testing.T, values ...string) ([][]any, error) {
+		f := &tableFake{
+			cols: []fakeCol{{name: "ID", dbType: "NUMBER"}, {name: "C", dbType: "CLOB", nullable: true, nullableKnown: true}},
+			decl: [][2]string{{"ID", "NUMBER"}, {"C", "CLOB"}},
+		}
+		for i, v := range values {
+			f.rows = append(f.rows, []driver.Value{godror.Number(fmt.Sprint(i)), v})
+		}
+		fake, c := f.open(t, Config{})
+		fake.lobChunk = 1000
+		ti, err := c.Describe(context.Background(), "T.X")
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := c.Open(context.Background(), ti, nil, pipeline.ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return readAll(t, src)
+	}
+	t.Run("inside a value", func(t *testing.T) {
+		// chunk ends of 1000 bytes fall on U+FFFD many times
+		v := strings.Repeat("ab"+fffd+fffd+"😀", 1500) + "end"
+		rows, err := read(t, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rows[0][1] != v {
+			t.Fatalf("CLOB of %d bytes came back as %d bytes", len(v), len(rows[0][1].(string)))
+		}
+	})
+	for _, tt := range []struct{ name, value string }{
+		{"ending in U+FFFD", strings.Repeat("a", 2*LOBInlineChars) + fffd + fffd},
+		{"nothing but U+FFFD", strings.Repeat(fffd, 2*LOBInlineChars)},
+		{"U+FFFD for a whole read", strings.Repeat("a", 2*LOBInlineChars) + strings.Repeat(fffd, 400) + strings.Repeat("z", 5000)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rows, err := read(t, "ok", tt.value)
+			if err == nil {
+				got, _ := rows[len(rows)-1][1].(string)
+				t.Fatalf("a CLOB of %d characters was written as %d bytes with no error", len([]rune(tt.value)), len(got))
+			}
+			for _, w := range []string{`column C`, "U+FFFD", "characters"} {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("%q lacks %q", err, w)
+				}
+			}
+			if pipeline.IsTransient(err) {
+				t.Errorf("retrying reads the same cut value: %v", err)
+			}
+			t.Log(err)
+		})
 	}
 }

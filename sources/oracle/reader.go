@@ -444,13 +444,12 @@ func (r *rawReader) readLOB(c pipeline.Column, v any) (any, error) {
 	// an empty LOB needs no read: ODPI-C prefetches every LOB's length with
 	// the row (dpiStmt.c:528-535), and godror's reader reports it, for a
 	// CLOB in characters together with ErrCLOB (lob.go:219-231)
-	if sz, ok := lob.Reader.(interface{ Size() (int64, error) }); ok {
-		if n, err := sz.Size(); n == 0 && (err == nil || errors.Is(err, godror.ErrCLOB)) {
-			if lob.IsClob {
-				return nil, nil
-			}
-			return []byte{}, nil
+	size, sized := lobLength(lob)
+	if sized && size == 0 {
+		if lob.IsClob {
+			return nil, nil
 		}
+		return []byte{}, nil
 	}
 	buf := r.lobBuf[:0]
 	for {
@@ -474,6 +473,11 @@ func (r *rawReader) readLOB(c pipeline.Column, v any) (any, error) {
 	} else {
 		r.lobBuf = nil
 	}
+	if sized {
+		if err := lobComplete(lob.IsClob, buf, size); err != nil {
+			return nil, err
+		}
+	}
 	if lob.IsClob {
 		if len(buf) == 0 {
 			return nil, nil
@@ -495,4 +499,59 @@ func emptyInline(v any) bool {
 		return len(x) == 0
 	}
 	return false
+}
+
+// lobLength is the length ODPI-C prefetched with the row (godror's
+// dpiLobReader.Size, lob.go:219-231): bytes for a BLOB, characters as
+// Oracle counts them (UTF-16 code units) for a CLOB or NCLOB, which godror
+// reports together with ErrCLOB. ok is false when the reader has none.
+func lobLength(lob *godror.Lob) (n int64, ok bool) {
+	sz, ok := lob.Reader.(interface{ Size() (int64, error) })
+	if !ok {
+		return 0, false
+	}
+	n, err := sz.Size()
+	if err != nil && !errors.Is(err, godror.ErrCLOB) {
+		return 0, false
+	}
+	return n, true
+}
+
+// lobComplete checks a LOB value read whole against its length. godror's
+// CLOB reader drops every U+FFFD that ends a read, taking it for a cut
+// character, and ends the LOB when a read keeps nothing (godror v0.51.2
+// lob.go:338-349, 361-365): a CLOB ending in U+FFFD, or holding a read's
+// worth of them in a row, would otherwise be written cut (or, when it is
+// nothing but U+FFFD, as NULL). A short value fails the table; retrying
+// reads it the same way.
+func lobComplete(clob bool, b []byte, want int64) error {
+	if !clob {
+		if int64(len(b)) == want {
+			return nil
+		}
+		return &Error{Kind: KindOther, Hint: fmt.Sprintf("the LOB read returned %d of its %d bytes; the table is not written with the value cut", len(b), want)}
+	}
+	if got := utf16Units(b); got != want {
+		return &Error{Kind: KindOther, Hint: fmt.Sprintf("the CLOB read returned %d of its %d characters: the Oracle driver (godror) drops U+FFFD "+
+			"(replacement) characters that end one of its reads, so a CLOB ending in U+FFFD, or holding a long run of them, "+
+			"cannot be read whole; the table is not written with the value cut (replace those U+FFFD characters in the source, "+
+			"or leave the column out through a view)", got, want)}
+	}
+	return nil
+}
+
+// utf16Units counts the UTF-16 code units of UTF-8 text b, as Oracle
+// counts a CLOB's characters: one per character, two for a character
+// beyond U+FFFF (a 4-byte sequence).
+func utf16Units(b []byte) int64 {
+	var n int64
+	for _, c := range b {
+		if c&0xC0 != 0x80 {
+			n++
+		}
+		if c >= 0xF0 {
+			n++
+		}
+	}
+	return n
 }

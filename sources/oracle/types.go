@@ -131,7 +131,8 @@ func isYearMonth(c pipeline.Column) bool {
 //   - INTERVAL DAY TO SECOND, as intervalExpr's text (or a time.Duration
 //     when read by name) → "+DD HH:MM:SS.FFFFFF";
 //     "Y-M" (INTERVAL YEAR TO MONTH) → "+YY-MM";
-//   - *godror.Lob (LobAsReader, BFILE) → []byte or string, read fully;
+//   - *godror.Lob (LobAsReader, BFILE) → []byte or string, read fully and
+//     checked against its length (see lobComplete);
 //   - float32/float64 (BINARY_FLOAT/DOUBLE) pass through, NaN and ±Inf too;
 //   - []byte, int64, uint64, bool pass through.
 func Normalize(c pipeline.Column, v any) (any, error) {
@@ -178,9 +179,15 @@ func Normalize(c pipeline.Column, v any) (any, error) {
 		if x == nil || x.Reader == nil {
 			return nil, nil
 		}
+		size, sized := lobLength(x)
 		b, err := io.ReadAll(x)
 		if err != nil {
 			return nil, fmt.Errorf("oracle: read LOB of %s: %w", c.Name, err)
+		}
+		if sized {
+			if err := lobComplete(x.IsClob, b, size); err != nil {
+				return nil, fmt.Errorf("oracle: column %s: %w", c.Name, err)
+			}
 		}
 		if x.IsClob {
 			if len(b) == 0 {
