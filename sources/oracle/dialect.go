@@ -711,13 +711,15 @@ func hasStreamedLOB(t pipeline.TableInfo) bool {
 // 3339 text with nanoseconds and the value's offset, formatted by the
 // database, so no client time-zone file is involved. A LOCAL TIME ZONE
 // value is first cast to a TIMESTAMP WITH TIME ZONE in the session zone
-// (TZH/TZM need a zone of the value itself).
+// (TZH/TZM need a zone of the value itself). The year is SYYYY: YYYY
+// would print a BC year without its sign (Normalize refuses BC years, as
+// the encoder refuses godror's).
 func tzTextExpr(c pipeline.Column) string {
 	q := quoteIdent(c.Name)
 	if strings.Contains(strings.ToUpper(c.SourceType), "LOCAL") {
 		q = "CAST(" + q + " AS TIMESTAMP(9) WITH TIME ZONE)"
 	}
-	return "TO_CHAR(" + q + `, 'YYYY-MM-DD"T"HH24:MI:SS.FF9TZH:TZM')`
+	return "TO_CHAR(" + q + `, 'SYYYY-MM-DD"T"HH24:MI:SS.FF9TZH:TZM')`
 }
 
 // SelectItem is the SELECT list entry that reads column c exactly: its

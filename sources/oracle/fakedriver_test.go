@@ -28,6 +28,9 @@ type fakeCol struct {
 	hasPS         bool
 	nullable      bool
 	nullableKnown bool
+	// signedYear: the column is TO_CHAR(…, 'SYYYY…') of a datetime
+	// (see oraTZRegion.toChar).
+	signedYear bool
 }
 
 // fakeResult is what the fake database answers to one query.
@@ -411,13 +414,13 @@ func (r *fakeRows) Next(dest []driver.Value) error {
 		switch x := v.(type) {
 		case oraDateTime:
 			if r.res.cols[i].dbType == "VARCHAR2" { // selected with TO_CHAR
-				dest[i] = oraTZRegion{ts: x, offset: x.tzh*3600 + x.tzm*60}.toChar()
+				dest[i] = oraTZRegion{ts: x, offset: x.tzh*3600 + x.tzm*60}.toChar(r.res.cols[i].signedYear)
 			} else {
 				dest[i] = x.godror(r.res.cols[i].dbType, r.tz)
 			}
 		case oraTZRegion:
 			if r.res.cols[i].dbType == "VARCHAR2" {
-				dest[i] = x.toChar()
+				dest[i] = x.toChar(r.res.cols[i].signedYear)
 			} else {
 				return x.godrorFetch()
 			}
@@ -576,10 +579,25 @@ func (v oraTZRegion) godrorFetch() error {
 	return oraErr(1805, "possible error in date/time operation")
 }
 
-// toChar is TO_CHAR(v, 'YYYY-MM-DD"T"HH24:MI:SS.FF9TZH:TZM').
-func (v oraTZRegion) toChar() string {
-	t := time.Date(v.ts.y, time.Month(v.ts.mo), v.ts.d, v.ts.h, v.ts.mi, v.ts.s, v.ts.ns, time.FixedZone("", v.offset))
-	return t.Format("2006-01-02T15:04:05.000000000-07:00")
+// toChar is TO_CHAR(v, 'YYYY-MM-DD"T"HH24:MI:SS.FF9TZH:TZM'), or with
+// signed 'SYYYY-…'. Oracle's years run -4712..9999 (negative: BC); YYYY
+// prints a BC year without its sign (44 BC as 0044), SYYYY prefixes a
+// minus sign for BC and a blank for AD (SQL Language Reference,
+// "Datetime Format Elements").
+func (v oraTZRegion) toChar(signed bool) string {
+	y := v.ts.y
+	sign := ""
+	if signed {
+		sign = " "
+	}
+	if y < 0 {
+		y = -y
+		if signed {
+			sign = "-"
+		}
+	}
+	t := time.Date(2000, time.Month(v.ts.mo), v.ts.d, v.ts.h, v.ts.mi, v.ts.s, v.ts.ns, time.FixedZone("", v.offset))
+	return fmt.Sprintf("%s%04d", sign, y) + t.Format("-01-02T15:04:05.000000000-07:00")
 }
 
 // oraJSON is a native JSON (21c+) value: the document as stored.
@@ -611,8 +629,11 @@ func describeSelect(q string, cols []fakeCol) []fakeCol {
 		if strings.Contains(q, "EXTRACT(DAY FROM "+quoteIdent(c.name)+")") {
 			out[i] = fakeCol{name: c.name, dbType: "VARCHAR2", nullable: true, nullableKnown: true}
 		}
-		if strings.Contains(q, "TO_CHAR("+quoteIdent(c.name)+", ") || strings.Contains(q, "TO_CHAR(CAST("+quoteIdent(c.name)+" AS ") {
-			out[i] = fakeCol{name: c.name, dbType: "VARCHAR2", nullable: true, nullableKnown: true}
+		for _, pre := range []string{"TO_CHAR(" + quoteIdent(c.name) + ", ", "TO_CHAR(CAST(" + quoteIdent(c.name) + " AS TIMESTAMP(9) WITH TIME ZONE), "} {
+			if j := strings.Index(q, pre); j >= 0 {
+				out[i] = fakeCol{name: c.name, dbType: "VARCHAR2", nullable: true, nullableKnown: true,
+					signedYear: strings.HasPrefix(q[j+len(pre):], "'SYYYY")}
+			}
 		}
 		if strings.Contains(q, "JSON_SERIALIZE("+quoteIdent(c.name)+" RETURNING CLOB)") {
 			out[i] = fakeCol{name: c.name, dbType: "CLOB", nullable: true, nullableKnown: true}

@@ -143,8 +143,11 @@ func Normalize(c pipeline.Column, v any) (any, error) {
 		if x == "" {
 			return nil, nil
 		}
-		if c.Type == pipeline.TypeTimestampTZ { // tzTextExpr's text
-			ts, err := time.Parse("2006-01-02T15:04:05.999999999-07:00", x)
+		if c.Type == pipeline.TypeTimestampTZ { // tzTextExpr's text: SYYYY, blank for AD
+			if strings.HasPrefix(x, "-") {
+				return nil, fmt.Errorf("oracle: column %s (%s): %s is a year before 0001 (BC), which the export cannot write", c.Name, c.SourceType, x)
+			}
+			ts, err := time.Parse("2006-01-02T15:04:05.999999999-07:00", strings.TrimLeft(x, " +"))
 			if err != nil {
 				return nil, fmt.Errorf("oracle: column %s (%s): %w", c.Name, c.SourceType, err)
 			}

@@ -88,3 +88,59 @@ func TestTZFileMismatchFallsBackToText(t *testing.T) {
 		}
 	}
 }
+
+// TestTZTextKeepsYearSign: Oracle's years run -4712..9999, and TO_CHAR's
+// YYYY prints a BC year without its sign (modelled by oraTZRegion.toChar),
+// so the text fallback of ORA-01805 would turn a TIMESTAMP WITH TIME ZONE
+// of 44 BC into one of 44 AD. The fallback formats SYYYY and, as godror's
+// own read does (the encoder refuses years before 0001), fails the table
+// on a BC value instead of moving it by 88 years.
+func TestTZTextKeepsYearSign(t *testing.T) {
+	f := &tableFake{
+		cols: []fakeCol{{name: "ID", dbType: "NUMBER"}, {name: "TZ", dbType: "TIMESTAMP WITH TIME ZONE", prec: 6, hasPS: true}},
+		decl: [][2]string{{"ID", "NUMBER"}, {"TZ", "TIMESTAMP(6) WITH TIME ZONE"}},
+		rows: [][]driver.Value{
+			{"1", oraTZRegion{ts: oraDateTime{y: 2024, mo: 7, d: 1, h: 12}, region: "America/Ciudad_Juarez", offset: -6 * 3600}},
+			{"2", oraTZRegion{ts: oraDateTime{y: -44, mo: 3, d: 15, h: 12}, region: "Europe/Rome", offset: 3600}},
+		},
+	}
+	fake, c := f.open(t, Config{})
+	ti, err := c.Describe(context.Background(), "T.X")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows [][]any
+	for attempt := 1; attempt <= 2; attempt++ {
+		var src pipeline.Source
+		if src, err = c.Open(context.Background(), ti, nil, pipeline.ReadOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if rows, err = readAll(t, src); err == nil || !pipeline.IsTransient(err) {
+			break
+		}
+	}
+	if err == nil {
+		t.Fatalf("a TIMESTAMP WITH TIME ZONE of 44 BC was read as %v", rows[len(rows)-1][1])
+	}
+	if q := tableSelectCall(t, fake).SQL; !strings.Contains(q, `TO_CHAR("TZ", 'SYYYY-`) {
+		t.Fatalf("the fallback does not read the year's sign: %s", q)
+	}
+	if !strings.Contains(err.Error(), "before 0001") || !strings.Contains(err.Error(), "TZ") {
+		t.Fatalf("error does not say why: %v", err)
+	}
+	t.Log(err)
+
+	ad := &tableFake{cols: f.cols, decl: f.decl, rows: f.rows[:1]} // an AD year still reads
+	_, c = ad.open(t, Config{})
+	c.setTZText("T.X")
+	src, err := c.Open(context.Background(), ti, nil, pipeline.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows, err = readAll(t, src); err != nil || len(rows) != 1 {
+		t.Fatalf("%v %v", rows, err)
+	}
+	if got := rows[0][1].(time.Time).Format(time.RFC3339); got != "2024-07-01T12:00:00-06:00" {
+		t.Fatalf("TZ = %s", got)
+	}
+}
