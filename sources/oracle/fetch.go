@@ -18,6 +18,18 @@ const FetchBufferBytes = 16 << 20
 // and length arrays (dpiVar.c, dpiVar__initBuffer).
 const dpiDataBytes = 40
 
+// ociNumberBytes and numberTextBytes are ODPI-C's buffers for a NUMBER
+// value: the OCINumber itself (DPI_OCI_NUMBER_SIZE, dpiOracleType.c:128-132;
+// a fixed size that overrides the 40 bytes godror asks for, dpiVar.c:94-95)
+// and, when godror fetches it as text (every NUMBER but NUMBER(p) with
+// p ≤ 18, which ODPI-C fetches as int64, dpiOracleType.c:546-548), a text
+// buffer of DPI_NUMBER_AS_TEXT_CHARS per row (dpiVar.c:938-950,
+// dpiImpl.h:104).
+const (
+	ociNumberBytes  = 22
+	numberTextBytes = 173
+)
+
 // lobLocatorBytes is a LOB column's share of a fetch array row when it
 // holds a locator: ODPI-C's dpiLob and the OCI locator.
 const lobLocatorBytes = 112
@@ -25,8 +37,8 @@ const lobLocatorBytes = 112
 // RowBufferBytes estimates the client buffer one row of cols takes in
 // godror's fetch array, from the declared types: the column's maximum
 // size as the client receives it (VARCHAR2(n CHAR) and NVARCHAR2(n): up to
-// 4 bytes a character in UTF-8; NUMBER: godror's 40-byte text buffer,
-// stmt.go:3464-3469; DATE and TIMESTAMP: an OCIDateTime descriptor; LOBs
+// 4 bytes a character in UTF-8; NUMBER: the OCINumber and its text
+// buffer, see ociNumberBytes; DATE and TIMESTAMP: an OCIDateTime descriptor; LOBs
 // read through their locator: the locator) plus ODPI-C's per-value data.
 // LONG, LONG RAW and XMLTYPE grow dynamically and are bounded separately
 // (see Config.LOBMemory); they count as a locator here.
@@ -60,10 +72,13 @@ func columnBufferBytes(c pipeline.Column) int {
 			return 2000
 		}
 		return size
-	case t == "INTEGER", strings.HasPrefix(t, "BINARY_"), t == "BOOLEAN":
+	case strings.HasPrefix(t, "BINARY_"), t == "BOOLEAN":
 		return 8
-	case strings.HasPrefix(t, "NUMBER"), strings.HasPrefix(t, "FLOAT"):
-		return 40
+	case strings.HasPrefix(t, "NUMBER"), strings.HasPrefix(t, "FLOAT"), t == "INTEGER":
+		if strings.HasPrefix(t, "NUMBER(") && !strings.Contains(t, ",") && size <= 18 {
+			return ociNumberBytes // NUMBER(p), p ≤ 18: fetched as int64
+		}
+		return ociNumberBytes + numberTextBytes
 	case t == "DATE", strings.HasPrefix(t, "TIMESTAMP"), strings.HasPrefix(t, "INTERVAL"):
 		return 64
 	case t == "ROWID", strings.HasPrefix(t, "UROWID"):

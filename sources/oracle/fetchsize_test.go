@@ -2,7 +2,11 @@ package oracle
 
 import (
 	"context"
+	"database/sql/driver"
+	"fmt"
 	"testing"
+
+	"github.com/godror/godror"
 
 	"github.com/ora2gcs/ora2gcs/pipeline"
 )
@@ -53,6 +57,58 @@ func TestFetchArraySizeFromSourceURL(t *testing.T) {
 			fetch, prefetch := godrorStmtOptions(tableSelectCall(t, fake).Args)
 			if fetch != tt.fetch || prefetch != tt.prefet {
 				t.Fatalf("godror fetch array %d prefetch %d, want %d %d", fetch, prefetch, tt.fetch, tt.prefet)
+			}
+		})
+	}
+}
+
+// TestFetchSizeCountsNumberBuffers: ODPI-C keeps a NUMBER value in its
+// OCINumber (DPI_OCI_NUMBER_SIZE, 22 bytes: dpiOracleType.c:128-132, a
+// fixed size that overrides godror's requested 40 bytes, dpiVar.c:94-95)
+// and, for the text godror asks for (NUMBER as bytes, stmt.go:3464-3469),
+// one more DPI_NUMBER_AS_TEXT_CHARS (173) bytes per row of the array
+// (dpiVar.c:938-950); a NUMBER(p) of p ≤ 18 digits is fetched as int64
+// without the text buffer (dpiOracleType.c:546-548). The fetch array of a
+// wide NUMBER table must fit FetchBufferBytes with those sizes.
+func TestFetchSizeCountsNumberBuffers(t *testing.T) {
+	for _, tt := range []struct {
+		decl  string
+		value driver.Value
+		bytes int // ODPI-C's buffers per value
+	}{
+		{"NUMBER(15,3)", godror.Number("1.5"), 22 + 173},
+		{"NUMBER", godror.Number("1.5"), 22 + 173},
+		{"NUMBER(10)", int64(1), 22},
+	} {
+		t.Run(tt.decl, func(t *testing.T) {
+			f := &tableFake{}
+			row := make([]driver.Value, 274)
+			for i := range row {
+				name := fmt.Sprintf("N%03d", i)
+				f.cols = append(f.cols, fakeCol{name: name, dbType: "NUMBER"})
+				f.decl = append(f.decl, [2]string{name, tt.decl})
+				row[i] = tt.value
+			}
+			f.rows = [][]driver.Value{row}
+			fake, c := f.open(t, Config{})
+			ti, err := c.Describe(context.Background(), "T.X")
+			if err != nil {
+				t.Fatal(err)
+			}
+			src, err := c.Open(context.Background(), ti, nil, pipeline.ReadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := readAll(t, src); err != nil {
+				t.Fatal(err)
+			}
+			fetch, _ := godrorStmtOptions(tableSelectCall(t, fake).Args)
+			held := fetch * 274 * (dpiDataBytes + tt.bytes)
+			if held > FetchBufferBytes {
+				t.Fatalf("fetch array %d rows holds %d MiB of NUMBER buffers, budget %d MiB", fetch, held>>20, FetchBufferBytes>>20)
+			}
+			if want := FetchBufferBytes / (274 * (dpiDataBytes + tt.bytes)); fetch < want {
+				t.Fatalf("fetch array %d rows, the budget holds %d", fetch, want)
 			}
 		})
 	}
