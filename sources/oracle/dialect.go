@@ -530,12 +530,15 @@ func (c *Connector) Open(ctx context.Context, t pipeline.TableInfo, snap pipelin
 	if opts.FetchArraySize <= 0 || c.cfg.fetchFromSource {
 		opts.FetchArraySize = c.cfg.FetchArraySize
 	}
-	src, err := c.openConsistent(ctx, t, snap, opts)
 	key := t.Schema + "." + t.Name
-	if err != nil && Code(err) == 1805 && hasTZColumn(t) && c.setTZText(key) {
+	asText := c.tzTextFor(key)
+	src, err := c.openConsistent(ctx, t, snap, opts)
+	if err != nil && Code(err) == 1805 && hasTZColumn(t) && !asText {
+		c.setTZText(key)
+		asText = true
 		src, err = c.openConsistent(ctx, t, snap, opts)
 	}
-	if err != nil || !hasTZColumn(t) || c.tzTextFor(key) {
+	if err != nil || !hasTZColumn(t) || asText {
 		return src, err
 	}
 	return &tzWatch{Source: src, c: c, key: key}, nil
@@ -564,19 +567,14 @@ func hasTZColumn(t pipeline.TableInfo) bool {
 	return false
 }
 
-// setTZText makes table's time-zone columns read as text; false when they
-// already were.
-func (c *Connector) setTZText(table string) bool {
+// setTZText makes table's time-zone columns read as text from now on.
+func (c *Connector) setTZText(table string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.tzText[table] {
-		return false
-	}
 	if c.tzText == nil {
 		c.tzText = map[string]bool{}
 	}
 	c.tzText[table] = true
-	return true
 }
 
 func (c *Connector) tzTextFor(table string) bool {
@@ -585,8 +583,11 @@ func (c *Connector) tzTextFor(table string) bool {
 	return c.tzText[table]
 }
 
-// tzWatch turns the first ORA-01805 of a table into a transient error after
-// switching the table to time-zone columns as text, so the retry succeeds.
+// tzWatch wraps a reader that reads a table's time-zone columns natively:
+// its ORA-01805 switches the table to time-zone columns as text and is
+// transient, so the retry succeeds. Every such reader does so, not only
+// the first: the ranges of a table fail each on their own, and whichever
+// error the job sees first decides whether the table is retried.
 type tzWatch struct {
 	pipeline.Source
 	c   *Connector
@@ -595,7 +596,8 @@ type tzWatch struct {
 
 func (w *tzWatch) Next(ctx context.Context) (*pipeline.Batch, error) {
 	b, err := w.Source.Next(ctx)
-	if err != nil && Code(err) == 1805 && w.c.setTZText(w.key) {
+	if err != nil && Code(err) == 1805 {
+		w.c.setTZText(w.key)
 		return nil, &Error{Kind: KindTransient, Code: 1805, Hint: "the table is read again with its time-zone columns as text", Err: err}
 	}
 	return b, err

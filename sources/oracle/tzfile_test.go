@@ -144,3 +144,45 @@ func TestTZTextKeepsYearSign(t *testing.T) {
 		t.Fatalf("TZ = %s", got)
 	}
 }
+
+// TestTZFileMismatchEveryRangeRetries: the ranges of one table are read at
+// once, and each meets ORA-01805 on its own. Whichever error the job sees
+// first decides whether the table is retried, so every reader opened
+// before the switch to text must report it as transient, not only the
+// first one (the others would fail the table for good).
+func TestTZFileMismatchEveryRangeRetries(t *testing.T) {
+	f := &tableFake{
+		cols: []fakeCol{{name: "ID", dbType: "NUMBER"}, {name: "TZ", dbType: "TIMESTAMP WITH TIME ZONE", prec: 6, hasPS: true}},
+		decl: [][2]string{{"ID", "NUMBER"}, {"TZ", "TIMESTAMP(6) WITH TIME ZONE"}},
+		rows: [][]driver.Value{{"1", oraTZRegion{ts: oraDateTime{y: 2024, mo: 7, d: 1, h: 12}, region: "America/Ciudad_Juarez", offset: -6 * 3600}}},
+	}
+	_, c := f.open(t, Config{})
+	ti, err := c.Describe(context.Background(), "T.X")
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := c.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo := RowidCreate(1, 1, 100, 0)
+	ranges := []pipeline.Range{{Index: 0, Total: 2, Hi: lo}, {Index: 1, Total: 2, Lo: lo}}
+	var srcs []pipeline.Source
+	for i := range ranges {
+		src, err := c.Open(context.Background(), ti, snap, pipeline.ReadOptions{Range: &ranges[i]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer src.Close()
+		srcs = append(srcs, src)
+	}
+	for i, src := range srcs {
+		_, err := src.Next(context.Background())
+		if err == nil || Code(err) != 1805 {
+			t.Fatalf("range %d: %v, want ORA-01805", i, err)
+		}
+		if !pipeline.IsTransient(err) {
+			t.Fatalf("range %d: ORA-01805 is not retried, so the table fails although its retry reads it as text: %v", i, err)
+		}
+	}
+}
