@@ -28,7 +28,9 @@
 //   - CLOB, NCLOB and BLOB values longer than LOBInlineChars characters
 //     (LOBInlineBytes bytes) are streamed through their locators, so godror's
 //     fetch buffers never hold LOB data; batches of LOB tables are cut at an
-//     eighth of Config.LOBMemory.
+//     eighth of Config.LOBMemory. A streamed value shorter than the length
+//     Oracle sent with the row (godror drops U+FFFD ending a CLOB read)
+//     fails the table instead of being written cut.
 //   - Errors from the database go through Translate: lost connections are
 //     transient (pipeline.IsTransient), ORA-01555/08180/01466 say how to
 //     avoid them, a missing Instant Client (DPI-1047) names what to install.
