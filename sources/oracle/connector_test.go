@@ -644,6 +644,10 @@ func TestConnectorRanges(t *testing.T) {
 			{"IOT without DBA_EXTENTS", oracleFake{extentErr: oraErr(942, "table or view does not exist"),
 				chunkErr: oraErr(29491, "invalid table for chunking")}, "ORA-29491"},
 			{"IOT with DBA_EXTENTS", oracleFake{noExtents: true}, "no table segment"},
+			// DBMS_PARALLEL_EXECUTE's own refusals (ORA-29490 insufficient
+			// privilege, ORA-29490..29499): one range is always a correct read
+			{"DBMS_PARALLEL_EXECUTE refuses", oracleFake{extentErr: oraErr(942, "table or view does not exist"),
+				chunkErr: oraErr(29490, "insufficient privilege")}, "ORA-29490"},
 			{"no privilege for either", oracleFake{extentErr: oraErr(942, "table or view does not exist"),
 				chunkErr: errors.New("ORA-06550: line 1, column 7:\nPLS-00201: identifier 'DBMS_PARALLEL_EXECUTE' must be declared")}, "SELECT_CATALOG_ROLE"},
 		} {

@@ -260,8 +260,10 @@ func splitTable(ctx context.Context, db *sql.DB, owner, name string, n int) ([]p
 	switch {
 	case err2 == nil:
 		return rs, "", nil
+	case Code(err2) == 29491:
+		return one, "DBMS_PARALLEL_EXECUTE cannot chunk it by ROWID (ORA-29491: an index-organized or other table without physical ROWIDs)", nil
 	case cannotChunk(err2):
-		return one, fmt.Sprintf("DBMS_PARALLEL_EXECUTE cannot chunk it by ROWID (ORA-%05d: an index-organized or other table without physical ROWIDs)", Code(err2)), nil
+		return one, fmt.Sprintf("DBMS_PARALLEL_EXECUTE refused to chunk it (ORA-%05d)", Code(err2)), nil
 	case privilegeDenied(err2):
 		return one, fmt.Sprintf("the user may read neither DBA_EXTENTS (%s) nor use DBMS_PARALLEL_EXECUTE (%s): "+
 			"GRANT SELECT_CATALOG_ROLE (or SELECT on DBA_EXTENTS, DBA_OBJECTS and DBA_TABLESPACES) to split tables", oraCode(err), oraCode(err2)), nil
@@ -269,9 +271,11 @@ func splitTable(ctx context.Context, db *sql.DB, owner, name string, n int) ([]p
 	return nil, "", err2
 }
 
-// cannotChunk: DBMS_PARALLEL_EXECUTE refuses the table itself
-// (ORA-29491 invalid table for chunking: IOT, external, no ROWIDs).
-func cannotChunk(err error) bool { return Code(err) == 29491 }
+// cannotChunk: DBMS_PARALLEL_EXECUTE refuses the task with one of its own
+// errors, ORA-29490..29499 (ORA-29491 invalid table for chunking: IOT,
+// external, no ROWIDs; ORA-29490 insufficient privilege…). Reading the
+// table as one range is always correct, so none of them fails the table.
+func cannotChunk(err error) bool { c := Code(err); return c >= 29490 && c <= 29499 }
 
 // oraCode is "PLS-00201" or "ORA-NNNNN" of err, or "refused".
 func oraCode(err error) string {
