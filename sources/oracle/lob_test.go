@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/godror/godror"
 
@@ -405,5 +406,15 @@ func TestCLOBReplacementCharsNotLost(t *testing.T) {
 			}
 			t.Log(err)
 		})
+	}
+}
+
+// TestUTF16Units: the length check counts characters as Oracle counts a
+// CLOB's length, in UTF-16 code units, for any mix of 1- to 4-byte UTF-8.
+func TestUTF16Units(t *testing.T) {
+	for _, s := range []string{"", "a", "abcdefgh", "abcdefghi", "é€😀", strings.Repeat("ab€😀é", 37) + "xyz", "\uFFFD" + strings.Repeat("z", 17) + "😀"} {
+		if got, want := utf16Units([]byte(s)), int64(len(utf16.Encode([]rune(s)))); got != want {
+			t.Errorf("utf16Units(%q) = %d, want %d", s, got, want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -545,13 +546,24 @@ func lobComplete(clob bool, b []byte, want int64) error {
 // beyond U+FFFF (a 4-byte sequence).
 func utf16Units(b []byte) int64 {
 	var n int64
-	for _, c := range b {
-		if c&0xC0 != 0x80 {
-			n++
-		}
-		if c >= 0xF0 {
-			n++
+	count := func(b []byte) {
+		for _, c := range b {
+			if c&0xC0 != 0x80 { // not a continuation byte: a character
+				n++
+			}
+			if c >= 0xF0 { // a 4-byte sequence: a surrogate pair
+				n++
+			}
 		}
 	}
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 == 0 { // 8 ASCII characters
+			n += 8
+		} else {
+			count(b[:8])
+		}
+		b = b[8:]
+	}
+	count(b)
 	return n
 }
