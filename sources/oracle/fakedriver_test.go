@@ -79,6 +79,9 @@ type fakeDB struct {
 	lobChunk int
 	lobErr   error
 	lobReads int
+	// lobSizeErr, when set, fails every LOB's Size (dpiLob_getSize: a
+	// BFILE whose file is missing, ORA-22288); guarded by mu.
+	lobSizeErr error
 }
 
 // godrorStmtOptions applies the godror Options among args the way godror's
@@ -437,7 +440,7 @@ func (r *fakeRows) Next(dest []driver.Value) error {
 				dest[i] = x.extractText()
 			}
 		}
-		if r.lobAsReader {
+		if r.lobAsReader || r.res.cols[i].dbType == "BFILE" { // a BFILE is always a *godror.Lob (rows.go:584-613)
 			dest[i] = r.db.lobLocator(r.res.cols[i].dbType, dest[i])
 		}
 	}
@@ -461,7 +464,7 @@ func (f *fakeDB) lobLocator(dbType string, v driver.Value) driver.Value {
 	switch dbType {
 	case "CLOB", "NCLOB":
 		return &godror.Lob{Reader: &fakeLob{db: f, data: b, clob: true}, IsClob: true}
-	case "BLOB":
+	case "BLOB", "BFILE":
 		return &godror.Lob{Reader: &fakeLob{db: f, data: b}}
 	}
 	return v
@@ -493,7 +496,18 @@ type fakeLob struct {
 // prefetched with the row (no round trip); for a CLOB in characters as
 // Oracle counts them, UTF-16 code units (godror advances its offset by
 // utf16.RuneLen, lob.go:350-357), with ErrCLOB.
+//
+// A failing length (f.lobSizeErr) closes the LOB, as godror's getSize does
+// (lob.go:232-248): every later Read then reports io.EOF at once
+// (lob.go:259), so a reader that goes on reading gets an empty value.
 func (l *fakeLob) Size() (int64, error) {
+	l.db.mu.Lock()
+	sizeErr := l.db.lobSizeErr
+	l.db.mu.Unlock()
+	if sizeErr != nil {
+		l.finished = true
+		return 0, fmt.Errorf("getSize: %w", sizeErr)
+	}
 	if l.clob {
 		return int64(len(utf16.Encode([]rune(l.data)))), godror.ErrCLOB
 	}

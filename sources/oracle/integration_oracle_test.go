@@ -567,3 +567,44 @@ func TestOracleCLOBReplacementChars(t *testing.T) {
 		t.Fatalf("CLOB ending in U+FFFD written as %T of %d bytes, want %d bytes", got, lobLen(got), len(want))
 	}
 }
+
+// TestOracleMissingBFILE: a BFILE whose file does not exist has no length;
+// the read fails naming the column instead of writing an empty value.
+// Needs CREATE ANY DIRECTORY (skipped without it).
+func TestOracleMissingBFILE(t *testing.T) {
+	o := openOracleIT(t, nil)
+	var rnd [4]byte
+	_, _ = rand.Read(rnd[:])
+	dir := "ORA2GCS_IT_D" + strings.ToUpper(hex.EncodeToString(rnd[:]))
+	if _, err := o.c.DB().ExecContext(o.ctx, `CREATE DIRECTORY `+dir+` AS '/nonexistent/ora2gcs'`); err != nil {
+		t.Skipf("cannot create a directory object (needs CREATE ANY DIRECTORY): %v", err)
+	}
+	t.Cleanup(func() { _, _ = o.c.DB().ExecContext(context.Background(), `DROP DIRECTORY `+dir) })
+	tab := o.table(`(ID NUMBER(2), F BFILE)`)
+	o.exec(`INSERT INTO ` + tab + ` VALUES (1, BFILENAME('` + dir + `', 'missing.bin'))`)
+	ti, err := o.c.Describe(o.ctx, tab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := o.c.Open(o.ctx, ti, nil, pipeline.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	for {
+		b, err := src.Next(o.ctx)
+		if err == io.EOF {
+			t.Fatal("a BFILE whose file is missing was read without an error")
+		}
+		if err != nil {
+			if !strings.Contains(err.Error(), "column F") {
+				t.Fatalf("error does not name the column: %v", err)
+			}
+			t.Logf("missing BFILE: %v", err)
+			return
+		}
+		for _, r := range b.Rows {
+			t.Fatalf("a BFILE whose file is missing was read as %#v", r[1])
+		}
+	}
+}

@@ -418,3 +418,40 @@ func TestUTF16Units(t *testing.T) {
 		}
 	}
 }
+
+// TestLOBLengthErrorNotEmpty: the reader asks each LOB for its length
+// first. When godror cannot get it (dpiLob_getSize fails: a BFILE whose
+// file is missing, ORA-22288), godror closes the LOB and every later read
+// reports the end at once (modelled by fakeLob.Size, lob.go:232-248, 259):
+// reading on would write an empty value. The error fails the table.
+func TestLOBLengthErrorNotEmpty(t *testing.T) {
+	for _, typ := range []string{"BFILE", "BLOB", "CLOB"} {
+		t.Run(typ, func(t *testing.T) {
+			f := &tableFake{
+				cols: []fakeCol{{name: "ID", dbType: "NUMBER"}, {name: "F", dbType: typ, nullable: true, nullableKnown: true}},
+				decl: [][2]string{{"ID", "NUMBER"}, {"F", typ}},
+				rows: [][]driver.Value{{godror.Number("1"), []byte(strings.Repeat("file content ", 400))}},
+			}
+			if typ == "CLOB" {
+				f.rows[0][1] = strings.Repeat("text ", 400)
+			}
+			fake, c := f.open(t, Config{})
+			fake.lobSizeErr = oraErr(22288, "file or LOB operation FILEOPEN failed")
+			ti, err := c.Describe(context.Background(), "T.X")
+			if err != nil {
+				t.Fatal(err)
+			}
+			src, err := c.Open(context.Background(), ti, nil, pipeline.ReadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, err := readAll(t, src)
+			if err == nil {
+				t.Fatalf("a %s whose length could not be read was written as %#v", typ, rows[0][1])
+			}
+			if !strings.Contains(err.Error(), "ORA-22288") || !strings.Contains(err.Error(), "column F") {
+				t.Fatalf("error does not say which column and why: %v", err)
+			}
+		})
+	}
+}

@@ -445,7 +445,10 @@ func (r *rawReader) readLOB(c pipeline.Column, v any) (any, error) {
 	// an empty LOB needs no read: ODPI-C prefetches every LOB's length with
 	// the row (dpiStmt.c:528-535), and godror's reader reports it, for a
 	// CLOB in characters together with ErrCLOB (lob.go:219-231)
-	size, sized := lobLength(lob)
+	size, sized, err := lobLength(lob)
+	if err != nil {
+		return nil, err
+	}
 	if sized && size == 0 {
 		if lob.IsClob {
 			return nil, nil
@@ -506,16 +509,19 @@ func emptyInline(v any) bool {
 // dpiLobReader.Size, lob.go:219-231): bytes for a BLOB, characters as
 // Oracle counts them (UTF-16 code units) for a CLOB or NCLOB, which godror
 // reports together with ErrCLOB. ok is false when the reader has none.
-func lobLength(lob *godror.Lob) (n int64, ok bool) {
+// An error is final: godror closes a LOB whose length it cannot get, and
+// every later read of it ends at once (lob.go:232-248, 259), so reading on
+// would give an empty value.
+func lobLength(lob *godror.Lob) (n int64, ok bool, err error) {
 	sz, ok := lob.Reader.(interface{ Size() (int64, error) })
 	if !ok {
-		return 0, false
+		return 0, false, nil
 	}
-	n, err := sz.Size()
+	n, err = sz.Size()
 	if err != nil && !errors.Is(err, godror.ErrCLOB) {
-		return 0, false
+		return 0, false, fmt.Errorf("LOB length: %w", err)
 	}
-	return n, true
+	return n, true, nil
 }
 
 // lobComplete checks a LOB value read whole against its length. godror's

@@ -182,7 +182,10 @@ func Normalize(c pipeline.Column, v any) (any, error) {
 		if x == nil || x.Reader == nil {
 			return nil, nil
 		}
-		size, sized := lobLength(x)
+		size, sized, err := lobLength(x)
+		if err != nil {
+			return nil, fmt.Errorf("oracle: read LOB of %s: %w", c.Name, err)
+		}
 		b, err := io.ReadAll(x)
 		if err != nil {
 			return nil, fmt.Errorf("oracle: read LOB of %s: %w", c.Name, err)
