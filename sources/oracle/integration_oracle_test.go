@@ -521,10 +521,10 @@ func TestOracleCLOBReplacementChars(t *testing.T) {
 	fffd := "\uFFFD"
 	// build stores s1 repeated n1 times, then s2 repeated n2 times, as one CLOB
 	build := func(tab, s1 string, n1 int, s2 string, n2 int) {
-		// a PL/SQL block binds each distinct placeholder once, by position
-		o.exec(`DECLARE c CLOB; BEGIN DBMS_LOB.CREATETEMPORARY(c, TRUE);
-			FOR i IN 1..:n1 LOOP DBMS_LOB.WRITEAPPEND(c, LENGTH(:s1), :s1); END LOOP;
-			FOR i IN 1..:n2 LOOP DBMS_LOB.WRITEAPPEND(c, LENGTH(:s2), :s2); END LOOP;
+		o.exec(`DECLARE c CLOB; n1 PLS_INTEGER := :n1; s1 VARCHAR2(32767) := :s1; n2 PLS_INTEGER := :n2; s2 VARCHAR2(32767) := :s2;
+		BEGIN DBMS_LOB.CREATETEMPORARY(c, TRUE);
+			FOR i IN 1..n1 LOOP DBMS_LOB.WRITEAPPEND(c, LENGTH(s1), s1); END LOOP;
+			FOR i IN 1..n2 LOOP DBMS_LOB.WRITEAPPEND(c, LENGTH(s2), s2); END LOOP;
 			INSERT INTO `+tab+` VALUES (1, c); COMMIT; END;`, n1, s1, n2, s2)
 	}
 	inside := o.table(`(ID NUMBER(2), C CLOB)`)
