@@ -157,6 +157,9 @@ func (f *Finalizer) Run(ctx context.Context) (FinalResult, error) {
 		mt.RawCRC32C, mt.RawCRC32Hex = jobs.CRC32CBase64(st.RawCRC32C), hex32(st.RawCRC32C)
 		man.TotalRows += mt.Rows
 		man.TotalBytes += mt.Bytes
+		if c, ok := plannedConsistency(p.Snapshot); ok {
+			mt.Consistency = &c // every shard read at the plan's snapshot, or failed
+		}
 		man.Tables = append(man.Tables, mt)
 		log.Info("table composed", "table", t.Table, "rows", mt.Rows, "bytes", mt.Bytes, "shards", len(t.Shards))
 	}
@@ -168,6 +171,7 @@ func (f *Finalizer) Run(ctx context.Context) (FinalResult, error) {
 		}
 		composed = append(composed, man.Tables[i].Schema)
 	}
+	man.Consistency = jobs.ManifestConsistency(man.Tables)
 	man.CompletedAt = now().UTC()
 	if err := f.writeJSON(ctx, p.ManifestName(), man, false); err != nil {
 		return undo(fmt.Errorf("distributed: finalize: manifest: %w", err))

@@ -274,3 +274,26 @@ type plannedSnapshot struct{ info pipeline.SnapshotInfo }
 
 func (s plannedSnapshot) Info() pipeline.SnapshotInfo { return s.info }
 func (s plannedSnapshot) Close() error                { return nil }
+
+// TableConsistency: a connector reads a table at a snapshot it did not
+// take itself (the plan's, in a shard process) or fails; it never falls
+// back to a moment of its own then (see pipeline.Snapshot). So a table a
+// shard read is at the plan's snapshot, in the mode of its kind; false for
+// a kind this package does not know.
+func (s plannedSnapshot) TableConsistency(pipeline.TableInfo) (pipeline.TableConsistency, bool) {
+	return plannedConsistency(s.info)
+}
+
+// plannedConsistency is how every table of a plan with snapshot info is
+// read (see plannedSnapshot.TableConsistency).
+func plannedConsistency(info pipeline.SnapshotInfo) (pipeline.TableConsistency, bool) {
+	switch info.Kind {
+	case "scn": // Oracle
+		return pipeline.TableConsistency{Mode: pipeline.ConsistencyAsOfSCN, ID: info.ID, AtSnapshot: true}, true
+	case "pg_snapshot": // PostgreSQL
+		return pipeline.TableConsistency{Mode: pipeline.ConsistencySnapshot, ID: info.ID, AtSnapshot: true}, true
+	case "none": // the synthetic source: its data never changes
+		return pipeline.TableConsistency{Mode: pipeline.ConsistencyStatic, AtSnapshot: true}, true
+	}
+	return pipeline.TableConsistency{}, false
+}

@@ -60,10 +60,21 @@ type stack struct {
 // (a fake clock, lifecycle rules) before it is made.
 func startStack(t *testing.T, opts ...func(*jobs.ManagerConfig)) *stack {
 	t.Helper()
+	return startStackWith(t, nil, opts...)
+}
+
+// startStackWith is startStack with the synthetic source passed through
+// wrap (nil: as it is).
+func startStackWith(t *testing.T, wrap func(pipeline.Connector) pipeline.Connector, opts ...func(*jobs.ManagerConfig)) *stack {
+	t.Helper()
 	dir := t.TempDir()
-	conn, err := synth.New(synth.Config{DefaultRows: synthRows})
+	synthConn, err := synth.New(synth.Config{DefaultRows: synthRows})
 	if err != nil {
 		t.Fatal(err)
+	}
+	var conn pipeline.Connector = synthConn
+	if wrap != nil {
+		conn = wrap(conn)
 	}
 	gate, broken := make(chan struct{}), make(chan struct{})
 	var once, brokenOnce sync.Once

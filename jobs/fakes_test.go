@@ -108,6 +108,9 @@ type fakeSnap struct{ closed *atomic.Int32 }
 func (s fakeSnap) Info() pipeline.SnapshotInfo {
 	return pipeline.SnapshotInfo{Kind: "scn", ID: "12345", Note: "fake"}
 }
+func (s fakeSnap) TableConsistency(pipeline.TableInfo) (pipeline.TableConsistency, bool) {
+	return pipeline.TableConsistency{Mode: pipeline.ConsistencyAsOfSCN, ID: "12345", AtSnapshot: true}, true
+}
 func (s fakeSnap) Close() error { s.closed.Add(1); return nil }
 
 func (c *fakeConnector) Snapshot(ctx context.Context) (pipeline.Snapshot, error) {

@@ -29,10 +29,13 @@ type Manifest struct {
 	CompletedAt   time.Time             `json:"completed_at"`
 	Source        string                `json:"source"` // connector kind
 	Snapshot      pipeline.SnapshotInfo `json:"snapshot"`
-	Bucket        string                `json:"bucket"`
-	TotalRows     int64                 `json:"total_rows"`
-	TotalBytes    int64                 `json:"total_bytes"`
-	Tables        []ManifestTable       `json:"tables"`
+	// Consistency says whether the completed tables are one point in time
+	// (the snapshot's) and names those that are not.
+	Consistency Consistency     `json:"consistency"`
+	Bucket      string          `json:"bucket"`
+	TotalRows   int64           `json:"total_rows"`
+	TotalBytes  int64           `json:"total_bytes"`
+	Tables      []ManifestTable `json:"tables"`
 }
 
 // ManifestTable is one table of a Manifest. Object fields are empty for a
@@ -59,6 +62,9 @@ type ManifestTable struct {
 	// for BigQuery's 4 GB limit on gzip files), in order; Object and URI then
 	// name the first part and CRC32C is empty (each part has its own).
 	Parts []ManifestPart `json:"parts,omitempty"`
+	// Consistency is how the source read the table relative to the
+	// snapshot (absent when the source did not say).
+	Consistency *pipeline.TableConsistency `json:"consistency,omitempty"`
 	// CleanupErrors names each temporary object of the table (range
 	// segments under _ranges/) that could not be removed, with the cause.
 	// The table's object is complete; these are left for the user to delete.

@@ -120,6 +120,9 @@ type Job struct {
 	Snapshot         pipeline.SnapshotInfo `json:"snapshot"`
 	Manifest         string                `json:"manifest,omitempty"` // URI of _manifest.json
 	Tables           []TableExtraction     `json:"tables,omitempty"`   // filled by GetJob
+	// Consistency summarises the tables' consistency (filled by GetJob
+	// once the job has ended; nil for jobs stored before it was kept).
+	Consistency *Consistency `json:"consistency,omitempty"`
 	// Trigger is what started the job: TriggerSchedule, TriggerAPI or
 	// TriggerCLI ("" for jobs stored before triggers were kept).
 	Trigger string `json:"trigger,omitempty"`
@@ -155,6 +158,60 @@ type TableExtraction struct {
 	// incremental table the watermark it recorded.
 	Mode   string       `json:"mode,omitempty"`
 	Window *TableWindow `json:"window,omitempty"`
+	// Consistency is how the source read the table relative to the job's
+	// snapshot (at_snapshot false: at a moment of its own, with the
+	// reason); nil until the source reports it.
+	Consistency *pipeline.TableConsistency `json:"consistency,omitempty"`
+}
+
+// Consistency says whether a job's completed tables are one point in time.
+type Consistency struct {
+	// OnePointInTime: every completed table was read at the job's snapshot
+	// (Job.Snapshot / Manifest.Snapshot).
+	OnePointInTime bool `json:"one_point_in_time"`
+	// NotAtSnapshot names the completed tables read at a moment of their
+	// own (e.g. Oracle READ ONLY transactions); each table's consistency
+	// says why.
+	NotAtSnapshot []string `json:"tables_not_at_snapshot,omitempty"`
+	// Unreported names completed tables whose source did not say how it
+	// read them: they are not claimed to be at the snapshot.
+	Unreported []string `json:"tables_unreported,omitempty"`
+}
+
+// consistencyOf summarises the consistency of the completed tables: a
+// completed table whose consistency was not reported is not claimed to be
+// at the snapshot.
+func consistencyOf(tables []TableExtraction) Consistency {
+	var c Consistency
+	for _, te := range tables {
+		c.add(te.TableName, te.Status, te.Consistency)
+	}
+	return c.done()
+}
+
+// ManifestConsistency is the Consistency of a manifest's tables (see
+// Manifest.Consistency), for manifests written outside a Manager.
+func ManifestConsistency(tables []ManifestTable) Consistency {
+	var c Consistency
+	for _, mt := range tables {
+		c.add(mt.Table, mt.Status, mt.Consistency)
+	}
+	return c.done()
+}
+
+func (c *Consistency) add(table, status string, tc *pipeline.TableConsistency) {
+	switch {
+	case status != StatusCompleted:
+	case tc == nil:
+		c.Unreported = append(c.Unreported, table)
+	case !tc.AtSnapshot:
+		c.NotAtSnapshot = append(c.NotAtSnapshot, table)
+	}
+}
+
+func (c Consistency) done() Consistency {
+	c.OnePointInTime = len(c.NotAtSnapshot) == 0 && len(c.Unreported) == 0
+	return c
 }
 
 // RangeExtraction is one range of a table read in parallel.
@@ -203,6 +260,8 @@ type Event struct {
 	GCSPath              string  `json:"gcs_path,omitempty"`
 	CRC32C               string  `json:"crc32c,omitempty"`
 	Status               string  `json:"status,omitempty"` // complete: completed|failed
+	// table_complete: how the source read the table (see TableExtraction)
+	Consistency *pipeline.TableConsistency `json:"consistency,omitempty"`
 	// error
 	Error     string `json:"error,omitempty"`
 	Retrying  bool   `json:"retrying,omitempty"`

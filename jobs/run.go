@@ -120,14 +120,22 @@ func (m *Manager) execute(ctx context.Context, r *run) {
 		sink := r.sink // opened and checked by ExecuteVersion's pre-flight
 		m.runTables(ctx, r, snap, sink)
 		// A source notes per-table fallbacks (Oracle: READ ONLY instead of
-		// AS OF SCN, a table read as one range) while reading: record the
-		// snapshot's final state for the job and its manifest.
+		// AS OF SCN, a table read as one range) while reading, whenever a
+		// table opens: record the snapshot's final state, and every table's
+		// consistency, for the job and its manifest.
 		if final := snap.Info(); final != info {
 			r.mu.Lock()
 			r.job.Snapshot = final
 			r.mu.Unlock()
 			if err := m.store.UpdateJobSnapshot(sctx, r.job.ID, final); err != nil {
 				r.log.Error("record snapshot", "error", err)
+			}
+		}
+		for _, ts := range r.tables {
+			if te, changed := r.recordConsistency(ts, snap); changed {
+				if err := m.store.UpdateTable(sctx, r.job.ID, te); err != nil {
+					r.log.Error("record table consistency", "table", te.TableName, "error", err)
+				}
 			}
 		}
 		if ctx.Err() == nil {
@@ -209,6 +217,30 @@ func (m *Manager) execute(ctx context.Context, r *run) {
 	}
 	r.hub.publish(e)
 	close(r.done)
+}
+
+// recordConsistency reads how the source read ts as of snap into ts.te
+// (see pipeline.Snapshot.TableConsistency); changed when that differs from
+// what ts.te held, with the table's state to store then. A table not
+// described (it never opened) has nothing to report.
+func (r *run) recordConsistency(ts *tableState, snap pipeline.Snapshot) (TableExtraction, bool) {
+	r.mu.Lock()
+	info, known := ts.info, ts.info.Name != ""
+	r.mu.Unlock()
+	if !known || snap == nil {
+		return TableExtraction{}, false
+	}
+	c, ok := snap.TableConsistency(info)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !ok || ts.te.Consistency != nil && *ts.te.Consistency == c {
+		return ts.te, false
+	}
+	ts.te.Consistency = &c
+	if !c.AtSnapshot {
+		r.log.Warn("table not read at the job's snapshot", "table", ts.te.TableName, "mode", c.Mode, "code", c.Code, "reason", c.Reason)
+	}
+	return ts.te, true
 }
 
 func failedTables(r *run) []string {
@@ -322,6 +354,7 @@ func (m *Manager) runTable(ctx context.Context, r *run, ts *tableState, snap pip
 					return fmt.Errorf("jobs: open %s: %w", name, err)
 				}
 				cols = src.Columns()
+				r.recordConsistency(ts, snap) // shown while the table runs; stored at its end
 				p := pipeline.Pipeline{
 					Source: src, Sink: sink, Name: objName,
 					Encoder: m.cfg.Encoder, Compressor: m.cfg.Compressor, Blocks: m.cfg.Blocks, Config: m.cfg.Pipeline,
@@ -346,6 +379,7 @@ func (m *Manager) runTable(ctx context.Context, r *run, ts *tableState, snap pip
 		})
 	}
 
+	r.recordConsistency(ts, snap)
 	now = m.now()
 	r.mu.Lock()
 	if ranged && err == nil {
@@ -379,6 +413,7 @@ func (m *Manager) runTable(ctx context.Context, r *run, ts *tableState, snap pip
 		ev.RowsProcessed, ev.TotalRows, ev.BytesTransferred = st.Rows, st.Rows, st.CompressedBytes
 		ev.DurationSeconds = now.Sub(ts.te.StartedAt).Seconds()
 		ev.GCSPath, ev.CRC32C, ev.ProgressPercent = ts.te.GCSPath, ts.te.CRC32C, 100
+		ev.Consistency = ts.te.Consistency
 		ev.Overall = r.overallLocked(now, false)
 	} else {
 		msg := err.Error()
@@ -579,7 +614,8 @@ func (m *Manager) writeManifest(ctx context.Context, r *run, sink pipeline.Sink,
 	var schemas []schema
 	for _, ts := range r.tables {
 		mt := ManifestTable{Table: ts.te.TableName, Status: ts.te.Status, Attempts: ts.te.Attempts,
-			Columns: manifestColumns(ts.cols), Ranges: ts.te.Ranges, Mode: ts.te.Mode, Window: ts.te.Window}
+			Columns: manifestColumns(ts.cols), Ranges: ts.te.Ranges, Mode: ts.te.Mode, Window: ts.te.Window,
+			Consistency: ts.te.Consistency}
 		if ts.te.Error != nil {
 			mt.Error = *ts.te.Error
 		}
@@ -609,6 +645,7 @@ func (m *Manager) writeManifest(ctx context.Context, r *run, sink pipeline.Sink,
 		}
 		man.Tables = append(man.Tables, mt)
 	}
+	man.Consistency = ManifestConsistency(man.Tables)
 	r.mu.Unlock()
 	var errs, failures []string
 	if len(failed) > 0 {

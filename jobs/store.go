@@ -171,6 +171,9 @@ var migrations = []string{
 	);
 	ALTER TABLE table_extractions ADD COLUMN mode TEXT NOT NULL DEFAULT '';
 	ALTER TABLE table_extractions ADD COLUMN read_window TEXT NOT NULL DEFAULT '';`,
+	// 8: how the source read each table relative to the job's snapshot
+	// (JSON pipeline.TableConsistency; '' not reported, and before).
+	`ALTER TABLE table_extractions ADD COLUMN consistency TEXT NOT NULL DEFAULT '';`,
 }
 
 // Store persists transports, jobs and table extractions in an embedded
@@ -613,12 +616,20 @@ func (s *Store) UpdateTable(ctx context.Context, jobID string, te TableExtractio
 		}
 		window = string(b)
 	}
+	var consistency string
+	if te.Consistency != nil {
+		b, err := json.Marshal(te.Consistency)
+		if err != nil {
+			return fmt.Errorf("jobs: update table %s of %s: %w", te.TableName, jobID, err)
+		}
+		consistency = string(b)
+	}
 	_, err := s.db.ExecContext(ctx, `UPDATE table_extractions SET status = ?, row_count = ?, bytes_transferred = ?, raw_bytes = ?,
 		row_estimate = ?, crc32c = ?, gcs_path = ?, attempts = ?, started_at = ?, completed_at = ?, error = ?, ranges = ?, warnings = ?,
-		mode = ?, read_window = ?
+		mode = ?, read_window = ?, consistency = ?
 		WHERE job_id = ? AND table_name = ?`,
 		te.Status, te.RowCount, te.BytesTransferred, te.RawBytes, te.RowEstimate, te.CRC32C, te.GCSPath, te.Attempts,
-		nullNanos(te.StartedAt), nullTimePtr(te.CompletedAt), te.Error, ranges, warnings, te.Mode, window, jobID, te.TableName)
+		nullNanos(te.StartedAt), nullTimePtr(te.CompletedAt), te.Error, ranges, warnings, te.Mode, window, consistency, jobID, te.TableName)
 	if err != nil {
 		return fmt.Errorf("jobs: update table %s of %s: %w", te.TableName, jobID, err)
 	}
@@ -691,7 +702,7 @@ func (s *Store) GetJob(ctx context.Context, id string) (Job, error) {
 		return Job{}, fmt.Errorf("jobs: get job %s: %w", id, err)
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT table_name, status, row_count, bytes_transferred, raw_bytes, row_estimate, crc32c,
-		gcs_path, attempts, started_at, completed_at, error, ranges, warnings, mode, read_window FROM table_extractions WHERE job_id = ? ORDER BY position`, id)
+		gcs_path, attempts, started_at, completed_at, error, ranges, warnings, mode, read_window, consistency FROM table_extractions WHERE job_id = ? ORDER BY position`, id)
 	if err != nil {
 		return Job{}, fmt.Errorf("jobs: tables of %s: %w", id, err)
 	}
@@ -701,10 +712,16 @@ func (s *Store) GetJob(ctx context.Context, id string) (Job, error) {
 		var te TableExtraction
 		var started, completed sql.NullInt64
 		var terr sql.NullString
-		var ranges, warnings, window string
+		var ranges, warnings, window, consistency string
 		if err := rows.Scan(&te.TableName, &te.Status, &te.RowCount, &te.BytesTransferred, &te.RawBytes, &te.RowEstimate, &te.CRC32C,
-			&te.GCSPath, &te.Attempts, &started, &completed, &terr, &ranges, &warnings, &te.Mode, &window); err != nil {
+			&te.GCSPath, &te.Attempts, &started, &completed, &terr, &ranges, &warnings, &te.Mode, &window, &consistency); err != nil {
 			return Job{}, fmt.Errorf("jobs: tables of %s: %w", id, err)
+		}
+		if consistency != "" {
+			te.Consistency = new(pipeline.TableConsistency)
+			if err := json.Unmarshal([]byte(consistency), te.Consistency); err != nil {
+				return Job{}, fmt.Errorf("jobs: consistency of %s in %s: %w", te.TableName, id, err)
+			}
 		}
 		if window != "" {
 			if err := json.Unmarshal([]byte(window), &te.Window); err != nil {
@@ -732,6 +749,11 @@ func (s *Store) GetJob(ctx context.Context, id string) (Job, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return Job{}, fmt.Errorf("jobs: tables of %s: %w", id, err)
+	}
+	// jobs stored before tables' consistency was kept have none to summarise
+	if j.Status != StatusRunning && j.Status != StatusPending && slices.ContainsFunc(j.Tables, func(te TableExtraction) bool { return te.Consistency != nil }) {
+		c := consistencyOf(j.Tables)
+		j.Consistency = &c
 	}
 	return j, nil
 }

@@ -42,9 +42,45 @@ type SnapshotInfo struct {
 	Note string `json:"note,omitempty"`
 }
 
+// Modes of TableConsistency: how one table was read.
+const (
+	// ConsistencyAsOfSCN: Oracle read the table AS OF the job's SCN.
+	ConsistencyAsOfSCN = "as_of_scn"
+	// ConsistencyReadOnlyTransaction: Oracle read the table in a READ ONLY
+	// transaction of its own, consistent in itself but from its own moment,
+	// not the job's SCN (the user may not read it AS OF SCN).
+	ConsistencyReadOnlyTransaction = "read_only_transaction"
+	// ConsistencySnapshot: PostgreSQL read the table in a transaction that
+	// imported the job's exported snapshot.
+	ConsistencySnapshot = "snapshot"
+	// ConsistencyStatic: the data never changes (synth).
+	ConsistencyStatic = "static"
+)
+
+// TableConsistency says how one table of a job was read relative to the
+// job's snapshot. AtSnapshot is true when the table shows the database at
+// the snapshot's point in time (SnapshotInfo.ID): a job whose tables are all
+// AtSnapshot is one point in time; a table that is not was read at a moment
+// of its own, and Reason (with the database's Code, e.g. ORA-01031) says
+// why.
+type TableConsistency struct {
+	Mode       string `json:"mode"`
+	ID         string `json:"id,omitempty"` // the SCN or snapshot id the table was read at
+	AtSnapshot bool   `json:"at_snapshot"`
+	Reason     string `json:"reason,omitempty"`
+	Code       string `json:"code,omitempty"`
+}
+
 // Snapshot is a consistent point in time held open for the length of a job.
 type Snapshot interface {
+	// Info says which point in time the job reads; its Note may grow while
+	// tables are read (read it again at the end of the job).
 	Info() SnapshotInfo
+	// TableConsistency says how table t was read as of this snapshot; false
+	// when the snapshot does not know (the connector did not open t with
+	// it). A connector records it when it opens t, so read it after the
+	// table's reads, again at the end of the job.
+	TableConsistency(t TableInfo) (TableConsistency, bool)
 	Close() error
 }
 
@@ -119,6 +155,10 @@ type Connector interface {
 	// Snapshot captures one consistent point in time for a job.
 	Snapshot(ctx context.Context) (Snapshot, error)
 	// Open returns a reader of the table as of snap (nil: the current state).
+	// A connector may read a table it cannot read at snap at a moment of its
+	// own only when snap is one it took itself (Snapshot), which records it
+	// (Snapshot.TableConsistency); with any other snapshot (one known only
+	// by its SnapshotInfo, as in another process) it reads at snap or fails.
 	Open(ctx context.Context, t TableInfo, snap Snapshot, opts ReadOptions) (Source, error)
 	// Status checks the connection.
 	Status(ctx context.Context) Status

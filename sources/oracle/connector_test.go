@@ -79,6 +79,21 @@ type oracleFake struct {
 	bigfile   bool  // the table's tablespace is BIGFILE
 	noExtents bool  // DBA_EXTENTS has no TABLE segment (index-organized table)
 	chunkErr  error // DBMS_PARALLEL_EXECUTE.CREATE_CHUNKS_BY_ROWID
+	// asOfErrs refuses AS OF reads of one table (by quoted name, e.g.
+	// `"SAPSR3"."VBRK"`) with the error; onSelect, when set, sees every
+	// table SELECT before it is answered (and may hold it).
+	asOfErrs map[string]error
+	onSelect func(q string)
+}
+
+// asOfErrFor is the error refusing q's AS OF read, if any.
+func (o *oracleFake) asOfErrFor(q string) error {
+	for table, err := range o.asOfErrs {
+		if strings.Contains(q, table) {
+			return err
+		}
+	}
+	return o.asOfErr
 }
 
 func (o *oracleFake) answer(q string, args []any) fakeResult {
@@ -127,8 +142,8 @@ func (o *oracleFake) answer(q string, args []any) fakeResult {
 	case strings.HasPrefix(q, "SELECT * FROM "):
 		return fakeResult{cols: vbrpCols}
 	case strings.HasPrefix(q, "SELECT COUNT(*) FROM (SELECT 1 FROM"):
-		if o.asOfErr != nil {
-			return fakeResult{err: o.asOfErr}
+		if err := o.asOfErrFor(q); err != nil {
+			return fakeResult{err: err}
 		}
 		return fakeResult{cols: []fakeCol{{name: "N", dbType: "NUMBER"}}, rows: [][]driver.Value{{int64(0)}}}
 	case strings.HasPrefix(q, "SELECT COUNT(*) FROM "):
@@ -161,8 +176,11 @@ func (o *oracleFake) answer(q string, args []any) fakeResult {
 		}
 		return fakeResult{cols: textCols("S", "E"), rows: rows}
 	case strings.HasPrefix(q, `SELECT "MANDT"`):
-		if strings.Contains(q, "AS OF SCN") && o.asOfErr != nil {
-			return fakeResult{err: o.asOfErr}
+		if o.onSelect != nil {
+			o.onSelect(q)
+		}
+		if err := o.asOfErrFor(q); strings.Contains(q, "AS OF SCN") && err != nil {
+			return fakeResult{err: err}
 		}
 		var rows [][]driver.Value
 		for i := 0; i < o.rows; i++ {
@@ -477,7 +495,7 @@ func TestConnectorReadOnlyFallback(t *testing.T) {
 		t.Fatalf("no READ ONLY transaction read: %v", fake.SQLs())
 	}
 	info := snap.Info()
-	if info.Kind != "scn" || !strings.Contains(info.Note, "SAPSR3.VBRP were read in READ ONLY transactions") || !strings.Contains(info.Note, "FLASHBACK") {
+	if info.Kind != "scn" || !strings.Contains(info.Note, "SAPSR3.VBRP (ORA-01031) were read in READ ONLY transactions") || !strings.Contains(info.Note, "FLASHBACK") {
 		t.Fatalf("snapshot info %+v", info)
 	}
 

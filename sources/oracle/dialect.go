@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -91,16 +92,20 @@ func (dialect) StatusSQL() (string, string) { return VersionSQL, SCNSQL }
 func (dialect) Classify(err error) error { return Translate(err, "") }
 
 // scnSnapshot is one SCN every table of a job is read AS OF. Tables whose
-// AS OF read was refused (no FLASHBACK privilege on them) are read in a
-// READ ONLY transaction instead and listed in the Note.
+// AS OF read was refused (no FLASHBACK privilege on them, ORA-01031, or AS
+// OF not allowed on them, ORA-08187) are read in a READ ONLY transaction
+// instead, listed in the Note and reported by TableConsistency.
 type scnSnapshot struct {
 	scn      string
 	mu       sync.Mutex
-	readOnly []string    // guarded by mu
-	unsplit  [][2]string // table, why it was read as one range; guarded by mu
+	readOnly []string                             // in the order they fell back; guarded by mu
+	tables   map[string]pipeline.TableConsistency // by OWNER.NAME, once opened; guarded by mu
+	unsplit  [][2]string                          // table, why it was read as one range; guarded by mu
 }
 
-func newSCNSnapshot(scn string) *scnSnapshot { return &scnSnapshot{scn: scn} }
+func newSCNSnapshot(scn string) *scnSnapshot {
+	return &scnSnapshot{scn: scn, tables: map[string]pipeline.TableConsistency{}}
+}
 
 // Info is kind "scn" with the SCN; when some tables fell back to READ ONLY
 // transactions, or could not be split into ranges, the Note names them and
@@ -111,14 +116,52 @@ func (s *scnSnapshot) Info() pipeline.SnapshotInfo {
 	info := SCNInfo(s.scn)
 	var notes []string
 	if len(s.readOnly) > 0 {
-		notes = append(notes, fmt.Sprintf("%s were read in READ ONLY transactions, not AS OF SCN %s: the user lacks FLASHBACK on them "+
-			"(GRANT FLASHBACK ON each table, or FLASHBACK ANY TABLE, for one consistent point in time)", strings.Join(s.readOnly, ", "), s.scn))
+		named := make([]string, len(s.readOnly))
+		var codes []string
+		for i, t := range s.readOnly {
+			c := s.tables[t].Code
+			named[i] = t + " (" + c + ")"
+			if !slices.Contains(codes, c) {
+				codes = append(codes, c)
+			}
+		}
+		note := fmt.Sprintf("%s were read in READ ONLY transactions, not AS OF SCN %s: each is consistent in itself but from a moment of its own",
+			strings.Join(named, ", "), s.scn)
+		for _, c := range codes {
+			switch c {
+			case "ORA-01031":
+				note += "; ORA-01031: the user lacks FLASHBACK on the table (GRANT FLASHBACK ON each table, or FLASHBACK ANY TABLE, for one consistent point in time)"
+			case "ORA-08187":
+				note += "; ORA-08187: Oracle allows no AS OF on the object"
+			}
+		}
+		notes = append(notes, note)
 	}
 	for _, u := range s.unsplit {
 		notes = append(notes, fmt.Sprintf("%s was read as one range, not in parallel: %s", u[0], u[1]))
 	}
 	info.Note = strings.Join(notes, "; ")
 	return info
+}
+
+// TableConsistency is as_of_scn for a table opened AS OF the SCN, and
+// read_only_transaction (with the reason and the ORA code) for one that
+// fell back; false for a table not opened with this snapshot.
+func (s *scnSnapshot) TableConsistency(t pipeline.TableInfo) (pipeline.TableConsistency, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.tables[t.Schema+"."+t.Name]
+	return c, ok
+}
+
+// readAsOf records that table was opened AS OF the SCN, unless it fell
+// back before: one read outside the SCN makes the table's output not of it.
+func (s *scnSnapshot) readAsOf(table string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.tables[table]; !ok {
+		s.tables[table] = pipeline.TableConsistency{Mode: pipeline.ConsistencyAsOfSCN, ID: s.scn, AtSnapshot: true}
+	}
 }
 
 // notSplit records that table is read as one range, and why.
@@ -133,9 +176,14 @@ func (s *scnSnapshot) notSplit(table, why string) {
 	s.unsplit = append(s.unsplit, [2]string{table, why})
 }
 
-func (s *scnSnapshot) fellBack(table string) {
+// fellBack records that table is read in a READ ONLY transaction because
+// reading it AS OF the SCN failed with cause.
+func (s *scnSnapshot) fellBack(table string, cause error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if c, ok := s.tables[table]; !ok || c.AtSnapshot {
+		s.tables[table] = readOnlyConsistency(fmt.Sprintf("not read AS OF SCN %s: %s", s.scn, asOfDeniedReason(cause)), cause)
+	}
 	for _, t := range s.readOnly {
 		if t == table {
 			return
@@ -146,12 +194,42 @@ func (s *scnSnapshot) fellBack(table string) {
 
 func (s *scnSnapshot) Close() error { return nil }
 
+// asOfDeniedReason says why Oracle refused an AS OF SCN read (see
+// asOfDenied).
+func asOfDeniedReason(err error) string {
+	switch Code(err) {
+	case 8187:
+		return "Oracle does not allow AS OF on this object (ORA-08187: snapshot expression not allowed here)"
+	}
+	return "the user lacks FLASHBACK on the table (ORA-01031: GRANT FLASHBACK ON the table, or FLASHBACK ANY TABLE, " +
+		"for one consistent point in time)"
+}
+
+// readOnlyConsistency is a table read in its own READ ONLY transaction.
+func readOnlyConsistency(reason string, cause error) pipeline.TableConsistency {
+	c := pipeline.TableConsistency{Mode: pipeline.ConsistencyReadOnlyTransaction, Reason: reason}
+	if n := Code(cause); n != 0 {
+		c.Code = fmt.Sprintf("ORA-%05d", n)
+	}
+	return c
+}
+
 // readOnlySnapshot: no SCN could be captured, every table is read in its
 // own READ ONLY transaction.
-type readOnlySnapshot struct{ info pipeline.SnapshotInfo }
+type readOnlySnapshot struct {
+	info  pipeline.SnapshotInfo
+	cause error
+}
 
 func (s readOnlySnapshot) Info() pipeline.SnapshotInfo { return s.info }
 func (s readOnlySnapshot) Close() error                { return nil }
+
+// TableConsistency is read_only_transaction for every table: without an
+// SCN each table is read at a moment of its own.
+func (s readOnlySnapshot) TableConsistency(pipeline.TableInfo) (pipeline.TableConsistency, bool) {
+	return readOnlyConsistency("the job has no SCN: the user may neither capture one (EXECUTE on DBMS_FLASHBACK, "+
+		"or SELECT on V$DATABASE) nor, then, read AS OF it; each table is consistent in itself but tables may be from different moments", s.cause), true
+}
 
 var errNoSCN = errors.New("no SCN")
 
@@ -198,7 +276,7 @@ func captureSCN(ctx context.Context, db *sql.DB) (string, error) {
 func (dialect) Snapshot(ctx context.Context, db *sql.DB) (pipeline.Snapshot, error) {
 	scn, err := captureSCN(ctx, db)
 	if errors.Is(err, errNoSCN) {
-		return readOnlySnapshot{info: ReadOnlyInfo(err)}, nil
+		return readOnlySnapshot{info: ReadOnlyInfo(err), cause: err}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -549,16 +627,28 @@ func (c *Connector) Open(ctx context.Context, t pipeline.TableInfo, snap pipelin
 }
 
 // openConsistent opens t as of snap, falling back to a READ ONLY
-// transaction when the user may not read t AS OF the SCN.
+// transaction when the user may not read t AS OF the SCN and snap is this
+// connector's own (an *scnSnapshot, which records the fallback for the
+// job's record and manifest). With a snapshot known only by its SCN (a
+// distributed plan's, in a shard) nothing could record it, so the refusal
+// fails the open instead of reading a moment other than the one claimed.
 func (c *Connector) openConsistent(ctx context.Context, t pipeline.TableInfo, snap pipeline.Snapshot, opts pipeline.ReadOptions) (pipeline.Source, error) {
 	src, err := c.open(ctx, t, snap, opts)
+	s, own := snap.(*scnSnapshot)
+	key := t.Schema + "." + t.Name
+	if err == nil && own {
+		s.readAsOf(key)
+	}
 	if err == nil || snap == nil || snap.Info().Kind != "scn" || !asOfDenied(err) {
 		return src, err
 	}
-	if s, ok := snap.(*scnSnapshot); ok {
-		s.fellBack(t.Schema + "." + t.Name)
+	if !own {
+		return nil, &Error{Kind: KindPermission, Code: Code(err), DPI: DPICode(err),
+			Hint: fmt.Sprintf("%s cannot be read AS OF SCN %s, and with a snapshot taken by another process (a distributed job's plan) it is not read at a moment of its own: %s", key, snap.Info().ID, asOfDeniedReason(err)),
+			Err:  err}
 	}
-	return c.open(ctx, t, readOnlySnapshot{info: ReadOnlyInfo(err)}, opts)
+	s.fellBack(key, err)
+	return c.open(ctx, t, readOnlySnapshot{info: ReadOnlyInfo(err), cause: err}, opts)
 }
 
 // hasTZColumn: t has a TIMESTAMP WITH [LOCAL] TIME ZONE column.

@@ -5,14 +5,17 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ora2gcs/ora2gcs/jobs"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 )
 
@@ -606,5 +609,86 @@ func TestOracleMissingBFILE(t *testing.T) {
 		for _, r := range b.Rows {
 			t.Fatalf("a BFILE whose file is missing was read as %#v", r[1])
 		}
+	}
+}
+
+// EnvTestNoFlashbackTable names, for TestOracleNoFlashbackTable, a small
+// table of another schema (OWNER.TABLE) that the user of EnvTestDSN may
+// SELECT but not read AS OF an SCN: as a DBA, GRANT SELECT ON owner.table
+// TO the user, and no FLASHBACK on it nor FLASHBACK ANY TABLE.
+const EnvTestNoFlashbackTable = "ORA2GCS_TEST_ORACLE_NOFLASHBACK_TABLE"
+
+// TestOracleNoFlashbackTable runs a job of one of the user's own tables
+// (read AS OF the job's SCN) and a table of another schema it lacks
+// FLASHBACK on: Oracle refuses that table's AS OF read with ORA-01031, it
+// is read in a READ ONLY transaction, and the manifest and the job record
+// say so for that table and do not claim one point in time.
+func TestOracleNoFlashbackTable(t *testing.T) {
+	o := openOracleIT(t, nil)
+	other := os.Getenv(EnvTestNoFlashbackTable)
+	if other == "" {
+		t.Skip(EnvTestNoFlashbackTable + " is not set: name a small table of another schema (OWNER.TABLE) the test user may " +
+			"SELECT but not FLASHBACK")
+	}
+	var n int
+	if err := o.c.DB().QueryRowContext(o.ctx, `SELECT COUNT(*) FROM SESSION_PRIVS WHERE PRIVILEGE = 'FLASHBACK ANY TABLE'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n > 0 {
+		t.Skip("the test user has FLASHBACK ANY TABLE: every table can be read AS OF SCN")
+	}
+	own := o.table(`(ID NUMBER(10), V VARCHAR2(20))`)
+	o.exec(`INSERT INTO `+own+` SELECT LEVEL, 'v' || LEVEL FROM DUAL CONNECT BY LEVEL <= :n`, 100)
+	ownInfo, err := o.c.Describe(o.ctx, own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherInfo, err := o.c.Describe(o.ctx, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newOracleJobEnv(t, o.c)
+	tr, err := e.m.CreateTransport(o.ctx, jobs.NewTransport{Name: "no flashback", Tables: []string{own, other}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := e.m.Execute(o.ctx, tr.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j, err = e.m.Wait(o.ctx, j.ID); err != nil || j.Status != jobs.StatusCompleted {
+		t.Fatalf("job %s %v: %v", j.Status, j.Error, err)
+	}
+	rec, err := e.m.GetJob(o.ctx, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(e.root, "ora-bucket", tr.ID, "v001", "_manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var man jobs.Manifest
+	if err := json.Unmarshal(b, &man); err != nil {
+		t.Fatal(err)
+	}
+	for i, te := range rec.Tables {
+		mc, c := man.Tables[i].Consistency, te.Consistency
+		if c == nil || mc == nil || *c != *mc {
+			t.Errorf("%s: job record %+v, manifest %+v", te.TableName, c, mc)
+			continue
+		}
+		switch i {
+		case 0:
+			if c.Mode != pipeline.ConsistencyAsOfSCN || !c.AtSnapshot || c.ID != man.Snapshot.ID {
+				t.Errorf("%s (own): %+v, want as_of_scn %s", ownInfo.Name, c, man.Snapshot.ID)
+			}
+		case 1:
+			if c.Mode != pipeline.ConsistencyReadOnlyTransaction || c.AtSnapshot || c.Code != "ORA-01031" {
+				t.Errorf("%s.%s: %+v, want read_only_transaction ORA-01031", otherInfo.Schema, otherInfo.Name, c)
+			}
+		}
+	}
+	if man.Consistency.OnePointInTime || len(man.Consistency.NotAtSnapshot) != 1 {
+		t.Errorf("manifest consistency %+v", man.Consistency)
 	}
 }

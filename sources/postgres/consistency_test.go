@@ -39,8 +39,14 @@ func TestSnapshotConsistency(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer snap.Close()
-	if info := snap.Info(); info.Kind != "pg_snapshot" || info.ID == "" {
+	info := snap.Info()
+	if info.Kind != "pg_snapshot" || info.ID == "" {
 		t.Fatalf("snapshot info %+v", info)
+	}
+	// every table is read in a transaction importing the snapshot
+	if tc, ok := snap.TableConsistency(mustDescribe(t, c, "snap_a")); !ok ||
+		tc != (pipeline.TableConsistency{Mode: pipeline.ConsistencySnapshot, ID: info.ID, AtSnapshot: true}) {
+		t.Fatalf("table consistency %+v %v", tc, ok)
 	}
 	// another connection changes both tables after the snapshot
 	exec(t, db, `INSERT INTO snap_a SELECT g, 'new' FROM generate_series(1001, 1500) g`)

@@ -237,6 +237,12 @@ func (s *snapshot) Info() pipeline.SnapshotInfo {
 	return pipeline.SnapshotInfo{Kind: "pg_snapshot", ID: s.id, Note: "REPEATABLE READ READ ONLY transaction exported with pg_export_snapshot"}
 }
 
+// TableConsistency: every table is read in a transaction that imports
+// this snapshot, so every table is of its point in time.
+func (s *snapshot) TableConsistency(pipeline.TableInfo) (pipeline.TableConsistency, bool) {
+	return pipeline.TableConsistency{Mode: pipeline.ConsistencySnapshot, ID: s.id, AtSnapshot: true}, true
+}
+
 func (s *snapshot) Close() error {
 	if s.conn == nil {
 		return nil

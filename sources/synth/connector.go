@@ -187,6 +187,12 @@ type snapshot struct{}
 func (snapshot) Info() pipeline.SnapshotInfo {
 	return pipeline.SnapshotInfo{Kind: "none", Note: "synthetic data has no snapshot"}
 }
+
+// TableConsistency is "static": synthetic data never changes, so every
+// table is of one point in time.
+func (snapshot) TableConsistency(pipeline.TableInfo) (pipeline.TableConsistency, bool) {
+	return pipeline.TableConsistency{Mode: pipeline.ConsistencyStatic, AtSnapshot: true}, true
+}
 func (snapshot) Close() error { return nil }
 
 // Snapshot returns a snapshot of kind "none": synthetic data never changes.

@@ -270,6 +270,9 @@ func TestCatalog(t *testing.T) {
 	if got := snap.Info(); got.Kind != "none" || got.Note == "" {
 		t.Errorf("Snapshot info = %+v", got)
 	}
+	if got, ok := snap.TableConsistency(a); !ok || got != (pipeline.TableConsistency{Mode: pipeline.ConsistencyStatic, AtSnapshot: true}) {
+		t.Errorf("TableConsistency = %+v %v", got, ok)
+	}
 	if st := c.Status(ctx); st.Kind != "synth" || !st.Reachable {
 		t.Errorf("Status = %+v", st)
 	}

@@ -846,6 +846,7 @@
     var head = h('div', { class: 'page-head' }, h('div', {}, h('h1', {}, 'Job ' + jobID), h('div', { class: 'sub', id: 'job-sub' }, 'Loading…')),
       h('span', { class: 'stream', id: 'stream-state', 'data-state': 'idle' }, ''));
     var msg = h('div', { id: 'job-msg' });
+    var consist = h('div', {});
     var pctEl = h('span', { class: 'pct', id: 'overall-percent' }, '0 %');
     var barFill = h('span', {});
     var bar = h('div', { class: 'bar', id: 'overall-bar', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': 0, 'aria-label': 'Overall progress' }, barFill);
@@ -855,7 +856,7 @@
     var tbody = h('tbody', {});
     var errList = h('ul', { class: 'events', id: 'job-errors' });
     var errPanel = h('div', { class: 'panel', hidden: true }, h('h2', {}, 'Errors'), errList);
-    page('job', head, msg,
+    page('job', head, msg, consist,
       h('div', { class: 'panel' }, h('div', { class: 'progress-line' }, bar, pctEl), stats,
         h('div', { class: 'hint' }, 'Rows per second'), sparkNote, spark),
       errPanel,
@@ -873,7 +874,7 @@
       (j.tables || []).forEach(function (x) {
         var t = table(x.table_name);
         t.status = x.status; t.rows = x.row_count; t.bytes = x.bytes_transferred; t.estimate = x.row_estimate;
-        t.path = x.gcs_path; t.crc = x.crc32c; t.error = x.error;
+        t.path = x.gcs_path; t.crc = x.crc32c; t.error = x.error; t.consistency = x.consistency;
         t.mode = x.mode; t.window = x.window;
         if (x.status === 'completed') t.pct = 100;
         else if (x.row_estimate > 0) t.pct = Math.min(99, 100 * x.row_count / x.row_estimate);
@@ -921,6 +922,14 @@
         clear(msg);
         append(msg, h('div', { class: 'banner banner-error', role: 'alert', id: 'job-error' }, 'Job failed: ' + j.error));
       }
+      clear(consist);
+      var apart = st.order.filter(function (n) { var c = st.tables[n].consistency; return c && !c.at_snapshot; });
+      if (apart.length) {
+        var snap = j.snapshot || {};
+        append(consist, h('div', { class: 'banner banner-warn', role: 'status', id: 'job-consistency', 'data-tables': apart.join(',') },
+          'Not one point in time: ' + apart.join(', ') + (apart.length === 1 ? ' was' : ' were') + ' not read at the job\'s snapshot' +
+          (snap.id ? ' (' + (snap.kind === 'scn' ? 'SCN ' : '') + snap.id + ')' : '') + ' but at a moment of ' + (apart.length === 1 ? 'its' : 'their') + ' own.'));
+      }
       clear(tbody);
       st.order.forEach(function (n) {
         var t = st.tables[n];
@@ -928,7 +937,7 @@
         fill.style.width = Math.max(0, Math.min(100, t.pct)) + '%';
         append(tbody, h('tr', { 'data-table': n, 'data-rows': t.rows, 'data-status': t.status },
           h('td', { class: 'mono' }, h('a', { href: '#/tables/' + enc(n) + '/sample' }, n), readWindow(t)),
-          h('td', {}, badge(t.status), t.error ? h('div', { class: 'hint err' }, t.error) : null),
+          h('td', {}, badge(t.status), consistencyNote(t.consistency), t.error ? h('div', { class: 'hint err' }, t.error) : null),
           h('td', { class: 'num rows' }, fmtInt(t.rows), t.estimate && t.status !== 'completed' ? h('span', { class: 'opt' }, ' / ' + fmtInt(t.estimate)) : null),
           h('td', { class: 'num opt' }, fmtBytes(t.bytes)),
           h('td', { class: 'num opt' }, t.status === 'running' ? fmtRate(t.rate) : '–'),
@@ -947,6 +956,13 @@
         : 'incremental: ' + w.watermark_column + ' in (' + w.low + ', ' + (w.high || w.low) + '], overlap ' + w.overlap;
       if (w.null_watermarks > 0) text += ' · ' + fmtInt(w.null_watermarks) + ' NULL';
       return h('div', { class: 'hint read-mode', 'data-mode': t.mode || '' }, text);
+    }
+    // consistencyNote marks a table not read at the job's snapshot (e.g.
+    // an Oracle READ ONLY transaction instead of AS OF SCN) with why.
+    function consistencyNote(c) {
+      if (!c || c.at_snapshot) return null;
+      return h('div', { class: 'consistency' }, h('span', { class: 'badge warn', 'data-consistency': c.mode, title: c.reason || '' }, 'own point in time'),
+        h('div', { class: 'hint' }, (c.mode || '').replace(/_/g, ' ') + (c.code ? ' · ' + c.code : '') + (c.reason ? ': ' + c.reason : '')));
     }
     function renderSpark() {
       clear(spark);
@@ -987,6 +1003,7 @@
       } else if (type === 'table_complete') {
         var c = table(d.table);
         c.status = 'completed'; c.rows = d.total_rows; c.bytes = d.bytes_transferred; c.pct = 100; c.path = d.gcs_path; c.crc = d.crc32c;
+        if (d.consistency) c.consistency = d.consistency;
       } else if (type === 'error') {
         if (d.code === 'shutting_down') st.shutdown = true;
         addError(d);
