@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/ora2gcs/ora2gcs/internal/compresstest"
 	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/stages"
@@ -27,7 +28,7 @@ func TestGzipBlocksMember(t *testing.T) {
 		bytes.Repeat([]byte("abc"), 100000),
 		nil,
 	}
-	inputs := lineInputs(t)
+	inputs := compresstest.LineInputs(t)
 	for _, name := range slices.Sorted(maps.Keys(inputs)) {
 		pieces = append(pieces, inputs[name])
 	}
@@ -36,7 +37,7 @@ func TestGzipBlocksMember(t *testing.T) {
 		f     pipeline.BlockCompressorFactory
 		level int
 	}
-	cs := []compressor{{"lines", stages.LineDeflate(), 1}, {"lines-only", stages.LineDeflateOnly(), 1}}
+	cs := []compressor{{"lines", stages.LineDeflate(), 1}}
 	for _, level := range []int{0, 1, 6, 9, -2} {
 		cs = append(cs, compressor{fmt.Sprintf("level=%d", level), stages.GzipBlocks(), level})
 	}

@@ -22,7 +22,6 @@ var segmentWriters = []struct {
 	{"deflate-9", stages.Deflate(), pipeline.Config{GzipLevel: 9}},
 	{"deflate-huffman", stages.Deflate(), pipeline.Config{GzipLevel: -2}},
 	{"lines", stages.LineSegments(), pipeline.Config{}},
-	{"lines-only", stages.BlockSegments(stages.LineDeflateOnly()), pipeline.Config{}},
 	{"verified-lines", stages.BlockSegments(stages.Verified(stages.LineDeflate())), pipeline.Config{}},
 	{"verified-flate", stages.BlockSegments(stages.Verified(stages.GzipBlocks())), pipeline.Config{GzipLevel: 6}},
 }

@@ -11,7 +11,8 @@
 //     gzip member, without searching for matches: each NDJSON line is
 //     compared with the previous one, shared runs (the keys, unchanged
 //     values) become back-references and changed values literals, written
-//     as dynamic-Huffman blocks built here. The CLI's default at gzip level
+//     as dynamic-Huffman blocks by package compression/lines (whose doc
+//     explains the format decisions). The CLI's default at gzip level
 //     1: on the VBRP reference rows about a third less CPU than flate level 1
 //     and 14% smaller objects (see docs/PERFORMANCE.md). LineSegments is the
 //     same for pipeline.RangeRun.

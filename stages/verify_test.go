@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ora2gcs/ora2gcs/internal/compresstest"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/stages"
 )
@@ -20,7 +21,7 @@ func TestVerifiedPassesGoodSegments(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for in, data := range lineInputs(t) {
+			for in, data := range compresstest.LineInputs(t) {
 				want, _ := plain.AppendBlock([]byte("x"), data)
 				got, err := checked.AppendBlock([]byte("x"), data)
 				if err != nil {
@@ -56,7 +57,7 @@ func corrupting(fn func(seg []byte) []byte) pipeline.BlockCompressorFactory {
 // TestVerifiedCatchesBadSegments: a segment that does not inflate, or
 // inflates to other bytes, is an ErrCompression naming what differs.
 func TestVerifiedCatchesBadSegments(t *testing.T) {
-	in := synthNDJSON(t, 200)
+	in := compresstest.SynthNDJSON(t, "VBRP", 200)
 	for _, tc := range []struct {
 		name string
 		fn   func([]byte) []byte

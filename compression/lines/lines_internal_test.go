@@ -1,4 +1,4 @@
-package stages
+package lines
 
 import (
 	"bytes"
@@ -6,8 +6,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"testing"
-
-	"github.com/ora2gcs/ora2gcs/pipeline"
 )
 
 // TestHuffmanLengths: for random, skewed and Fibonacci frequencies (the
@@ -79,13 +77,9 @@ func TestLineDeflateDeepCodes(t *testing.T) {
 	}
 	rand.New(rand.NewPCG(3, 4)).Shuffle(len(in), func(i, j int) { in[i], in[j] = in[j], in[i] })
 	for i := 1000; i < len(in); i += 1000 {
-		in[i] = '\n' // lines shorter than lineMaxLine: no flate fallback
+		in[i] = '\n' // lines shorter than maxLine: no flate fallback
 	}
-	bc, err := LineDeflate()(pipeline.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := bc.(*lineCompressor)
+	c := New()
 	out, err := c.AppendBlock(nil, in)
 	if err != nil {
 		t.Fatal(err)
