@@ -632,6 +632,9 @@ func (c *Connector) Open(ctx context.Context, t pipeline.TableInfo, snap pipelin
 // job's record and manifest). With a snapshot known only by its SCN (a
 // distributed plan's, in a shard) nothing could record it, so the refusal
 // fails the open instead of reading a moment other than the one claimed.
+// A range of a table split into several (Ranges found it readable AS OF
+// the SCN) fails too: ranges from different moments are no consistent
+// table.
 func (c *Connector) openConsistent(ctx context.Context, t pipeline.TableInfo, snap pipeline.Snapshot, opts pipeline.ReadOptions) (pipeline.Source, error) {
 	src, err := c.open(ctx, t, snap, opts)
 	s, own := snap.(*scnSnapshot)
@@ -646,6 +649,14 @@ func (c *Connector) openConsistent(ctx context.Context, t pipeline.TableInfo, sn
 		return nil, &Error{Kind: KindPermission, Code: Code(err), DPI: DPICode(err),
 			Hint: fmt.Sprintf("%s cannot be read AS OF SCN %s, and with a snapshot taken by another process (a distributed job's plan) it is not read at a moment of its own: %s", key, snap.Info().ID, asOfDeniedReason(err)),
 			Err:  err}
+	}
+	if opts.Range != nil && opts.Range.Total > 1 {
+		// Ranges split t because its AS OF probe passed: ranges read at
+		// moments of their own would not make one consistent table.
+		return nil, &Error{Kind: KindPermission, Code: Code(err), DPI: DPICode(err),
+			Hint: fmt.Sprintf("%s was split into ranges read AS OF SCN %s, but Oracle refused range %d's AS OF read; its ranges are not read at moments of their own: %s",
+				key, snap.Info().ID, opts.Range.Index+1, asOfDeniedReason(err)),
+			Err: err}
 	}
 	s.fellBack(key, err)
 	return c.open(ctx, t, readOnlySnapshot{info: ReadOnlyInfo(err), cause: err}, opts)
