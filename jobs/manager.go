@@ -491,6 +491,8 @@ func (m *Manager) ExecuteVersion(ctx context.Context, transportID, version strin
 	if err != nil {
 		return Job{}, err
 	}
+	_, win := m.transportWindows(ctx, transportID)
+	windowOpen := win == nil || win.open(m.now())
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.idleLocked(transportID); err != nil {
@@ -509,6 +511,7 @@ func (m *Manager) ExecuteVersion(ctx context.Context, transportID, version strin
 	r.log = r.log.With("request_id", requestIDOf(ctx)) // every line about the job names its request
 	r.sink = sink
 	r.incr, r.marks, r.forceFull = incr, marks, fullRequested(ctx)
+	r.windowOpened.Store(windowOpen)
 	if len(infos) == len(r.tables) {
 		for i, ts := range r.tables {
 			ts.described, ts.info = true, infos[i]

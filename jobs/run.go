@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -33,6 +34,11 @@ type run struct {
 	incr      *IncrementalSpec
 	marks     map[string]WatermarkState
 	forceFull bool
+	// windowOpened: the transport's window was open at some time the job
+	// ran (at its start or at a tick since); only then can the window
+	// close on it (on_close stop). A run forced outside its window is not
+	// stopped by the window that was already closed.
+	windowOpened atomic.Bool
 
 	mu      sync.Mutex // guards everything below and job.Snapshot
 	tables  []*tableState

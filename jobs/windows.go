@@ -280,7 +280,9 @@ func (m *Manager) checkWindow(ctx context.Context, transportID string, now time.
 }
 
 // closeWindows interrupts the running job if its transport's window has
-// closed at now and its policy is stop (Tick calls it).
+// closed on it at now and its policy is stop (Tick calls it): the window
+// was open at the job's start or at a tick since. A job forced outside its
+// window runs on until the window has opened and closed again.
 func (m *Manager) closeWindows(ctx context.Context, now time.Time) {
 	m.mu.Lock()
 	r := m.running
@@ -289,8 +291,12 @@ func (m *Manager) closeWindows(ctx context.Context, now time.Time) {
 		return
 	}
 	_, w := m.transportWindows(ctx, r.job.TransportID)
-	if w == nil || w.onClose != OnCloseStop || w.open(now) {
+	if w == nil || w.open(now) {
+		r.windowOpened.Store(true)
 		return
+	}
+	if w.onClose != OnCloseStop || !r.windowOpened.Load() {
+		return // finish, or forced outside the window and it never opened
 	}
 	r.log.Warn("window closed: interrupting the job (on_close: stop)")
 	r.cancel()

@@ -210,3 +210,58 @@ func TestWindowClosesMidJob(t *testing.T) {
 		})
 	}
 }
+
+// TestForcedRunOutsideWindowNotStopped: a run forced outside its window
+// ({"force": true}) is not interrupted by the window's on_close stop at the
+// next tick: its window never closed on it. A forced run that the window
+// then opens and closes on is stopped.
+func TestForcedRunOutsideWindowNotStopped(t *testing.T) {
+	gate1, gate2 := make(chan struct{}), make(chan struct{})
+	var once1, once2 sync.Once
+	release1 := func() { once1.Do(func() { close(gate1) }) }
+	release2 := func() { once2.Do(func() { close(gate2) }) }
+	clk := &fakeClock{}
+	clk.Set(mustTime(t, "Asia/Seoul", "2026-01-20 12:00")) // Tuesday noon: closed
+	e := newEnv(t, newFakeConnector(&fakeTable{name: "SLOW", rows: 50, gate: gate1}, &fakeTable{name: "SLOW2", rows: 50, gate: gate2}), withClock(clk))
+	t.Cleanup(release1)
+	t.Cleanup(release2)
+	ctx := context.Background()
+	for _, c := range []struct {
+		table   string
+		release func()
+		ticks   []string // KST, while the job waits
+		want    string
+	}{
+		// the window stays closed: the forced run is left to finish
+		{"SLOW", release1, []string{"2026-01-20 12:01", "2026-01-20 13:00"}, StatusCompleted},
+		// the window opens at 22:00 while it runs and closes at 06:00 on it
+		{"SLOW2", release2, []string{"2026-01-20 12:01", "2026-01-20 22:30", "2026-01-21 06:00"}, StatusFailed},
+	} {
+		clk.Set(mustTime(t, "Asia/Seoul", "2026-01-20 12:00"))
+		tr := mustCreate(t, e.m, "w", c.table)
+		if _, err := e.m.SetWindows(ctx, tr.ID, offHours(OnCloseStop)); err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.m.ExecuteWith(ctx, tr.ID, ExecuteOptions{Force: true})
+		if err != nil || res.Job == nil {
+			t.Fatalf("forced execute: %+v %v", res, err)
+		}
+		for _, at := range c.ticks {
+			clk.Set(mustTime(t, "Asia/Seoul", at))
+			e.m.Tick(ctx, clk.Now())
+		}
+		if c.want == StatusCompleted {
+			c.release()
+		}
+		done, err := e.m.Wait(ctx, res.Job.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done.Status != c.want {
+			t.Fatalf("%s: forced run %s %s, want %s", c.table, done.Status, derefErr(done.Error), c.want)
+		}
+		if c.want == StatusFailed && (done.Error == nil || *done.Error != interrupted) {
+			t.Fatalf("%s: stopped with %s", c.table, derefErr(done.Error))
+		}
+	}
+}
