@@ -413,8 +413,16 @@ func (e *env) openTarget(ctx context.Context, target string) (func(context.Conte
 			return nil, fmt.Errorf("gcs: client: %w (set GOOGLE_APPLICATION_CREDENTIALS or run 'gcloud auth application-default login')", err)
 		}
 		e.closers = append(e.closers, client.Close)
+		md, err := gcs.NewMetadata(ctx, opts...) // the bucket's lifecycle rules, as the bucket holds them
+		if err != nil {
+			return nil, err
+		}
 		return func(_ context.Context, bucket string) (pipeline.Sink, error) {
-			return gcs.NewWithClient(client, gcs.Config{Bucket: bucket, ChunkSize: e.cfg.GCS.ChunkSize})
+			s, err := gcs.NewWithClient(client, gcs.Config{Bucket: bucket, ChunkSize: e.cfg.GCS.ChunkSize})
+			if err != nil {
+				return nil, err
+			}
+			return s.WithMetadata(md), nil
 		}, nil
 	}
 	return nil, fmt.Errorf("unknown target %q: use file://DIR, gcs, gs://BUCKET or null", target)

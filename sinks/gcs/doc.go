@@ -91,6 +91,16 @@
 // at that host and drops authentication; New adds storage.WithJSONReads so
 // Open works against fake-gcs-server, whose XML reads answer 404.
 //
+// # Lifecycle rules
+//
+// EnsureRetention, CheckRetention and RetentionRules keep one Delete rule
+// per transport prefix in the bucket's Object Lifecycle Management. They
+// read and write the bucket's lifecycle through Metadata, the JSON API
+// without the client library's types, so every other rule goes back
+// exactly as the bucket holds it (the library drops conditions it does not
+// model). New makes the Metadata client; a sink from NewWithClient needs
+// WithMetadata.
+//
 // Splitting a table into parts (…part-00001.jsonl.gz) is the pipeline's job,
 // at row boundaries; the sink writes whatever object it is given.
 package gcs

@@ -49,7 +49,8 @@ type Sink struct {
 	client *storage.Client
 	bucket *storage.BucketHandle
 	cfg    Config
-	owned  bool // Close closes client
+	owned  bool      // Close closes client
+	md     *Metadata // lifecycle rules (see Metadata); nil: NewWithClient without WithMetadata
 }
 
 // New validates cfg and creates a storage client with opts. Without options
@@ -62,6 +63,10 @@ func New(ctx context.Context, cfg Config, opts ...option.ClientOption) (*Sink, e
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	md, err := NewMetadata(ctx, opts...)
+	if err != nil {
+		return nil, err
+	}
 	opts = append([]option.ClientOption{storage.WithJSONReads()}, opts...)
 	c, err := storage.NewClient(ctx, opts...)
 	if err != nil {
@@ -72,12 +77,14 @@ func New(ctx context.Context, cfg Config, opts ...option.ClientOption) (*Sink, e
 		_ = c.Close()
 		return nil, err
 	}
-	s.owned = true
+	s.owned, s.md = true, md
 	return s, nil
 }
 
 // NewWithClient returns a sink using c, which the caller keeps owning (Close
 // does not close it). For Open against an emulator, c needs storage.WithJSONReads().
+// Its lifecycle calls (EnsureRetention, CheckRetention, RetentionRules) need
+// WithMetadata.
 func NewWithClient(c *storage.Client, cfg Config) (*Sink, error) {
 	if c == nil {
 		return nil, errors.New("gcs: nil client")

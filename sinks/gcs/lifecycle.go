@@ -2,11 +2,9 @@ package gcs
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"slices"
 	"strings"
-
-	"cloud.google.com/go/storage"
 )
 
 // RetainedByLifecycle says the bucket's Object Lifecycle Management expires
@@ -14,24 +12,15 @@ import (
 // leaves GCS targets alone (jobs.LifecycleRetention).
 func (s *Sink) RetainedByLifecycle() bool { return true }
 
-// isRetentionRule says whether r is the rule ora2gcs keeps for prefix: a
-// Delete action whose only conditions are matchesPrefix = [prefix] and an
-// age. A rule with any other condition is someone else's and never touched.
-func isRetentionRule(r storage.LifecycleRule, prefix string) bool {
-	if r.Action.Type != storage.DeleteAction || r.Action.StorageClass != "" {
-		return false
-	}
-	c := r.Condition
-	rest := c
-	rest.AgeInDays, rest.MatchesPrefix = 0, nil
-	return slices.Equal(c.MatchesPrefix, []string{prefix}) && isZeroCondition(rest)
-}
+// errNoMetadata: the sink was made by NewWithClient without WithMetadata.
+var errNoMetadata = errors.New("gcs: lifecycle rules need the bucket metadata client (gcs.NewMetadata, Sink.WithMetadata)")
 
-func isZeroCondition(c storage.LifecycleCondition) bool {
-	return c.AgeInDays == 0 && c.CreatedBefore.IsZero() && c.CustomTimeBefore.IsZero() && c.DaysSinceCustomTime == 0 &&
-		c.DaysSinceNoncurrentTime == 0 && c.Liveness == storage.LiveAndArchived && len(c.MatchesStorageClasses) == 0 &&
-		c.NoncurrentTimeBefore.IsZero() && c.NumNewerVersions == 0 && len(c.MatchesPrefix) == 0 && len(c.MatchesSuffix) == 0 &&
-		!c.AllObjects
+// WithMetadata gives a sink made by NewWithClient the client its lifecycle
+// calls use (NewMetadata with the options of the storage client); New
+// sets it itself. It returns s.
+func (s *Sink) WithMetadata(md *Metadata) *Sink {
+	s.md = md
+	return s
 }
 
 // EnsureRetention makes the bucket's lifecycle configuration hold exactly
@@ -46,21 +35,20 @@ func (s *Sink) EnsureRetention(ctx context.Context, prefix string, days int) (bo
 	if !strings.HasSuffix(prefix, "/") || len(prefix) < 2 {
 		return false, fmt.Errorf("gcs: retention prefix %q must name a folder (end with /)", prefix)
 	}
+	if s.md == nil {
+		return false, errNoMetadata
+	}
 	ctx, cancel := context.WithTimeout(ctx, CheckTimeout)
 	defer cancel()
-	b := s.boundedBucket()
-	attrs, err := b.Attrs(ctx)
+	rules, gen, err := s.md.lifecycle(ctx, s.cfg.Bucket)
 	if err != nil {
 		return false, fmt.Errorf("gcs: read lifecycle of %s: %w", s.cfg.Bucket, err)
 	}
-	rules, changed := mergeRetention(attrs.Lifecycle.Rules, prefix, days)
+	rules, changed := mergeRetention(rules, prefix, days)
 	if !changed {
 		return false, nil
 	}
-	lc := storage.Lifecycle{Rules: rules}
-	_, err = b.If(storage.BucketConditions{MetagenerationMatch: attrs.MetaGeneration}).
-		Update(ctx, storage.BucketAttrsToUpdate{Lifecycle: &lc})
-	if err != nil {
+	if err := s.md.setLifecycle(ctx, s.cfg.Bucket, rules, gen); err != nil {
 		return false, fmt.Errorf("gcs: update lifecycle of %s: %w", s.cfg.Bucket, err)
 	}
 	return true, nil
@@ -69,29 +57,32 @@ func (s *Sink) EnsureRetention(ctx context.Context, prefix string, days int) (bo
 // CheckRetention reports how the bucket's rule for prefix differs from a
 // Delete at age days ("" when it matches; with days <= 0, when there is none).
 func (s *Sink) CheckRetention(ctx context.Context, prefix string, days int) (string, error) {
+	if s.md == nil {
+		return "", errNoMetadata
+	}
 	ctx, cancel := context.WithTimeout(ctx, CheckTimeout)
 	defer cancel()
-	attrs, err := s.boundedBucket().Attrs(ctx)
+	rules, _, err := s.md.lifecycle(ctx, s.cfg.Bucket)
 	if err != nil {
 		return "", fmt.Errorf("gcs: read lifecycle of %s: %w", s.cfg.Bucket, err)
 	}
-	var ours []storage.LifecycleRule
-	for _, r := range attrs.Lifecycle.Rules {
-		if isRetentionRule(r, prefix) {
-			ours = append(ours, r)
+	var ours []int64 // ages
+	for _, r := range rules {
+		if age, ok := r.isRetention(prefix); ok {
+			ours = append(ours, age)
 		}
 	}
 	switch {
 	case days <= 0 && len(ours) == 0:
 		return "", nil
 	case days <= 0:
-		return fmt.Sprintf("bucket %s deletes %s after %d days, but no retention is configured", s.cfg.Bucket, prefix, ours[0].Condition.AgeInDays), nil
+		return fmt.Sprintf("bucket %s deletes %s after %d days, but no retention is configured", s.cfg.Bucket, prefix, ours[0]), nil
 	case len(ours) == 0:
 		return fmt.Sprintf("bucket %s has no lifecycle rule deleting %s after %d days", s.cfg.Bucket, prefix, days), nil
 	case len(ours) > 1:
 		return fmt.Sprintf("bucket %s has %d lifecycle rules for %s", s.cfg.Bucket, len(ours), prefix), nil
-	case ours[0].Condition.AgeInDays != int64(days):
-		return fmt.Sprintf("bucket %s deletes %s after %d days, want %d", s.cfg.Bucket, prefix, ours[0].Condition.AgeInDays, days), nil
+	case ours[0] != int64(days):
+		return fmt.Sprintf("bucket %s deletes %s after %d days, want %d", s.cfg.Bucket, prefix, ours[0], days), nil
 	}
 	return "", nil
 }
@@ -99,12 +90,13 @@ func (s *Sink) CheckRetention(ctx context.Context, prefix string, days int) (str
 // mergeRetention returns rules with exactly one ora2gcs rule for prefix at
 // age days (none if days <= 0), other rules unchanged and in order, and
 // whether that differs from rules.
-func mergeRetention(rules []storage.LifecycleRule, prefix string, days int) ([]storage.LifecycleRule, bool) {
-	out := make([]storage.LifecycleRule, 0, len(rules)+1)
+func mergeRetention(rules []lifecycleRule, prefix string, days int) ([]lifecycleRule, bool) {
+	out := make([]lifecycleRule, 0, len(rules)+1)
 	found, changed := false, false
 	for _, r := range rules {
-		if !isRetentionRule(r, prefix) {
-			out = append(out, r)
+		age, ours := r.isRetention(prefix)
+		if !ours {
+			out = append(out, r) // as the bucket holds it
 			continue
 		}
 		if days <= 0 || found {
@@ -112,17 +104,14 @@ func mergeRetention(rules []storage.LifecycleRule, prefix string, days int) ([]s
 			continue
 		}
 		found = true
-		if r.Condition.AgeInDays != int64(days) {
-			r.Condition.AgeInDays = int64(days)
+		if age != int64(days) {
+			r = lifecycleRule{raw: retentionRuleJSON(prefix, days)}
 			changed = true
 		}
 		out = append(out, r)
 	}
 	if days > 0 && !found {
-		out = append(out, storage.LifecycleRule{
-			Action:    storage.LifecycleAction{Type: storage.DeleteAction},
-			Condition: storage.LifecycleCondition{AgeInDays: int64(days), MatchesPrefix: []string{prefix}},
-		})
+		out = append(out, lifecycleRule{raw: retentionRuleJSON(prefix, days)})
 		changed = true
 	}
 	return out, changed
@@ -135,17 +124,19 @@ func mergeRetention(rules []storage.LifecycleRule, prefix string, days int) ([]s
 // retention check` counts those of "TRP-…/" prefixes that no transport of
 // its state database owns as stale). Needs storage.buckets.get.
 func (s *Sink) RetentionRules(ctx context.Context) ([]RetentionRule, error) {
+	if s.md == nil {
+		return nil, errNoMetadata
+	}
 	ctx, cancel := context.WithTimeout(ctx, CheckTimeout)
 	defer cancel()
-	attrs, err := s.boundedBucket().Attrs(ctx)
+	rules, _, err := s.md.lifecycle(ctx, s.cfg.Bucket)
 	if err != nil {
 		return nil, fmt.Errorf("gcs: read lifecycle of %s: %w", s.cfg.Bucket, err)
 	}
 	var out []RetentionRule
-	for _, r := range attrs.Lifecycle.Rules {
-		if len(r.Condition.MatchesPrefix) == 1 && strings.HasSuffix(r.Condition.MatchesPrefix[0], "/") &&
-			isRetentionRule(r, r.Condition.MatchesPrefix[0]) {
-			out = append(out, RetentionRule{Prefix: r.Condition.MatchesPrefix[0], AgeDays: int(r.Condition.AgeInDays)})
+	for _, r := range rules {
+		if p, age := r.retentionPrefix(); p != "" {
+			out = append(out, RetentionRule{Prefix: p, AgeDays: int(age)})
 		}
 	}
 	return out, nil

@@ -202,3 +202,75 @@ func TestRetentionRulesListsOnlyOurShape(t *testing.T) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
 }
+
+// TestEnsureRetentionKeepsConditionsTheClientDoesNotModel: foreign rules
+// are sent back exactly as the bucket holds them, also with conditions
+// the storage client library does not model (matchesPattern,
+// sizeAboveBytes, a condition newer than this program). Dropping one
+// would broaden the rule: "Delete after 30 days what matches ^logs/"
+// would become "Delete everything after 30 days". A rule of our shape
+// with such an extra condition is someone else's, not ours.
+func TestEnsureRetentionKeepsConditionsTheClientDoesNotModel(t *testing.T) {
+	foreign := []string{
+		`{"action":{"type":"Delete"},"condition":{"age":30,"matchesPattern":"^logs/"}}`,
+		`{"action":{"type":"Delete"},"condition":{"age":7,"sizeAboveBytes":"1073741824"}}`,
+		`{"action":{"type":"Delete"},"condition":{"age":5,"matchesPrefix":["TRP-1/"],"someFutureCondition":{"x":1}}}`,
+		`{"action":{"type":"AbortIncompleteMultipartUpload","futureActionField":true},"condition":{"age":1}}`,
+	}
+	meta := &bucketMetadata{metagen: 3, lifecycle: json.RawMessage(`{"rule":[` + strings.Join(foreign, ",") + `]}`)}
+	srv := httptest.NewServer(meta)
+	defer srv.Close()
+	ctx := context.Background()
+	s, err := New(ctx, Config{Bucket: "bkt"}, option.WithEndpoint(srv.URL+"/storage/v1/"), option.WithoutAuthentication())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if d, err := s.CheckRetention(ctx, "TRP-1/", 90); err != nil || !strings.Contains(d, "no lifecycle rule") {
+		t.Fatalf("the foreign TRP-1/ rule was taken for ours: %q %v", d, err)
+	}
+	if changed, err := s.EnsureRetention(ctx, "TRP-1/", 90); err != nil || !changed {
+		t.Fatalf("add: %v %v", changed, err)
+	}
+	canon := func(raw string) string {
+		var v any
+		if err := json.Unmarshal([]byte(raw), &v); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+	meta.mu.Lock()
+	var lc struct{ Rule []json.RawMessage }
+	err = json.Unmarshal(meta.lifecycle, &lc)
+	meta.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lc.Rule) != len(foreign)+1 {
+		t.Fatalf("%d rules, want %d: %s", len(lc.Rule), len(foreign)+1, meta.lifecycle)
+	}
+	for i, f := range foreign {
+		if got, want := canon(string(lc.Rule[i])), canon(f); got != want {
+			t.Errorf("foreign rule %d changed:\n got %s\nwant %s", i, got, want)
+		}
+	}
+	if got, want := canon(string(lc.Rule[len(foreign)])), canon(`{"action":{"type":"Delete"},"condition":{"age":90,"matchesPrefix":["TRP-1/"]}}`); got != want {
+		t.Errorf("our rule %s, want %s", got, want)
+	}
+	// removing ours leaves the foreign rules, also the TRP-1/ one
+	if _, err := s.EnsureRetention(ctx, "TRP-1/", 0); err != nil {
+		t.Fatal(err)
+	}
+	meta.mu.Lock()
+	err = json.Unmarshal(meta.lifecycle, &lc)
+	meta.mu.Unlock()
+	if err != nil || len(lc.Rule) != len(foreign) {
+		t.Fatalf("after removal: %v %s", err, meta.lifecycle)
+	}
+	for i, f := range foreign {
+		if got, want := canon(string(lc.Rule[i])), canon(f); got != want {
+			t.Errorf("after removal, foreign rule %d changed:\n got %s\nwant %s", i, got, want)
+		}
+	}
+}
