@@ -170,8 +170,8 @@ func (z zonedSchedule) Next(t time.Time) time.Time {
 		if nw.IsZero() {
 			return nw
 		}
-		r := time.Date(nw.Year(), nw.Month(), nw.Day(), nw.Hour(), nw.Minute(), nw.Second(), 0, z.loc)
-		if !wallClock(r, z.loc).Equal(nw) {
+		r, exists := firstInstant(nw, z.loc)
+		if !exists {
 			// skipped by the clocks going forward: the wall-clock time at
 			// the offset in effect before the change
 			_, before := r.Add(-12 * time.Hour).Zone()
@@ -180,9 +180,28 @@ func (z zonedSchedule) Next(t time.Time) time.Time {
 		if r.After(t) {
 			return r
 		}
-		w = nw // the repeated hour: that wall-clock time has been
+		w = nw // its first occurrence has been: not again in the repeated hour
 	}
 	return time.Time{}
+}
+
+// firstInstant is the earliest instant whose wall-clock reading in loc is
+// w (a UTC time, see wallClock), and whether there is one (false: the
+// clocks skip w; the instant is then time.Date's normalisation). In the
+// hour the clocks repeat there are two; time.Date picks either (the later
+// one in zones east of UTC), this the first.
+func firstInstant(w time.Time, loc *time.Location) (time.Time, bool) {
+	r := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), 0, loc)
+	if !wallClock(r, loc).Equal(w) {
+		return r, false
+	}
+	for _, probe := range []time.Duration{-12 * time.Hour, 12 * time.Hour} {
+		_, off := r.Add(probe).Zone()
+		if c := w.Add(-time.Duration(off) * time.Second); c.Before(r) && wallClock(c, loc).Equal(w) {
+			r = c
+		}
+	}
+	return r, true
 }
 
 // wallClock is t's wall-clock reading in loc, as a UTC time for comparing.

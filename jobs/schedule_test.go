@@ -290,3 +290,40 @@ func mustLoc(t *testing.T, zone string) *time.Location {
 	}
 	return loc
 }
+
+// TestScheduleFallBackRunsFirstOccurrence: a fixed time inside the hour
+// the clocks repeat runs once, at its first occurrence, in zones east of
+// UTC as in zones west of it (Go's time.Date picks the later occurrence
+// east of UTC): Berlin on 2026-10-25 (03:00 CEST → 02:00 CET), Seoul on
+// 1988-10-09 (its last DST: 03:00 KDT → 02:00 KST), New York on 2026-11-01.
+func TestScheduleFallBackRunsFirstOccurrence(t *testing.T) {
+	cases := []struct {
+		cron, zone, start string
+		want              []string // UTC
+	}{
+		{"30 2 * * *", "Europe/Berlin", "2026-10-24 12:00",
+			[]string{"2026-10-25T00:30:00Z", "2026-10-26T01:30:00Z"}}, // 02:30 CEST, then 02:30 CET
+		{"30 2 * * *", "Asia/Seoul", "1988-10-08 12:00",
+			[]string{"1988-10-08T16:30:00Z", "1988-10-09T17:30:00Z"}}, // 02:30 KDT (UTC+10), then 02:30 KST
+		{"30 1 * * *", "America/New_York", "2026-10-31 12:00",
+			[]string{"2026-11-01T05:30:00Z", "2026-11-02T06:30:00Z"}}, // 01:30 EDT, then 01:30 EST
+		{"0 2 * * *", "Europe/Berlin", "2026-10-25 01:30", // 01:30 CEST: 02:00 CEST is next
+			[]string{"2026-10-25T00:00:00Z", "2026-10-26T01:00:00Z"}},
+	}
+	for _, c := range cases {
+		spec := ScheduleSpec{Cron: c.cron, Timezone: c.zone}
+		sched, err := spec.parse("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := mustTime(t, c.zone, c.start)
+		var got []string
+		for range c.want {
+			at = sched.Next(at)
+			got = append(got, at.UTC().Format(time.RFC3339))
+		}
+		if !equalStrings(got, c.want) {
+			t.Errorf("%s %s from %s: runs %v, want %v", c.cron, c.zone, c.start, got, c.want)
+		}
+	}
+}
