@@ -19,9 +19,11 @@ import (
 type Config struct {
 	Server ServerConfig `yaml:"server" json:"server"`
 	Oracle OracleConfig `yaml:"oracle" json:"oracle"`
-	GCS    GCSConfig    `yaml:"gcs" json:"gcs"`
-	ETL    ETLConfig    `yaml:"etl" json:"etl"`
-	Auth   AuthConfig   `yaml:"auth" json:"auth"`
+	// Postgres holds the settings of postgres:// sources.
+	Postgres PostgresConfig `yaml:"postgres" json:"postgres"`
+	GCS      GCSConfig      `yaml:"gcs" json:"gcs"`
+	ETL      ETLConfig      `yaml:"etl" json:"etl"`
+	Auth     AuthConfig     `yaml:"auth" json:"auth"`
 	// Source selects the connector: "synth", "postgres://…", "oracle" (the
 	// oracle section) or "oracle://…".
 	Source string `yaml:"source" json:"source"`
@@ -120,6 +122,15 @@ type OracleConfig struct {
 	PoolMin        int    `yaml:"pool_min" json:"pool_min"`
 	PoolMax        int    `yaml:"pool_max" json:"pool_max"`
 	FetchArraySize int    `yaml:"fetch_array_size" json:"fetch_array_size"`
+}
+
+// PostgresConfig is the PostgreSQL source's own settings: its pool is
+// sized here, never by the oracle section.
+type PostgresConfig struct {
+	PoolMin int `yaml:"pool_min" json:"pool_min"`
+	PoolMax int `yaml:"pool_max" json:"pool_max"`
+	// Reader is how tables are read: copy (COPY text) or rows (pgx rows).
+	Reader string `yaml:"reader" json:"reader"`
 }
 
 // GCSConfig is the Cloud Storage target (spec FR-03).
@@ -223,8 +234,9 @@ func Default() Config {
 			ShutdownGrace: 0, // wait for the running job
 			SourceTimeout: 30 * time.Second,
 		},
-		Oracle: OracleConfig{PoolMin: 5, PoolMax: 20, FetchArraySize: 1000},
-		GCS:    GCSConfig{DefaultBucket: "oracle-etl-data"},
+		Oracle:   OracleConfig{PoolMin: 5, PoolMax: 20, FetchArraySize: 1000},
+		Postgres: PostgresConfig{PoolMin: 5, PoolMax: 20, Reader: "copy"},
+		GCS:      GCSConfig{DefaultBucket: "oracle-etl-data"},
 		ETL: ETLConfig{
 			ChunkSize:        10000,
 			ParallelTables:   4,
@@ -267,96 +279,53 @@ func (c Config) Pipeline() pipeline.Config {
 }
 
 // Validate reports every invalid value, each as "config: KEY: problem".
-func (c Config) Validate() error {
+func (c Config) Validate() error { return c.validate(nil) }
+
+// ValidateFrom is Validate with each error naming the origin of its key
+// ("--gzip-level: …", "ORA2GCS_GZIP_LEVEL: …", "config.yaml:7: …").
+func (c Config) ValidateFrom(origins Origins) error { return c.validate(origins) }
+
+// validate checks every knob with its one rule and the settings that
+// depend on each other; each error starts with the origin of the key it
+// names (origins; nil: "config").
+func (c Config) validate(origins Origins) error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("config: %s: "+format, append([]any{key}, args...)...))
+		errs = append(errs, fmt.Errorf("%s: %s: "+format, append([]any{origins.of(key), key}, args...)...))
 	}
-	intRange := func(key string, v, lo, hi int) {
-		if v < lo || v > hi {
-			bad(key, "%d is out of range %d..%d", v, lo, hi)
+	for _, k := range knobs {
+		if k.check == nil {
+			continue
+		}
+		if p := k.check(&c); p != "" {
+			bad(k.Key, "%s", p)
 		}
 	}
-	durRange := func(key string, v, lo, hi time.Duration) {
-		if v < lo || v > hi {
-			bad(key, "%s is out of range %s..%s", v, lo, hi)
-		}
-	}
-	if c.Server.Listen == "" {
-		intRange("server.port", c.Server.Port, 0, 65535)
-	} else if _, _, err := splitHostPort(c.Server.Listen); err != nil {
-		bad("server.listen", "%q is not host:port", c.Server.Listen)
-	}
-	durRange("server.read_timeout", c.Server.ReadTimeout, time.Second, time.Hour)
-	durRange("server.write_timeout", c.Server.WriteTimeout, time.Second, 24*time.Hour)
-	durRange("server.shutdown_grace", c.Server.ShutdownGrace, 0, time.Hour)
-	durRange("server.source_timeout", c.Server.SourceTimeout, 100*time.Millisecond, time.Hour)
-
-	intRange("oracle.pool_max", c.Oracle.PoolMax, 1, 1000)
-	intRange("oracle.pool_min", c.Oracle.PoolMin, 0, max(c.Oracle.PoolMax, 0))
-	intRange("oracle.fetch_array_size", c.Oracle.FetchArraySize, 1, 100000)
-
-	if c.GCS.DefaultBucket != "" {
-		if err := bucketname.Validate(c.GCS.DefaultBucket); err != nil {
-			bad("gcs.default_bucket", "bucket name %q %v", c.GCS.DefaultBucket, err)
-		}
-	}
-	if c.GCS.ChunkSize < 0 || c.GCS.ChunkSize%(256<<10) != 0 {
-		bad("gcs.chunk_size", "%d is not a non-negative multiple of 262144 (256 KiB)", c.GCS.ChunkSize)
-	}
-
-	intRange("etl.chunk_size", c.ETL.ChunkSize, 1, 1000000)
-	intRange("etl.parallel_tables", c.ETL.ParallelTables, 1, 64)
-	intRange("schedule.retention_days", c.Schedule.RetentionDays, 1, 36500)
 	if inc := c.Incremental; inc != nil {
 		for i, t := range inc.Tables {
 			if strings.TrimSpace(t.Table) == "" {
-				bad(fmt.Sprintf("incremental.tables[%d].table", i), "required")
+				errs = append(errs, fmt.Errorf("%s: incremental.tables[%d].table: required", origins.of("incremental"), i))
 			}
 			if strings.TrimSpace(t.WatermarkColumn) == "" {
-				bad(fmt.Sprintf("incremental.tables[%d].watermark_column", i), "required")
+				errs = append(errs, fmt.Errorf("%s: incremental.tables[%d].watermark_column: required", origins.of("incremental"), i))
 			}
 		}
 		if fs := inc.FullSchedule; fs != nil && (strings.TrimSpace(fs.Cron) == "" || strings.TrimSpace(fs.Timezone) == "") {
-			bad("incremental.full_schedule", "cron and timezone are both required")
+			errs = append(errs, fmt.Errorf("%s: incremental.full_schedule: cron and timezone are both required", origins.of("incremental")))
 		}
 	}
 	if w := c.Schedule.Windows; w != nil {
+		o := origins.of("schedule.windows")
 		if len(w.Allow) == 0 {
-			bad("schedule.windows.allow", "at least one period is required (or leave schedule.windows out: always open)")
+			errs = append(errs, fmt.Errorf("%s: schedule.windows.allow: at least one period is required (or leave schedule.windows out: always open)", o))
 		}
 		if w.OnClose != "" && w.OnClose != "finish" && w.OnClose != "stop" {
-			bad("schedule.windows.on_close", "%q: use finish or stop", w.OnClose)
+			errs = append(errs, fmt.Errorf("%s: schedule.windows.on_close: %q: use finish or stop", o, w.OnClose))
 		}
 	}
-	intRange("etl.table_parallelism", c.ETL.TableParallelism, 1, 64)
-	if c.ETL.PartBytes != 0 && (c.ETL.PartBytes < 1<<20 || c.ETL.PartBytes > 5<<40) {
-		bad("etl.part_bytes", "%d is out of range (0, or 1 MiB … 5 TiB)", c.ETL.PartBytes)
-	}
-	if c.ETL.RangeMinRows < 0 {
-		bad("etl.range_min_rows", "%d is negative", c.ETL.RangeMinRows)
-	}
-	intRange("etl.retry_attempts", c.ETL.RetryAttempts, 1, 20)
-	durRange("etl.retry_backoff", c.ETL.RetryBackoff, 0, 10*time.Minute)
-	if l := c.ETL.GzipLevel; l != -2 && (l < 1 || l > 9) {
-		bad("etl.gzip_level", "%d is out of range 1..9 (or -2 for Huffman only)", l)
-	}
-	switch c.ETL.Compressor {
-	case "auto", "lines", "blocks", "pgzip":
-	default:
-		bad("etl.compressor", "%q is not auto, lines, blocks or pgzip", c.ETL.Compressor)
-	}
-	intRange("etl.encode_workers", c.ETL.EncodeWorkers, 0, 256)
-	if c.ETL.FetchTimeout != 0 {
-		durRange("etl.fetch_timeout", c.ETL.FetchTimeout, time.Second, 24*time.Hour)
-	}
-	if c.ETL.SnapshotTimeout != 0 {
-		durRange("etl.snapshot_timeout", c.ETL.SnapshotTimeout, time.Second, time.Hour)
-	}
-
-	for i, k := range c.Auth.Keys() {
-		if len(k) < 16 {
-			bad("auth.api_key", "key %d is shorter than 16 characters", i+1)
+	for i, k := range c.Auth.APIKeys {
+		if k = strings.TrimSpace(k); k != "" && len(k) < 16 {
+			errs = append(errs, fmt.Errorf("%s: auth.api_keys: key %d is shorter than 16 characters", origins.of("auth.api_keys"), i+1))
 		}
 	}
 
@@ -389,9 +358,6 @@ func (c Config) Validate() error {
 		bad("target", "required (file://DIR, gcs or gs://BUCKET)")
 	default:
 		bad("target", "unknown target %q (want file://DIR, gcs or gs://BUCKET)", redactURL(c.Target))
-	}
-	if strings.TrimSpace(c.DataDir) == "" {
-		bad("data_dir", "required")
 	}
 	return errors.Join(errs...)
 }

@@ -1,10 +1,22 @@
 // Package config loads the ora2gcs configuration: the spec's config.yaml
-// layout (server, oracle, gcs, etl, auth) plus the connector choice (source,
-// target, data_dir).
+// layout (server, oracle, postgres, gcs, etl, auth, schedule) plus the
+// connector choice (source, target, data_dir).
+//
+// Every scalar setting is one Knob of Knobs: its config.yaml key, its
+// environment variable, its command-line flag, its default, its rule and
+// its documentation are declared there once. The file, the environment and
+// the CLI's flags all set a knob through Knob.Set (one parser), Validate
+// checks it with its one rule, and docs/CONFIG.md's reference table is
+// generated from the table (go generate ./config; TestReferenceIsCurrent
+// fails when it is stale). Lists and nested records (auth.api_keys,
+// schedule.windows, incremental) are set in the file only.
 //
 // Precedence, lowest first: Default, the YAML file (with ${VAR} and
-// ${VAR:-default} expanded in scalar values), environment variables
-// (ApplyEnv), then command-line flags, which the CLI applies to the returned
-// Config before it calls Validate. Unknown YAML keys are an error naming the
-// key. Redacted and String never show passwords or API keys.
+// ${VAR:-default} expanded in scalar values), the environment, the flags
+// (Resolve). Every error names its origin: "--gzip-level: …",
+// "ORA2GCS_GZIP_LEVEL: …", "config.yaml:7: …". Unknown YAML keys are an
+// error naming the key and line. Redacted, String, Show and the reference
+// never show passwords or API keys.
 package config
+
+//go:generate go run ./gendoc ../docs/CONFIG.md

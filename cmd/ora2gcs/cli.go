@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
+
+	"github.com/ora2gcs/ora2gcs/config"
 )
 
 // Exit codes, for scripts and schedulers (documented in the README).
@@ -39,6 +42,9 @@ var commands = map[string]command{
 	"sample": {"sample", "[flags] TABLE", "Prints the first rows of TABLE as NDJSON, exactly as a job would write them."},
 	"bench":  {"bench", "[flags]", "Runs the tables through the engine several times and reports rows/s, MB/s, CPU and peak RSS (median)."},
 	"serve":  {"serve", "[flags]", "Serves the HTTP API and the dashboard."},
+	"config": {"config", "show [flags]", "Prints every setting's effective value and where it came from (default, file:LINE, env VAR,\n" +
+		"flag --NAME), reading the config file, the environment and the flags as every command does. Passwords and\n" +
+		"API keys show as [REDACTED]. An invalid setting is shown, then reported (exit 1). Reference: docs/CONFIG.md."},
 	"watermarks": {"watermarks", "list|rebuild [flags]", "Lists the watermark each incremental table of a transport reached (list), or rebuilds them\n" +
 		"from the manifests in the transport's bucket (rebuild), for --transport/--transport-id or every transport."},
 	"plan": {"plan", "[flags]", "Takes the job's snapshot, splits its tables into shards and stores the plan as\n" +
@@ -74,39 +80,41 @@ func parseFlagsEnv(fs *flag.FlagSet, args []string, stdout, stderr io.Writer, no
 		fmt.Fprintf(stderr, "ora2gcs %s: %v\nRun 'ora2gcs help %s' for its flags.\n", fs.Name(), err, fs.Name())
 		return errUsage
 	}
-	lookup := lookupEnv
-	if len(noEnv) > 0 {
-		lookup = func(name string) (string, bool) {
-			for f := range noEnv {
-				if envName(f) == name {
-					return "", false
-				}
-			}
-			return lookupEnv(name)
-		}
-	}
-	return applyEnvFlags(fs, lookup, stderr)
+	return applyEnvFlags(fs, lookupEnv, stderr, noEnv)
 }
 
 // lookupEnv is os.LookupEnv (a variable for tests).
 var lookupEnv = os.LookupEnv
 
-// envName is the variable that sets a flag: ORA2GCS_ and the flag's name in
-// upper case with '-' as '_' (--gzip-level: ORA2GCS_GZIP_LEVEL).
+// envName is the variable that sets a flag: the knob's variable
+// (config.Knob.Env, e.g. ORACLE_USER for --oracle-username), else ORA2GCS_
+// and the flag's name in upper case with '-' as '_' (--transport-id:
+// ORA2GCS_TRANSPORT_ID).
 func envName(flagName string) string {
+	if k, ok := config.KnobByFlag(flagName); ok {
+		return k.Env
+	}
 	return "ORA2GCS_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-// applyEnvFlags sets every flag not given on the command line from its
-// ORA2GCS_<FLAG> variable, so the precedence is flag > environment > config
-// file > default (loadConfig applies the file first, then every flag that
-// is set). A bad value is a usage error naming the variable.
-func applyEnvFlags(fs *flag.FlagSet, lookup func(string) (string, bool), stderr io.Writer) error {
+// envSetFlags records, per flag set, the knob flags applyEnvFlags set from
+// the environment: loadConfig reports their values as coming from the
+// variable, not from the command line.
+var envSetFlags sync.Map // *flag.FlagSet → map[string]bool
+
+// applyEnvFlags sets every flag not given on the command line (and not in
+// noEnv) from its variable (envName), so the precedence is flag >
+// environment > config file > default (loadConfig applies the file, the
+// environment, then the flags given). A bad value is a usage error naming
+// the variable; the value is echoed only for a knob (no knob with a flag
+// is a secret).
+func applyEnvFlags(fs *flag.FlagSet, lookup func(string) (string, bool), stderr io.Writer, noEnv map[string]bool) error {
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	fromEnv := map[string]bool{}
 	var bad error
 	fs.VisitAll(func(f *flag.Flag) {
-		if given[f.Name] || bad != nil {
+		if given[f.Name] || noEnv[f.Name] || bad != nil {
 			return
 		}
 		v, ok := lookup(envName(f.Name))
@@ -114,9 +122,21 @@ func applyEnvFlags(fs *flag.FlagSet, lookup func(string) (string, bool), stderr 
 			return
 		}
 		if err := fs.Set(f.Name, v); err != nil {
+			if k, ok := config.KnobByFlag(f.Name); ok {
+				var scratch config.Config
+				if kerr := k.Set(&scratch, v); kerr != nil {
+					bad = fmt.Errorf("%s: %v", k.Env, kerr)
+					return
+				}
+			}
 			bad = fmt.Errorf("%s is not a valid value for --%s", envName(f.Name), f.Name) // the value is not echoed: it may be a secret
+			return
+		}
+		if _, ok := config.KnobByFlag(f.Name); ok {
+			fromEnv[f.Name] = true
 		}
 	})
+	envSetFlags.Store(fs, fromEnv)
 	if bad != nil {
 		return usageError(stderr, fs.Name(), "%v", bad)
 	}
@@ -143,8 +163,8 @@ func printUsage(fs *flag.FlagSet, w io.Writer) {
 		fmt.Fprint(w, f)
 		return
 	}
-	fmt.Fprint(w, "\nEvery flag can also be set as ORA2GCS_<FLAG> (e.g. ORA2GCS_GZIP_LEVEL) or in the config file;\n"+
-		"a flag wins over the environment, which wins over the file.\n")
+	fmt.Fprint(w, "\nEvery flag can also be set as ORA2GCS_<FLAG> (e.g. ORA2GCS_GZIP_LEVEL; a setting's own variable where it\n"+
+		"names one) or in the config file; a flag wins over the environment, which wins over the file (docs/CONFIG.md).\n")
 }
 
 // splitTables splits a --tables list at commas outside double quotes, so

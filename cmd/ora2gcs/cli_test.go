@@ -79,8 +79,12 @@ func TestFlagEnvFilePrecedence(t *testing.T) {
 	if code, errs := run(map[string]string{"ORA2GCS_GZIP_LEVEL": "1"}, "--gzip-level", "6"); code != 1 || !strings.Contains(errs, "for --gzip-level 6") {
 		t.Fatalf("flag over env: exit %d %s", code, errs)
 	}
-	if code, errs := run(map[string]string{"ORA2GCS_GZIP_LEVEL": "six"}); code != 2 || !strings.Contains(errs, "ORA2GCS_GZIP_LEVEL is not a valid value for --gzip-level") || strings.Contains(errs, "six") {
+	if code, errs := run(map[string]string{"ORA2GCS_GZIP_LEVEL": "six"}); code != 2 || !strings.Contains(errs, `ORA2GCS_GZIP_LEVEL: etl.gzip_level: "six" is not an integer`) {
 		t.Fatalf("bad env value: exit %d %s", code, errs)
+	}
+	// a flag that is no setting may hold anything: its value is not echoed
+	if code, errs := run(map[string]string{"ORA2GCS_JSON": "sekret"}); code != 2 || !strings.Contains(errs, "ORA2GCS_JSON is not a valid value for --json") || strings.Contains(errs, "sekret") {
+		t.Fatalf("bad env value of a plain flag: exit %d %s", code, errs)
 	}
 }
 

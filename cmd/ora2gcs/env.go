@@ -26,7 +26,9 @@ import (
 )
 
 // options are the flags every command shares; each overrides the config
-// file and the environment only when given.
+// file and the environment only when given. The settings' flags are
+// declared from config.Knobs; the fields below are those a command reads
+// before the configuration is loaded.
 type options struct {
 	fs         *flag.FlagSet
 	configPath string
@@ -35,18 +37,11 @@ type options struct {
 	bucket     string
 	tables     string
 	rows       int64
-	parallel   int
-	gzipLevel  int
-	workers    int
-	chunk      int
 	tablePar   int
-	rangeMin   int64
 	partBytes  int64
 	dataDir    string
 	json       bool
 	quiet      bool
-	decimalStr bool
-	omitNulls  bool
 	compressor string
 	// verifyCompression inflates every compressed segment again and
 	// compares it with its input (stages.Verified)
@@ -59,54 +54,42 @@ type options struct {
 	lazySource bool
 }
 
-// defaultCompressor is the --compressor used when none is given: "auto"
-// compresses in the encode workers, with the line compressor
-// (stages.LineDeflate) at gzip level 1 and flate (stages.GzipBlocks) at the
-// other levels; both cost less CPU per row than pgzip (docs/PERFORMANCE.md).
-const defaultCompressor = "auto"
-
 // Flag groups: each command declares only the flags it uses.
 const (
-	flagsSource   = 1 << iota // --config, --source, --tables, --rows, --data-dir
-	flagsTarget               // --target, --bucket
-	flagsEngine               // parallelism, compression, encoding, parts, ranges
+	flagsSource   = 1 << iota // --config, --tables, --rows and the source's settings (config.GroupSource)
+	flagsTarget               // the target's settings (config.GroupTarget)
+	flagsEngine               // parallelism, compression, encoding, parts, ranges (config.GroupEngine)
 	flagsOutput               // --json, --quiet, --log-level, -v
 	flagsEncoding             // --decimals-as-strings, --omit-nulls (also part of the engine)
+	flagsServer               // the server's settings (config.GroupServer)
 	flagsAll      = flagsSource | flagsTarget | flagsEngine | flagsOutput | flagsEncoding
 )
 
+// knobGroups maps the flag groups to the settings' groups.
+var knobGroups = map[config.Group]int{
+	config.GroupSource:   flagsSource,
+	config.GroupTarget:   flagsTarget,
+	config.GroupEngine:   flagsEngine,
+	config.GroupEncoding: flagsEngine | flagsEncoding,
+	config.GroupServer:   flagsServer,
+}
+
 // addCommonFlags declares every shared flag (the server's set).
-func addCommonFlags(fs *flag.FlagSet) *options { return addFlags(fs, flagsAll) }
+func addCommonFlags(fs *flag.FlagSet) *options { return addFlags(fs, flagsAll|flagsServer) }
 
 // addFlags declares the shared flags of the given groups; the fields of the
 // other groups keep their zero values.
 func addFlags(fs *flag.FlagSet, groups int) *options {
-	o := &options{fs: fs, compressor: defaultCompressor, logLevel: "warn"}
+	o := &options{fs: fs, logLevel: "warn"}
 	if groups&flagsSource != 0 {
 		fs.StringVar(&o.configPath, "config", "", "config file (the spec's config.yaml layout; ${VAR} is expanded); default ./config.yaml, then $XDG_CONFIG_HOME/ora2gcs/config.yaml, then /etc/ora2gcs/config.yaml, the first that exists")
-		fs.StringVar(&o.source, "source", "", `source: "synth", "postgres://user@host:5432/db", "oracle://user@host:1521/service" or "oracle" (ATP wallet from ORACLE_* variables); password from ORACLE_PASSWORD / PGPASSWORD (or a password file), never in the URL`)
 		fs.StringVar(&o.tables, "tables", "", `comma-separated tables, schema.table, quoted parts keep their case ('s."Mixed"'); default: every table of the synthetic source; required for databases`)
 		fs.Int64Var(&o.rows, "rows", 0, "rows per synthetic table (default 100000)")
-		fs.StringVar(&o.dataDir, "data-dir", "", "state directory: job database and generated API key (default ./data)")
 	}
-	if groups&flagsTarget != 0 {
-		fs.StringVar(&o.target, "target", "", `target: "file://DIR" (default file://./data), "gcs" (Application Default Credentials; STORAGE_EMULATOR_HOST honoured) or "null" (discard)`)
-		fs.StringVar(&o.bucket, "bucket", "", "bucket (default oracle-etl-data)")
-	}
-	if groups&flagsEngine != 0 {
-		fs.IntVar(&o.parallel, "parallel", 0, "tables at once (default 4, spec etl.parallel_tables)")
-		fs.IntVar(&o.gzipLevel, "gzip-level", 0, "gzip level 1 (fastest, default) … 9 (smallest)")
-		fs.IntVar(&o.workers, "workers", 0, "NDJSON encode workers per table (default GOMAXPROCS)")
-		fs.IntVar(&o.chunk, "chunk-size", 0, "rows per batch (default 10000)")
-		fs.IntVar(&o.tablePar, "table-parallelism", 0, "ranges of one table read at once, all as of the job's snapshot (default 1)")
-		fs.Int64Var(&o.partBytes, "part-bytes", 0, "split each table into parts of about this many compressed bytes, {TABLE}.part-00001.jsonl.gz … (BigQuery loads gzip files up to 4 GB; e.g. 3500000000); 0 writes one object")
-		fs.Int64Var(&o.rangeMin, "range-min-rows", 0, "tables with fewer (estimated) rows are not split into ranges (default 200000)")
-		fs.StringVar(&o.compressor, "compressor", defaultCompressor, `gzip writer: "auto" ("lines" at gzip level 1, else "blocks"), "lines" (the encode workers compress each line against the previous one: level 1 only), "blocks" (the encode workers run flate at the gzip level) or "pgzip" (github.com/klauspost/pgzip after the encoders); every one writes one gzip member per object`)
-		fs.BoolVar(&o.verifyCompression, "verify-compression", false, "inflate every compressed segment again (Go's compress/flate) and compare length and CRC-32 with its input; a mismatch fails the table (lines and blocks compressors)")
-	}
-	if groups&(flagsEngine|flagsEncoding) != 0 {
-		fs.BoolVar(&o.decimalStr, "decimals-as-strings", false, "write decimals as JSON strings instead of numbers (exact in every reader; BigQuery still loads them as NUMERIC/BIGNUMERIC)")
-		fs.BoolVar(&o.omitNulls, "omit-nulls", false, "leave NULL columns out of each line instead of writing null")
+	for _, k := range config.Knobs() {
+		if k.Flag != "" && knobGroups[k.Group]&groups != 0 {
+			o.knobFlag(k, "")
+		}
 	}
 	if groups&flagsOutput != 0 {
 		fs.BoolVar(&o.json, "json", false, "machine-readable JSON on stdout")
@@ -117,55 +100,96 @@ func addFlags(fs *flag.FlagSet, groups int) *options {
 	return o
 }
 
+// knobFlag declares the flag of a setting (usage: its documentation unless
+// given), bound to the options field a command reads before the
+// configuration is loaded, if it has one. loadConfig applies it.
+func (o *options) knobFlag(k config.Knob, usage string) {
+	if usage == "" {
+		usage = k.Doc
+	}
+	usage += fmt.Sprintf(" (default %s; env %s; config %s)", quoteEmpty(k.DefaultValue()), k.Env, k.Key)
+	fs := o.fs
+	switch k.Type() {
+	case "bool":
+		p := new(bool)
+		if k.Flag == "verify-compression" {
+			p = &o.verifyCompression
+		}
+		fs.BoolVar(p, k.Flag, false, usage)
+	case "duration":
+		fs.Duration(k.Flag, 0, usage)
+	case "int":
+		switch k.Flag {
+		case "part-bytes":
+			fs.Int64Var(&o.partBytes, k.Flag, 0, usage)
+		case "table-parallelism":
+			fs.IntVar(&o.tablePar, k.Flag, 0, usage)
+		default:
+			fs.Int64(k.Flag, 0, usage)
+		}
+	default:
+		p := new(string)
+		switch k.Flag {
+		case "source":
+			p = &o.source
+		case "target":
+			p = &o.target
+		case "bucket":
+			p = &o.bucket
+		case "data-dir":
+			p = &o.dataDir
+		case "compressor":
+			p = &o.compressor
+		}
+		fs.StringVar(p, k.Flag, "", usage)
+	}
+}
+
+func quoteEmpty(s string) string {
+	if s == "" {
+		return `""`
+	}
+	return s
+}
+
 // loadConfig reads defaults, the config file, the environment, then flags.
 func (o *options) loadConfig() (config.Config, error) {
-	cfg := config.Default()
+	cfg, _, err := o.resolveConfig()
+	return cfg, err
+}
+
+// resolveConfig is loadConfig with where each setting came from.
+func (o *options) resolveConfig() (config.Config, config.Origins, error) {
 	if o.configPath == "" {
 		o.configPath = defaultConfigPath()
 	}
-	if o.configPath != "" {
-		var err error
-		if cfg, err = config.Load(o.configPath); err != nil {
-			return cfg, err
-		}
-	}
-	cfg.ApplyEnv(os.LookupEnv)
-	// each flag given (on the command line or as ORA2GCS_<FLAG>) overrides
-	// the file and the environment's config variables
-	override := map[string]func(){
-		"source":              func() { cfg.Source = o.source },
-		"target":              func() { cfg.Target = o.target },
-		"bucket":              func() { cfg.GCS.DefaultBucket = o.bucket },
-		"parallel":            func() { cfg.ETL.ParallelTables = o.parallel },
-		"gzip-level":          func() { cfg.ETL.GzipLevel = o.gzipLevel },
-		"workers":             func() { cfg.ETL.EncodeWorkers = o.workers },
-		"chunk-size":          func() { cfg.ETL.ChunkSize = o.chunk },
-		"table-parallelism":   func() { cfg.ETL.TableParallelism = o.tablePar },
-		"part-bytes":          func() { cfg.ETL.PartBytes = o.partBytes },
-		"range-min-rows":      func() { cfg.ETL.RangeMinRows = o.rangeMin },
-		"data-dir":            func() { cfg.DataDir = o.dataDir },
-		"compressor":          func() { cfg.ETL.Compressor = o.compressor },
-		"verify-compression":  func() { cfg.ETL.VerifyCompression = o.verifyCompression },
-		"decimals-as-strings": func() { cfg.ETL.DecimalsAsStrings = o.decimalStr },
-		"omit-nulls":          func() { cfg.ETL.OmitNulls = o.omitNulls },
-	}
+	// the knob flags given on the command line; those applyEnvFlags set from
+	// the environment are the environment's (config reads it itself)
+	fromEnv, _ := envSetFlags.LoadAndDelete(o.fs)
+	envSet, _ := fromEnv.(map[string]bool)
+	flags := map[string]string{}
 	o.fs.Visit(func(f *flag.Flag) {
-		if apply, ok := override[f.Name]; ok {
-			apply()
+		if _, ok := config.KnobByFlag(f.Name); ok && !envSet[f.Name] {
+			flags[f.Name] = f.Value.String()
 		}
 	})
-	if o.target != "" { // --target, or the target a command sets itself (tables, sample: null)
+	cfg, origins, err := config.Layer(config.Sources{File: o.configPath, Lookup: lookupEnv, Flags: flags})
+	if err != nil {
+		return cfg, origins, err
+	}
+	if o.target != "" && o.target != cfg.Target { // a target a command sets itself (tables, sample, bench: null)
 		cfg.Target = o.target
+		origins["target"] = config.Origin{Kind: config.FromFlag, Name: "--target"}
 	}
 	if cfg.Target == "null" {
 		// the discard target is for benchmarks only; config validation knows file and gcs
 		t := cfg.Target
 		cfg.Target = "file://./data"
-		err := cfg.Validate()
+		err := cfg.ValidateFrom(origins)
 		cfg.Target = t
-		return cfg, err
+		return cfg, origins, err
 	}
-	return cfg, cfg.Validate()
+	return cfg, origins, cfg.ValidateFrom(origins)
 }
 
 // defaultConfigPath is the first existing file of ./config.yaml,
@@ -349,20 +373,20 @@ func openConnector(ctx context.Context, cfg config.Config, synthRows int64) (pip
 		if err := refusePasswordInURL(src); err != nil {
 			return nil, err
 		}
-		opts := postgres.Options{MaxOpen: cfg.Oracle.PoolMax, MinIdle: cfg.Oracle.PoolMin}
-		opts.FetchTimeout, opts.SnapshotTimeout = cfg.ETL.SourceTimeouts()
-		switch r := os.Getenv("ORA2GCS_PG_READER"); r {
-		case "", "copy":
-		case "rows":
-			opts.RowReader = true
-		default:
-			return nil, fmt.Errorf("ORA2GCS_PG_READER=%q: use copy (default) or rows", r)
-		}
-		return postgres.Open(ctx, src, opts)
+		return postgres.Open(ctx, src, postgresOptions(cfg))
 	case src == "oracle" || strings.HasPrefix(src, "oracle://"):
 		return openOracle(ctx, cfg)
 	}
 	return nil, fmt.Errorf("unknown source %q: use synth, postgres://…, oracle://… or oracle", src)
+}
+
+// postgresOptions are the PostgreSQL source's options: its own pool
+// settings (the postgres section, never the oracle one), its reader and
+// the engine's timeouts.
+func postgresOptions(cfg config.Config) postgres.Options {
+	opts := postgres.Options{MaxOpen: cfg.Postgres.PoolMax, MinIdle: cfg.Postgres.PoolMin, RowReader: cfg.Postgres.Reader == "rows"}
+	opts.FetchTimeout, opts.SnapshotTimeout = cfg.ETL.SourceTimeouts()
+	return opts
 }
 
 // refusePasswordInURL refuses a PostgreSQL URL that carries a password (in

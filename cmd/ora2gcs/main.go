@@ -9,6 +9,7 @@
 //	ora2gcs plan | shard | finalize  one job as shards on several machines
 //	ora2gcs transports list|show|schedule|windows|retention   a transport's policies in the state database
 //	ora2gcs retention apply|check --bucket B                  the bucket's lifecycle rules (or the file sweep)
+//	ora2gcs config show [flags]      every setting's value and where it came from
 //
 // With no flags every command works on the embedded defaults: the synthetic
 // SAP-like tables VBRP, VBRK and LIKP, written below ./data.
@@ -47,6 +48,7 @@ Usage:
                                    transports, their schedules, windows and retention (state database)
   ora2gcs retention apply|check --bucket B
                                    the bucket's lifecycle rules for the transports' retention
+  ora2gcs config show [flags]     every setting's value and where it came from (default, file, env, flag)
   ora2gcs version
 
 Run 'ora2gcs help COMMAND' for the flags of a command.
@@ -99,6 +101,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdTransports(ctx, args[1:], stdout, stderr)
 	case "retention":
 		err = cmdRetention(ctx, args[1:], stdout, stderr)
+	case "config":
+		err = cmdConfig(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, versionLine())
 	case "help", "-h", "--help":

@@ -179,11 +179,12 @@ func TestErrorsAreOneClearLine(t *testing.T) {
 	}
 }
 
-// TestPGReaderVariable: ORA2GCS_PG_READER is validated before connecting.
+// TestPGReaderVariable: ORA2GCS_PG_READER (postgres.reader) is validated
+// with the configuration, before connecting.
 func TestPGReaderVariable(t *testing.T) {
 	t.Setenv("ORA2GCS_PG_READER", "fast")
 	code, _, errs := cli(t, "tables", "--source", "postgres://u@127.0.0.1:1/db?sslmode=disable")
-	if code != 1 || !strings.Contains(errs, `ORA2GCS_PG_READER="fast": use copy (default) or rows`) {
+	if code != 1 || !strings.Contains(errs, `ORA2GCS_PG_READER: postgres.reader: "fast": use copy or rows`) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 }

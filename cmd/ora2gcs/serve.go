@@ -21,7 +21,6 @@ import (
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	o := addCommonFlags(fs)
-	listen := fs.String("listen", "", "listen address (default :8080, or server.listen / server.port of the config)")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
@@ -72,9 +71,6 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	addr := e.cfg.ListenAddr()
-	if *listen != "" {
-		addr = *listen
-	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", addr, err)

@@ -91,7 +91,7 @@ func (s *state) Close() {
 
 // addStateFlags declares the flags of the state commands.
 func addStateFlags(fs *flag.FlagSet) *options {
-	o := &options{fs: fs, compressor: defaultCompressor, logLevel: "warn"}
+	o := &options{fs: fs, logLevel: "warn"}
 	fs.StringVar(&o.configPath, "config", "", "config file (default ./config.yaml, then $XDG_CONFIG_HOME/ora2gcs/config.yaml, then /etc/ora2gcs/config.yaml, the first that exists)")
 	fs.StringVar(&o.dataDir, "data-dir", "", "state directory holding ora2gcs.db (default ./data, or data_dir of the config)")
 	fs.StringVar(&o.target, "target", "", `the target, as given to serve: "file://DIR" (default file://./data) or "gcs"; it says how retention is enforced`)
