@@ -10,7 +10,7 @@ COMMIT    ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 DATE      ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 
-.PHONY: all build demo test test-go lint bench bench-go fuzz clean image image-test release build-nocgo
+.PHONY: all build demo test test-go lint bench bench-oracle bench-go fuzz clean image image-test release build-nocgo
 
 all: build
 
@@ -38,9 +38,23 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-## bench: the README's performance figures (synth → null, median of 5)
+## bench: the end-to-end suites of benchmarks/ in one table (synth → null/file/emulator, ranges, PostgreSQL vs COPY,
+##        many tables, API latency during a job); PostgreSQL: $ORA2GCS_TEST_POSTGRES_DSN, else a throwaway server.
+##        More flags in BENCH_ARGS, e.g. BENCH_ARGS='-suites synth -rows 500000 -runs 5' (benchmarks/README.md)
 bench: build
-	./$(BIN) bench --source synth --tables VBRP --rows 200000 --target null --runs 5
+	$(GO) build -o bin/ora2gcs-benchmarks ./benchmarks
+	@if [ -n "$$ORA2GCS_TEST_POSTGRES_DSN" ]; then ./bin/ora2gcs-benchmarks -bin $(BIN) $(BENCH_ARGS); \
+	  else bash scripts/with-postgres.sh ./bin/ora2gcs-benchmarks -bin $(BIN) $(BENCH_ARGS); fi
+
+## bench-oracle: the Oracle suite against your database, a report to paste into a bug report:
+##        make bench-oracle ORACLE_DSN=oracle://user@host:1521/service [ORACLE_TABLE=SCHEMA.TABLE] (ORACLE_PASSWORD set)
+bench-oracle:
+	@if [ -z "$$ORACLE_DSN" ]; then \
+	  echo "bench-oracle: no database: make bench-oracle ORACLE_DSN=oracle://user@host:1521/service (password in ORACLE_PASSWORD), or ORACLE_DSN=oracle for a wallet from the ORACLE_* variables; see benchmarks/README.md" >&2; \
+	  exit 2; fi
+	@$(MAKE) --no-print-directory build
+	$(GO) build -o bin/ora2gcs-benchmarks ./benchmarks
+	./bin/ora2gcs-benchmarks -bin $(BIN) -oracle "$$ORACLE_DSN" $${ORACLE_TABLE:+-table "$$ORACLE_TABLE"} $(BENCH_ARGS)
 
 ## bench-go: the go test benchmarks of encoder, compressor and pipeline
 bench-go:

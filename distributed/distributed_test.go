@@ -148,8 +148,7 @@ func singleNDJSON(t *testing.T, conn pipeline.Connector, table string) []byte {
 // TestPlanShardsFinalize: the plan splits the big table, every shard runs
 // (in parallel), finalize writes one gzip member per table whose NDJSON is
 // that of a single pipeline over the table, the schema and a manifest with
-// every shard (each table at the plan's point in time), and leaves nothing
-// below _shards/.
+// every shard, and leaves nothing below _shards/.
 func TestPlanShardsFinalize(t *testing.T) {
 	e := newSynthEnv(t, 9000)
 	p := e.plan(t, "v001", 4, "VBRP", "VBRK", "LIKP")
@@ -200,15 +199,6 @@ func TestPlanShardsFinalize(t *testing.T) {
 	}
 	if sum != 9000 || m.Tables[0].CRC32CHex == "" {
 		t.Fatalf("ranges sum %d, %+v", sum, m.Tables[0])
-	}
-	// every table is of the plan's point in time (synthetic data: static)
-	if !m.Consistency.OnePointInTime || len(m.Consistency.NotAtSnapshot)+len(m.Consistency.Unreported) != 0 {
-		t.Errorf("manifest consistency %+v", m.Consistency)
-	}
-	for _, mt := range m.Tables {
-		if mt.Consistency == nil || mt.Consistency.Mode != pipeline.ConsistencyStatic || !mt.Consistency.AtSnapshot {
-			t.Errorf("%s: consistency %+v", mt.Table, mt.Consistency)
-		}
 	}
 	if left, _ := listAll(context.Background(), e.store, p.ShardsPrefix()); len(left) > 0 {
 		t.Fatalf("left below _shards/: %v", left)

@@ -3,7 +3,7 @@
 # run against one throwaway server:
 #
 #   go build -o bin/ora2gcs ./cmd/ora2gcs
-#   scripts/with-postgres.sh docs/perf/pg-bench.sh [ROWS] [RUNS]
+#   scripts/with-postgres.sh benchmarks/pg-bench.sh [ROWS] [RUNS]
 #
 # Loads VBRP (synthetic SAP-like rows, see pgtest.CreateSynthVBRP; -data md5 in
 # LOAD_ARGS for pgtest's md5 rows), then times COPY vbrp TO STDOUT, ora2gcs bench
@@ -14,10 +14,10 @@ set -euo pipefail
 ROWS=${1:-250000}
 RUNS=${2:-3}
 DSN=${ORA2GCS_TEST_POSTGRES_DSN:?run me under scripts/with-postgres.sh}
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 TCK=$(getconf CLK_TCK)
 
-go run ./docs/perf/loadvbrp -rows "$ROWS" ${LOAD_ARGS:-}
+go run ./benchmarks/loadvbrp -rows "$ROWS" ${LOAD_ARGS:-}
 DATADIR=$(psql "$DSN" -Atc "show data_directory")
 PM=$(head -1 "$DATADIR/postmaster.pid")
 

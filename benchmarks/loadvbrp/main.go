@@ -1,7 +1,7 @@
 // Command loadvbrp loads the 274-column VBRP benchmark table into the
 // PostgreSQL database named by ORA2GCS_TEST_POSTGRES_DSN (or -dsn).
 //
-//	scripts/with-postgres.sh go run ./docs/perf/loadvbrp -rows 250000 [-data synth|md5]
+//	scripts/with-postgres.sh go run ./benchmarks/loadvbrp -rows 250000 [-data synth|md5]
 //
 // -data synth (the default) loads the rows of the synthetic VBRP source
 // (sources/synth: SAP-like values with realistic redundancy, ≈4.5 KB of
