@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"regexp"
 	"runtime"
 	"strings"
 	"syscall"
@@ -57,6 +58,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	pgDSN := fs.String("pg", os.Getenv("ORA2GCS_TEST_POSTGRES_DSN"), "PostgreSQL URL of the pg and many suites (default $ORA2GCS_TEST_POSTGRES_DSN; a password in it is passed to ora2gcs as PGPASSWORD)")
 	manyTables := fs.Int("many-tables", 50, "tables of the many-tables suite")
 	manyRows := fs.Int("many-rows", 20_000, "rows per table of the many-tables suite")
+	prefix := fs.String("pg-prefix", "ora2gcs_bench", "names of the PostgreSQL tables the pg and many suites load and keep: PREFIX_vbrp, PREFIX_many_NNN")
 	work := fs.String("work", "", "scratch directory for file targets and state databases (default: a new temporary directory, removed after)")
 	asJSON := fs.Bool("json", false, "results as JSON on stdout instead of the table")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
@@ -82,6 +84,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Visit(func(f *flag.Flag) { sourceMode = sourceMode || f.Name == "oracle" })
 	if *runs < 1 || *rows < 1 || *ranges < 2 || *manyTables < 1 || *manyRows < 1 || *sample < 1 || *sample > 10000 {
 		return fail(2, errors.New("-runs, -rows, -many-tables, -many-rows must be at least 1, -ranges at least 2, -sample 1..10000"))
+	}
+	if !pgPrefixRE.MatchString(*prefix) {
+		return fail(2, errors.New("-pg-prefix: want a lower-case SQL name (letters, digits, _), at most 40 characters"))
 	}
 	groups := map[string]bool{}
 	for _, g := range strings.Split(*suites, ",") {
@@ -164,7 +169,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		hdr.params += " postgres=" + benchkit.Redacted(*pgDSN)
 	}
 	results, err := endToEnd(ctx, t, settings{rows: *rows, runs: *runs, ranges: *ranges, pgDSN: *pgDSN,
-		manyTables: *manyTables, manyRows: *manyRows, groups: groups, work: dir, progress: progress})
+		manyTables: *manyTables, manyRows: *manyRows, prefix: *prefix, groups: groups, work: dir, progress: progress})
 	if *asJSON {
 		writeJSON(stdout, hdr, results, nil)
 	} else {
@@ -211,6 +216,10 @@ func (s *sourceSuite) open(ctx context.Context) error {
 	s.db = db
 	return nil
 }
+
+// pgPrefixRE is what -pg-prefix accepts: a name PostgreSQL keeps as it is
+// (unquoted, lower case) with room for "_many_NNN".
+var pgPrefixRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,39}$`)
 
 func contains(list []string, s string) bool {
 	for _, x := range list {

@@ -123,13 +123,13 @@ func (s *pgServer) loadVBRP(ctx context.Context, table string, rows int64, progr
 }
 
 // loadMany makes tables narrow tables (ten columns of common types) of
-// rows rows each, named ora2gcs_bench_many_NNN, and returns their names.
+// rows rows each, named PREFIX_many_NNN, and returns their names.
 // Tables that already hold rows rows are kept.
-func (s *pgServer) loadMany(ctx context.Context, tables, rows int, progress io.Writer) ([]string, error) {
+func (s *pgServer) loadMany(ctx context.Context, prefix string, tables, rows int, progress io.Writer) ([]string, error) {
 	names := make([]string, 0, tables)
 	loaded := false
 	for i := range tables {
-		n := fmt.Sprintf("ora2gcs_bench_many_%03d", i)
+		n := fmt.Sprintf("%s_many_%03d", prefix, i)
 		names = append(names, n)
 		var have int
 		if err := s.conn.QueryRow(ctx, "SELECT count(*) FROM "+n).Scan(&have); err == nil && have == rows {

@@ -21,6 +21,7 @@ type settings struct {
 	pgDSN      string // PostgreSQL URL ("" skips the PostgreSQL suites)
 	manyTables int    // tables of the many-tables suite
 	manyRows   int    // rows per table of the many-tables suite
+	prefix     string // names of the PostgreSQL tables: PREFIX_vbrp, PREFIX_many_NNN
 	groups     map[string]bool
 	work       string    // scratch directory (file targets, state databases)
 	progress   io.Writer // one line per run ("" discards)
@@ -101,7 +102,7 @@ func endToEnd(ctx context.Context, t *tool, s settings) ([]benchkit.Result, erro
 		defer pg.close()
 		env := pg.childEnv()
 		if s.groups["pg"] {
-			table := "ora2gcs_bench_vbrp"
+			table := s.prefix + "_vbrp"
 			if err := pg.loadVBRP(ctx, table, s.rows, s.progress); err != nil {
 				return out, err
 			}
@@ -125,7 +126,7 @@ func endToEnd(ctx context.Context, t *tool, s settings) ([]benchkit.Result, erro
 			add(pgSuites[3], runs, "", err)
 		}
 		if s.groups["many"] {
-			names, err := pg.loadMany(ctx, s.manyTables, s.manyRows, s.progress)
+			names, err := pg.loadMany(ctx, s.prefix, s.manyTables, s.manyRows, s.progress)
 			if err != nil {
 				return out, err
 			}
