@@ -50,6 +50,9 @@ type fakeConnector struct {
 	snapshots atomic.Int32
 	snapErr   error
 	describes atomic.Int32 // Describe calls
+	// onDescribe, if set, is called at the start of every Describe (a
+	// job's pre-flight runs it synchronously inside Execute).
+	onDescribe func()
 }
 
 func newFakeConnector(tables ...*fakeTable) *fakeConnector {
@@ -79,6 +82,12 @@ func (c *fakeConnector) Tables(ctx context.Context, exact bool) ([]pipeline.Tabl
 
 func (c *fakeConnector) Describe(ctx context.Context, name string) (pipeline.TableInfo, error) {
 	c.describes.Add(1)
+	c.mu.Lock()
+	hook := c.onDescribe
+	c.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	// Like the real connectors: unquoted parts fold to upper case, quoted

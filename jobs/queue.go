@@ -116,8 +116,12 @@ func (m *Manager) enqueue(ctx context.Context, transportID, trigger string, forc
 func (m *Manager) ListQueue(ctx context.Context) ([]QueuedRun, error) { return m.store.listQueue(ctx) }
 
 // CancelQueued removes a waiting run; ErrNotFound if it is not queued
-// (any more).
+// (any more). It waits for a Dispatch under way, so a run being started
+// is either cancelled before it starts or reported as no longer queued,
+// never both cancelled and started.
 func (m *Manager) CancelQueued(ctx context.Context, id string) error {
+	m.sched.dispatchMu.Lock()
+	defer m.sched.dispatchMu.Unlock()
 	ok, err := m.store.dequeue(ctx, id)
 	if err != nil {
 		return err

@@ -258,3 +258,52 @@ func startOrder(t *testing.T, m *Manager, before map[string]bool) []string {
 	}
 	return out
 }
+
+// TestCancelRacingDispatch: a queued run cancelled while the dispatcher is
+// starting it (between reading the queue and starting the job) either is
+// cancelled and never runs, or has started and the cancel says it is no
+// longer queued (ErrNotFound) — never "cancelled" and run anyway.
+func TestCancelRacingDispatch(t *testing.T) {
+	conn := newFakeConnector(&fakeTable{name: "T", rows: 3})
+	e := newEnv(t, conn)
+	ctx := context.Background()
+	b := mustCreate(t, e.m, "b", "T")
+	q, err := e.m.store.enqueue(ctx, b.ID, TriggerAPI, false, nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inPreflight := make(chan struct{})
+	cancelled := make(chan struct{})
+	var once sync.Once
+	conn.mu.Lock()
+	conn.onDescribe = func() {
+		once.Do(func() {
+			close(inPreflight)
+			// give the cancel its chance to land while the run is being started
+			select {
+			case <-cancelled:
+			case <-time.After(500 * time.Millisecond):
+			}
+		})
+	}
+	conn.mu.Unlock()
+	started := make(chan bool, 1)
+	go func() { started <- e.m.Dispatch(ctx) }()
+	<-inPreflight
+	cerr := e.m.CancelQueued(ctx, q.ID)
+	close(cancelled)
+	didStart := <-started
+	waitIdle(t, e.m)
+	p, _ := e.m.ListJobs(ctx, JobFilter{TransportID: b.ID})
+	switch {
+	case cerr == nil && (didStart || p.Total != 0):
+		t.Fatalf("cancel reported success but the run started (%d jobs)", p.Total)
+	case cerr != nil && !errors.Is(cerr, ErrNotFound):
+		t.Fatalf("cancel: %v", cerr)
+	case cerr != nil && (!didStart || p.Total != 1):
+		t.Fatalf("cancel said not queued, but started=%v, %d jobs", didStart, p.Total)
+	}
+	if got := queueIDs(t, e.m); len(got) != 0 {
+		t.Fatalf("queue %v", got)
+	}
+}

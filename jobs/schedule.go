@@ -218,7 +218,8 @@ type schedState struct {
 
 	tickMu sync.Mutex // one Tick at a time
 	// dispatchMu: one Dispatch at a time, so a queued run is started once
-	// (it leaves the queue only after its job started)
+	// (it leaves the queue only after its job started), and a cancel never
+	// lands between reading the queue and starting the run
 	dispatchMu sync.Mutex
 	lastSweep  time.Time // of the retention sweep (under tickMu)
 
