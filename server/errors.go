@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -45,7 +46,9 @@ type apiError struct {
 	Field   string // the request field at fault, for validation errors
 	JobID   string // the running job, for 409
 	TrpID   string
-	cause   error // logged for 5xx, never rendered
+	// NextOpen is when the transport's window opens, for 409 outside_window
+	NextOpen *time.Time
+	cause    error // logged for 5xx, never rendered
 }
 
 func (e *apiError) Error() string { return e.Message }
@@ -71,6 +74,9 @@ type errorDetail struct {
 	Field       string `json:"field,omitempty"`
 	JobID       string `json:"job_id,omitempty"`
 	TransportID string `json:"transport_id,omitempty"`
+	// NextOpen (RFC 3339, UTC) is when the transport's window opens next,
+	// for 409 outside_window.
+	NextOpen *time.Time `json:"next_open,omitempty"`
 }
 
 // classify maps any error a handler returns to its HTTP rendering. Service
@@ -150,5 +156,6 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	c.Set(headerRequestID, rid)
 	return c.Status(ae.Status).JSON(errorBody{Error: errorDetail{
 		Code: ae.Code, Message: ae.Message, RequestID: rid, Field: ae.Field, JobID: ae.JobID, TransportID: ae.TrpID,
+		NextOpen: ae.NextOpen,
 	}})
 }

@@ -66,7 +66,8 @@ func scheduleError(err error, fieldPrefix string) error {
 	}
 	var we *jobs.OutsideWindowError
 	if errors.As(err, &we) {
-		return &apiError{Status: http.StatusConflict, Code: CodeOutsideWindow, TrpID: we.TransportID,
+		next := we.NextOpen.UTC()
+		return &apiError{Status: http.StatusConflict, Code: CodeOutsideWindow, TrpID: we.TransportID, NextOpen: &next,
 			Message: "outside the transport's allowed window; it opens next at " + we.NextOpen.UTC().Format(time.RFC3339) +
 				` (send {"force": true} to run anyway)`}
 	}

@@ -285,9 +285,16 @@ func TestWindowEndpoints(t *testing.T) {
 		t.Fatalf("bad window: %d %s", r.status, r.body)
 	}
 	r = call(t, s, "POST", "/api/v1/transport/"+id+"/execute", "", authed)
+	// the next opening is named in the message and, for programs, in next_open
 	if e := r.json(t)["error"].(map[string]any); r.status != http.StatusConflict || e["code"] != CodeOutsideWindow ||
-		!strings.Contains(e["message"].(string), "2026-01-19T13:00:00Z") {
+		!strings.Contains(e["message"].(string), "2026-01-19T13:00:00Z") || e["next_open"] != "2026-01-19T13:00:00Z" ||
+		e["transport_id"] != id || !strings.Contains(e["message"].(string), `"force": true`) {
 		t.Fatalf("execute outside the window: %d %s", r.status, r.body)
+	}
+	// also under /api, and {"queue": true} alone does not bypass the window
+	r = call(t, s, "POST", "/api/transport/"+id+"/execute", `{"queue":true}`, authed)
+	if e, _ := r.json(t)["error"].(map[string]any); r.status != http.StatusConflict || e["code"] != CodeOutsideWindow || e["next_open"] != "2026-01-19T13:00:00Z" {
+		t.Fatalf("queued execute outside the window under /api: %d %s", r.status, r.body)
 	}
 	if r = call(t, s, "POST", "/api/v1/transport/"+id+"/execute", `{"force":true}`, authed); r.status != http.StatusAccepted {
 		t.Fatalf("forced execute: %d %s", r.status, r.body)
