@@ -122,6 +122,8 @@ func (m *Manager) ListQueue(ctx context.Context) ([]QueuedRun, error) { return m
 func (m *Manager) CancelQueued(ctx context.Context, id string) error {
 	m.sched.dispatchMu.Lock()
 	defer m.sched.dispatchMu.Unlock()
+	var transportID string // for the log line; a missing row is the dequeue's not found
+	_ = m.store.db.QueryRowContext(ctx, `SELECT transport_id FROM run_queue WHERE id = ?`, id).Scan(&transportID)
 	ok, err := m.store.dequeue(ctx, id)
 	if err != nil {
 		return err
@@ -133,7 +135,7 @@ func (m *Manager) CancelQueued(ctx context.Context, id string) error {
 		m.log.Error("record cancelled scheduled run", "queue_id", id, "error", err)
 	}
 	m.refreshQueueLen(ctx)
-	m.log.Info("queued run cancelled", "queue_id", id)
+	m.log.Info("queued run cancelled", "transport_id", transportID, "queue_id", id)
 	return nil
 }
 

@@ -2,10 +2,15 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ora2gcs/ora2gcs/internal/testutil"
 )
 
 // fakeClock is the Manager's clock in scheduler tests: time moves only
@@ -325,5 +330,76 @@ func TestScheduleFallBackRunsFirstOccurrence(t *testing.T) {
 		if !equalStrings(got, c.want) {
 			t.Errorf("%s %s from %s: runs %v, want %v", c.cron, c.zone, c.start, got, c.want)
 		}
+	}
+}
+
+// TestScheduledRunLogFields: the log lines of a scheduled run and of the
+// queue carry the transport's id, and those of its job the job's id and
+// trigger: the "scheduled run started" line names both ids, every line of
+// the job names the transport, and a cancelled queued run names its
+// transport and queue entry.
+func TestScheduledRunLogFields(t *testing.T) {
+	var buf testutil.LogBuffer
+	logger := slog.New(slog.NewJSONHandler(&buf, nil))
+	clk := &fakeClock{}
+	clk.Set(time.Date(2026, 1, 18, 9, 30, 0, 0, time.UTC))
+	gate := make(chan struct{})
+	var gateOnce sync.Once
+	release := func() { gateOnce.Do(func() { close(gate) }) }
+	e := newEnv(t, newFakeConnector(&fakeTable{name: "T", rows: 3}, &fakeTable{name: "SLOW", rows: 50, gate: gate}),
+		withClock(clk), func(c *ManagerConfig) { c.Logger = logger })
+	t.Cleanup(release)
+	ctx := context.Background()
+	tr := mustCreate(t, e.m, "sched", "T")
+	slow := mustCreate(t, e.m, "slow", "SLOW")
+	if _, err := e.m.SetSchedule(ctx, tr.ID, ScheduleSpec{Cron: "0 * * * *", Timezone: "Asia/Seoul"}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Set(time.Date(2026, 1, 18, 10, 0, 0, 0, time.UTC))
+	e.m.Tick(ctx, clk.Now())
+	waitIdle(t, e.m)
+	r, _ := e.m.GetTransport(ctx, tr.ID)
+	if r.LastScheduledRun == nil || r.LastScheduledRun.JobID == "" {
+		t.Fatalf("no scheduled job: %+v", r.LastScheduledRun)
+	}
+	jobID := r.LastScheduledRun.JobID
+	// a run queued behind a running job, then cancelled
+	if _, err := e.m.Execute(ctx, slow.ID); err != nil {
+		t.Fatal(err)
+	}
+	q, err := e.m.ExecuteWith(ctx, tr.ID, ExecuteOptions{Queue: true})
+	if err != nil || q.Queued == nil {
+		t.Fatalf("queue: %+v %v", q, err)
+	}
+	if err := e.m.CancelQueued(ctx, q.Queued.ID); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	waitIdle(t, e.m)
+
+	var sawScheduled, sawStarted, sawQueued, sawCancelled bool
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if rec["job_id"] == jobID && rec["transport_id"] != tr.ID {
+			t.Errorf("a line of the scheduled job lacks its transport: %s", line)
+		}
+		switch rec["msg"] {
+		case "scheduled run started":
+			sawScheduled = rec["transport_id"] == tr.ID && rec["job_id"] == jobID
+		case "job started":
+			if rec["job_id"] == jobID {
+				sawStarted = rec["transport_id"] == tr.ID && rec["trigger"] == TriggerSchedule
+			}
+		case "run queued":
+			sawQueued = rec["transport_id"] == tr.ID && rec["queue_id"] == q.Queued.ID
+		case "queued run cancelled":
+			sawCancelled = rec["transport_id"] == tr.ID && rec["queue_id"] == q.Queued.ID
+		}
+	}
+	if !sawScheduled || !sawStarted || !sawQueued || !sawCancelled {
+		t.Fatalf("scheduled %v, job started %v, queued %v, cancelled %v; log:\n%s", sawScheduled, sawStarted, sawQueued, sawCancelled, buf.String())
 	}
 }
