@@ -333,8 +333,9 @@ func TestScheduleFallBackRunsFirstOccurrence(t *testing.T) {
 	}
 }
 
-// TestScheduledRunLogFields: the log lines of a scheduled run and of the
-// queue carry the transport's id, and those of its job the job's id and
+// TestScheduledRunLogFields: a scheduled run counts in
+// ora2gcs_scheduled_runs_total, a queued one in ora2gcs_queue_length until
+// cancelled; the log lines of a scheduled run and of the queue carry the transport's id, and those of its job the job's id and
 // trigger: the "scheduled run started" line names both ids, every line of
 // the job names the transport, and a cancelled queued run names its
 // transport and queue entry.
@@ -363,6 +364,9 @@ func TestScheduledRunLogFields(t *testing.T) {
 		t.Fatalf("no scheduled job: %+v", r.LastScheduledRun)
 	}
 	jobID := r.LastScheduledRun.JobID
+	if c := e.m.metrics.GetOrCreateCounter(`ora2gcs_scheduled_runs_total{outcome="started"}`).Get(); c != 1 {
+		t.Fatalf(`ora2gcs_scheduled_runs_total{outcome="started"} = %d, want 1`, c)
+	}
 	// a run queued behind a running job, then cancelled
 	if _, err := e.m.Execute(ctx, slow.ID); err != nil {
 		t.Fatal(err)
@@ -371,8 +375,14 @@ func TestScheduledRunLogFields(t *testing.T) {
 	if err != nil || q.Queued == nil {
 		t.Fatalf("queue: %+v %v", q, err)
 	}
+	if v := queueGauge(e.m); v != 1 {
+		t.Fatalf("ora2gcs_queue_length with one queued run = %v", v)
+	}
 	if err := e.m.CancelQueued(ctx, q.Queued.ID); err != nil {
 		t.Fatal(err)
+	}
+	if v := queueGauge(e.m); v != 0 {
+		t.Fatalf("ora2gcs_queue_length after the cancel = %v", v)
 	}
 	release()
 	waitIdle(t, e.m)
