@@ -33,9 +33,36 @@ const (
 // run is a missed one.
 const MissedGrace = 2 * time.Minute
 
-// maxCatchUp bounds the scheduled times walked when collapsing missed runs
-// (a schedule every minute over two years of downtime).
-const maxCatchUp = 1 << 20
+// maxCatchUp bounds the scheduled times walked forward when collapsing
+// missed runs; past it (e.g. a schedule every minute over weeks of
+// downtime) the latest missed time is found from now backwards
+// (latestDue), so the run is still one, at the latest time.
+const maxCatchUp = 10000
+
+// latestDue is the latest time of sched in (floor, now], found by looking
+// back from now over doubling spans (floor itself if none is later). The
+// walk forward from the found time covers at most the span, in which the
+// half nearer now held none.
+func latestDue(sched cron.Schedule, floor, now time.Time) time.Time {
+	for span := time.Minute; ; span *= 2 {
+		from := now.Add(-span)
+		if !from.After(floor) {
+			from = floor
+		}
+		if t := sched.Next(from); !t.IsZero() && !t.After(now) {
+			for {
+				nx := sched.Next(t)
+				if nx.IsZero() || nx.After(now) {
+					return t
+				}
+				t = nx
+			}
+		}
+		if from.Equal(floor) {
+			return floor
+		}
+	}
+}
 
 type triggerKey struct{}
 
@@ -422,6 +449,9 @@ func (m *Manager) handleSchedule(ctx context.Context, row scheduleRow, sched cro
 			break
 		}
 		due, n = nx, n+1
+	}
+	if n == maxCatchUp { // more times than walked: the latest is near now
+		due = latestDue(sched, due, now)
 	}
 	due = due.UTC()
 	missed := n > 1 || now.Sub(due) > MissedGrace

@@ -413,3 +413,40 @@ func TestScheduledRunLogFields(t *testing.T) {
 		t.Fatalf("scheduled %v, job started %v, queued %v, cancelled %v; log:\n%s", sawScheduled, sawStarted, sawQueued, sawCancelled, buf.String())
 	}
 }
+
+// TestMissedRunsAfterLongDowntime: a server down for longer than the
+// scheduled times it walks when collapsing missed runs (an every-minute
+// schedule, down for two and a half years) still runs once at start-up,
+// at the latest missed time, and owes nothing after: never a second
+// catch-up run at the next tick.
+func TestMissedRunsAfterLongDowntime(t *testing.T) {
+	clk := &fakeClock{}
+	clk.Set(time.Date(2024, 1, 1, 0, 0, 30, 0, time.UTC))
+	e := newEnv(t, newFakeConnector(&fakeTable{name: "T", rows: 1}), withClock(clk))
+	tr := mustCreate(t, e.m, "every minute", "T")
+	ctx := context.Background()
+	if _, err := e.m.SetSchedule(ctx, tr.ID, ScheduleSpec{Cron: "* * * * *", Timezone: "Asia/Seoul"}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Set(time.Date(2026, 7, 1, 0, 0, 30, 0, time.UTC)) // ~1.3 million minutes later
+	reopen(t, e, withClock(clk))
+	start := time.Now()
+	next := e.m.Tick(ctx, clk.Now())
+	waitIdle(t, e.m)
+	t.Logf("the first tick took %s", time.Since(start))
+	if want := time.Date(2026, 7, 1, 0, 1, 0, 0, time.UTC); !next.Equal(want) {
+		t.Fatalf("next %s, want %s", next, want)
+	}
+	e.m.Tick(ctx, clk.Now())
+	waitIdle(t, e.m)
+	runs, err := e.m.Store().ScheduledRuns(ctx, tr.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 || !runs[0].DueAt.Equal(time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)) || !runs[0].Missed || runs[0].Outcome != RunStarted {
+		t.Fatalf("scheduled runs after a long downtime: %+v", runs)
+	}
+	if p, _ := e.m.ListJobs(ctx, JobFilter{TransportID: tr.ID}); p.Total != 1 {
+		t.Fatalf("%d jobs, want 1 (no burst)", p.Total)
+	}
+}
