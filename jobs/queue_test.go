@@ -150,7 +150,8 @@ func queueGauge(m *Manager) float64 {
 }
 
 // TestQueueSurvivesRestart: runs queued when the server stops are still
-// queued, in order, after it starts again, and start then.
+// queued, in order, after it starts again, can be cancelled then, and the
+// others start.
 func TestQueueSurvivesRestart(t *testing.T) {
 	gate := make(chan struct{})
 	var gateOnce sync.Once
@@ -164,10 +165,13 @@ func TestQueueSurvivesRestart(t *testing.T) {
 	if _, err := e.m.Execute(ctx, a.ID); err != nil {
 		t.Fatal(err)
 	}
+	var queued []string
 	for _, id := range []string{c.ID, b.ID} {
-		if r, err := e.m.ExecuteWith(ctx, id, ExecuteOptions{Queue: true}); err != nil || r.Queued == nil {
+		r, err := e.m.ExecuteWith(ctx, id, ExecuteOptions{Queue: true})
+		if err != nil || r.Queued == nil {
 			t.Fatalf("queue %s: %+v %v", id, r, err)
 		}
+		queued = append(queued, r.Queued.ID)
 	}
 	want := []string{c.ID + "/api", b.ID + "/api"}
 	// the restart interrupts a (Close cancels it) and keeps the queue
@@ -179,6 +183,11 @@ func TestQueueSurvivesRestart(t *testing.T) {
 	if v := queueGauge(e.m); v != 2 {
 		t.Fatalf("ora2gcs_queue_length after restart = %v", v)
 	}
+	// a run queued before the restart can be cancelled after it
+	if err := e.m.CancelQueued(ctx, queued[1]); err != nil {
+		t.Fatalf("cancel after restart: %v", err)
+	}
+	want = want[:1]
 	before := jobIDs(t, e.m)
 	for e.m.Dispatch(ctx) {
 		waitIdle(t, e.m)
