@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -376,5 +377,47 @@ func TestWindowState(t *testing.T) {
 	}
 	if r = call(t, s, "GET", "/api/v1/transports", "", authed); !strings.Contains(string(r.body), `"window_state":{"open":false,"next_open":"2026-01-26T13:00:00Z","default":false}`) {
 		t.Fatalf("the list lacks the window state: %s", r.body)
+	}
+}
+
+// TestScheduleBodiesWrongTypes: a body field of the wrong JSON type in the
+// schedule, windows, retention and execute requests is a 400
+// validation_failed naming that field (also under /api), and changes nothing.
+func TestScheduleBodiesWrongTypes(t *testing.T) {
+	clk := &schedClock{}
+	clk.Set(time.Date(2026, 1, 19, 3, 0, 0, 0, time.UTC))
+	s, _, _ := newManagerServer(t, clk)
+	r := call(t, s, "POST", "/api/v1/transport", `{"name":"w","tables":["VBRK"]}`, authed)
+	id := r.json(t)["id"].(string)
+	cases := []struct{ method, path, body, field string }{
+		{"PUT", "/transport/" + id + "/schedule", `{"cron":5,"timezone":"UTC"}`, "cron"},
+		{"PUT", "/transport/" + id + "/schedule", `{"cron":"0 1 * * *","timezone":["UTC"]}`, "timezone"},
+		{"PUT", "/transport/" + id + "/retention", `{"retention_days":"90"}`, "retention_days"},
+		{"PUT", "/transport/" + id + "/retention", `{"retention_days":1.5}`, "retention_days"},
+		{"PUT", "/transport/" + id + "/windows", `{"timezone":"UTC","allow":{"days":"mon"}}`, "allow"},
+		{"PUT", "/transport/" + id + "/windows", `{"timezone":"UTC","allow":[{"days":"mon","from":"22:00","to":"06:00"}],"on_close":"explode"}`, "on_close"},
+		{"POST", "/transport/" + id + "/execute", `{"force":"yes"}`, "force"},
+		{"POST", "/transport/" + id + "/execute", `{"queue":1}`, "queue"},
+		{"POST", "/transport", `{"name":"x","tables":["VBRK"],"retention_days":"30"}`, "retention_days"},
+		{"POST", "/transport", `{"name":"x","tables":["VBRK"],"schedule":"0 1 * * *"}`, "schedule"},
+	}
+	for _, prefix := range []string{"/api/v1", "/api"} {
+		for _, c := range cases {
+			r := call(t, s, c.method, prefix+c.path, c.body, authed)
+			var body struct {
+				Error struct{ Code, Field, Message string } `json:"error"`
+			}
+			if err := json.Unmarshal(r.body, &body); err != nil || r.status != http.StatusBadRequest ||
+				body.Error.Code != CodeValidation || body.Error.Field != c.field {
+				t.Errorf("%s %s %s: %d %s, want 400 naming %s", c.method, prefix+c.path, c.body, r.status, r.body, c.field)
+			}
+		}
+	}
+	r = call(t, s, "GET", "/api/v1/transport/"+id, "", authed)
+	if b := string(r.body); strings.Contains(b, `"schedule"`) || !strings.Contains(b, fmt.Sprintf(`"retention_days":%d`, jobs.DefaultRetentionDays)) {
+		t.Fatalf("transport after refused requests: %s", r.body)
+	}
+	if r = call(t, s, "GET", "/api/v1/transports", "", authed); int(r.json(t)["total"].(float64)) != 1 {
+		t.Fatalf("refused creates stored a transport: %s", r.body)
 	}
 }
