@@ -34,6 +34,10 @@
 //   - Errors from the database go through Translate: lost connections are
 //     transient (pipeline.IsTransient), ORA-01555/08180/01466 say how to
 //     avoid them, a missing Instant Client (DPI-1047) names what to install.
+//   - Probe is the SQL the Oracle benchmark (make bench-oracle) runs next to
+//     an export: the time model's DB CPU (v$con_sys_time_model, else
+//     v$sys_time_model, then always the same view), the version and a
+//     COUNT(*); the export never depends on it.
 //
 // godror is the only cgo dependency of the project and is confined to this
 // package. Without Instant Client the package builds, and Open fails with
