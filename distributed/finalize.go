@@ -47,6 +47,93 @@ type FinalResult struct {
 // name; when composing fails, the objects it composed are removed again.
 func (f *Finalizer) Run(ctx context.Context) (FinalResult, error) {
 	p := f.Plan
+	var res FinalResult
+	if m, err := f.existing(ctx); err != nil || m != nil {
+		if m != nil {
+			res.Manifest, res.ManifestURI, res.AlreadyFinalized = *m, f.Store.URI(p.ManifestName()), true
+		}
+		return res, err
+	}
+
+	// 1. every shard's accepted result
+	all := make([]int, len(p.Shards))
+	for i := range all {
+		all[i] = i
+	}
+	done, err := f.completions(ctx, all)
+	if err != nil {
+		return res, err
+	}
+	attempts := f.attempts(ctx, "")
+
+	// 2. compose every table and write its schema
+	var written []string
+	var tables []jobs.ManifestTable
+	for ti := range p.Tables {
+		mt, names, err := f.table(ctx, ti, done, attempts)
+		written = append(written, names...)
+		if err != nil {
+			return res, f.undo(ctx, err, written)
+		}
+		tables = append(tables, mt)
+	}
+
+	// 3. the manifest
+	res, err = f.Manifest(ctx, tables)
+	if err != nil {
+		return res, f.undo(ctx, err, written)
+	}
+	return res, nil
+}
+
+// Table finalizes table ti of the plan (Plan.Tables[ti]) on its own, for
+// engines that finalize the tables of a job in parallel: it checks that
+// each of the table's shards has an accepted result of this plan (naming
+// every one that has none), composes their segments in order into the
+// table's final object, checks size and CRC32C, and writes the table's
+// schema. It returns the table's manifest entry for Manifest. On an error
+// it removes what it wrote; an object left at the final name by an
+// earlier call that died is composed again. When the job's manifest
+// exists, it returns the manifest's entry and writes nothing.
+func (f *Finalizer) Table(ctx context.Context, ti int) (jobs.ManifestTable, error) {
+	p := f.Plan
+	if ti < 0 || ti >= len(p.Tables) {
+		return jobs.ManifestTable{}, fmt.Errorf("distributed: table index %d: the plan has tables 0..%d", ti, len(p.Tables)-1)
+	}
+	if m, err := f.existing(ctx); err != nil {
+		return jobs.ManifestTable{}, err
+	} else if m != nil {
+		for _, mt := range m.Tables {
+			if mt.Object == p.Tables[ti].Object {
+				return mt, nil
+			}
+		}
+		return jobs.ManifestTable{}, fmt.Errorf("distributed: %s lists no %s", f.Store.URI(p.ManifestName()), p.Tables[ti].Object)
+	}
+	done, err := f.completions(ctx, p.Tables[ti].Shards)
+	if err != nil {
+		return jobs.ManifestTable{}, err
+	}
+	attempts := map[int]int{}
+	for _, si := range p.Tables[ti].Shards {
+		for k, v := range f.attempts(ctx, p.ShardDir(si)) {
+			attempts[k] = v
+		}
+	}
+	mt, written, err := f.table(ctx, ti, done, attempts)
+	if err != nil {
+		return mt, f.undo(ctx, err, written)
+	}
+	return mt, nil
+}
+
+// Manifest writes _manifest.json from the entries Table returned, one for
+// every table of the plan (in any order), and removes _shards/. Entries
+// that do not match the plan's tables one to one fail it before anything
+// is written. When this plan's manifest exists, it reports it and writes
+// nothing.
+func (f *Finalizer) Manifest(ctx context.Context, tables []jobs.ManifestTable) (FinalResult, error) {
+	p := f.Plan
 	log := f.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -56,21 +143,111 @@ func (f *Finalizer) Run(ctx context.Context) (FinalResult, error) {
 		now = f.Now
 	}
 	var res FinalResult
-	if b, err := f.Store.Read(ctx, p.ManifestName()); err == nil {
-		var m jobs.Manifest
-		if json.Unmarshal(b, &m) == nil && m.TransportID == p.TransportID && m.JobVersion == p.JobVersion && m.JobID == p.JobID {
-			res.Manifest, res.ManifestURI, res.AlreadyFinalized = m, f.Store.URI(p.ManifestName()), true
-			return res, nil
+	if m, err := f.existing(ctx); err != nil || m != nil {
+		if m != nil {
+			res.Manifest, res.ManifestURI, res.AlreadyFinalized = *m, f.Store.URI(p.ManifestName()), true
 		}
-		return res, fmt.Errorf("distributed: %s exists and is not this plan's", f.Store.URI(p.ManifestName()))
-	} else if !errors.Is(err, ErrNotFound) {
-		return res, fmt.Errorf("distributed: %w", err)
+		return res, err
 	}
-
-	// 1. every shard's accepted result
-	done := make([]Completion, len(p.Shards))
+	byObject := map[string]jobs.ManifestTable{}
+	for _, mt := range tables {
+		if _, dup := byObject[mt.Object]; dup {
+			return res, fmt.Errorf("distributed: finalize %s %s: table %s finalized twice", p.TransportID, p.JobVersion, mt.Table)
+		}
+		byObject[mt.Object] = mt
+	}
+	man := jobs.Manifest{Format: jobs.ManifestFormat, TransportID: p.TransportID, TransportName: p.TransportName,
+		JobID: p.JobID, JobVersion: p.JobVersion, Status: jobs.StatusCompleted, StartedAt: p.CreatedAt,
+		Source: p.Source, Snapshot: p.Snapshot, Bucket: p.Bucket}
 	var missing []string
-	for i := range p.Shards {
+	for _, t := range p.Tables {
+		mt, ok := byObject[t.Object]
+		if !ok || mt.Status != jobs.StatusCompleted || len(mt.Ranges) != len(t.Shards) {
+			missing = append(missing, t.Table)
+			continue
+		}
+		delete(byObject, t.Object)
+		man.TotalRows += mt.Rows
+		man.TotalBytes += mt.Bytes
+		man.Tables = append(man.Tables, mt)
+	}
+	for o := range byObject {
+		missing = append(missing, "an object outside the plan: "+o)
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return res, fmt.Errorf("distributed: finalize %s %s: tables not finalized: %s", p.TransportID, p.JobVersion, strings.Join(missing, ", "))
+	}
+	man.Consistency = jobs.ManifestConsistency(man.Tables)
+	man.CompletedAt = now().UTC()
+	if err := f.writeJSON(ctx, p.ManifestName(), man, false); err != nil {
+		return res, fmt.Errorf("distributed: finalize: manifest: %w", err)
+	}
+	res.Manifest, res.ManifestURI = man, f.Store.URI(p.ManifestName())
+
+	// the shards' objects are no longer needed
+	res.CleanupErrors = f.cleanup(ctx)
+	for _, e := range res.CleanupErrors {
+		log.Warn("temporary object left behind", "warning", e)
+	}
+	return res, nil
+}
+
+// Abandon removes the tables' objects and schemas of a job whose
+// finalize failed (a table composed while another failed), so that no
+// object is left at a final name without a manifest. It does nothing when
+// the job's manifest exists. The shards' results stay: finalize can run
+// again.
+func (f *Finalizer) Abandon(ctx context.Context) error {
+	p := f.Plan
+	if m, err := f.existing(ctx); err != nil || m != nil {
+		return err
+	}
+	var names []string
+	for _, t := range p.Tables {
+		names = append(names, t.Object, p.Prefix()+t.ObjectBase+".schema.json")
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	var errs []error
+	for _, n := range names {
+		if _, err := f.Store.Read(rctx, n); errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err := f.Store.Remove(rctx, n); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// existing returns this plan's manifest when it exists (nil when it does
+// not), or an error when another plan's manifest is there or it cannot be
+// read.
+func (f *Finalizer) existing(ctx context.Context) (*jobs.Manifest, error) {
+	p := f.Plan
+	b, err := f.Store.Read(ctx, p.ManifestName())
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("distributed: %w", err)
+	}
+	var m jobs.Manifest
+	if json.Unmarshal(b, &m) == nil && m.TransportID == p.TransportID && m.JobVersion == p.JobVersion && m.JobID == p.JobID {
+		return &m, nil
+	}
+	return nil, fmt.Errorf("distributed: %s exists and is not this plan's", f.Store.URI(p.ManifestName()))
+}
+
+// completions reads the accepted results of the given shards; when any
+// has none (or a refused one), the error names every such shard with the
+// errors its failed attempts recorded.
+func (f *Finalizer) completions(ctx context.Context, shards []int) (map[int]Completion, error) {
+	p := f.Plan
+	done := make(map[int]Completion, len(shards))
+	var missing []string
+	for _, i := range shards {
 		c, err := readCompletion(ctx, f.Store, p, i)
 		switch {
 		case err == nil:
@@ -86,104 +263,91 @@ func (f *Finalizer) Run(ctx context.Context) (FinalResult, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return res, fmt.Errorf("distributed: finalize %s %s: %w: %s", p.TransportID, p.JobVersion, ErrShardsIncomplete, strings.Join(missing, "; "))
+		return nil, fmt.Errorf("distributed: finalize %s %s: %w: %s", p.TransportID, p.JobVersion, ErrShardsIncomplete, strings.Join(missing, "; "))
 	}
-	attempts := f.attempts(ctx)
+	return done, nil
+}
 
-	// 2. compose every table
-	man := jobs.Manifest{Format: jobs.ManifestFormat, TransportID: p.TransportID, TransportName: p.TransportName,
-		JobID: p.JobID, JobVersion: p.JobVersion, Status: jobs.StatusCompleted, StartedAt: p.CreatedAt,
-		Source: p.Source, Snapshot: p.Snapshot, Bucket: p.Bucket}
-	var composed []string
-	undo := func(err error) (FinalResult, error) {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-		defer cancel()
-		var errs []error
-		for _, n := range composed {
-			if rerr := f.Store.Remove(rctx, n); rerr != nil {
-				errs = append(errs, rerr)
-			}
-		}
-		return res, errors.Join(append([]error{err}, errs...)...)
+// table composes table ti from the shards' accepted results and writes
+// its schema; it returns the names it wrote (also on an error).
+func (f *Finalizer) table(ctx context.Context, ti int, done map[int]Completion, attempts map[int]int) (jobs.ManifestTable, []string, error) {
+	p := f.Plan
+	log := f.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
-	for _, t := range p.Tables {
-		results := make([]pipeline.RangeResult, len(t.Shards))
-		mt := jobs.ManifestTable{Table: t.Table, Status: jobs.StatusCompleted, Object: t.Object,
-			Schema: p.Prefix() + t.ObjectBase + ".schema.json", Columns: jobs.ManifestColumns(t.Columns)}
-		for k, si := range t.Shards {
-			c := done[si]
-			ieee, _ := parseHex32(c.CRC32)
-			raw, _ := parseHex32(c.RawCRC32C)
-			crc, _ := parseHex32(c.CRC32C)
-			results[k] = pipeline.RangeResult{Rows: c.Rows, RawBytes: c.RawBytes, Bytes: c.Bytes, CRC32C: crc,
-				RawCRC32C: raw, RawCRC32: ieee, Segment: c.Segment}
-			re := jobs.RangeExtraction{Index: si, Rows: c.Rows, RawBytes: c.RawBytes, Bytes: c.Bytes, Attempts: max(1, attempts[si])}
-			if c.Range != nil {
-				re.Lo, re.Hi = c.Range.Lo, c.Range.Hi
-			}
-			mt.Ranges = append(mt.Ranges, re)
-			mt.Attempts = max(mt.Attempts, re.Attempts)
+	t := p.Tables[ti]
+	var written []string
+	results := make([]pipeline.RangeResult, len(t.Shards))
+	mt := jobs.ManifestTable{Table: t.Table, Status: jobs.StatusCompleted, Object: t.Object,
+		Schema: p.Prefix() + t.ObjectBase + ".schema.json", Columns: jobs.ManifestColumns(t.Columns)}
+	for k, si := range t.Shards {
+		c := done[si]
+		ieee, _ := parseHex32(c.CRC32)
+		raw, _ := parseHex32(c.RawCRC32C)
+		crc, _ := parseHex32(c.CRC32C)
+		results[k] = pipeline.RangeResult{Rows: c.Rows, RawBytes: c.RawBytes, Bytes: c.Bytes, CRC32C: crc,
+			RawCRC32C: raw, RawCRC32: ieee, Segment: c.Segment}
+		re := jobs.RangeExtraction{Index: si, Rows: c.Rows, RawBytes: c.RawBytes, Bytes: c.Bytes, Attempts: max(1, attempts[si])}
+		if c.Range != nil {
+			re.Lo, re.Hi = c.Range.Lo, c.Range.Hi
 		}
-		tmp := p.ShardsPrefix() + "_final/" + t.ObjectBase + "/"
+		mt.Ranges = append(mt.Ranges, re)
+		mt.Attempts = max(mt.Attempts, re.Attempts)
+	}
+	tmp := p.ShardsPrefix() + "_final/" + t.ObjectBase + "/"
+	compose := func() (pipeline.Stats, error) {
 		var temps []string
 		st, err := pipeline.ComposeSegments(ctx, f.Store, t.Object, tmp, results, func(n string) { temps = append(temps, n) })
 		for _, n := range temps {
 			_ = f.Store.Remove(context.WithoutCancel(ctx), n)
 		}
-		if err != nil {
-			if !isExists(err) {
-				return undo(fmt.Errorf("distributed: finalize %s: %w", t.Table, err))
-			}
-			// a finalize of this plan that died after composing: the
-			// version folder is the plan's alone and has no manifest, so
-			// the object is this plan's and is composed again
-			log.Warn("final object exists without a manifest: composing it again", "object", t.Object)
-			if rerr := f.Store.Remove(ctx, t.Object); rerr != nil {
-				return undo(fmt.Errorf("distributed: finalize %s: %w", t.Table, rerr))
-			}
-			temps = temps[:0]
-			st, err = pipeline.ComposeSegments(ctx, f.Store, t.Object, tmp, results, func(n string) { temps = append(temps, n) })
-			for _, n := range temps {
-				_ = f.Store.Remove(context.WithoutCancel(ctx), n)
-			}
-			if err != nil {
-				return undo(fmt.Errorf("distributed: finalize %s: %w", t.Table, err))
-			}
-		}
-		composed = append(composed, t.Object)
-		mt.URI = st.Object.URI
-		mt.Rows, mt.Bytes, mt.RawBytes = st.Rows, st.CompressedBytes, st.RawBytes
-		mt.CRC32C, mt.CRC32CHex = jobs.CRC32CBase64(st.CRC32C), hex32(st.CRC32C)
-		mt.RawCRC32C, mt.RawCRC32Hex = jobs.CRC32CBase64(st.RawCRC32C), hex32(st.RawCRC32C)
-		man.TotalRows += mt.Rows
-		man.TotalBytes += mt.Bytes
-		if c, ok := plannedConsistency(p.Snapshot); ok {
-			mt.Consistency = &c // every shard read at the plan's snapshot, or failed
-		}
-		man.Tables = append(man.Tables, mt)
-		log.Info("table composed", "table", t.Table, "rows", mt.Rows, "bytes", mt.Bytes, "shards", len(t.Shards))
+		return st, err
 	}
+	st, err := compose()
+	if err != nil {
+		if !isExists(err) {
+			return mt, written, fmt.Errorf("distributed: finalize %s: %w", t.Table, err)
+		}
+		// a finalize of this plan that died after composing: the
+		// version folder is the plan's alone and has no manifest, so
+		// the object is this plan's and is composed again
+		log.Warn("final object exists without a manifest: composing it again", "object", t.Object)
+		if rerr := f.Store.Remove(ctx, t.Object); rerr != nil {
+			return mt, written, fmt.Errorf("distributed: finalize %s: %w", t.Table, rerr)
+		}
+		if st, err = compose(); err != nil {
+			return mt, written, fmt.Errorf("distributed: finalize %s: %w", t.Table, err)
+		}
+	}
+	written = append(written, t.Object)
+	mt.URI = st.Object.URI
+	mt.Rows, mt.Bytes, mt.RawBytes = st.Rows, st.CompressedBytes, st.RawBytes
+	mt.CRC32C, mt.CRC32CHex = jobs.CRC32CBase64(st.CRC32C), hex32(st.CRC32C)
+	mt.RawCRC32C, mt.RawCRC32Hex = jobs.CRC32CBase64(st.RawCRC32C), hex32(st.RawCRC32C)
+	if c, ok := plannedConsistency(p.Snapshot); ok {
+		mt.Consistency = &c // every shard read at the plan's snapshot, or failed
+	}
+	log.Info("table composed", "table", t.Table, "rows", mt.Rows, "bytes", mt.Bytes, "shards", len(t.Shards))
+	if err := f.writeJSON(ctx, mt.Schema, stages.BigQuerySchema(t.Columns), true); err != nil {
+		return mt, written, fmt.Errorf("distributed: finalize %s: schema: %w", t.Table, err)
+	}
+	written = append(written, mt.Schema)
+	return mt, written, nil
+}
 
-	// 3. schemas, then the manifest
-	for i, t := range p.Tables {
-		if err := f.writeJSON(ctx, man.Tables[i].Schema, stages.BigQuerySchema(t.Columns), true); err != nil {
-			return undo(fmt.Errorf("distributed: finalize %s: schema: %w", t.Table, err))
+// undo removes the objects a failed finalize wrote and returns err (with
+// any removal errors).
+func (f *Finalizer) undo(ctx context.Context, err error, written []string) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	errs := []error{err}
+	for _, n := range written {
+		if rerr := f.Store.Remove(rctx, n); rerr != nil {
+			errs = append(errs, rerr)
 		}
-		composed = append(composed, man.Tables[i].Schema)
 	}
-	man.Consistency = jobs.ManifestConsistency(man.Tables)
-	man.CompletedAt = now().UTC()
-	if err := f.writeJSON(ctx, p.ManifestName(), man, false); err != nil {
-		return undo(fmt.Errorf("distributed: finalize: manifest: %w", err))
-	}
-	res.Manifest, res.ManifestURI = man, f.Store.URI(p.ManifestName())
-
-	// 4. the shards' objects are no longer needed
-	res.CleanupErrors = f.cleanup(ctx)
-	for _, e := range res.CleanupErrors {
-		log.Warn("temporary object left behind", "warning", e)
-	}
-	return res, nil
+	return errors.Join(errs...)
 }
 
 // writeJSON commits v as name; with replace, an object left at name by a
@@ -225,11 +389,14 @@ func (f *Finalizer) failures(ctx context.Context, i int) []string {
 	return out
 }
 
-// attempts counts the attempts of every shard (segments and failure
-// records of distinct attempt names); at least 1 for a shard with a result.
-func (f *Finalizer) attempts(ctx context.Context) map[int]int {
+// attempts counts the attempts of every shard below dir (default every
+// shard's; segments and failure records of distinct attempt names).
+func (f *Finalizer) attempts(ctx context.Context, dir string) map[int]int {
 	out := map[int]int{}
-	names, err := listAll(ctx, f.Store, f.Plan.ShardsPrefix())
+	if dir == "" {
+		dir = f.Plan.ShardsPrefix()
+	}
+	names, err := listAll(ctx, f.Store, dir)
 	if err != nil {
 		return out
 	}

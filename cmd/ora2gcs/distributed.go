@@ -8,13 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
-	"path"
-	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ora2gcs/ora2gcs/distributed"
@@ -193,40 +189,23 @@ func addPlanFlags(fs *flag.FlagSet, source bool) planFlags {
 
 // openPlan opens the store the plan URI lives in and loads the plan.
 func openPlan(ctx context.Context, o *options, e *env, uri string) (distributed.Store, *distributed.Plan, error) {
-	u, err := url.Parse(uri)
-	if err != nil || uri == "" {
-		return nil, nil, fmt.Errorf("--plan %q is not a gs:// or file:// URI", uri)
+	loc, err := distributed.ParsePlanURI(uri)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--%w", err)
 	}
-	var sink pipeline.Sink
-	var name string
-	switch u.Scheme {
-	case "gs":
-		name = strings.TrimPrefix(u.Path, "/")
-		mk, err := e.openTarget(ctx, "gcs")
-		if err != nil {
-			return nil, nil, err
-		}
-		if sink, err = mk(ctx, u.Host); err != nil {
-			return nil, nil, err
-		}
-	case "file":
-		// …/DIR/BUCKET/TRP/vNNN/_plan.json: the plan names TRP and vNNN
-		p := filepath.FromSlash(u.Path)
-		root := filepath.Dir(filepath.Dir(filepath.Dir(p)))
-		name = strings.Join([]string{filepath.Base(filepath.Dir(filepath.Dir(p))), filepath.Base(filepath.Dir(p)), filepath.Base(p)}, "/")
-		mk, err := e.openTarget(ctx, "file://"+filepath.Dir(root))
-		if err != nil {
-			return nil, nil, err
-		}
-		if sink, err = mk(ctx, filepath.Base(root)); err != nil {
-			return nil, nil, err
-		}
-	default:
-		return nil, nil, fmt.Errorf("--plan %q is not a gs:// or file:// URI", uri)
+	target := "gcs"
+	if loc.Scheme == "file" {
+		target = "file://" + loc.Dir
 	}
-	if path.Base(name) != "_plan.json" {
-		return nil, nil, fmt.Errorf("--plan %q does not name a _plan.json", uri)
+	mk, err := e.openTarget(ctx, target)
+	if err != nil {
+		return nil, nil, err
 	}
+	sink, err := mk(ctx, loc.Bucket)
+	if err != nil {
+		return nil, nil, err
+	}
+	name := loc.Name
 	st, err := distributed.NewStore(sink)
 	if err != nil {
 		return nil, nil, err

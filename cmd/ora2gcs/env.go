@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,12 +15,11 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/ora2gcs/ora2gcs/config"
+	"github.com/ora2gcs/ora2gcs/internal/connect"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/sinks/discard"
 	"github.com/ora2gcs/ora2gcs/sinks/file"
 	"github.com/ora2gcs/ora2gcs/sinks/gcs"
-	"github.com/ora2gcs/ora2gcs/sources/postgres"
-	"github.com/ora2gcs/ora2gcs/sources/synth"
 	"github.com/ora2gcs/ora2gcs/stages"
 )
 
@@ -351,59 +349,15 @@ func isOutage(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) || strings.Contains(err.Error(), "connect")
 }
 
+// oracleSupport says whether this build can read Oracle.
+const oracleSupport = connect.OracleSupport
+
 // databaseKind is "postgres" or "oracle" for a database source, else "".
-func databaseKind(src string) string {
-	src = strings.TrimSpace(src)
-	switch {
-	case strings.HasPrefix(src, "postgres://") || strings.HasPrefix(src, "postgresql://"):
-		return "postgres"
-	case src == "oracle" || strings.HasPrefix(src, "oracle://"):
-		return "oracle"
-	}
-	return ""
-}
+func databaseKind(src string) string { return connect.DatabaseKind(src) }
 
 // openConnector builds the source named by cfg.Source.
 func openConnector(ctx context.Context, cfg config.Config, synthRows int64) (pipeline.Connector, error) {
-	src := strings.TrimSpace(cfg.Source)
-	switch {
-	case src == "" || src == "synth":
-		return synth.New(synth.Config{DefaultRows: synthRows})
-	case strings.HasPrefix(src, "postgres://") || strings.HasPrefix(src, "postgresql://"):
-		if err := refusePasswordInURL(src); err != nil {
-			return nil, err
-		}
-		return postgres.Open(ctx, src, postgresOptions(cfg))
-	case src == "oracle" || strings.HasPrefix(src, "oracle://"):
-		return openOracle(ctx, cfg)
-	}
-	return nil, fmt.Errorf("unknown source %q: use synth, postgres://…, oracle://… or oracle", src)
-}
-
-// postgresOptions are the PostgreSQL source's options: its own pool
-// settings (the postgres section, never the oracle one), its reader and
-// the engine's timeouts.
-func postgresOptions(cfg config.Config) postgres.Options {
-	opts := postgres.Options{MaxOpen: cfg.Postgres.PoolMax, MinIdle: cfg.Postgres.PoolMin, RowReader: cfg.Postgres.Reader == "rows"}
-	opts.FetchTimeout, opts.SnapshotTimeout = cfg.ETL.SourceTimeouts()
-	return opts
-}
-
-// refusePasswordInURL refuses a PostgreSQL URL that carries a password (in
-// the user info or as ?password=): a command line is visible to every user
-// of the machine (ps, /proc), and config files get copied around. The
-// password comes from PGPASSWORD, PGPASSFILE or ~/.pgpass instead, as
-// oracle:// URLs take ORACLE_PASSWORD. The error never repeats the URL.
-func refusePasswordInURL(src string) error {
-	u, err := url.Parse(src)
-	if err != nil {
-		return errors.New("postgres source: not a valid URL (postgres://user@host:5432/db)")
-	}
-	_, hasPW := u.User.Password()
-	if u.User != nil && hasPW || u.Query().Has("password") {
-		return errors.New("postgres source: the URL must not contain a password (it would show in ps and logs): remove it and set PGPASSWORD, or use a password file (PGPASSFILE or ~/.pgpass)")
-	}
-	return nil
+	return connect.Source(ctx, cfg, synthRows)
 }
 
 // openTarget returns a sink factory for cfg.Target.

@@ -1,6 +1,6 @@
 //go:build cgo
 
-package main
+package connect
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 	"github.com/ora2gcs/ora2gcs/sources/oracle"
 )
 
-// oracleSupport says whether this build can read Oracle.
-const oracleSupport = true
+// OracleSupport says whether this build can read Oracle.
+const OracleSupport = true
 
 // openOracle connects to Oracle: "oracle" uses the config's oracle section
 // (the spec's ATP settings, filled from ORACLE_* variables), "oracle://…"
