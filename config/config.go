@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/internal/bucketname"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 )
@@ -299,6 +300,19 @@ func (c Config) validate(origins Origins) error {
 		}
 		if p := k.check(&c); p != "" {
 			bad(k.Key, "%s", p)
+		}
+	}
+	// the compressor with its level and verification (package compression,
+	// which also holds the rules of each alone): a level the compressor does
+	// not support is an error here, never silently changed
+	if compression.CheckLevel(c.ETL.GzipLevel) == nil && compression.CheckName(c.ETL.Compressor) == nil {
+		var serr *compression.SpecError
+		if err := compression.Check(compression.Spec{Name: c.ETL.Compressor, Level: c.ETL.GzipLevel, Verify: c.ETL.VerifyCompression}); errors.As(err, &serr) {
+			key := "etl.compressor"
+			if serr.Field == "verify" {
+				key = "etl.verify_compression"
+			}
+			bad(key, "%s", serr.Msg)
 		}
 	}
 	if inc := c.Incremental; inc != nil {

@@ -1,11 +1,13 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/internal/bucketname"
 )
 
@@ -346,14 +348,9 @@ var knobs = []Knob{
 		ptr:   func(c *Config) any { return &c.ETL.RetryBackoff },
 		check: func(c *Config) string { return durRange(c.ETL.RetryBackoff, 0, 10*time.Minute) }},
 	{Key: "etl.gzip_level", Flag: "gzip-level", Env: "ORA2GCS_GZIP_LEVEL", Group: GroupEngine,
-		Doc: "gzip level 1 (fastest) … 9 (smallest), or -2 (Huffman only)",
-		ptr: func(c *Config) any { return &c.ETL.GzipLevel },
-		check: func(c *Config) string {
-			if l := c.ETL.GzipLevel; l != -2 && (l < 1 || l > 9) {
-				return fmt.Sprintf("%d is out of range 1..9 (or -2 for Huffman only)", l)
-			}
-			return ""
-		}},
+		Doc:   "gzip level 1 (fastest) … 9 (smallest), or -2 (Huffman only)",
+		ptr:   func(c *Config) any { return &c.ETL.GzipLevel },
+		check: func(c *Config) string { return specMsg(compression.CheckLevel(c.ETL.GzipLevel)) }},
 	{Key: "etl.encode_workers", Flag: "workers", Env: "ORA2GCS_WORKERS", Group: GroupEngine,
 		Doc:   "NDJSON encode workers per table; 0: one per CPU (GOMAXPROCS)",
 		ptr:   func(c *Config) any { return &c.ETL.EncodeWorkers },
@@ -370,11 +367,10 @@ var knobs = []Knob{
 		Doc: `gzip writer: "auto" ("lines" at gzip level 1, else "blocks"), "lines" (the encode workers compress each line against the previous one: level 1 only), "blocks" (the encode workers run flate at the gzip level) or "pgzip" (github.com/klauspost/pgzip after the encoders); every one writes one gzip member per object`,
 		ptr: func(c *Config) any { return &c.ETL.Compressor },
 		check: func(c *Config) string {
-			switch c.ETL.Compressor {
-			case "auto", "lines", "blocks", "pgzip":
-				return ""
+			if c.ETL.Compressor == "" {
+				return `"" is not auto, lines, blocks or pgzip`
 			}
-			return fmt.Sprintf("%q is not auto, lines, blocks or pgzip", c.ETL.Compressor)
+			return specMsg(compression.CheckName(c.ETL.Compressor))
 		}},
 	{Key: "etl.verify_compression", Flag: "verify-compression", Env: "ORA2GCS_VERIFY_COMPRESSION", Group: GroupEngine,
 		Doc: "inflate every compressed segment again (Go's compress/flate) and compare length and CRC-32 with its input; a mismatch fails the table (lines and blocks compressors)",
@@ -446,4 +442,16 @@ var knobs = []Knob{
 		Doc:   "how long job versions of transports that set no retention are kept",
 		ptr:   func(c *Config) any { return &c.Schedule.RetentionDays },
 		check: func(c *Config) string { return intRange(c.Schedule.RetentionDays, 1, 36500) }},
+}
+
+// specMsg is the problem a compression rule reports, without its prefix.
+func specMsg(err error) string {
+	var serr *compression.SpecError
+	if errors.As(err, &serr) {
+		return serr.Msg
+	}
+	if err != nil {
+		return err.Error()
+	}
+	return ""
 }

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/stages"
 )
@@ -205,30 +206,16 @@ func (s Settings) engine() (pipeline.EncoderFactory, pipeline.CompressorFactory,
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, cfg, err
 	}
-	level := cfg.WithDefaults().GzipLevel
-	var blocks pipeline.BlockCompressorFactory
-	var seg pipeline.CompressorFactory
-	switch s.Compressor {
-	case "lines":
-		if level != 1 {
-			return nil, nil, cfg, fmt.Errorf("compressor lines needs gzip level 1, not %d", level)
-		}
-		blocks = stages.LineDeflate()
-		seg = stages.BlockSegments(blocks)
-	case "blocks":
-		blocks = stages.GzipBlocks()
-		seg = stages.Deflate()
-	case "pgzip":
-		seg = stages.Deflate()
-	default:
+	// the same codec as a job's ranges (package compression), at the
+	// plan's level: lines at any other level is an error, never changed
+	codec, err := compression.New(compression.Spec{Name: s.Compressor, Level: cfg.WithDefaults().GzipLevel, Verify: s.VerifyCompression})
+	if err != nil {
+		return nil, nil, cfg, err
+	}
+	if codec.Name() != s.Compressor { // a plan names the resolved compressor
 		return nil, nil, cfg, fmt.Errorf("compressor %q is not lines, blocks or pgzip", s.Compressor)
 	}
-	if s.VerifyCompression {
-		if blocks == nil {
-			return nil, nil, cfg, errors.New("verify_compression checks the lines and blocks compressors, not pgzip")
-		}
-		seg = stages.BlockSegments(stages.Verified(blocks))
-	}
+	seg := codec.Segments()
 	enc := stages.NDJSON(stages.NDJSONOptions{DecimalAsString: s.DecimalsAsStrings, OmitNulls: s.OmitNulls, BigQuery: true})
 	return enc, seg, cfg, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"io"
 	"log/slog"
@@ -100,7 +101,7 @@ func startStackWith(t *testing.T, wrap func(pipeline.Connector) pipeline.Connect
 			return s, nil
 		},
 		Encoder:        stages.NDJSON(stages.NDJSONOptions{}),
-		Compressor:     stages.Gzip(),
+		Codec:          compression.Must(compression.New(compression.Spec{Name: compression.Pgzip, Level: 1})),
 		Pipeline:       pipeline.DefaultConfig(),
 		ParallelTables: 2,
 		DefaultBucket:  defaultBucket,

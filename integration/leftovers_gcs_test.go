@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/internal/gcstest"
 	"github.com/ora2gcs/ora2gcs/jobs"
 	"github.com/ora2gcs/ora2gcs/pipeline"
@@ -37,7 +38,7 @@ func TestGCSLeftoversAndVersions(t *testing.T) {
 	open := func(db string) *jobs.Manager {
 		m, err := jobs.NewManager(ctx, jobs.ManagerConfig{
 			Store: db, Connector: conn, Sinks: sinks,
-			Encoder: stages.NDJSON(stages.NDJSONOptions{}), Compressor: stages.Gzip(),
+			Encoder: stages.NDJSON(stages.NDJSONOptions{}), Codec: compression.Must(compression.New(compression.Spec{Name: compression.Pgzip, Level: 1})),
 			DefaultBucket: bucket, Clock: func() time.Time { return day },
 		})
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/internal/gcstest"
 	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"github.com/ora2gcs/ora2gcs/jobs"
@@ -62,7 +63,7 @@ func TestJobLostAnswers(t *testing.T) {
 					}
 					return gcs.NewWithClient(proxy.Client, gcs.Config{Bucket: b, ChunkSize: 256 << 10, Backoff: time.Millisecond})
 				},
-				Encoder: stages.NDJSON(stages.NDJSONOptions{}), Compressor: stages.Gzip(),
+				Encoder: stages.NDJSON(stages.NDJSONOptions{}), Codec: compression.Must(compression.New(compression.Spec{Name: compression.Pgzip, Level: 1})),
 				Pipeline:      pipeline.Config{ChunkRows: 100, Retry: pipeline.Retry{Attempts: 1}},
 				DefaultBucket: bucket,
 			}

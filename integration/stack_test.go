@@ -17,6 +17,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"github.com/ora2gcs/ora2gcs/jobs"
 	"github.com/ora2gcs/ora2gcs/pipeline"
@@ -57,7 +58,7 @@ func startStack(t testing.TB, dir string, conn pipeline.Connector, sinks func(st
 		Connector:        conn,
 		Sinks:            sinks,
 		Encoder:          stages.NDJSON(stages.NDJSONOptions{}),
-		Compressor:       stages.Gzip(),
+		Codec:            compression.Must(compression.New(compression.Spec{Name: compression.Pgzip, Level: 1})),
 		Pipeline:         pipeline.Config{ChunkRows: 2000, Retry: pipeline.Retry{Attempts: 3, Backoff: 50 * time.Millisecond}},
 		ParallelTables:   2,
 		DefaultBucket:    "oracle-etl-data",

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/sinks/file"
 	"github.com/ora2gcs/ora2gcs/sources/postgres"
@@ -260,7 +261,7 @@ func benchEnv(tb testing.TB, conn pipeline.Connector, parallelTables int) benchM
 	m, err := NewManager(context.Background(), ManagerConfig{
 		Store: filepath.Join(dir, "state.db"), Connector: conn,
 		Sinks:   func(string) (pipeline.Sink, error) { return sink, nil },
-		Encoder: stages.NDJSON(stages.NDJSONOptions{}), Blocks: stages.GzipBlocks(), // the CLI's default
+		Encoder: stages.NDJSON(stages.NDJSONOptions{}), Codec: compression.Must(compression.New(compression.Spec{Name: compression.Blocks, Level: 1})), // the CLI's default
 		DefaultBucket: "bucket", ParallelTables: parallelTables, RangeMinRows: -1,
 	})
 	if err != nil {

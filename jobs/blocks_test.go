@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/internal/testutil"
-	"github.com/ora2gcs/ora2gcs/stages"
 )
 
 // TestBlocksCompressor: a manager with Blocks and no Compressor runs tables
@@ -14,7 +14,9 @@ import (
 // every row.
 func TestBlocksCompressor(t *testing.T) {
 	e := newEnv(t, newFakeConnector(&fakeTable{name: "A", rows: 95}, &fakeTable{name: "B", rows: 0, estimate: -1}),
-		func(c *ManagerConfig) { c.Compressor, c.Blocks = nil, stages.GzipBlocks() })
+		func(c *ManagerConfig) {
+			c.Codec = compression.Must(compression.New(compression.Spec{Name: compression.Blocks, Level: 1}))
+		})
 	tr := mustCreate(t, e.m, "blocks", "A", "B")
 	j := runJob(t, e.m, tr.ID)
 	if j.Status != StatusCompleted || j.TotalRows != 95 {
@@ -36,11 +38,16 @@ func TestBlocksCompressor(t *testing.T) {
 
 func TestManagerConfigNeedsACompressor(t *testing.T) {
 	cfg := ManagerConfig{Connector: newFakeConnector(), Encoder: newJSONEncoder}
-	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "compressor (or blocks) is required") {
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "a compression codec is required") {
 		t.Fatalf("err = %v", err)
 	}
-	cfg.Blocks = stages.GzipBlocks()
-	if err := cfg.Validate(); err != nil && strings.Contains(err.Error(), "compressor") {
-		t.Fatalf("Blocks alone is refused: %v", err)
+	cfg.Codec = compression.Must(compression.New(compression.Spec{Name: compression.Blocks, Level: 1}))
+	if err := cfg.Validate(); err != nil && strings.Contains(err.Error(), "compression") {
+		t.Fatalf("a codec is refused: %v", err)
+	}
+	// the pipeline's level and the codec's must agree; never one silently wins
+	cfg.Pipeline.GzipLevel = 6
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "gzip level 6 is not the compressor's 1") {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -1,7 +1,6 @@
 package jobs
 
 import (
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -228,10 +227,6 @@ func (e jsonEncoder) AppendRows(dst []byte, rows [][]any) ([]byte, error) {
 		dst = append(append(dst, b...), '\n')
 	}
 	return dst, nil
-}
-
-func gzipCompressor(w io.Writer, cfg pipeline.Config) (io.WriteCloser, error) {
-	return gzip.NewWriterLevel(w, gzip.BestSpeed)
 }
 
 // dirSink lays objects out in a directory: a temp file renamed on Commit.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/sinks/file"
@@ -65,7 +66,7 @@ func (e *incEnv) start(t *testing.T, conn pipeline.Connector) {
 	cfg := ManagerConfig{
 		Store: e.db, Connector: conn,
 		Sinks:   func(string) (pipeline.Sink, error) { return e.sink, nil },
-		Encoder: stages.NDJSON(stages.NDJSONOptions{}), Compressor: stages.Gzip(),
+		Encoder: stages.NDJSON(stages.NDJSONOptions{}), Codec: compression.Must(compression.New(compression.Spec{Name: compression.Pgzip, Level: 1})),
 		Pipeline:      pipeline.Config{ChunkRows: 1000, Retry: pipeline.Retry{Attempts: 2, Backoff: time.Millisecond}},
 		DefaultBucket: "bucket", ParallelTables: 2, TableParallelism: e.par, RangeMinRows: 1,
 	}

@@ -14,9 +14,9 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
+	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/internal/bucketname"
 	"github.com/ora2gcs/ora2gcs/pipeline"
-	"github.com/ora2gcs/ora2gcs/stages"
 )
 
 // Limits of a transport (spec FR-04, API validation).
@@ -38,14 +38,12 @@ type ManagerConfig struct {
 	Connector pipeline.Connector
 	// Sinks returns the sink writing into bucket; called once per job.
 	Sinks func(bucket string) (pipeline.Sink, error)
-	// Encoder and Compressor are the pipeline stages (see package stages).
-	Encoder    pipeline.EncoderFactory
-	Compressor pipeline.CompressorFactory
-	// Blocks, if set, replaces Compressor for tables run as one pipeline:
-	// the encode workers compress (pipeline.Pipeline.Blocks, e.g.
-	// stages.LineDeflate() or stages.GzipBlocks()). One of Compressor and
-	// Blocks is required.
-	Blocks pipeline.BlockCompressorFactory
+	// Encoder is the row encoder (see package stages).
+	Encoder pipeline.EncoderFactory
+	// Codec is the compression of every object, part and range segment
+	// (compression.New); required. Pipeline.GzipLevel, if set, must be
+	// its level.
+	Codec compression.Codec
 	// Pipeline configures the engine, including the retry policy of a table.
 	Pipeline pipeline.Config
 	// ParallelTables is how many tables of a job run at once (spec
@@ -63,10 +61,6 @@ type ManagerConfig struct {
 	// max(workers, estimate/RangeRows) ranges (at most MaxRanges), so a
 	// failed range costs less to retry. 0: one range per worker.
 	RangeRows int64
-	// Segment compresses the ranges of a split table into raw DEFLATE
-	// segments (see pipeline.RangeRun); default stages.Deflate() (flate at
-	// Pipeline.GzipLevel), or stages.LineSegments() with LineDeflate.
-	Segment pipeline.CompressorFactory
 	// DefaultBucket is used for a transport created without a bucket.
 	DefaultBucket string
 	// ValidateBucket checks a bucket name; default bucketname.Validate (GCS rules).
@@ -117,8 +111,10 @@ func (c ManagerConfig) Validate() error {
 	if c.Encoder == nil {
 		errs = append(errs, errors.New("encoder is required"))
 	}
-	if c.Compressor == nil && c.Blocks == nil {
-		errs = append(errs, errors.New("compressor (or blocks) is required"))
+	if c.Codec.IsZero() {
+		errs = append(errs, errors.New("a compression codec is required"))
+	} else if err := c.Codec.SameLevel(c.Pipeline); err != nil {
+		errs = append(errs, err)
 	}
 	if c.ParallelTables < 0 || c.ParallelTables > MaxTableParallelism {
 		errs = append(errs, fmt.Errorf("parallel_tables: %d is out of range (1..%d)", c.ParallelTables, MaxTableParallelism))
@@ -154,9 +150,6 @@ func (c ManagerConfig) withDefaults() ManagerConfig {
 	if c.RangeMinRows == 0 {
 		c.RangeMinRows = DefaultRangeMinRows
 	}
-	if c.Segment == nil {
-		c.Segment = stages.Deflate()
-	}
 	if c.ValidateBucket == nil {
 		c.ValidateBucket = bucketname.Validate
 	}
@@ -171,6 +164,9 @@ func (c ManagerConfig) withDefaults() ManagerConfig {
 	}
 	if c.RateWindow == 0 {
 		c.RateWindow = 5 * time.Second
+	}
+	if c.Pipeline.GzipLevel == 0 {
+		c.Pipeline.GzipLevel = c.Codec.Level() // Validate checked that they agree
 	}
 	c.Pipeline = c.Pipeline.WithDefaults()
 	return c

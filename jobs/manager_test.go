@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/internal/testutil"
 
 	"go.uber.org/goleak"
@@ -71,7 +72,7 @@ func (e *testEnv) start(t *testing.T, mod ...func(*ManagerConfig)) {
 			return s, nil
 		},
 		Encoder:          newJSONEncoder,
-		Compressor:       gzipCompressor,
+		Codec:            compression.Must(compression.New(compression.Spec{Name: compression.Pgzip, Level: 1})),
 		Pipeline:         pipeline.Config{ChunkRows: 10, EncodeWorkers: 2, Retry: pipeline.Retry{Attempts: 3, Backoff: time.Millisecond}},
 		DefaultBucket:    "test-bucket",
 		ProgressInterval: time.Nanosecond,
@@ -936,7 +937,7 @@ func TestManagerConfigValidate(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	cfg := ManagerConfig{Connector: newFakeConnector(), Sinks: func(string) (pipeline.Sink, error) { return nil, nil },
-		Encoder: newJSONEncoder, Compressor: gzipCompressor, ParallelTables: 65}
+		Encoder: newJSONEncoder, Codec: compression.Must(compression.New(compression.Spec{Name: compression.Pgzip, Level: 1})), ParallelTables: 65}
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "parallel_tables") {
 		t.Fatalf("err = %v", err)
 	}

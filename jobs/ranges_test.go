@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/sinks/file"
@@ -73,7 +74,7 @@ func newRangeEnv(t *testing.T, conn pipeline.Connector, mod func(*ManagerConfig)
 	cfg := ManagerConfig{
 		Store: filepath.Join(dir, "state.db"), Connector: conn,
 		Sinks:   func(string) (pipeline.Sink, error) { return sink, nil },
-		Encoder: stages.NDJSON(stages.NDJSONOptions{}), Compressor: stages.Gzip(),
+		Encoder: stages.NDJSON(stages.NDJSONOptions{}), Codec: compression.Must(compression.New(compression.Spec{Name: compression.Pgzip, Level: 1})),
 		Pipeline:      pipeline.Config{ChunkRows: 5000, Retry: pipeline.Retry{Attempts: 3, Backoff: time.Millisecond}},
 		DefaultBucket: "bucket", ParallelTables: 1,
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/jobs"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/sinks/file"
@@ -52,7 +53,7 @@ func TestIncrementalEndpoints(t *testing.T) {
 	m, err := jobs.NewManager(ctx, jobs.ManagerConfig{
 		Store: filepath.Join(dir, "state.db"), Connector: conn,
 		Sinks:   func(b string) (pipeline.Sink, error) { return file.New(filepath.Join(dir, "target"), b) },
-		Encoder: stages.NDJSON(stages.NDJSONOptions{}), Compressor: stages.Gzip(), Pipeline: pipeline.DefaultConfig(),
+		Encoder: stages.NDJSON(stages.NDJSONOptions{}), Codec: compression.Must(compression.New(compression.Spec{Name: compression.Pgzip, Level: 1})), Pipeline: pipeline.DefaultConfig(),
 		DefaultBucket: "bucket", Logger: NewLogger(io.Discard, slog.LevelInfo),
 	})
 	if err != nil {

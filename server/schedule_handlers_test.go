@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/jobs"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/sinks/file"
@@ -85,7 +86,7 @@ func newManagerServer(t *testing.T, clk *schedClock, opts ...func(*jobs.ManagerC
 			return s, nil
 		},
 		Encoder:       stages.NDJSON(stages.NDJSONOptions{}),
-		Compressor:    stages.Gzip(),
+		Codec:         compression.Must(compression.New(compression.Spec{Name: compression.Pgzip, Level: 1})),
 		Pipeline:      pipeline.DefaultConfig(),
 		DefaultBucket: "bucket",
 		Clock:         clk.Now,

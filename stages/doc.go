@@ -14,7 +14,8 @@
 //     as dynamic-Huffman blocks by package compression/lines (whose doc
 //     explains the format decisions). The CLI's default at gzip level
 //     1: on the VBRP reference rows about a third less CPU than flate level 1
-//     and 14% smaller objects (see docs/PERFORMANCE.md). LineSegments is the
+//     and 14% smaller objects (see docs/PERFORMANCE.md). It is a level 1
+//     compressor only: any other GzipLevel is an error. LineSegments is the
 //     same for pipeline.RangeRun.
 //   - GzipBlocks (Pipeline.Blocks): the same framing with
 //     github.com/klauspost/compress/flate at any gzip level.
@@ -27,7 +28,10 @@
 //   - Deflate: raw DEFLATE segments for pipeline.RangeRun.
 //   - CRC32C helpers formatting checksums as GCS shows them.
 //
-// Use them together:
+// A program normally does not pick these one by one: package compression
+// chooses one Codec from a compressor name, level and verification and
+// derives the compression of single objects, parts and range segments from
+// it. Used directly:
 //
 //	p := &pipeline.Pipeline{
 //		Source: src, Sink: sink, Name: "TRP-001/v001/VBRP.jsonl.gz",

@@ -67,7 +67,7 @@ func TestFlagEnvFilePrecedence(t *testing.T) {
 		}
 		return code, errs
 	}
-	if code, errs := run(nil); code != 1 || !strings.Contains(errs, "for --gzip-level 6") {
+	if code, errs := run(nil); code != 1 || !strings.Contains(errs, "for gzip level 6") {
 		t.Fatalf("file only: exit %d %s; want the file's level 6", code, errs)
 	}
 	if code, errs := run(map[string]string{"ORA2GCS_GZIP_LEVEL": "1"}); code != 0 {
@@ -76,7 +76,7 @@ func TestFlagEnvFilePrecedence(t *testing.T) {
 	if code, errs := run(map[string]string{"ORA2GCS_GZIP_LEVEL": "6"}, "--gzip-level", "1"); code != 0 {
 		t.Fatalf("flag over env: exit %d %s", code, errs)
 	}
-	if code, errs := run(map[string]string{"ORA2GCS_GZIP_LEVEL": "1"}, "--gzip-level", "6"); code != 1 || !strings.Contains(errs, "for --gzip-level 6") {
+	if code, errs := run(map[string]string{"ORA2GCS_GZIP_LEVEL": "1"}, "--gzip-level", "6"); code != 1 || !strings.Contains(errs, "for gzip level 6") {
 		t.Fatalf("flag over env: exit %d %s", code, errs)
 	}
 	if code, errs := run(map[string]string{"ORA2GCS_GZIP_LEVEL": "six"}); code != 2 || !strings.Contains(errs, `ORA2GCS_GZIP_LEVEL: etl.gzip_level: "six" is not an integer`) {
@@ -200,7 +200,7 @@ func TestEngineKnobsFromConfigFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := []string{"run", "--config", cfgPath, "--tables", "VBRK", "--rows", "10", "--data-dir", dir, "--target", "null", "--quiet"}
-	if code, _, errs := cli(t, base...); code != 1 || !strings.Contains(errs, "--verify-compression checks the lines and blocks compressors, not pgzip") {
+	if code, _, errs := cli(t, base...); code != 1 || !strings.Contains(errs, "etl.verify_compression: verification checks the lines and blocks compressors, not pgzip") {
 		t.Fatalf("file: exit %d %s; want the file's pgzip + verification refused", code, errs)
 	}
 	if code, _, errs := cli(t, append(base, "--compressor", "lines")...); code != 0 {

@@ -98,7 +98,7 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	pcfg := e.pcfg.WithDefaults()
 	pl := distributed.Planner{Connector: e.conn, Store: st, TransportID: id, JobVersion: version, Bucket: e.bucket,
 		Tables: pts, Shards: *shards, ShardRows: *shardRows, ChunkRows: pcfg.ChunkRows,
-		Settings: distributed.Settings{Compressor: e.compressorName, GzipLevel: pcfg.GzipLevel, VerifyCompression: o.verifyCompression,
+		Settings: distributed.Settings{Compressor: e.codec.Name(), GzipLevel: e.codec.Level(), VerifyCompression: e.codec.Verify(),
 			DecimalsAsStrings: e.ndjson.DecimalAsString, OmitNulls: e.ndjson.OmitNulls, FetchArraySize: pcfg.FetchArraySize,
 			PieceBytes: pcfg.PieceBytes, EncodeWorkers: e.pcfg.EncodeWorkers},
 		Attempts: distributed.AttemptPolicy{Attempts: pcfg.Retry.Attempts, BackoffSeconds: pcfg.Retry.Backoff.Seconds()}}

@@ -14,6 +14,7 @@ import (
 	"cloud.google.com/go/storage"
 	"google.golang.org/api/option"
 
+	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/config"
 	"github.com/ora2gcs/ora2gcs/internal/connect"
 	"github.com/ora2gcs/ora2gcs/pipeline"
@@ -214,17 +215,12 @@ type env struct {
 	conn   pipeline.Connector
 	pcfg   pipeline.Config
 	ndjson stages.NDJSONOptions
-	// compressor and blocks are the pipeline's compression stage: exactly
-	// one is set (see --compressor).
-	compressor pipeline.CompressorFactory
-	blocks     pipeline.BlockCompressorFactory
-	// segment compresses the ranges of a split table (nil: stages.Deflate)
-	segment pipeline.CompressorFactory
-	// compressorName is the compressor --compressor resolved to
-	compressorName string
-	bucket         string
-	tables         []string
-	sink           func(ctx context.Context, bucket string) (pipeline.Sink, error)
+	// codec compresses every object, part and range segment (--compressor,
+	// --gzip-level, --verify-compression, validated by the configuration)
+	codec  compression.Codec
+	bucket string
+	tables []string
+	sink   func(ctx context.Context, bucket string) (pipeline.Sink, error)
 	// server: the env serves the API (retention is enforced with GCS
 	// lifecycle rules only then)
 	server bool
@@ -249,34 +245,8 @@ func (o *options) open(ctx context.Context) (*env, error) {
 		ndjson: stages.NDJSONOptions{DecimalAsString: cfg.ETL.DecimalsAsStrings, OmitNulls: cfg.ETL.OmitNulls, BigQuery: true}}
 	// the file's (and environment's) values, overridden by flags in loadConfig
 	o.compressor, o.verifyCompression = cfg.ETL.Compressor, cfg.ETL.VerifyCompression
-	level := e.pcfg.WithDefaults().GzipLevel
-	e.compressorName = o.compressor
-	if o.compressor == "auto" {
-		e.compressorName = "blocks"
-		if level == 1 {
-			e.compressorName = "lines"
-		}
-	}
-	switch e.compressorName {
-	case "lines":
-		if level != 1 {
-			return nil, fmt.Errorf("--compressor lines is the gzip level 1 compressor; for --gzip-level %d use blocks or pgzip", level)
-		}
-		e.blocks = stages.LineDeflate()
-		e.segment = stages.BlockSegments(e.blocks)
-	case "blocks":
-		e.blocks = stages.GzipBlocks() // range segments: stages.Deflate (the default)
-	case "pgzip":
-		e.compressor = stages.Gzip()
-	default:
-		return nil, fmt.Errorf("--compressor: %q is not auto, lines, blocks or pgzip", o.compressor)
-	}
-	if o.verifyCompression {
-		if e.blocks == nil {
-			return nil, fmt.Errorf("--verify-compression checks the lines and blocks compressors, not pgzip")
-		}
-		e.blocks = stages.Verified(e.blocks)
-		e.segment = stages.BlockSegments(e.blocks)
+	if e.codec, err = compression.New(compression.Spec{Name: cfg.ETL.Compressor, Level: cfg.ETL.GzipLevel, Verify: cfg.ETL.VerifyCompression}); err != nil {
+		return nil, err // config.Validate already refused it
 	}
 	if o.tables != "" {
 		e.tables = splitTables(o.tables)

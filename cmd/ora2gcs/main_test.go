@@ -163,8 +163,8 @@ func TestErrorsAreOneClearLine(t *testing.T) {
 		{[]string{"tables", "--source", "oracle://scott:tiger@db:1521/ORCL"}, 1, "must not contain a password"},
 		{[]string{"run", "--gzip-level", "42", "--quiet"}, 1, "gzip_level"},
 		{[]string{"run", "--compressor", "zstd", "--quiet"}, 1, `etl.compressor: "zstd" is not auto, lines, blocks or pgzip`},
-		{[]string{"run", "--compressor", "lines", "--gzip-level", "6", "--quiet"}, 1, `--compressor lines is the gzip level 1 compressor; for --gzip-level 6 use blocks or pgzip`},
-		{[]string{"run", "--compressor", "pgzip", "--verify-compression", "--quiet"}, 1, `--verify-compression checks the lines and blocks compressors, not pgzip`},
+		{[]string{"run", "--compressor", "lines", "--gzip-level", "6", "--quiet"}, 1, `etl.compressor: lines is the gzip level 1 compressor; for gzip level 6 use blocks or pgzip`},
+		{[]string{"run", "--compressor", "pgzip", "--verify-compression", "--quiet"}, 1, `etl.verify_compression: verification checks the lines and blocks compressors, not pgzip`},
 		{[]string{"frobnicate"}, 2, "unknown command"},
 		{[]string{"run", "--no-such-flag"}, 2, "flag provided but not defined"},
 	}

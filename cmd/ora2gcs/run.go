@@ -248,9 +248,7 @@ func (e *env) manager(ctx context.Context, log *slog.Logger) (*jobs.Manager, err
 			return e.sink(ctx, bucket)
 		},
 		Encoder:          stages.NDJSON(e.ndjson),
-		Compressor:       e.compressor,
-		Blocks:           e.blocks,
-		Segment:          e.segment,
+		Codec:            e.codec,
 		Pipeline:         e.pcfg,
 		ParallelTables:   e.cfg.ETL.ParallelTables,
 		TableParallelism: e.cfg.ETL.TableParallelism,

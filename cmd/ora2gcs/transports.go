@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/jobs"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/stages"
@@ -124,8 +125,11 @@ func openState(ctx context.Context, o *options, stderr io.Writer, lifecycle bool
 	if _, err := os.Stat(db); err != nil {
 		return nil, fmt.Errorf("no state database at %s (give the --data-dir of your runs or server): %w", db, err)
 	}
-	e := &env{cfg: cfg, pcfg: cfg.Pipeline(), bucket: cfg.GCS.DefaultBucket, blocks: stages.GzipBlocks(), lifecycle: lifecycle,
+	e := &env{cfg: cfg, pcfg: cfg.Pipeline(), bucket: cfg.GCS.DefaultBucket, lifecycle: lifecycle,
 		ndjson: stages.NDJSONOptions{DecimalAsString: cfg.ETL.DecimalsAsStrings, OmitNulls: cfg.ETL.OmitNulls, BigQuery: true}}
+	if e.codec, err = compression.New(compression.Spec{Name: cfg.ETL.Compressor, Level: cfg.ETL.GzipLevel, Verify: cfg.ETL.VerifyCompression}); err != nil {
+		return nil, err
+	}
 	kind := databaseKind(cfg.Source)
 	if kind == "" {
 		kind = "synth"

@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/jobs"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/sinks/file"
@@ -72,7 +73,7 @@ func TestIncrementalMergeEqualsSource(t *testing.T) {
 	m, err := jobs.NewManager(ctx, jobs.ManagerConfig{
 		Store: filepath.Join(dir, "state.db"), Connector: fail,
 		Sinks:   func(string) (pipeline.Sink, error) { return sink, nil },
-		Encoder: stages.NDJSON(stages.NDJSONOptions{BigQuery: true}), Compressor: stages.Gzip(),
+		Encoder: stages.NDJSON(stages.NDJSONOptions{BigQuery: true}), Codec: compression.Must(compression.New(compression.Spec{Name: compression.Pgzip, Level: 1})),
 		Pipeline:      pipeline.Config{ChunkRows: 300, Retry: pipeline.Retry{Attempts: 1}},
 		DefaultBucket: "bucket", ParallelTables: 1, TableParallelism: 3, RangeMinRows: 1,
 	})

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/jobs"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/server"
@@ -245,7 +246,7 @@ func newOracleJobEnv(t *testing.T, c *Connector) *oracleJobEnv {
 		Connector:      c,
 		Sinks:          func(b string) (pipeline.Sink, error) { return file.New(e.root, b) },
 		Encoder:        stages.NDJSON(stages.NDJSONOptions{}),
-		Compressor:     stages.Gzip(),
+		Codec:          compression.Must(compression.New(compression.Spec{Name: compression.Pgzip, Level: 1})),
 		Pipeline:       pipeline.DefaultConfig(),
 		ParallelTables: 2,
 		DefaultBucket:  "ora-bucket",

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"github.com/ora2gcs/ora2gcs/jobs"
 	"github.com/ora2gcs/ora2gcs/pipeline"
@@ -105,7 +106,7 @@ func TestOracleIncrementalReal(t *testing.T) {
 	m, err := jobs.NewManager(ctx, jobs.ManagerConfig{
 		Store: filepath.Join(dir, "state.db"), Connector: c,
 		Sinks:   func(string) (pipeline.Sink, error) { return sink, nil },
-		Encoder: stages.NDJSON(stages.NDJSONOptions{}), Compressor: stages.Gzip(), Pipeline: pipeline.DefaultConfig(),
+		Encoder: stages.NDJSON(stages.NDJSONOptions{}), Codec: compression.Must(compression.New(compression.Spec{Name: compression.Pgzip, Level: 1})), Pipeline: pipeline.DefaultConfig(),
 		DefaultBucket: "bucket", ParallelTables: 2, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
