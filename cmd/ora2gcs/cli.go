@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 
 	"github.com/ora2gcs/ora2gcs/config"
 )
@@ -80,6 +79,17 @@ func parseFlagsEnv(fs *flag.FlagSet, args []string, stdout, stderr io.Writer, no
 		fmt.Fprintf(stderr, "ora2gcs %s: %v\nRun 'ora2gcs help %s' for its flags.\n", fs.Name(), err, fs.Name())
 		return errUsage
 	}
+	// a setting's flag given a value its parser refuses: the message config
+	// gives for the same value in the environment or the file
+	var bad error
+	fs.Visit(func(f *flag.Flag) {
+		if kv, ok := f.Value.(*knobValue); ok && kv.err != nil && bad == nil {
+			bad = fmt.Errorf("--%s: %v", f.Name, kv.err)
+		}
+	})
+	if bad != nil {
+		return usageError(stderr, fs.Name(), "%v", bad)
+	}
 	return applyEnvFlags(fs, lookupEnv, stderr, noEnv)
 }
 
@@ -97,21 +107,15 @@ func envName(flagName string) string {
 	return "ORA2GCS_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-// envSetFlags records, per flag set, the knob flags applyEnvFlags set from
-// the environment: loadConfig reports their values as coming from the
-// variable, not from the command line.
-var envSetFlags sync.Map // *flag.FlagSet → map[string]bool
-
 // applyEnvFlags sets every flag not given on the command line (and not in
 // noEnv) from its variable (envName), so the precedence is flag >
 // environment > config file > default (loadConfig applies the file, the
 // environment, then the flags given). A bad value is a usage error naming
-// the variable; the value is echoed only for a knob (no knob with a flag
-// is a secret).
+// the variable: for a setting "VAR: KEY: problem", as config reports it;
+// for another flag without the value (it may be a secret).
 func applyEnvFlags(fs *flag.FlagSet, lookup func(string) (string, bool), stderr io.Writer, noEnv map[string]bool) error {
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	fromEnv := map[string]bool{}
 	var bad error
 	fs.VisitAll(func(f *flag.Flag) {
 		if given[f.Name] || noEnv[f.Name] || bad != nil {
@@ -122,21 +126,16 @@ func applyEnvFlags(fs *flag.FlagSet, lookup func(string) (string, bool), stderr 
 			return
 		}
 		if err := fs.Set(f.Name, v); err != nil {
-			if k, ok := config.KnobByFlag(f.Name); ok {
-				var scratch config.Config
-				if kerr := k.Set(&scratch, v); kerr != nil {
-					bad = fmt.Errorf("%s: %v", k.Env, kerr)
-					return
-				}
-			}
 			bad = fmt.Errorf("%s is not a valid value for --%s", envName(f.Name), f.Name) // the value is not echoed: it may be a secret
 			return
 		}
-		if _, ok := config.KnobByFlag(f.Name); ok {
-			fromEnv[f.Name] = true
+		if kv, ok := f.Value.(*knobValue); ok {
+			kv.fromEnv = true
+			if kv.err != nil {
+				bad = fmt.Errorf("%s: %v", envName(f.Name), kv.err)
+			}
 		}
 	})
-	envSetFlags.Store(fs, fromEnv)
 	if bad != nil {
 		return usageError(stderr, fs.Name(), "%v", bad)
 	}
@@ -156,15 +155,48 @@ var usageFooters = map[string]string{}
 func printUsage(fs *flag.FlagSet, w io.Writer) {
 	c := commands[fs.Name()]
 	fmt.Fprintf(w, "Usage: ora2gcs %s %s\n\n%s\n\nFlags:\n", fs.Name(), c.synopsis, c.summary)
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-	fs.SetOutput(io.Discard)
+	printDefaults(fs, w)
 	if f, ok := usageFooters[fs.Name()]; ok {
 		fmt.Fprint(w, f)
 		return
 	}
 	fmt.Fprint(w, "\nEvery flag can also be set as ORA2GCS_<FLAG> (e.g. ORA2GCS_GZIP_LEVEL; a setting's own variable where it\n"+
 		"names one) or in the config file; a flag wins over the environment, which wins over the file (docs/CONFIG.md).\n")
+}
+
+// printDefaults is flag.PrintDefaults, naming a setting's type (int,
+// string, duration) where PrintDefaults would say "value".
+func printDefaults(fs *flag.FlagSet, w io.Writer) {
+	fs.VisitAll(func(f *flag.Flag) {
+		var b strings.Builder
+		fmt.Fprintf(&b, "  -%s", f.Name)
+		name, usage := flag.UnquoteUsage(f)
+		if kv, ok := f.Value.(*knobValue); ok {
+			if name = kv.k.Type(); name == "bool" {
+				name = ""
+			}
+		}
+		if name != "" {
+			b.WriteString(" " + name)
+		}
+		if b.Len() <= 4 { // a one-letter bool flag fits on its line
+			b.WriteString("\t")
+		} else {
+			b.WriteString("\n    \t")
+		}
+		b.WriteString(strings.ReplaceAll(usage, "\n", "\n    \t"))
+		switch d := f.DefValue; {
+		case d == "" || d == "0" || d == "false" || d == "0s":
+		default:
+			if g, ok := f.Value.(flag.Getter); ok {
+				if _, isString := g.Get().(string); isString {
+					d = fmt.Sprintf("%q", d)
+				}
+			}
+			fmt.Fprintf(&b, " (default %s)", d)
+		}
+		fmt.Fprintln(w, b.String())
+	})
 }
 
 // splitTables splits a --tables list at commas outside double quotes, so

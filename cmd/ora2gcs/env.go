@@ -100,49 +100,68 @@ func addFlags(fs *flag.FlagSet, groups int) *options {
 }
 
 // knobFlag declares the flag of a setting (usage: its documentation unless
-// given), bound to the options field a command reads before the
-// configuration is loaded, if it has one. loadConfig applies it.
+// given). Its value is kept as given and handed to config.Resolve, which
+// parses it with the knob's own parser (the one the environment and the
+// file use); bind copies it into the options field a command reads before
+// the configuration is loaded.
 func (o *options) knobFlag(k config.Knob, usage string) {
 	if usage == "" {
 		usage = k.Doc
 	}
 	usage += fmt.Sprintf(" (default %s; env %s; config %s)", quoteEmpty(k.DefaultValue()), k.Env, k.Key)
-	fs := o.fs
-	switch k.Type() {
-	case "bool":
-		p := new(bool)
-		if k.Flag == "verify-compression" {
-			p = &o.verifyCompression
-		}
-		fs.BoolVar(p, k.Flag, false, usage)
-	case "duration":
-		fs.Duration(k.Flag, 0, usage)
-	case "int":
-		switch k.Flag {
-		case "part-bytes":
-			fs.Int64Var(&o.partBytes, k.Flag, 0, usage)
-		case "table-parallelism":
-			fs.IntVar(&o.tablePar, k.Flag, 0, usage)
-		default:
-			fs.Int64(k.Flag, 0, usage)
-		}
-	default:
-		p := new(string)
-		switch k.Flag {
-		case "source":
-			p = &o.source
-		case "target":
-			p = &o.target
-		case "bucket":
-			p = &o.bucket
-		case "data-dir":
-			p = &o.dataDir
-		case "compressor":
-			p = &o.compressor
-		}
-		fs.StringVar(p, k.Flag, "", usage)
+	v := &knobValue{k: k}
+	switch k.Flag {
+	case "verify-compression":
+		v.bind = func(c *config.Config) { o.verifyCompression = c.ETL.VerifyCompression }
+	case "part-bytes":
+		v.bind = func(c *config.Config) { o.partBytes = c.ETL.PartBytes }
+	case "table-parallelism":
+		v.bind = func(c *config.Config) { o.tablePar = c.ETL.TableParallelism }
+	case "source":
+		v.bind = func(c *config.Config) { o.source = c.Source }
+	case "target":
+		v.bind = func(c *config.Config) { o.target = c.Target }
+	case "bucket":
+		v.bind = func(c *config.Config) { o.bucket = c.GCS.DefaultBucket }
+	case "data-dir":
+		v.bind = func(c *config.Config) { o.dataDir = c.DataDir }
+	case "compressor":
+		v.bind = func(c *config.Config) { o.compressor = c.ETL.Compressor }
 	}
+	o.fs.Var(v, k.Flag, usage)
 }
+
+// knobValue is the flag.Value of a setting's flag. Set never fails: a
+// value the knob's parser refuses is kept in err, and parseFlagsEnv and
+// applyEnvFlags report it as "--FLAG: KEY: problem" or "VAR: KEY:
+// problem", the message config gives for the same value in the
+// environment or the file.
+type knobValue struct {
+	k       config.Knob
+	raw     string
+	err     error
+	fromEnv bool // set by applyEnvFlags from the knob's variable
+	bind    func(*config.Config)
+}
+
+func (v *knobValue) String() string {
+	if v == nil {
+		return ""
+	}
+	return v.raw
+}
+
+func (v *knobValue) Set(s string) error {
+	var scratch config.Config
+	v.raw, v.err, v.fromEnv = s, v.k.Set(&scratch, s), false
+	if v.err == nil && v.bind != nil {
+		v.bind(&scratch)
+	}
+	return nil
+}
+
+// IsBoolFlag lets a bool setting's flag stand alone (--omit-nulls).
+func (v *knobValue) IsBoolFlag() bool { return v.k.Type() == "bool" }
 
 func quoteEmpty(s string) string {
 	if s == "" {
@@ -164,11 +183,15 @@ func (o *options) resolveConfig() (config.Config, config.Origins, error) {
 	}
 	// the knob flags given on the command line; those applyEnvFlags set from
 	// the environment are the environment's (config reads it itself)
-	fromEnv, _ := envSetFlags.LoadAndDelete(o.fs)
-	envSet, _ := fromEnv.(map[string]bool)
+	// (a command's own flag named like a setting, e.g. the state commands'
+	// --data-dir and --target, sets the setting too)
 	flags := map[string]string{}
 	o.fs.Visit(func(f *flag.Flag) {
-		if _, ok := config.KnobByFlag(f.Name); ok && !envSet[f.Name] {
+		if v, ok := f.Value.(*knobValue); ok {
+			if !v.fromEnv {
+				flags[f.Name] = v.raw
+			}
+		} else if _, ok := config.KnobByFlag(f.Name); ok {
 			flags[f.Name] = f.Value.String()
 		}
 	})
