@@ -221,6 +221,18 @@ func (f *Finalizer) Abandon(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// Check returns nil when every shard of the plan has an accepted result;
+// otherwise an error matching ErrShardsIncomplete that names every shard
+// without one, with the errors its failed attempts recorded.
+func (f *Finalizer) Check(ctx context.Context) error {
+	all := make([]int, len(f.Plan.Shards))
+	for i := range all {
+		all[i] = i
+	}
+	_, err := f.completions(ctx, all)
+	return err
+}
+
 // existing returns this plan's manifest when it exists (nil when it does
 // not), or an error when another plan's manifest is there or it cannot be
 // read.
