@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -40,6 +41,117 @@ type Config struct {
 	// transport it runs (its command-line --incremental flags win): the
 	// tables listed are read incrementally, the others in full.
 	Incremental *IncrementalConfig `yaml:"incremental" json:"incremental,omitempty"`
+	// Distributed, if set, lets the server run jobs as shards (plan,
+	// shards, finalize) through the executors it configures.
+	Distributed *DistributedConfig `yaml:"distributed" json:"distributed,omitempty"`
+}
+
+// DistributedConfig configures the server's distributed jobs. The "local"
+// executor is always configured; "cloudrun" and "beam" when their section
+// is set.
+type DistributedConfig struct {
+	// DefaultExecutor runs the jobs that name none (default "local").
+	DefaultExecutor string `yaml:"default_executor" json:"default_executor,omitempty"`
+	// DefaultShards is the target shard count when a job gives none
+	// (default 4); MaxShards the most a job may ask for (default 1000).
+	DefaultShards int `yaml:"default_shards" json:"default_shards,omitempty"`
+	MaxShards     int `yaml:"max_shards" json:"max_shards,omitempty"`
+	// Poll is how often the shards' completion records are read for
+	// progress (default 5s).
+	Poll time.Duration `yaml:"poll" json:"poll,omitempty"`
+	// Timeout, if set, bounds a whole distributed job.
+	Timeout  time.Duration        `yaml:"timeout" json:"timeout,omitempty"`
+	Local    LocalExecutorConfig  `yaml:"local" json:"local"`
+	CloudRun *CloudRunExecutor    `yaml:"cloudrun" json:"cloudrun,omitempty"`
+	Beam     *CommandExecutorConf `yaml:"beam" json:"beam,omitempty"`
+}
+
+// LocalExecutorConfig runs shards on the server's machine: "goroutines"
+// (default: in the server process, with its source connection settings)
+// or "processes" (`ora2gcs shard` processes with the server's config file
+// and environment).
+type LocalExecutorConfig struct {
+	Mode     string `yaml:"mode" json:"mode,omitempty"`
+	Parallel int    `yaml:"parallel" json:"parallel,omitempty"` // shards at once (default 4)
+	Retries  int    `yaml:"retries" json:"retries,omitempty"`   // processes: starts again after a failed one
+}
+
+// CloudRunExecutor starts an execution of an existing Cloud Run Job whose
+// container runs `ora2gcs shard` (deploy/cloudrun/).
+type CloudRunExecutor struct {
+	// Job is projects/PROJECT/locations/REGION/jobs/NAME.
+	Job       string            `yaml:"job" json:"job"`
+	Container string            `yaml:"container" json:"container,omitempty"`
+	Env       map[string]string `yaml:"env" json:"env,omitempty"`
+	// Timeout overrides the job's task timeout (0: the job's).
+	Timeout time.Duration `yaml:"timeout" json:"timeout,omitempty"`
+}
+
+// CommandExecutorConf runs one program for the whole plan,
+// `COMMAND… --plan URI` (the Beam pipeline's command).
+type CommandExecutorConf struct {
+	Command []string          `yaml:"command" json:"command"`
+	Env     map[string]string `yaml:"env" json:"env,omitempty"`
+}
+
+var cloudRunJobRE = regexp.MustCompile(`^projects/[^/]+/locations/[^/]+/jobs/[^/]+$`)
+
+// validate checks the distributed section; origin names where it was set.
+func (d *DistributedConfig) validate(origin string) []error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: distributed.%s: "+format, append([]any{origin, key}, args...)...))
+	}
+	intRange := func(key string, v, lo, hi int) {
+		if v < lo || v > hi {
+			bad(key, "%d is out of range %d..%d", v, lo, hi)
+		}
+	}
+	durRange := func(key string, v, lo, hi time.Duration) {
+		if v != 0 && (v < lo || v > hi) {
+			bad(key, "%s is out of range %s..%s", v, lo, hi)
+		}
+	}
+	if d.MaxShards != 0 {
+		intRange("max_shards", d.MaxShards, 1, 100000)
+	}
+	if d.DefaultShards != 0 {
+		intRange("default_shards", d.DefaultShards, 1, max(d.MaxShards, 1000))
+	}
+	durRange("poll", d.Poll, 10*time.Millisecond, time.Hour)
+	durRange("timeout", d.Timeout, time.Minute, 7*24*time.Hour)
+	switch d.Local.Mode {
+	case "", "goroutines", "processes":
+	default:
+		bad("local.mode", "%q is not goroutines or processes", d.Local.Mode)
+	}
+	intRange("local.parallel", d.Local.Parallel, 0, 1000)
+	intRange("local.retries", d.Local.Retries, 0, 100)
+	if d.CloudRun != nil {
+		if !cloudRunJobRE.MatchString(d.CloudRun.Job) {
+			bad("cloudrun.job", "%q is not projects/PROJECT/locations/REGION/jobs/NAME", d.CloudRun.Job)
+		}
+		if d.CloudRun.Timeout < 0 {
+			bad("cloudrun.timeout", "%s is negative", d.CloudRun.Timeout)
+		}
+	}
+	if d.Beam != nil && (len(d.Beam.Command) == 0 || d.Beam.Command[0] == "") {
+		bad("beam.command", "required: the program and its arguments, e.g. [ora2gcs-beam, --runner, dataflow]")
+	}
+	switch d.DefaultExecutor {
+	case "", "local":
+	case "cloudrun":
+		if d.CloudRun == nil {
+			bad("default_executor", "cloudrun needs distributed.cloudrun")
+		}
+	case "beam":
+		if d.Beam == nil {
+			bad("default_executor", "beam needs distributed.beam")
+		}
+	default:
+		bad("default_executor", "%q is not local, cloudrun or beam", d.DefaultExecutor)
+	}
+	return errs
 }
 
 // IncrementalConfig lists incremental tables and when they are read in
@@ -337,6 +449,9 @@ func (c Config) validate(origins Origins) error {
 			errs = append(errs, fmt.Errorf("%s: schedule.windows.on_close: %q: use finish or stop", o, w.OnClose))
 		}
 	}
+	if d := c.Distributed; d != nil {
+		errs = append(errs, d.validate(origins.of("distributed").String())...)
+	}
 	for i, k := range c.Auth.APIKeys {
 		if k = strings.TrimSpace(k); k != "" && len(k) < 16 {
 			errs = append(errs, fmt.Errorf("%s: auth.api_keys: key %d is shorter than 16 characters", origins.of("auth.api_keys"), i+1))
@@ -427,7 +542,34 @@ func (c Config) Redacted() Config {
 	}
 	c.Source = redactURL(c.Source)
 	c.Target = redactURL(c.Target)
+	if d := c.Distributed; d != nil {
+		dc := *d
+		if d.CloudRun != nil {
+			cr := *d.CloudRun
+			cr.Env = redactValues(cr.Env)
+			dc.CloudRun = &cr
+		}
+		if d.Beam != nil {
+			b := *d.Beam
+			b.Env = redactValues(b.Env)
+			dc.Beam = &b
+		}
+		c.Distributed = &dc
+	}
 	return c
+}
+
+// redactValues hides every value of an environment map (any may be a
+// secret).
+func redactValues(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k := range m {
+		out[k] = redacted
+	}
+	return out
 }
 
 // redactURL hides the password of a URL ("postgres://u:p@h/db") and of an

@@ -166,6 +166,7 @@ var StructuredKeys = [][2]string{
 	{"auth.api_keys", "further API keys, a YAML list (besides auth.api_key)"},
 	{"schedule.windows", "the server's default allowed windows for transports that declare none: {timezone, on_close (finish or stop), allow: [{days, from, to}]}; none: always open"},
 	{"incremental", "tables ora2gcs run reads incrementally: {tables: [{table, watermark_column, key_columns, overlap}], full_schedule: {cron, timezone}}"},
+	{"distributed", "the server's distributed jobs (docs/DISTRIBUTED.md): {default_executor (local, cloudrun or beam), default_shards, max_shards, poll, timeout, local: {mode (goroutines or processes), parallel, retries}, cloudrun: {job, container, env, timeout}, beam: {command, env}}"},
 }
 
 // KnobByKey returns the knob of a config.yaml key.

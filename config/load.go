@@ -194,6 +194,8 @@ func decodeStructured(c *Config, key string, v *yaml.Node) error {
 		dst = &c.Schedule.Windows
 	case "incremental":
 		dst = &c.Incremental
+	case "distributed":
+		dst = &c.Distributed
 	default:
 		return errors.New("unknown setting")
 	}

@@ -17,7 +17,7 @@ import (
 
 // ErrShardsIncomplete is matched (errors.Is) by Finalize's error when a
 // shard has no accepted result; the message names each such shard.
-var ErrShardsIncomplete = errors.New("shards without an accepted result")
+var ErrShardsIncomplete = jobs.ErrShardsIncomplete
 
 // Finalizer checks a plan's shards and writes its objects.
 type Finalizer struct {
@@ -259,6 +259,7 @@ func (f *Finalizer) completions(ctx context.Context, shards []int) (map[int]Comp
 	p := f.Plan
 	done := make(map[int]Completion, len(shards))
 	var missing []string
+	var failed []jobs.ShardFailure
 	for _, i := range shards {
 		c, err := readCompletion(ctx, f.Store, p, i)
 		switch {
@@ -266,16 +267,21 @@ func (f *Finalizer) completions(ctx context.Context, shards []int) (map[int]Comp
 			done[i] = c
 		case errors.Is(err, ErrNotFound):
 			msg := p.Describe(i) + ": no accepted result"
+			reason := "no accepted result"
 			if fails := f.failures(ctx, i); len(fails) > 0 {
 				msg += " (failed: " + strings.Join(fails, "; ") + ")"
+				reason = fails[len(fails)-1]
 			}
 			missing = append(missing, msg)
+			failed = append(failed, p.shardFailure(i, reason))
 		default:
 			missing = append(missing, err.Error())
+			failed = append(failed, p.shardFailure(i, err.Error()))
 		}
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("distributed: finalize %s %s: %w: %s", p.TransportID, p.JobVersion, ErrShardsIncomplete, strings.Join(missing, "; "))
+		return nil, &jobs.ShardsError{Failed: failed,
+			Err: fmt.Errorf("distributed: finalize %s %s: %w: %s", p.TransportID, p.JobVersion, ErrShardsIncomplete, strings.Join(missing, "; "))}
 	}
 	return done, nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ora2gcs/ora2gcs/compression"
+	"github.com/ora2gcs/ora2gcs/jobs"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/stages"
 )
@@ -133,6 +134,19 @@ func (p *Plan) Describe(i int) string {
 		return fmt.Sprintf("shard %d (%s, whole table)", i, t)
 	}
 	return fmt.Sprintf("shard %d (%s, range %d of %d)", i, t, s.Range.Index+1, s.Range.Total)
+}
+
+// shardFailure describes shard i's failure for the job record.
+func (p *Plan) shardFailure(i int, reason string) jobs.ShardFailure {
+	f := jobs.ShardFailure{Shard: i, Error: reason}
+	if i >= 0 && i < len(p.Shards) {
+		s := p.Shards[i]
+		f.Table = p.Tables[s.Table].Table
+		if s.Range != nil {
+			f.Range, f.Ranges = s.Range.Index+1, s.Range.Total
+		}
+	}
+	return f
 }
 
 var (

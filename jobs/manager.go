@@ -89,6 +89,9 @@ type ManagerConfig struct {
 	// transport is created, its retention changes and at start-up. Nil:
 	// no target has lifecycle rules (the sweep enforces retention).
 	Lifecycle func(bucket string) (RetentionEnforcer, error)
+	// Distributor, if set, runs the jobs Execute starts with
+	// WithDistributed as shards in other processes (package distributed).
+	Distributor Distributor
 }
 
 // Validate reports missing dependencies and out-of-range values.
@@ -489,6 +492,17 @@ func (m *Manager) ExecuteVersion(ctx context.Context, transportID, version strin
 	}
 	_, win := m.transportWindows(ctx, transportID)
 	windowOpen := win == nil || win.open(m.now())
+	dist := distributedOf(ctx)
+	if dist == nil {
+		if dist, err = m.transportDistributed(ctx, transportID); err != nil {
+			return Job{}, err
+		}
+	}
+	if dist != nil {
+		if dist, err = m.checkDistributed(dist, incr); err != nil {
+			return Job{}, err
+		}
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.idleLocked(transportID); err != nil {
@@ -502,12 +516,19 @@ func (m *Manager) ExecuteVersion(ctx context.Context, transportID, version strin
 	if err := m.store.setJobTrigger(ctx, j.ID, j.Trigger); err != nil {
 		m.log.Error("record job trigger", "job_id", j.ID, "error", err)
 	}
+	if dist != nil {
+		j.Distributed = &DistributedRun{Executor: dist.Executor, Shards: dist.Shards}
+		if err := m.store.setJobDistributed(ctx, j.ID, *j.Distributed); err != nil {
+			m.log.Error("record distributed run", "job_id", j.ID, "error", err)
+		}
+	}
 	jctx, cancel := context.WithCancel(m.base)
 	r := newRun(m, t, j, cancel)
 	r.log = r.log.With("request_id", requestIDOf(ctx)) // every line about the job names its request
 	r.sink = sink
 	r.incr, r.marks, r.forceFull = incr, marks, fullRequested(ctx)
 	r.windowOpened.Store(windowOpen)
+	r.dist = dist
 	if len(infos) == len(r.tables) {
 		for i, ts := range r.tables {
 			ts.described, ts.info = true, infos[i]
@@ -516,7 +537,11 @@ func (m *Manager) ExecuteVersion(ctx context.Context, transportID, version strin
 	m.running = r
 	m.jobWG.Add(1)
 	go m.execute(jctx, r)
-	r.log.Info("job started", "tables", len(t.Tables), "trigger", j.Trigger)
+	if dist != nil {
+		r.log.Info("job started", "tables", len(t.Tables), "trigger", j.Trigger, "distributed_executor", dist.Executor, "shards", dist.Shards)
+	} else {
+		r.log.Info("job started", "tables", len(t.Tables), "trigger", j.Trigger)
+	}
 	out := j
 	out.Tables = append([]TableExtraction(nil), j.Tables...)
 	return out, nil

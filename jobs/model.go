@@ -65,6 +65,10 @@ type Transport struct {
 	// Incremental is how each table is read (full or incremental) and when
 	// a full read comes round again; nil: every table in full.
 	Incremental *IncrementalSpec `json:"incremental,omitempty"`
+	// Distributed, if set, runs every job of the transport as shards
+	// (plan, shards, finalize) with these options unless a run asks
+	// otherwise.
+	Distributed *DistributedOptions `json:"distributed,omitempty"`
 }
 
 // TableRef is a table's exact identity in the source catalog: schema (owner)
@@ -129,6 +133,9 @@ type Job struct {
 	// ExpiredAt is when retention removed the job's objects (the record
 	// stays); nil while they are kept.
 	ExpiredAt *time.Time `json:"expired_at,omitempty"`
+	// Distributed is set when the job ran as shards (plan, shards,
+	// finalize) by an executor; nil for a single-machine job.
+	Distributed *DistributedRun `json:"distributed,omitempty"`
 }
 
 // TableExtraction is one table of one job (spec data model).
@@ -250,6 +257,10 @@ type Event struct {
 	BytesTransferred int64   `json:"bytes_transferred"`
 	ProgressPercent  float64 `json:"progress_percent"`
 	CurrentTable     string  `json:"current_table,omitempty"`
+	// progress of a distributed job: the table's shards with an accepted
+	// result, of all its shards
+	ShardsDone  int `json:"shards_done,omitempty"`
+	ShardsTotal int `json:"shards_total,omitempty"`
 
 	// progress: the whole job's figures besides the table's
 	Overall *Overall `json:"overall,omitempty"`

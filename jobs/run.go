@@ -39,6 +39,7 @@ type run struct {
 	// close on it (on_close stop). A run forced outside its window is not
 	// stopped by the window that was already closed.
 	windowOpened atomic.Bool
+	dist         *DistributedOptions // run as shards by ManagerConfig.Distributor
 
 	mu      sync.Mutex // guards everything below and job.Snapshot
 	tables  []*tableState
@@ -107,11 +108,20 @@ func (m *Manager) execute(ctx context.Context, r *run) {
 	// interrupt arriving after that cannot make the job a failure.
 	manifestCompleted := false
 
-	// The connector bounds this wait (etl.snapshot_timeout); the log says
-	// what the job is waiting for meanwhile.
-	r.log.Info("opening snapshot: waiting for the source", "source", m.cfg.Connector.Kind())
-	snap, err := m.cfg.Connector.Snapshot(ctx)
-	if err != nil {
+	var snap pipeline.Snapshot
+	var err error
+	if r.dist == nil {
+		// The connector bounds this wait (etl.snapshot_timeout); the log
+		// says what the job is waiting for meanwhile.
+		r.log.Info("opening snapshot: waiting for the source", "source", m.cfg.Connector.Kind())
+		snap, err = m.cfg.Connector.Snapshot(ctx)
+	}
+	if r.dist != nil {
+		// plan (holding the snapshot), shards, finalize: Finalize writes
+		// the schemas and the manifest
+		jobErrs = m.runDistributed(ctx, r)
+		manifestCompleted = len(jobErrs) == 0
+	} else if err != nil {
 		r.log.Error("snapshot failed: the job reads no table", "error", err)
 		jobErrs = append(jobErrs, fmt.Sprintf("snapshot: %v", err))
 	} else {

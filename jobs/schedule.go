@@ -346,6 +346,11 @@ func (m *Manager) decorate(ctx context.Context, ts []Transport) error {
 		if err := m.decorateRetention(ctx, &ts[i]); err != nil {
 			return err
 		}
+		d, err := m.transportDistributed(ctx, ts[i].ID)
+		if err != nil {
+			return err
+		}
+		ts[i].Distributed = d
 		run, ok, err := m.store.lastScheduledRun(ctx, ts[i].ID)
 		if err != nil {
 			return err

@@ -174,6 +174,11 @@ var migrations = []string{
 	// 8: how the source read each table relative to the job's snapshot
 	// (JSON pipeline.TableConsistency; '' not reported, and before).
 	`ALTER TABLE table_extractions ADD COLUMN consistency TEXT NOT NULL DEFAULT '';`,
+	// 9: distributed jobs: how a job ran as shards (JSON of DistributedRun;
+	// '' a single-machine job) and a transport's distributed setting (JSON
+	// of DistributedOptions; '' none).
+	`ALTER TABLE jobs ADD COLUMN distributed TEXT NOT NULL DEFAULT '';
+	ALTER TABLE transport_policies ADD COLUMN distributed TEXT NOT NULL DEFAULT '';`,
 }
 
 // Store persists transports, jobs and table extractions in an embedded
@@ -674,15 +679,22 @@ func (s *Store) FinishJobWatermarks(ctx context.Context, j Job, marks []Watermar
 }
 
 const jobCols = `id, transport_id, version, status, started_at, completed_at, total_rows, bytes_transferred, error, source,
-	snapshot_kind, snapshot_id, snapshot_note, manifest, trigger_kind, expired_at`
+	snapshot_kind, snapshot_id, snapshot_note, manifest, trigger_kind, expired_at, distributed`
 
 func scanJob(sc interface{ Scan(...any) error }) (Job, error) {
 	var j Job
 	var started int64
 	var completed, expired sql.NullInt64
 	var jerr sql.NullString
+	var dist string
 	err := sc.Scan(&j.ID, &j.TransportID, &j.Version, &j.Status, &started, &completed, &j.TotalRows, &j.BytesTransferred, &jerr,
-		&j.Source, &j.Snapshot.Kind, &j.Snapshot.ID, &j.Snapshot.Note, &j.Manifest, &j.Trigger, &expired)
+		&j.Source, &j.Snapshot.Kind, &j.Snapshot.ID, &j.Snapshot.Note, &j.Manifest, &j.Trigger, &expired, &dist)
+	if err == nil && dist != "" {
+		var d DistributedRun
+		if json.Unmarshal([]byte(dist), &d) == nil {
+			j.Distributed = &d
+		}
+	}
 	j.StartedAt = fromNanos(started)
 	j.ExpiredAt = timePtr(expired)
 	j.CompletedAt = timePtr(completed)

@@ -45,6 +45,8 @@ func (s *Server) scheduler() (scheduler, error) {
 func (s *Server) routeSchedules(g fiber.Router) {
 	g.Put("/transport/:id/schedule", s.requireKey, s.handlePutSchedule)
 	g.Delete("/transport/:id/schedule", s.requireKey, s.handleDeleteSchedule)
+	g.Put("/transport/:id/distributed", s.requireKey, s.handlePutDistributed)
+	g.Delete("/transport/:id/distributed", s.requireKey, s.handleDeleteDistributed)
 	g.Put("/transport/:id/windows", s.requireKey, s.handlePutWindows)
 	g.Delete("/transport/:id/windows", s.requireKey, s.handleDeleteWindows)
 	g.Put("/transport/:id/retention", s.requireKey, s.handlePutRetention)
@@ -192,6 +194,10 @@ type executeOptions struct {
 	// Full: read every incremental table in full (recording its
 	// watermark), e.g. to pick up deletes now.
 	Full bool `json:"full"`
+	// Distributed runs this job as shards (plan, shards, finalize) by an
+	// executor of the server's configuration, whatever the transport's
+	// distributed setting says.
+	Distributed *jobs.DistributedOptions `json:"distributed"`
 }
 
 // handleExecuteWith is POST /transport/:id/execute: without a body (or
@@ -213,12 +219,18 @@ func (s *Server) handleExecuteWith(c *fiber.Ctx) error {
 	if opts.Full && opts.Queue {
 		return validationError("full", "a full run cannot be queued: run it when no job runs")
 	}
+	if opts.Distributed != nil && opts.Queue {
+		return validationError("distributed", "a queued run follows the transport's distributed setting (PUT /transport/:id/distributed); without queue the run starts now")
+	}
 	ctx := c.UserContext()
 	if opts.Full {
 		ctx = jobs.WithFullRun(ctx)
 	}
+	if opts.Distributed != nil {
+		ctx = jobs.WithDistributed(ctx, *opts.Distributed)
+	}
 	if !ok {
-		if opts.Queue || opts.Force || opts.Full {
+		if opts.Queue || opts.Force || opts.Full || opts.Distributed != nil {
 			return newError(http.StatusNotImplemented, CodeNotImplemented, "this server has no scheduler")
 		}
 		return s.handleExecute(c)

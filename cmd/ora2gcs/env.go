@@ -255,6 +255,8 @@ type env struct {
 	// sourceErr is why a lazy source could not connect at start (serve
 	// runs without it until it comes back).
 	sourceErr error
+	// configPath is the config file read ("" none)
+	configPath string
 }
 
 func (o *options) open(ctx context.Context) (*env, error) {
@@ -262,7 +264,7 @@ func (o *options) open(ctx context.Context) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &env{cfg: cfg, pcfg: cfg.Pipeline(), bucket: cfg.GCS.DefaultBucket,
+	e := &env{cfg: cfg, configPath: o.configPath, pcfg: cfg.Pipeline(), bucket: cfg.GCS.DefaultBucket,
 		// BigQuery: every object is written with its {TABLE}.schema.json, so
 		// every value must load into it exactly (docs/TYPES.md)
 		ndjson: stages.NDJSONOptions{DecimalAsString: cfg.ETL.DecimalsAsStrings, OmitNulls: cfg.ETL.OmitNulls, BigQuery: true}}

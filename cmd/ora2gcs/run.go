@@ -241,6 +241,14 @@ func (e *env) manager(ctx context.Context, log *slog.Logger) (*jobs.Manager, err
 	if err := os.MkdirAll(e.cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
+	var dist jobs.Distributor
+	if e.server && e.cfg.Distributed != nil {
+		d, err := e.distributor()
+		if err != nil {
+			return nil, err
+		}
+		dist = d
+	}
 	return jobs.NewManager(ctx, jobs.ManagerConfig{
 		Store:     filepath.Join(e.cfg.DataDir, "ora2gcs.db"),
 		Connector: e.conn,
@@ -271,6 +279,7 @@ func (e *env) manager(ctx context.Context, log *slog.Logger) (*jobs.Manager, err
 			}
 			return nil, nil // file target: the daily sweep
 		},
+		Distributor: dist,
 	})
 }
 

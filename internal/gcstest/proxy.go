@@ -124,8 +124,11 @@ type Plan map[int]Fault
 // StripCRC32C), before that answer is passed on or dropped: e.g. the
 // client's caller cancelling while the answer is in flight.
 type Rule struct {
-	Kind     Kind
-	Name     string
+	Kind Kind
+	Name string
+	// Suffix, if set, matches the object names ending in it (with or
+	// instead of Name).
+	Suffix   string
 	N        int
 	EachName bool
 	Fault    Fault
@@ -339,7 +342,7 @@ func (p *Proxy) fault(ev *Event) (before, after []func()) {
 	ev.N = p.counts[ev.Kind]
 	for i, rule := range p.rules {
 		match := rule.Kind == ev.Kind || rule.Kind == FinalChunk && ev.Kind == Chunk && ev.Final
-		if !match || rule.Name != "" && rule.Name != ev.Name {
+		if !match || rule.Name != "" && rule.Name != ev.Name || rule.Suffix != "" && !strings.HasSuffix(ev.Name, rule.Suffix) {
 			continue
 		}
 		key := ""

@@ -1,0 +1,372 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ora2gcs/ora2gcs/internal/gcstest"
+	"github.com/ora2gcs/ora2gcs/internal/testutil"
+	"github.com/ora2gcs/ora2gcs/jobs"
+)
+
+// apiClient talks to a test server with its key.
+type apiClient struct {
+	t    *testing.T
+	base string
+	key  string
+}
+
+func (c apiClient) do(method, path string, body any) (int, []byte) {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.base+"/api/v1"+path, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("X-API-Key", c.key)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func (c apiClient) job(id string) jobs.Job {
+	c.t.Helper()
+	code, b := c.do("GET", "/jobs/"+id, nil)
+	if code != 200 {
+		c.t.Fatalf("GET /jobs/%s: %d %s", id, code, b)
+	}
+	var j jobs.Job
+	if err := json.Unmarshal(b, &j); err != nil {
+		c.t.Fatal(err)
+	}
+	return j
+}
+
+// waitJob waits for a job to end.
+func (c apiClient) waitJob(id string) jobs.Job {
+	c.t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for time.Now().Before(deadline) {
+		if j := c.job(id); j.Status != jobs.StatusRunning {
+			return j
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.t.Fatalf("job %s did not end", id)
+	return jobs.Job{}
+}
+
+type sseEvent struct {
+	Type string
+	Data jobs.Event
+}
+
+// stream reads a transport's status stream until the complete event of
+// job jobID ("" any job) and sends the events of that job on the channel
+// it returns.
+func (c apiClient) stream(ctx context.Context, transportID string, jobID func() string) <-chan []sseEvent {
+	out := make(chan []sseEvent, 1)
+	req, _ := http.NewRequestWithContext(ctx, "GET", c.base+"/api/v1/transport/"+transportID+"/status", nil)
+	req.Header.Set("X-API-Key", c.key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	go func() {
+		defer resp.Body.Close()
+		var evs []sseEvent
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		var typ string
+		for sc.Scan() {
+			l := sc.Text()
+			switch {
+			case strings.HasPrefix(l, "event: "):
+				typ = strings.TrimPrefix(l, "event: ")
+			case strings.HasPrefix(l, "data: "):
+				var e jobs.Event
+				if json.Unmarshal([]byte(strings.TrimPrefix(l, "data: ")), &e) != nil || e.JobID != jobID() {
+					continue
+				}
+				evs = append(evs, sseEvent{typ, e})
+				if typ == jobs.EventComplete {
+					out <- evs
+					return
+				}
+			}
+		}
+		out <- evs
+	}()
+	return out
+}
+
+// TestServeDistributedJob runs `ora2gcs serve` with the local executor on
+// the tests' PostgreSQL and the GCS emulator (through the fault proxy) and
+// drives it through the API:
+//   - a job executed with {"distributed": {"shards": 4}} writes objects byte
+//     for byte those of the single-machine job of another transport (4
+//     parallel ranges), is recorded like any job (version, trigger, table
+//     figures, manifest, plan) and leaves nothing below _shards/;
+//   - its status stream shows per-table progress from the shards' records;
+//   - while it runs, another transport's execute answers 409 job_running
+//     and {"queue": true} queues the run, which starts once it ends;
+//   - with the transport's distributed setting (PUT …/distributed) the next
+//     execute runs distributed; a shard whose result cannot be stored (503
+//     on every write of its done.json) fails the job loudly naming that
+//     shard (error, failed_shards, error events with code shard_failed), and
+//     nothing is at a final name nor below _shards/.
+func TestServeDistributedJob(t *testing.T) {
+	src, table := distPostgres(t, 40000)
+	const bucket = "dist-serve"
+	emu := gcstest.Start(t, bucket)
+	proxy := emu.Proxy(t, nil, gcstest.Rule{Kind: gcstest.Upload, Suffix: "/v002/_shards/00002/done.json", Fault: gcstest.Fail503})
+	t.Setenv("STORAGE_EMULATOR_HOST", strings.TrimPrefix(proxy.URL, "http://"))
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "config.yaml")
+	cfg := fmt.Sprintf(`source: %q
+target: gcs
+gcs: {default_bucket: %s}
+data_dir: %q
+etl: {range_min_rows: 1, retry_attempts: 2, retry_backoff: 10ms}
+distributed:
+  default_shards: 4
+  poll: 50ms
+  local: {parallel: 4}
+`, src, bucket, dir)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &testutil.LogBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- cmdServe(ctx, []string{"--config", cfgPath, "--listen", addr}, io.Discard, logs) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(60 * time.Second):
+			t.Error("serve did not stop")
+		}
+	})
+	api := apiClient{t: t, base: "http://" + addr}
+	for i := 0; ; i++ {
+		if r, err := http.Get(api.base + "/api/health"); err == nil {
+			r.Body.Close()
+			break
+		}
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("serve returned %v: %s", err, logs.String())
+		default:
+		}
+		if i > 1200 {
+			t.Fatalf("server did not start: %s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	key, err := os.ReadFile(filepath.Join(dir, "api_key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.key = strings.TrimSpace(string(key))
+
+	create := func(name string, par int) jobs.Transport {
+		code, b := api.do("POST", "/transport", map[string]any{"name": name, "tables": []string{table}, "target_bucket": bucket, "table_parallelism": par})
+		if code != 201 {
+			t.Fatalf("create %s: %d %s", name, code, b)
+		}
+		var tr jobs.Transport
+		if err := json.Unmarshal(b, &tr); err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	single, dist := create("single", 4), create("dist", 1)
+	execute := func(id string, body any) (int, map[string]any) {
+		code, b := api.do("POST", "/transport/"+id+"/execute", body)
+		var m map[string]any
+		_ = json.Unmarshal(b, &m)
+		return code, m
+	}
+
+	// the single-machine job: 4 parallel ranges
+	code, res := execute(single.ID, nil)
+	if code != 202 {
+		t.Fatalf("execute single: %d %v", code, res)
+	}
+	if j := api.waitJob(res["job_id"].(string)); j.Status != jobs.StatusCompleted {
+		t.Fatalf("single job: %+v", j)
+	}
+
+	// the distributed job, with its status stream
+	sctx, scancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer scancel()
+	var jobID string
+	started := make(chan struct{})
+	events := api.stream(sctx, dist.ID, func() string { <-started; return jobID })
+	code, res = execute(dist.ID, map[string]any{"distributed": map[string]any{"executor": "local", "shards": 4}})
+	if code != 202 {
+		t.Fatalf("execute distributed: %d %v", code, res)
+	}
+	jobID = res["job_id"].(string)
+	close(started)
+	// one job at a time: another transport waits, or queues
+	if code, res := execute(single.ID, nil); code != 409 || !strings.Contains(fmt.Sprint(res), "job_running") {
+		t.Fatalf("execute while the distributed job runs: %d %v", code, res)
+	}
+	code, res = execute(single.ID, map[string]any{"queue": true})
+	if code != 202 || res["status"] != "queued" {
+		t.Fatalf("queue while the distributed job runs: %d %v", code, res)
+	}
+	j := api.waitJob(jobID)
+	if j.Status != jobs.StatusCompleted {
+		t.Fatalf("distributed job: %s %v\n%s", j.Status, deref(j.Error), logs.String())
+	}
+	want := "gs://" + bucket + "/" + dist.ID + "/v001/_plan.json"
+	if d := j.Distributed; d == nil || d.Executor != "local" || d.Shards != 4 || d.PlannedShards != 4 || d.Plan != want || len(d.FailedShards) != 0 {
+		t.Fatalf("job's distributed record %+v, want local, 4 shards, plan %s", d, want)
+	}
+	if j.Trigger != jobs.TriggerAPI || j.Version != "v001" || j.Manifest != "gs://"+bucket+"/"+dist.ID+"/v001/_manifest.json" ||
+		len(j.Tables) != 1 || j.Tables[0].RowCount != 40000 || j.TotalRows != 40000 || j.Tables[0].CRC32C == "" || j.Snapshot.ID == "" {
+		t.Fatalf("distributed job record: %+v", j)
+	}
+
+	evs := <-events
+	progress := 0
+	var last jobs.Event
+	for _, e := range evs {
+		if e.Type == jobs.EventProgress && e.Data.JobID == jobID {
+			if e.Data.Table != table || e.Data.ShardsTotal != 4 || e.Data.ShardsDone < 1 || e.Data.RowsProcessed <= 0 {
+				t.Fatalf("progress event %+v", e.Data)
+			}
+			if e.Data.RowsProcessed < last.RowsProcessed || e.Data.ShardsDone < last.ShardsDone {
+				t.Fatalf("progress went back: %+v after %+v", e.Data, last)
+			}
+			last = e.Data
+			progress++
+		}
+	}
+	if progress == 0 || last.ShardsDone != 4 || last.RowsProcessed != 40000 {
+		t.Fatalf("the stream showed %d progress events, last %+v; events %+v", progress, last, evs)
+	}
+	if e := evs[len(evs)-1]; e.Type != jobs.EventComplete || e.Data.Status != jobs.StatusCompleted || e.Data.TotalRows != 40000 {
+		t.Fatalf("last event %+v", e)
+	}
+
+	// the objects are the single-machine job's
+	obj := strings.TrimPrefix(j.Tables[0].GCSPath, "gs://"+bucket+"/"+dist.ID+"/v001/")
+	for _, name := range []string{obj, strings.TrimSuffix(obj, ".jsonl.gz") + ".schema.json"} {
+		a, okA := emu.Read(t, bucket, single.ID+"/v001/"+name)
+		b, okB := emu.Read(t, bucket, dist.ID+"/v001/"+name)
+		if !okA || !okB || !bytes.Equal(a, b) {
+			t.Fatalf("%s: single-machine (%v, %d bytes) and distributed (%v, %d bytes) differ", name, okA, len(a), okB, len(b))
+		}
+	}
+	var man jobs.Manifest
+	mb, _ := emu.Read(t, bucket, dist.ID+"/v001/_manifest.json")
+	if err := json.Unmarshal(mb, &man); err != nil || man.JobID != jobID || man.Status != jobs.StatusCompleted || len(man.Tables) != 1 || man.Tables[0].Rows != 40000 {
+		t.Fatalf("manifest %s (%v)", mb, err)
+	}
+	for _, n := range emu.Objects(t, bucket) {
+		if strings.Contains(n, "/_shards/") {
+			t.Fatalf("left below _shards/: %s", n)
+		}
+	}
+
+	// the queued run of the other transport started once the job ended
+	deadline := time.Now().Add(time.Minute)
+	for {
+		code, b := api.do("GET", "/transport/"+single.ID, nil)
+		var tr jobs.Transport
+		_ = json.Unmarshal(b, &tr)
+		if code == 200 && tr.LastJobVersion == "v002" {
+			api.waitJob(tr.LastJobID)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the queued run did not start: %s", b)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// the transport's setting: the next execute runs distributed; shard 2
+	// cannot store its result
+	code, b := api.do("PUT", "/transport/"+dist.ID+"/distributed", map[string]any{"executor": "nope"})
+	if code != 400 || !strings.Contains(string(b), "distributed.executor") {
+		t.Fatalf("unknown executor: %d %s", code, b)
+	}
+	if code, b := api.do("PUT", "/transport/"+dist.ID+"/distributed", map[string]any{"shards": 4}); code != 200 || !strings.Contains(string(b), `"distributed":{"shards":4}`) {
+		t.Fatalf("PUT distributed: %d %s", code, b)
+	}
+	code, res = execute(dist.ID, nil)
+	if code != 202 {
+		t.Fatalf("execute: %d %v", code, res)
+	}
+	failedID := res["job_id"].(string)
+	events = api.stream(sctx, dist.ID, func() string { return failedID })
+	j = api.waitJob(failedID)
+	if j.Status != jobs.StatusFailed || j.Error == nil || !strings.Contains(*j.Error, "shard 2 ("+table+", range 3 of 4)") {
+		t.Fatalf("job with a failing shard: %s %v", j.Status, deref(j.Error))
+	}
+	if d := j.Distributed; d == nil || d.Executor != "local" || len(d.FailedShards) != 1 || d.FailedShards[0].Shard != 2 ||
+		d.FailedShards[0].Table != table || d.FailedShards[0].Range != 3 || d.FailedShards[0].Error == "" {
+		t.Fatalf("failed shards %+v", j.Distributed)
+	}
+	if j.Tables[0].Status != jobs.StatusFailed {
+		t.Fatalf("table %+v", j.Tables[0])
+	}
+	evs = <-events
+	var sawErr bool
+	for _, e := range evs {
+		if e.Type == jobs.EventError && e.Data.ErrorCode == "shard_failed" && strings.Contains(e.Data.Error, "shard 2") {
+			sawErr = true
+		}
+	}
+	if !sawErr || evs[len(evs)-1].Data.Status != jobs.StatusFailed {
+		t.Fatalf("events of the failed job: %+v", evs)
+	}
+	for _, n := range emu.Objects(t, bucket) {
+		if strings.HasPrefix(n, dist.ID+"/v002/") && n != dist.ID+"/v002/_plan.json" {
+			t.Fatalf("the failed job left %s", n)
+		}
+	}
+	if code, _ := api.do("DELETE", "/transport/"+dist.ID+"/distributed", nil); code != 204 {
+		t.Fatalf("DELETE distributed: %d", code)
+	}
+	if code, b := api.do("GET", "/transport/"+dist.ID, nil); code != 200 || strings.Contains(string(b), `"distributed"`) {
+		t.Fatalf("transport after DELETE: %s", b)
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
