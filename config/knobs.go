@@ -9,6 +9,10 @@ import (
 
 	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/internal/bucketname"
+	"github.com/ora2gcs/ora2gcs/internal/sqlsource"
+	"github.com/ora2gcs/ora2gcs/jobs"
+	"github.com/ora2gcs/ora2gcs/pipeline"
+	"github.com/ora2gcs/ora2gcs/sinks/gcs"
 )
 
 // Group says which commands declare a knob's flag.
@@ -246,25 +250,23 @@ var knobs = []Knob{
 	{Key: "oracle.pool_min", Flag: "oracle-pool-min", Env: "ORA2GCS_ORACLE_POOL_MIN", Group: GroupSource,
 		Doc:   "Oracle sessions the pool keeps open (oracle sources only; the URL's ?pool_min= wins)",
 		ptr:   func(c *Config) any { return &c.Oracle.PoolMin },
-		check: func(c *Config) string { return intRange(c.Oracle.PoolMin, 0, max(c.Oracle.PoolMax, 0)) }},
+		check: func(c *Config) string { p, _ := sqlsource.CheckPool(c.Oracle.PoolMin, c.Oracle.PoolMax); return p }},
 	{Key: "oracle.pool_max", Flag: "oracle-pool-max", Env: "ORA2GCS_ORACLE_POOL_MAX", Group: GroupSource,
 		Doc:   "most Oracle sessions (oracle sources only; the URL's ?pool_max= wins)",
 		ptr:   func(c *Config) any { return &c.Oracle.PoolMax },
-		check: func(c *Config) string { return intRange(c.Oracle.PoolMax, 1, 1000) }},
+		check: func(c *Config) string { _, p := sqlsource.CheckPool(c.Oracle.PoolMin, c.Oracle.PoolMax); return p }},
 	{Key: "oracle.fetch_array_size", Flag: "oracle-fetch-array-size", Env: "ORA2GCS_ORACLE_FETCH_ARRAY_SIZE", Group: GroupSource,
 		Doc:   "rows per database round trip (the URL's ?fetch_array_size= wins)",
 		ptr:   func(c *Config) any { return &c.Oracle.FetchArraySize },
-		check: func(c *Config) string { return intRange(c.Oracle.FetchArraySize, 1, 100000) }},
+		check: func(c *Config) string { return pipeline.CheckFetchArraySize(c.Oracle.FetchArraySize) }},
 	{Key: "postgres.pool_min", Flag: "postgres-pool-min", Env: "ORA2GCS_POSTGRES_POOL_MIN", Group: GroupSource,
-		Doc: "PostgreSQL connections the pool keeps open (postgres sources only)",
-		ptr: func(c *Config) any { return &c.Postgres.PoolMin },
-		check: func(c *Config) string {
-			return intRange(c.Postgres.PoolMin, 0, max(c.Postgres.PoolMax, 0))
-		}},
+		Doc:   "PostgreSQL connections the pool keeps open (postgres sources only)",
+		ptr:   func(c *Config) any { return &c.Postgres.PoolMin },
+		check: func(c *Config) string { p, _ := sqlsource.CheckPool(c.Postgres.PoolMin, c.Postgres.PoolMax); return p }},
 	{Key: "postgres.pool_max", Flag: "postgres-pool-max", Env: "ORA2GCS_POSTGRES_POOL_MAX", Group: GroupSource,
 		Doc:   "most PostgreSQL connections (postgres sources only)",
 		ptr:   func(c *Config) any { return &c.Postgres.PoolMax },
-		check: func(c *Config) string { return intRange(c.Postgres.PoolMax, 1, 1000) }},
+		check: func(c *Config) string { _, p := sqlsource.CheckPool(c.Postgres.PoolMin, c.Postgres.PoolMax); return p }},
 	{Key: "postgres.reader", Flag: "postgres-reader", Env: "ORA2GCS_PG_READER", Group: GroupSource,
 		Doc: "how PostgreSQL tables are read: copy (COPY text, fastest) or rows (pgx's rows; same output)",
 		ptr: func(c *Config) any { return &c.Postgres.Reader },
@@ -300,28 +302,23 @@ var knobs = []Knob{
 		Doc: "the storage API endpoint (an emulator); empty: Google's",
 		ptr: func(c *Config) any { return &c.GCS.Endpoint }},
 	{Key: "gcs.chunk_size", Flag: "gcs-chunk-size", Env: "ORA2GCS_GCS_CHUNK_SIZE", Group: GroupTarget,
-		Doc: "resumable upload chunk in bytes, a multiple of 262144 (256 KiB); 0: the client's 16 MiB. Each open object holds one chunk in memory",
-		ptr: func(c *Config) any { return &c.GCS.ChunkSize },
-		check: func(c *Config) string {
-			if c.GCS.ChunkSize < 0 || c.GCS.ChunkSize%(256<<10) != 0 {
-				return fmt.Sprintf("%d is not a non-negative multiple of 262144 (256 KiB)", c.GCS.ChunkSize)
-			}
-			return ""
-		}},
+		Doc:   "resumable upload chunk in bytes, a multiple of 262144 (256 KiB); 0: the client's 16 MiB. Each open object holds one chunk in memory",
+		ptr:   func(c *Config) any { return &c.GCS.ChunkSize },
+		check: func(c *Config) string { return gcs.CheckChunkSize(c.GCS.ChunkSize) }},
 
 	// the engine
 	{Key: "etl.chunk_size", Flag: "chunk-size", Env: "ORA2GCS_CHUNK_SIZE", Group: GroupEngine,
 		Doc:   "rows per batch",
 		ptr:   func(c *Config) any { return &c.ETL.ChunkSize },
-		check: func(c *Config) string { return intRange(c.ETL.ChunkSize, 1, 1000000) }},
+		check: func(c *Config) string { return pipeline.CheckChunkRows(c.ETL.ChunkSize) }},
 	{Key: "etl.parallel_tables", Flag: "parallel", Env: "ORA2GCS_PARALLEL", Group: GroupEngine,
 		Doc:   "tables of a job at once",
 		ptr:   func(c *Config) any { return &c.ETL.ParallelTables },
-		check: func(c *Config) string { return intRange(c.ETL.ParallelTables, 1, 64) }},
+		check: func(c *Config) string { return jobs.CheckParallelTables(c.ETL.ParallelTables) }},
 	{Key: "etl.table_parallelism", Flag: "table-parallelism", Env: "ORA2GCS_TABLE_PARALLELISM", Group: GroupEngine,
 		Doc:   "ranges of one table read at once, all as of the job's snapshot",
 		ptr:   func(c *Config) any { return &c.ETL.TableParallelism },
-		check: func(c *Config) string { return intRange(c.ETL.TableParallelism, 1, 64) }},
+		check: func(c *Config) string { return jobs.CheckTableParallelism(c.ETL.TableParallelism) }},
 	{Key: "etl.range_min_rows", Flag: "range-min-rows", Env: "ORA2GCS_RANGE_MIN_ROWS", Group: GroupEngine,
 		Doc: "tables with fewer (estimated) rows are not split into ranges",
 		ptr: func(c *Config) any { return &c.ETL.RangeMinRows },
@@ -332,22 +329,17 @@ var knobs = []Knob{
 			return ""
 		}},
 	{Key: "etl.part_bytes", Flag: "part-bytes", Env: "ORA2GCS_PART_BYTES", Group: GroupEngine,
-		Doc: "split each table into parts of about this many compressed bytes, {TABLE}.part-00001.jsonl.gz … (BigQuery loads gzip files up to 4 GB; e.g. 3500000000); 0 writes one object",
-		ptr: func(c *Config) any { return &c.ETL.PartBytes },
-		check: func(c *Config) string {
-			if p := c.ETL.PartBytes; p != 0 && (p < 1<<20 || p > 5<<40) {
-				return fmt.Sprintf("%d is out of range (0, or 1 MiB … 5 TiB)", p)
-			}
-			return ""
-		}},
+		Doc:   "split each table into parts of about this many compressed bytes, {TABLE}.part-00001.jsonl.gz … (BigQuery loads gzip files up to 4 GB; e.g. 3500000000); 0 writes one object",
+		ptr:   func(c *Config) any { return &c.ETL.PartBytes },
+		check: func(c *Config) string { return pipeline.CheckPartBytes(c.ETL.PartBytes) }},
 	{Key: "etl.retry_attempts", Flag: "retry-attempts", Env: "ORA2GCS_RETRY_ATTEMPTS", Group: GroupEngine,
 		Doc:   "attempts of a table that fails transiently (read again from the start)",
 		ptr:   func(c *Config) any { return &c.ETL.RetryAttempts },
-		check: func(c *Config) string { return intRange(c.ETL.RetryAttempts, 1, 20) }},
+		check: func(c *Config) string { return pipeline.CheckRetryAttempts(c.ETL.RetryAttempts) }},
 	{Key: "etl.retry_backoff", Flag: "retry-backoff", Env: "ORA2GCS_RETRY_BACKOFF", Group: GroupEngine,
 		Doc:   "pause before the second attempt of a table, doubling after each",
 		ptr:   func(c *Config) any { return &c.ETL.RetryBackoff },
-		check: func(c *Config) string { return durRange(c.ETL.RetryBackoff, 0, 10*time.Minute) }},
+		check: func(c *Config) string { return pipeline.CheckRetryBackoff(c.ETL.RetryBackoff) }},
 	{Key: "etl.gzip_level", Flag: "gzip-level", Env: "ORA2GCS_GZIP_LEVEL", Group: GroupEngine,
 		Doc:   "gzip level 1 (fastest) … 9 (smallest), or -2 (Huffman only)",
 		ptr:   func(c *Config) any { return &c.ETL.GzipLevel },
@@ -355,7 +347,7 @@ var knobs = []Knob{
 	{Key: "etl.encode_workers", Flag: "workers", Env: "ORA2GCS_WORKERS", Group: GroupEngine,
 		Doc:   "NDJSON encode workers per table; 0: one per CPU (GOMAXPROCS)",
 		ptr:   func(c *Config) any { return &c.ETL.EncodeWorkers },
-		check: func(c *Config) string { return intRange(c.ETL.EncodeWorkers, 0, 256) }},
+		check: func(c *Config) string { return pipeline.CheckEncodeWorkers(c.ETL.EncodeWorkers) }},
 	{Key: "etl.fetch_timeout", Flag: "fetch-timeout", Env: "ORA2GCS_FETCH_TIMEOUT", Group: GroupEngine,
 		Doc:   "a reader waiting longer for its query or next rows has stalled: a transient error, retried, then the table fails; 0s: no bound",
 		ptr:   func(c *Config) any { return &c.ETL.FetchTimeout },
@@ -442,7 +434,7 @@ var knobs = []Knob{
 	{Key: "schedule.retention_days", Flag: "retention-days", Env: "ORA2GCS_RETENTION_DAYS", Group: GroupServer,
 		Doc:   "how long job versions of transports that set no retention are kept",
 		ptr:   func(c *Config) any { return &c.Schedule.RetentionDays },
-		check: func(c *Config) string { return intRange(c.Schedule.RetentionDays, 1, 36500) }},
+		check: func(c *Config) string { return jobs.CheckRetentionDays(c.Schedule.RetentionDays) }},
 }
 
 // specMsg is the problem a compression rule reports, without its prefix.

@@ -16,14 +16,39 @@ import (
 
 // Limits of a transport (spec FR-04, API validation).
 const (
-	MaxNameLen          = 200
-	MaxTables           = 500
+	MaxNameLen = 200
+	MaxTables  = 500
+	// MaxParallelTables bounds ManagerConfig.ParallelTables.
+	MaxParallelTables = 64
+	// MaxTableParallelism bounds the ranges of one table read at once
+	// (ManagerConfig.TableParallelism, NewTransport.TableParallelism).
 	MaxTableParallelism = 64
 	// DefaultRangeMinRows is the default of ManagerConfig.RangeMinRows.
 	DefaultRangeMinRows = 200000
 	// MaxRanges bounds the ranges of one table.
 	MaxRanges = 1000
 )
+
+// CheckParallelTables is the rule of ManagerConfig.ParallelTables: "" or
+// the problem, e.g. "65 is out of range 1..64". Validate takes 0 as the
+// default; package config's etl.parallel_tables is checked with it.
+func CheckParallelTables(n int) string { return intRange(n, 1, MaxParallelTables) }
+
+// CheckTableParallelism is the rule of a table parallelism (ManagerConfig,
+// NewTransport, the API, etl.table_parallelism); 0 is the default there.
+func CheckTableParallelism(n int) string { return intRange(n, 1, MaxTableParallelism) }
+
+// CheckRetentionDays is the rule of a retention period in days
+// (ManagerConfig.RetentionDays, SetRetention, NewTransport,
+// schedule.retention_days); 0 is the default there.
+func CheckRetentionDays(n int) string { return intRange(n, 1, MaxRetentionDays) }
+
+func intRange(v, lo, hi int) string {
+	if v < lo || v > hi {
+		return fmt.Sprintf("%d is out of range %d..%d", v, lo, hi)
+	}
+	return ""
+}
 
 // ManagerConfig injects everything a Manager uses.
 type ManagerConfig struct {
@@ -97,9 +122,12 @@ func (c ManagerConfig) Validate() error {
 			errs = append(errs, err)
 		}
 	}
-	if c.RetentionDays < 0 || c.RetentionDays > MaxRetentionDays {
-		errs = append(errs, fmt.Errorf("retention_days: %d is out of range 1..%d", c.RetentionDays, MaxRetentionDays))
+	rule := func(key string, v int, check func(int) string) {
+		if p := check(v); v != 0 && p != "" { // 0: the default
+			errs = append(errs, fmt.Errorf("%s: %s", key, p))
+		}
 	}
+	rule("retention_days", c.RetentionDays, CheckRetentionDays)
 	if c.Connector == nil {
 		errs = append(errs, errors.New("connector is required"))
 	}
@@ -114,12 +142,8 @@ func (c ManagerConfig) Validate() error {
 	} else if err := c.Codec.SameLevel(c.Pipeline); err != nil {
 		errs = append(errs, err)
 	}
-	if c.ParallelTables < 0 || c.ParallelTables > MaxTableParallelism {
-		errs = append(errs, fmt.Errorf("parallel_tables: %d is out of range (1..%d)", c.ParallelTables, MaxTableParallelism))
-	}
-	if c.TableParallelism < 0 || c.TableParallelism > MaxTableParallelism {
-		errs = append(errs, fmt.Errorf("table_parallelism: %d is out of range (1..%d)", c.TableParallelism, MaxTableParallelism))
-	}
+	rule("parallel_tables", c.ParallelTables, CheckParallelTables)
+	rule("table_parallelism", c.TableParallelism, CheckTableParallelism)
 	if c.RangeRows < 0 {
 		errs = append(errs, fmt.Errorf("range_rows: %d is negative", c.RangeRows))
 	}

@@ -31,16 +31,16 @@ func (m *Manager) CreateTransport(ctx context.Context, in NewTransport) (Transpo
 		return Transport{}, fmt.Errorf("jobs: tables: at least one table is required: %w", ErrInvalid)
 	case len(in.Tables) > MaxTables:
 		return Transport{}, fmt.Errorf("jobs: tables: %d tables, at most %d allowed: %w", len(in.Tables), MaxTables, ErrInvalid)
-	case in.TableParallelism < 0 || in.TableParallelism > MaxTableParallelism:
-		return Transport{}, fmt.Errorf("jobs: table_parallelism: %d is out of range (0..%d): %w", in.TableParallelism, MaxTableParallelism, ErrInvalid)
+	case in.TableParallelism != 0 && CheckTableParallelism(in.TableParallelism) != "":
+		return Transport{}, fmt.Errorf("jobs: table_parallelism: %s (0: the default): %w", CheckTableParallelism(in.TableParallelism), ErrInvalid)
 	}
 	if in.Schedule != nil {
 		if _, err := in.Schedule.parse("schedule."); err != nil {
 			return Transport{}, err
 		}
 	}
-	if in.RetentionDays < 0 || in.RetentionDays > MaxRetentionDays {
-		return Transport{}, &FieldError{"retention_days", fmt.Sprintf("%d is out of range 1..%d", in.RetentionDays, MaxRetentionDays)}
+	if p := CheckRetentionDays(in.RetentionDays); in.RetentionDays != 0 && p != "" {
+		return Transport{}, &FieldError{"retention_days", p}
 	}
 	if in.TargetBucket == "" {
 		in.TargetBucket = m.cfg.DefaultBucket

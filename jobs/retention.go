@@ -45,12 +45,12 @@ func (m *Manager) retentionDays(ctx context.Context, transportID string) (int, b
 	return DefaultRetentionDays, false, nil
 }
 
-// SetRetention sets a transport's retention period in days (1..36500); 0
+// SetRetention sets a transport's retention period in days (1..MaxRetentionDays, CheckRetentionDays); 0
 // returns it to the server's default. Errors: *FieldError on
 // "retention_days", ErrNotFound.
 func (m *Manager) SetRetention(ctx context.Context, transportID string, days int) (Transport, error) {
-	if days < 0 || days > MaxRetentionDays {
-		return Transport{}, &FieldError{"retention_days", fmt.Sprintf("%d is out of range 1..%d (0: the server's default)", days, MaxRetentionDays)}
+	if p := CheckRetentionDays(days); days != 0 && p != "" {
+		return Transport{}, &FieldError{"retention_days", p + " (0: the server's default)"}
 	}
 	if _, err := m.store.GetTransport(ctx, transportID); err != nil {
 		return Transport{}, err

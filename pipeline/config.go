@@ -100,7 +100,61 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
-// Validate reports every field out of range, naming its config key.
+// Limits of the Config fields that a configuration also sets (package
+// config's knobs): Validate and those knobs check them with the Check
+// functions below, the one statement of each rule.
+const (
+	MaxFetchArraySize = 100000
+	MaxChunkRows      = 1000000
+	MaxEncodeWorkers  = 256
+	MinPartBytes      = 1 << 20
+	MaxPartBytes      = 5 << 40
+	MaxRetryAttempts  = 20
+	MaxRetryBackoff   = 10 * time.Minute
+)
+
+// CheckFetchArraySize is the rule of FetchArraySize (and of
+// ReadOptions.FetchArraySize): "" or the problem, e.g.
+// "0 is out of range 1..100000". Validate takes 0 as the default.
+func CheckFetchArraySize(n int) string { return intRange(n, 1, MaxFetchArraySize) }
+
+// CheckChunkRows is the rule of ChunkRows (Validate takes 0 as the default).
+func CheckChunkRows(n int) string { return intRange(n, 1, MaxChunkRows) }
+
+// CheckEncodeWorkers is the rule of EncodeWorkers; 0 is one per CPU.
+func CheckEncodeWorkers(n int) string { return intRange(n, 0, MaxEncodeWorkers) }
+
+// CheckPartBytes is the rule of PartBytes: 0 (one object) or
+// MinPartBytes..MaxPartBytes.
+func CheckPartBytes(n int64) string {
+	if n != 0 && (n < MinPartBytes || n > MaxPartBytes) {
+		return fmt.Sprintf("%d is out of range (0, or 1 MiB … 5 TiB)", n)
+	}
+	return ""
+}
+
+// CheckRetryAttempts is the rule of Retry.Attempts (Validate takes 0 as
+// the default).
+func CheckRetryAttempts(n int) string { return intRange(n, 1, MaxRetryAttempts) }
+
+// CheckRetryBackoff is the rule of Retry.Backoff (whose 0 WithDefaults
+// makes 1s).
+func CheckRetryBackoff(d time.Duration) string {
+	if d < 0 || d > MaxRetryBackoff {
+		return fmt.Sprintf("%s is out of range %s..%s", d, time.Duration(0), MaxRetryBackoff)
+	}
+	return ""
+}
+
+func intRange(v, lo, hi int) string {
+	if v < lo || v > hi {
+		return fmt.Sprintf("%d is out of range %d..%d", v, lo, hi)
+	}
+	return ""
+}
+
+// Validate reports every field out of range, naming its config key. A
+// zero field is valid: WithDefaults gives it its default.
 func (c Config) Validate() error {
 	var errs []error
 	check := func(ok bool, key string, v any, want string) {
@@ -108,18 +162,29 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: %v is out of range (%s)", key, v, want))
 		}
 	}
-	check(c.FetchArraySize >= 0 && c.FetchArraySize <= 100000, "fetch_array_size", c.FetchArraySize, "1..100000")
-	check(c.ChunkRows >= 0 && c.ChunkRows <= 1000000, "chunk_size", c.ChunkRows, "1..1000000")
-	check(c.EncodeWorkers >= 0 && c.EncodeWorkers <= 256, "encode_workers", c.EncodeWorkers, "1..256")
+	rule := func(key, problem string) {
+		if problem != "" {
+			errs = append(errs, fmt.Errorf("%s: %s", key, problem))
+		}
+	}
+	if c.FetchArraySize != 0 {
+		rule("fetch_array_size", CheckFetchArraySize(c.FetchArraySize))
+	}
+	if c.ChunkRows != 0 {
+		rule("chunk_size", CheckChunkRows(c.ChunkRows))
+	}
+	rule("encode_workers", CheckEncodeWorkers(c.EncodeWorkers))
 	check(c.GzipLevel == 0 || c.GzipLevel == -2 || (c.GzipLevel >= 1 && c.GzipLevel <= 9), "gzip_level", c.GzipLevel, "1..9 or -2")
 	check(c.GzipBlockSize == 0 || (c.GzipBlockSize >= 64<<10 && c.GzipBlockSize <= 64<<20), "gzip_block_size", c.GzipBlockSize, "64KiB..64MiB")
 	check(c.GzipBlocks >= 0 && c.GzipBlocks <= 1024, "gzip_blocks", c.GzipBlocks, "1..1024")
 	check(c.BatchQueue >= 0 && c.BatchQueue <= 4096, "batch_queue", c.BatchQueue, "0..4096")
 	check(c.EncodedQueue >= 0 && c.EncodedQueue <= 4096, "encoded_queue", c.EncodedQueue, "1..4096")
 	check(c.PieceBytes >= 0 && c.PieceBytes <= 256<<20, "piece_bytes", c.PieceBytes, "4KiB..256MiB")
-	check(c.PartBytes == 0 || (c.PartBytes >= 1<<20 && c.PartBytes <= 5<<40), "part_bytes", c.PartBytes, "0 or 1MiB..5TiB")
-	check(c.Retry.Attempts >= 0 && c.Retry.Attempts <= 20, "retry_attempts", c.Retry.Attempts, "1..20")
-	check(c.Retry.Backoff >= 0 && c.Retry.Backoff <= 10*time.Minute, "retry_backoff", c.Retry.Backoff, "0..10m")
+	rule("part_bytes", CheckPartBytes(c.PartBytes))
+	if c.Retry.Attempts != 0 {
+		rule("retry_attempts", CheckRetryAttempts(c.Retry.Attempts))
+	}
+	rule("retry_backoff", CheckRetryBackoff(c.Retry.Backoff))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("pipeline: invalid config: %w", err)
 	}

@@ -435,8 +435,8 @@ func (s *Server) validateTransport(in *jobs.NewTransport) error {
 	if utf8.RuneCountInString(in.Description) > 2000 {
 		return validationError("description", "longer than 2000 characters")
 	}
-	if in.TableParallelism < 0 || in.TableParallelism > 64 {
-		return validationError("table_parallelism", fmt.Sprintf("%d is out of range 1..64", in.TableParallelism))
+	if p := jobs.CheckTableParallelism(in.TableParallelism); in.TableParallelism != 0 && p != "" {
+		return validationError("table_parallelism", p)
 	}
 	return nil
 }

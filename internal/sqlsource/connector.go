@@ -18,6 +18,26 @@ const (
 	DefaultFetchArraySize = 1000
 )
 
+// MaxPool bounds a SQL source's pool: Options.MaxOpen, and the Oracle
+// session pool's PoolMax.
+const MaxPool = 1000
+
+// CheckPool is the rule of a SQL source's pool, the one both sources'
+// settings (Options.MaxOpen/MinIdle, the Oracle PoolMax/PoolMin, package
+// config's postgres.* and oracle.pool_*) are checked with: at most 1..MaxPool
+// connections, of which 0..that many kept open. It returns the problem of
+// each, "" when it is valid, e.g. "30 is out of range 0..20".
+func CheckPool(minOpen, maxOpen int) (minProblem, maxProblem string) {
+	return intRange(minOpen, 0, min(max(maxOpen, 0), MaxPool)), intRange(maxOpen, 1, MaxPool)
+}
+
+func intRange(v, lo, hi int) string {
+	if v < lo || v > hi {
+		return fmt.Sprintf("%d is out of range %d..%d", v, lo, hi)
+	}
+	return ""
+}
+
 // Options configures a Connector. Zero values mean the defaults.
 type Options struct {
 	// MaxOpen is the most open connections (default 20).
@@ -45,17 +65,20 @@ type Options struct {
 	SnapshotTimeout time.Duration
 }
 
-// Validate reports options out of range.
+// Validate reports options out of range (CheckPool). A zero MaxOpen or
+// MinIdle is valid: WithDefaults gives it its default.
 func (o Options) Validate() error {
 	var errs []error
-	if o.MaxOpen < 0 || o.MaxOpen > 1000 {
-		errs = append(errs, fmt.Errorf("max open connections %d out of range 1..1000", o.MaxOpen))
+	maxOpen := o.MaxOpen
+	if maxOpen == 0 {
+		maxOpen = MaxPool // the default, and MinIdle is cut to it
 	}
-	if o.MinIdle < 0 || o.MinIdle > 1000 {
-		errs = append(errs, fmt.Errorf("min idle connections %d out of range 0..1000", o.MinIdle))
+	minP, maxP := CheckPool(o.MinIdle, maxOpen)
+	if maxP != "" {
+		errs = append(errs, fmt.Errorf("max open connections: %s", maxP))
 	}
-	if o.MaxOpen > 0 && o.MinIdle > o.MaxOpen {
-		errs = append(errs, fmt.Errorf("min idle connections %d above max open %d", o.MinIdle, o.MaxOpen))
+	if minP != "" {
+		errs = append(errs, fmt.Errorf("min idle connections: %s", minP))
 	}
 	if o.ConnMaxIdleTime < 0 {
 		errs = append(errs, fmt.Errorf("negative connection idle time %s", o.ConnMaxIdleTime))

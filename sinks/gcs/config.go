@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"google.golang.org/api/googleapi"
+
 	"github.com/ora2gcs/ora2gcs/internal/bucketname"
 )
 
@@ -13,18 +15,31 @@ const (
 	DefaultMaxAttempts = 3
 	DefaultBackoff     = time.Second
 	DefaultContentType = "application/x-ndjson"
-	// MinChunkSize is the granularity of resumable uploads; the client rounds
-	// ChunkSize up to a multiple of it.
-	MinChunkSize = 256 << 10
+	// MinChunkSize is the granularity of resumable uploads: every chunk but
+	// the last is a multiple of it, and the client rounds Writer.ChunkSize
+	// up to one (googleapi.MinUploadChunkSize).
+	MinChunkSize = googleapi.MinUploadChunkSize
 )
+
+// CheckChunkSize is the rule of Config.ChunkSize: 0 (DefaultChunkSize) or
+// a positive multiple of MinChunkSize (256 KiB); "" or the problem. The
+// client would round any other size up to such a multiple, so a size it
+// accepts is the chunk uploaded and the memory each open object holds.
+// Package config's gcs.chunk_size is checked with it.
+func CheckChunkSize(n int) string {
+	if n < 0 || n%MinChunkSize != 0 {
+		return fmt.Sprintf("%d is not a non-negative multiple of %d (256 KiB)", n, MinChunkSize)
+	}
+	return ""
+}
 
 // Config configures a Sink. Zero fields take the defaults above.
 type Config struct {
 	// Bucket is the existing bucket objects are written to.
 	Bucket string
-	// ChunkSize is the resumable upload chunk size in bytes (default 16 MiB,
-	// rounded up to a multiple of 256 KiB by the client). Each open object
-	// holds one chunk in memory. A chunk is the unit the client retries.
+	// ChunkSize is the resumable upload chunk size in bytes: a multiple of
+	// 256 KiB (CheckChunkSize); default 16 MiB. Each open object holds one
+	// chunk in memory. A chunk is the unit the client retries.
 	ChunkSize int
 	// MaxAttempts bounds the attempts per request, i.e. for the request that
 	// starts the upload and for each chunk (default 3, spec NFR-02.2).
@@ -58,11 +73,10 @@ func (c Config) Validate() error {
 	if err := bucketname.Validate(c.Bucket); err != nil {
 		return fmt.Errorf("gcs: bucket name %q %v", c.Bucket, err)
 	}
+	if p := CheckChunkSize(c.ChunkSize); p != "" {
+		return fmt.Errorf("gcs: chunk size %s", p)
+	}
 	switch {
-	case c.ChunkSize < 0:
-		return fmt.Errorf("gcs: chunk size %d is negative", c.ChunkSize)
-	case c.ChunkSize > 0 && c.ChunkSize < MinChunkSize:
-		return fmt.Errorf("gcs: chunk size %d is below the minimum of %d bytes", c.ChunkSize, MinChunkSize)
 	case c.MaxAttempts < 0:
 		return fmt.Errorf("gcs: max attempts %d is negative", c.MaxAttempts)
 	case c.Backoff < 0:

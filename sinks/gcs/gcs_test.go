@@ -272,6 +272,11 @@ func TestConfigValidate(t *testing.T) {
 		{"no-bucket", gcs.Config{}, false},
 		{"tiny-chunk", gcs.Config{Bucket: "abc", ChunkSize: 1000}, false},
 		{"negative-chunk", gcs.Config{Bucket: "abc", ChunkSize: -1}, false},
+		// the client would round these up to 512 KiB: not the size asked for
+		{"chunk-not-a-multiple", gcs.Config{Bucket: "abc", ChunkSize: gcs.MinChunkSize + 1}, false},
+		{"chunk-just-below-two", gcs.Config{Bucket: "abc", ChunkSize: 2*gcs.MinChunkSize - 1}, false},
+		{"chunk-256KiB", gcs.Config{Bucket: "abc", ChunkSize: gcs.MinChunkSize}, true},
+		{"chunk-768KiB", gcs.Config{Bucket: "abc", ChunkSize: 3 * gcs.MinChunkSize}, true},
 		{"negative-attempts", gcs.Config{Bucket: "abc", MaxAttempts: -1}, false},
 		{"negative-backoff", gcs.Config{Bucket: "abc", Backoff: -time.Second}, false},
 	}

@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/godror/godror"
+
+	"github.com/ora2gcs/ora2gcs/internal/sqlsource"
+	"github.com/ora2gcs/ora2gcs/pipeline"
 )
 
 // Environment variables read by ConfigFromEnv (spec FR-01.1, NFR-03.1).
@@ -277,17 +280,20 @@ func (c Config) Validate() error {
 	case c.ConnectString != "" && c.TNSName != "":
 		errs = append(errs, errors.New("database: both a host/service and a TNS name given; use one"))
 	}
-	if c.PoolMin < 0 || c.PoolMin > 1000 {
-		errs = append(errs, fmt.Errorf("pool_min: %d is out of range (0..1000)", c.PoolMin))
+	// the pool is a SQL source's (sqlsource.CheckPool), the fetch array
+	// the engine's (pipeline.CheckFetchArraySize): one rule each
+	minP, maxP := sqlsource.CheckPool(c.PoolMin, c.PoolMax)
+	if minP != "" {
+		errs = append(errs, fmt.Errorf("pool_min: %s", minP))
 	}
-	if c.PoolMax < 1 || c.PoolMax > 1000 || c.PoolMax < c.PoolMin {
-		errs = append(errs, fmt.Errorf("pool_max: %d is out of range (pool_min..1000)", c.PoolMax))
+	if maxP != "" {
+		errs = append(errs, fmt.Errorf("pool_max: %s", maxP))
 	}
-	if c.FetchArraySize < 1 || c.FetchArraySize > 100000 {
-		errs = append(errs, fmt.Errorf("fetch_array_size: %d is out of range (1..100000)", c.FetchArraySize))
+	if p := pipeline.CheckFetchArraySize(c.FetchArraySize); p != "" {
+		errs = append(errs, fmt.Errorf("fetch_array_size: %s", p))
 	}
-	if c.PrefetchCount < 0 || c.PrefetchCount > 100001 {
-		errs = append(errs, fmt.Errorf("prefetch_count: %d is out of range (0..100001)", c.PrefetchCount))
+	if c.PrefetchCount < 0 || c.PrefetchCount > pipeline.MaxFetchArraySize+1 {
+		errs = append(errs, fmt.Errorf("prefetch_count: %d is out of range (0..%d)", c.PrefetchCount, pipeline.MaxFetchArraySize+1))
 	}
 	if c.LOBMemory < 0 || (c.LOBMemory > 0 && c.LOBMemory < 2*LOBRowBytes) {
 		errs = append(errs, fmt.Errorf("lob_memory: %d is out of range (at least %d bytes)", c.LOBMemory, 2*LOBRowBytes))

@@ -211,7 +211,7 @@ func TestConfigValidate(t *testing.T) {
 		{"good", func(*Config) {}, nil},
 		{"nothing", func(c *Config) { *c = Config{} }, []string{"user: missing", "password: missing", "database: missing", "pool_max", "fetch_array_size"}},
 		{"both names", func(c *Config) { c.TNSName = "db_high" }, []string{"both a host/service and a TNS name"}},
-		{"pool inverted", func(c *Config) { c.PoolMin, c.PoolMax = 10, 3 }, []string{"pool_max: 3"}},
+		{"pool inverted", func(c *Config) { c.PoolMin, c.PoolMax = 10, 3 }, []string{"pool_min: 10 is out of range 0..3"}},
 		{"fetch too big", func(c *Config) { c.FetchArraySize = 1 << 20 }, []string{"fetch_array_size"}},
 		{"wallet missing", func(c *Config) { c.WalletPath = "/nonexistent/w" }, []string{"wallet: /nonexistent/w is not readable"}},
 	}
