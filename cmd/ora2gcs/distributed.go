@@ -42,8 +42,11 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *shards < 0 || *shards > distributed.MaxShards || *shardRows < 0 {
 		return usageError(stderr, "plan", "--shards must be 1..%d and --shard-rows positive", distributed.MaxShards)
 	}
-	if o.partBytes != 0 {
-		return usageError(stderr, "plan", "--part-bytes cannot be combined with a distributed job (each table is one composed object)")
+	// a distributed job writes each table as one composed object: parts are
+	// refused whether the flag, the environment or the config file sets them
+	if cfg, origins, err := o.resolveConfig(); err == nil && cfg.ETL.PartBytes != 0 {
+		return usageError(stderr, "plan", "%s: etl.part_bytes: %d cannot be combined with a distributed job (each table is one composed object); set it to 0",
+			origins["etl.part_bytes"], cfg.ETL.PartBytes)
 	}
 	log, err := o.logger(stderr)
 	if err != nil {

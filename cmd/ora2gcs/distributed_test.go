@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -221,5 +222,55 @@ func TestDistributedPlatformPlay(t *testing.T) {
 		if strings.Contains(n, "/_shards/") {
 			t.Errorf("left behind: %s", n)
 		}
+	}
+}
+
+// TestPlanRefusesPartBytesFromAnyOrigin: a distributed job writes each
+// table as one composed object, so plan refuses etl.part_bytes whether the
+// flag, the environment or the config file sets it (exit 2, naming where it
+// came from), before it touches the source or the target.
+func TestPlanRefusesPartBytesFromAnyOrigin(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(file, []byte("etl:\n  part_bytes: 3500000000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty.yaml")
+	if err := os.WriteFile(empty, []byte("etl:\n  chunk_size: 1000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	target := "file://" + filepath.Join(dir, "out")
+	common := []string{"--tables", "VBRP", "--rows", "100", "--data-dir", dir, "--target", target}
+	for _, tt := range []struct {
+		name   string
+		env    string
+		args   []string
+		origin string
+	}{
+		{"flag", "", []string{"--config", empty, "--part-bytes", "3500000000"}, "--part-bytes: "},
+		{"env", "3500000000", []string{"--config", empty}, "ORA2GCS_PART_BYTES: "},
+		{"file", "", []string{"--config", file}, file + ":2: "},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.env != "" {
+				t.Setenv("ORA2GCS_PART_BYTES", tt.env)
+			}
+			code, out, errs := cli(t, append(append([]string{"plan"}, tt.args...), common...)...)
+			want := tt.origin + "etl.part_bytes: 3500000000 cannot be combined with a distributed job"
+			if code != 2 || !strings.Contains(errs, want) {
+				t.Fatalf("exit %d, stderr %q; want 2 and %q", code, errs, want)
+			}
+			if out != "" {
+				t.Errorf("stdout %q", out)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "out")); !os.IsNotExist(err) {
+				t.Errorf("the target was touched: %v", err)
+			}
+		})
+	}
+	// the same command without parts plans
+	code, out, errs := cli(t, append([]string{"plan", "--config", empty}, common...)...)
+	if code != 0 || !strings.HasPrefix(out, "plan ") {
+		t.Fatalf("without part_bytes: exit %d\n%s\n%s", code, out, errs)
 	}
 }

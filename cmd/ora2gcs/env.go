@@ -37,7 +37,6 @@ type options struct {
 	tables     string
 	rows       int64
 	tablePar   int
-	partBytes  int64
 	dataDir    string
 	json       bool
 	quiet      bool
@@ -113,8 +112,6 @@ func (o *options) knobFlag(k config.Knob, usage string) {
 	switch k.Flag {
 	case "verify-compression":
 		v.bind = func(c *config.Config) { o.verifyCompression = c.ETL.VerifyCompression }
-	case "part-bytes":
-		v.bind = func(c *config.Config) { o.partBytes = c.ETL.PartBytes }
 	case "table-parallelism":
 		v.bind = func(c *config.Config) { o.tablePar = c.ETL.TableParallelism }
 	case "source":
