@@ -305,6 +305,16 @@ func (e ETLConfig) SourceTimeouts() (fetch, snapshot time.Duration) {
 	return off(e.FetchTimeout), off(e.SnapshotTimeout)
 }
 
+// JobsRangeMinRows is RangeMinRows as jobs.ManagerConfig takes it: 0
+// (split every table, as etl.range_min_rows documents) becomes -1, since
+// the manager's zero means its default (200,000).
+func (e ETLConfig) JobsRangeMinRows() int64 {
+	if e.RangeMinRows == 0 {
+		return -1
+	}
+	return e.RangeMinRows
+}
+
 // AuthConfig is the API authentication (spec NFR-03.3).
 type AuthConfig struct {
 	// APIKey is one key, or several separated by commas.

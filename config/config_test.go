@@ -321,3 +321,13 @@ func TestSourceTimeouts(t *testing.T) {
 		t.Fatal("fetch_timeout: soon accepted")
 	}
 }
+
+// TestJobsRangeMinRows: etl.range_min_rows 0 (no table too small to split)
+// reaches the jobs manager as negative (its zero is its default, 200,000).
+func TestJobsRangeMinRows(t *testing.T) {
+	for in, want := range map[int64]int64{0: -1, 1: 1, 200000: 200000} {
+		if got := (ETLConfig{RangeMinRows: in}).JobsRangeMinRows(); got != want {
+			t.Errorf("%d → %d, want %d", in, got, want)
+		}
+	}
+}

@@ -320,7 +320,7 @@ var knobs = []Knob{
 		ptr:   func(c *Config) any { return &c.ETL.TableParallelism },
 		check: func(c *Config) string { return jobs.CheckTableParallelism(c.ETL.TableParallelism) }},
 	{Key: "etl.range_min_rows", Flag: "range-min-rows", Env: "ORA2GCS_RANGE_MIN_ROWS", Group: GroupEngine,
-		Doc: "tables with fewer (estimated) rows are not split into ranges",
+		Doc: "tables with fewer (estimated) rows are not split into ranges; 0: every table is split",
 		ptr: func(c *Config) any { return &c.ETL.RangeMinRows },
 		check: func(c *Config) string {
 			if c.ETL.RangeMinRows < 0 {

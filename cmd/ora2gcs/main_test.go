@@ -260,3 +260,24 @@ func TestRunPartsManifest(t *testing.T) {
 		t.Fatalf("parts add up to %d rows, table %d", rows, man.Tables[0].Rows)
 	}
 }
+
+// TestRangeMinRowsZeroSplitsEveryTable: --range-min-rows 0 means what
+// etl.range_min_rows documents, no table is too small to split, not the
+// manager's default of 200,000 (whose zero means "default").
+func TestRangeMinRowsZeroSplitsEveryTable(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		min   string
+		split bool
+	}{{"0", true}, {"1501", false}, {"1500", true}} {
+		code, _, errs := cli(t, "run", "--tables", "VBRK", "--rows", "1500", "--chunk-size", "400", "--table-parallelism", "3",
+			"--range-min-rows", tt.min, "--transport-id", "TRP-MIN-"+tt.min, "--data-dir", filepath.Join(dir, tt.min),
+			"--target", "file://"+dir, "--quiet", "--log-level", "info")
+		if code != 0 {
+			t.Fatalf("--range-min-rows %s: exit %d: %s", tt.min, code, errs)
+		}
+		if got := strings.Contains(errs, "table split into ranges"); got != tt.split {
+			t.Errorf("--range-min-rows %s: split %v, want %v\n%s", tt.min, got, tt.split, errs)
+		}
+	}
+}

@@ -260,7 +260,7 @@ func (e *env) manager(ctx context.Context, log *slog.Logger) (*jobs.Manager, err
 		Pipeline:         e.pcfg,
 		ParallelTables:   e.cfg.ETL.ParallelTables,
 		TableParallelism: e.cfg.ETL.TableParallelism,
-		RangeMinRows:     e.cfg.ETL.RangeMinRows,
+		RangeMinRows:     e.cfg.ETL.JobsRangeMinRows(),
 		DefaultBucket:    e.bucket,
 		DecimalAsString:  e.ndjson.DecimalAsString,
 		Logger:           log,
