@@ -4,6 +4,7 @@ package connect
 
 import (
 	"context"
+	"net/url"
 	"os"
 
 	"github.com/ora2gcs/ora2gcs/config"
@@ -18,6 +19,17 @@ const OracleSupport = true
 // (the spec's ATP settings, filled from ORACLE_* variables), "oracle://…"
 // an EZConnect URL or TNS alias. The password never comes from a flag.
 func openOracle(ctx context.Context, cfg config.Config) (pipeline.Connector, error) {
+	oc, err := oracleConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return oracle.Open(ctx, oc)
+}
+
+// oracleConfig is the oracle.Config cfg names. An oracle:// URL's
+// pool_min and pool_max win; those it does not set are the oracle
+// section's (oracle.pool_min, oracle.pool_max), as for source "oracle".
+func oracleConfig(cfg config.Config) (oracle.Config, error) {
 	oc := oracle.Config{
 		User:           cfg.Oracle.Username,
 		Password:       cfg.Oracle.Password,
@@ -46,10 +58,18 @@ func openOracle(ctx context.Context, cfg config.Config) (pipeline.Connector, err
 		}
 		u, err := oracle.NewConfig(cfg.Source, getenv)
 		if err != nil {
-			return nil, err
+			return oracle.Config{}, err
+		}
+		if q, err := url.Parse(cfg.Source); err == nil { // NewConfig parsed it already
+			if !q.Query().Has("pool_min") {
+				u.PoolMin = oc.PoolMin
+			}
+			if !q.Query().Has("pool_max") {
+				u.PoolMax = oc.PoolMax
+			}
 		}
 		oc = u
 	}
 	oc.FetchTimeout, oc.SnapshotTimeout = cfg.ETL.SourceTimeouts()
-	return oracle.Open(ctx, oc)
+	return oc, nil
 }
