@@ -5,7 +5,6 @@ import (
 	"io"
 
 	"github.com/ora2gcs/ora2gcs/pipeline"
-	"github.com/ora2gcs/ora2gcs/stages"
 )
 
 // Compressor names.
@@ -29,16 +28,23 @@ type Spec struct {
 	Verify bool
 }
 
-// Codec is a validated Spec with the compressors it stands for. The zero
-// Codec is not usable (IsZero); make one with New.
+// Codec is a validated Spec: the pipeline.Codec of ora2gcs. The zero Codec
+// is not usable (IsZero); make one with New. A Codec is a small value,
+// safe to copy and to use from many goroutines.
 type Codec struct {
+	gzipFraming
 	name   string
 	level  int
 	verify bool
-	blocks pipeline.BlockCompressorFactory
-	stream pipeline.CompressorFactory
-	segs   pipeline.CompressorFactory
+	// blocks is the encode workers' compressor (nil: pgzip after them)
+	blocks blockFactory
+	// segBlocks: range segments are written by the block compressor (the
+	// line compressor's format, or the verified compressor); otherwise by
+	// streaming flate at the level
+	segBlocks bool
 }
+
+var _ pipeline.Codec = Codec{}
 
 // SpecError is why New refused a Spec: Field is the Spec field at fault
 // (name, level or verify), so a configuration can name its own key.
@@ -74,7 +80,8 @@ func Check(s Spec) error {
 
 // New validates s and returns its Codec: the name is known, the level is
 // one flate accepts, lines is asked for at level 1 only and Verify not
-// with pgzip. "auto" resolves here, once.
+// with pgzip. "auto" resolves here, once. It is the only place these rules
+// are checked.
 func New(s Spec) (Codec, error) {
 	level := s.Level
 	if err := CheckLevel(level); err != nil {
@@ -96,32 +103,20 @@ func New(s Spec) (Codec, error) {
 		if level != 1 {
 			return Codec{}, &SpecError{Field: "name", Msg: fmt.Sprintf("lines is the gzip level 1 compressor; for gzip level %d use blocks or pgzip", level)}
 		}
-		c.blocks = stages.LineDeflate()
+		c.blocks = lineBlocks()
 	case Blocks:
-		c.blocks = stages.GzipBlocks()
+		c.blocks = flateBlocks(level)
 	case Pgzip:
 		if s.Verify {
 			return Codec{}, &SpecError{Field: "verify", Msg: "verification checks the lines and blocks compressors, not pgzip"}
 		}
-		c.stream = stages.Gzip()
-		c.segs = stages.Deflate() // flate at the same level
 	}
-	if c.blocks != nil {
-		if s.Verify {
-			c.blocks = stages.Verified(c.blocks)
-		}
-		c.blocks = atLevelBlocks(c.blocks, level)
-		if name == Lines || s.Verify {
-			// the same compressor (and check) for the ranges of a split table
-			c.segs = stages.BlockSegments(c.blocks)
-		} else {
-			c.segs = stages.Deflate() // flate at the same level, streaming
-		}
+	if c.blocks != nil && s.Verify {
+		c.blocks = verified(c.blocks)
 	}
-	c.segs = atLevelStream(c.segs, level)
-	if c.stream != nil {
-		c.stream = atLevelStream(c.stream, level)
-	}
+	// the ranges of a split table use the same compressor (and check) as
+	// whole objects, except plain flate, which streams its segments
+	c.segBlocks = name == Lines || s.Verify
 	return c, nil
 }
 
@@ -134,7 +129,7 @@ func Must(c Codec, err error) Codec {
 }
 
 // IsZero reports whether c was not made by New.
-func (c Codec) IsZero() bool { return c.segs == nil }
+func (c Codec) IsZero() bool { return c.name == "" }
 
 // Name is the compressor: lines, blocks or pgzip ("auto" resolved).
 func (c Codec) Name() string { return c.name }
@@ -145,45 +140,56 @@ func (c Codec) Level() int { return c.level }
 // Verify reports whether segments are inflated again and compared.
 func (c Codec) Verify() bool { return c.verify }
 
-// Blocks is the encode workers' compressor for pipeline.Pipeline.Blocks,
-// or nil when the codec compresses after the encoders (Stream).
-func (c Codec) Blocks() pipeline.BlockCompressorFactory { return c.blocks }
+// BlockMode reports whether the encode workers compress (lines, blocks)
+// rather than the writer (pgzip).
+func (c Codec) BlockMode() bool { return c.blocks != nil }
 
-// Stream is the compressor after the encoders for
-// pipeline.Pipeline.Compressor, or nil when the encode workers compress
-// (Blocks).
-func (c Codec) Stream() pipeline.CompressorFactory { return c.stream }
-
-// Segments writes the raw DEFLATE segments of pipeline.RangeRun and
-// pipeline.SegmentWrite: the line compressor's segments for lines (and the
-// verified compressor's with Verify), else streaming flate at the codec's
-// level.
-func (c Codec) Segments() pipeline.CompressorFactory { return c.segs }
-
-// Apply sets p's Blocks and Compressor to the codec's.
-func (c Codec) Apply(p *pipeline.Pipeline) {
-	p.Blocks, p.Compressor = c.blocks, c.stream
+// NewBlockCompressor makes one encode worker's compressor (lines or flate
+// at the codec's level, verified with Verify). It is an error for pgzip.
+func (c Codec) NewBlockCompressor(pipeline.Config) (pipeline.BlockCompressor, error) {
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
+	if c.blocks == nil {
+		return nil, fmt.Errorf("compression: %s compresses after the encoders, not in blocks", c.name)
+	}
+	return c.blocks()
 }
 
-// SameLevel returns an error if cfg names a gzip level other than the
-// codec's (zero in cfg means the codec's).
-func (c Codec) SameLevel(cfg pipeline.Config) error {
-	if cfg.GzipLevel != 0 && cfg.GzipLevel != c.level {
-		return fmt.Errorf("compression: the pipeline's gzip level %d is not the compressor's %d", cfg.GzipLevel, c.level)
+// NewWriter wraps w in a compressor writing one whole gzip member: pgzip
+// (cfg's GzipBlockSize and GzipBlocks) for pgzip, else the codec's
+// segments between GzipHeader and GzipTrailer.
+func (c Codec) NewWriter(w io.Writer, cfg pipeline.Config) (io.WriteCloser, error) {
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
+	if c.blocks == nil {
+		return pgzipWriter(w, c.level, cfg)
+	}
+	return newMemberWriter(w, func(w io.Writer) (io.WriteCloser, error) { return c.NewSegmentWriter(w, cfg) })
+}
+
+// NewSegmentWriter writes one raw DEFLATE segment ending in a sync flush
+// (pipeline.RangeRun, pipeline.SegmentWrite): the line compressor's
+// segments for lines (and the verified compressor's with Verify), else
+// streaming flate at the codec's level.
+func (c Codec) NewSegmentWriter(w io.Writer, _ pipeline.Config) (io.WriteCloser, error) {
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
+	if c.segBlocks {
+		return blockSegment(w, c.blocks)
+	}
+	return flateSegment(w, c.level)
+}
+
+func (c Codec) usable() error {
+	if c.IsZero() {
+		return fmt.Errorf("compression: the zero Codec is not usable (use compression.New)")
 	}
 	return nil
 }
 
-func atLevelBlocks(f pipeline.BlockCompressorFactory, level int) pipeline.BlockCompressorFactory {
-	return func(cfg pipeline.Config) (pipeline.BlockCompressor, error) {
-		cfg.GzipLevel = level
-		return f(cfg)
-	}
-}
-
-func atLevelStream(f pipeline.CompressorFactory, level int) pipeline.CompressorFactory {
-	return func(w io.Writer, cfg pipeline.Config) (io.WriteCloser, error) {
-		cfg.GzipLevel = level
-		return f(w, cfg)
-	}
-}
+// Default is the CLI's default codec: the line compressor at gzip level 1
+// ("auto" at level 1).
+func Default() Codec { return Must(New(Spec{Name: Auto, Level: 1})) }

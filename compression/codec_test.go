@@ -8,11 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/klauspost/compress/flate"
 	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/internal/compresstest"
 	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"github.com/ora2gcs/ora2gcs/pipeline"
-	"github.com/ora2gcs/ora2gcs/stages"
 )
 
 // TestNew: the compressor, its level and verification are validated
@@ -45,8 +45,8 @@ func TestNew(t *testing.T) {
 			if err != nil || codec.Name() != c.name || codec.Level() != c.spec.Level || codec.Verify() != c.spec.Verify || codec.IsZero() {
 				t.Errorf("%+v: %q level %d verify %v, %v; want %q", c.spec, codec.Name(), codec.Level(), codec.Verify(), err, c.name)
 			}
-			if (codec.Blocks() == nil) != (c.name == "pgzip") || (codec.Stream() == nil) != (c.name != "pgzip") || codec.Segments() == nil {
-				t.Errorf("%+v: blocks %v stream %v", c.spec, codec.Blocks() != nil, codec.Stream() != nil)
+			if codec.BlockMode() != (c.name != "pgzip") {
+				t.Errorf("%+v: block mode %v", c.spec, codec.BlockMode())
 			}
 			continue
 		}
@@ -64,12 +64,12 @@ func TestNew(t *testing.T) {
 }
 
 // TestCodecViewsAgree: every view of one codec (the encode workers'
-// segments or the stream after them, and the range segments) writes the
-// same NDJSON back, at the codec's level whatever pipeline.Config says:
-// single objects, parts and ranges cannot disagree.
+// blocks framed by the codec, the whole-member writer, and the range
+// segments framed by the codec) writes the same NDJSON back, at the codec's
+// level: single objects, parts and ranges cannot disagree.
 func TestCodecViewsAgree(t *testing.T) {
 	in := compresstest.VBRPNDJSON(t, 600)
-	other := pipeline.Config{GzipLevel: 9} // must not matter
+	cfg := pipeline.Config{}
 	for _, spec := range []compression.Spec{
 		{Name: "lines", Level: 1}, {Name: "lines", Level: 1, Verify: true},
 		{Name: "blocks", Level: 1}, {Name: "blocks", Level: 6}, {Name: "blocks", Level: -2}, {Name: "blocks", Level: 6, Verify: true},
@@ -77,52 +77,63 @@ func TestCodecViewsAgree(t *testing.T) {
 	} {
 		codec := compression.Must(compression.New(spec))
 		t.Run(fmt.Sprintf("%s/level=%d/verify=%v", codec.Name(), spec.Level, spec.Verify), func(t *testing.T) {
-			// single objects and parts
-			var obj []byte
-			if f := codec.Blocks(); f != nil {
-				bc, err := f(other)
+			sum := codec.Sum(in)
+			if sum != crc32.ChecksumIEEE(in) {
+				t.Fatalf("Sum %08x is not the CRC-32 of the data", sum)
+			}
+			// the encode workers' blocks, framed as the pipeline frames them
+			if codec.BlockMode() {
+				bc, err := codec.NewBlockCompressor(cfg)
 				if err != nil {
 					t.Fatal(err)
 				}
-				obj = pipeline.GzipHeader()
+				obj := codec.Header()
+				var got uint32
+				var n int64
 				for piece := range compresstest.Chunks(in, 1<<18) {
 					if obj, err = bc.AppendBlock(obj, piece); err != nil {
 						t.Fatal(err)
 					}
+					got = codec.CombineSums(got, codec.Sum(piece), int64(len(piece)))
+					n += int64(len(piece))
 				}
-				obj = append(obj, pipeline.GzipTrailer(crc32.ChecksumIEEE(in), int64(len(in)))...)
-				// the codec's level, not cfg's
+				if got != sum || n != int64(len(in)) {
+					t.Fatalf("combined sums %08x over %d bytes, want %08x over %d", got, n, sum, len(in))
+				}
+				obj = append(obj, codec.Trailer(got, n)...)
+				if back := testutil.GunzipOne(t, obj); !bytes.Equal(back, in) {
+					t.Fatalf("blocks: %d bytes back, want %d", len(back), len(in))
+				}
 				if spec.Name == "blocks" && !spec.Verify {
-					direct, err := stages.GzipBlocks()(pipeline.Config{GzipLevel: spec.Level})
-					if err != nil {
-						t.Fatal(err)
-					}
-					want, _ := direct.AppendBlock(nil, in[:1<<18])
-					got, _ := bc.AppendBlock(nil, in[:1<<18])
-					if !bytes.Equal(got, want) {
+					// flate at the codec's level: a fresh writer, one sync flush
+					seg, _ := bc.AppendBlock(nil, in[:1<<18])
+					if want := flateFlushed(t, in[:1<<18], spec.Level); !bytes.Equal(seg, want) {
 						t.Errorf("the codec's blocks are not flate at level %d", spec.Level)
 					}
 				}
-			} else {
-				var buf bytes.Buffer
-				zw, err := codec.Stream()(&buf, other)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := zw.Write(in); err != nil {
-					t.Fatal(err)
-				}
-				if err := zw.Close(); err != nil {
-					t.Fatal(err)
-				}
-				obj = buf.Bytes()
+			} else if _, err := codec.NewBlockCompressor(cfg); err == nil {
+				t.Error("pgzip made a block compressor")
 			}
-			if got := testutil.GunzipOne(t, obj); !bytes.Equal(got, in) {
-				t.Fatalf("object: %d bytes back, want %d", len(got), len(in))
+			// a whole member
+			var buf bytes.Buffer
+			zw, err := codec.NewWriter(&buf, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for piece := range compresstest.Chunks(in, 70_000) {
+				if _, err := zw.Write(piece); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := zw.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if back := testutil.GunzipOne(t, buf.Bytes()); !bytes.Equal(back, in) {
+				t.Fatalf("member: %d bytes back, want %d", len(back), len(in))
 			}
 			// range segments
 			var seg bytes.Buffer
-			sw, err := codec.Segments()(&seg, other)
+			sw, err := codec.NewSegmentWriter(&seg, cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -132,18 +143,13 @@ func TestCodecViewsAgree(t *testing.T) {
 			if err := sw.Close(); err != nil {
 				t.Fatal(err)
 			}
-			member := append(pipeline.GzipHeader(), seg.Bytes()...)
-			member = append(member, pipeline.GzipTrailer(crc32.ChecksumIEEE(in), int64(len(in)))...)
-			if got := testutil.GunzipOne(t, member); !bytes.Equal(got, in) {
-				t.Fatalf("segment: %d bytes back, want %d", len(got), len(in))
+			member := append(codec.Header(), seg.Bytes()...)
+			member = append(member, codec.Trailer(sum, int64(len(in)))...)
+			if back := testutil.GunzipOne(t, member); !bytes.Equal(back, in) {
+				t.Fatalf("segment: %d bytes back, want %d", len(back), len(in))
 			}
 			if spec.Name != "lines" && !spec.Verify {
-				// flate at the codec's level
-				var want bytes.Buffer
-				dw, _ := stages.Deflate()(&want, pipeline.Config{GzipLevel: spec.Level})
-				_, _ = dw.Write(in)
-				_ = dw.Close()
-				if !bytes.Equal(seg.Bytes(), want.Bytes()) {
+				if want := flateFlushed(t, in, spec.Level); !bytes.Equal(seg.Bytes(), want) {
 					t.Errorf("the codec's segments are not flate at level %d", spec.Level)
 				}
 			}
@@ -151,32 +157,45 @@ func TestCodecViewsAgree(t *testing.T) {
 	}
 }
 
-// TestLineDeflateOtherLevelRefused: the line compressor given any level
-// but 1 is an error, never level 1 in disguise.
-func TestLineDeflateOtherLevelRefused(t *testing.T) {
-	for _, level := range []int{0, 1} { // 0 is the pipeline's default, 1
-		if _, err := stages.LineDeflate()(pipeline.Config{GzipLevel: level}); err != nil {
-			t.Errorf("level %d: %v", level, err)
-		}
+// flateFlushed is in compressed by a fresh klauspost flate writer at level
+// and sync-flushed.
+func flateFlushed(t *testing.T, in []byte, level int) []byte {
+	var b bytes.Buffer
+	zw, err := flate.NewWriter(&b, level)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, level := range []int{-2, 2, 6, 9} {
-		if _, err := stages.LineDeflate()(pipeline.Config{GzipLevel: level}); err == nil || !strings.Contains(err.Error(), "gzip level 1 compressor") {
-			t.Errorf("level %d: %v", level, err)
-		}
+	_, _ = zw.Write(in)
+	if err := zw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestZeroCodecRefuses: the zero Codec returns errors from every
+// constructor; it never compresses at some default.
+func TestZeroCodecRefuses(t *testing.T) {
+	var c compression.Codec
+	if _, err := c.NewBlockCompressor(pipeline.Config{}); err == nil {
+		t.Error("block compressor")
+	}
+	if _, err := c.NewWriter(&bytes.Buffer{}, pipeline.Config{}); err == nil {
+		t.Error("writer")
+	}
+	if _, err := c.NewSegmentWriter(&bytes.Buffer{}, pipeline.Config{}); err == nil {
+		t.Error("segment writer")
 	}
 }
 
-// TestSameLevel: a pipeline.Config naming another level than the codec's
-// is an error, zero is the codec's.
-func TestSameLevel(t *testing.T) {
-	codec := compression.Must(compression.New(compression.Spec{Name: "pgzip", Level: 6}))
-	if err := codec.SameLevel(pipeline.Config{}); err != nil {
-		t.Error(err)
+// TestGzipTrailer: the trailer is the final empty block, the CRC-32 and
+// ISIZE (the size modulo 2^32), little-endian; the header is RFC 1952's.
+func TestGzipTrailer(t *testing.T) {
+	b := compression.GzipTrailer(0x11223344, 1<<32+5)
+	want := []byte{0x03, 0x00, 0x44, 0x33, 0x22, 0x11, 5, 0, 0, 0}
+	if !bytes.Equal(b, want) {
+		t.Fatalf("trailer % x, want % x", b, want)
 	}
-	if err := codec.SameLevel(pipeline.Config{GzipLevel: 6}); err != nil {
-		t.Error(err)
-	}
-	if err := codec.SameLevel(pipeline.Config{GzipLevel: 1}); err == nil {
-		t.Error("level 1 pipeline with a level 6 codec accepted")
+	if h := compression.GzipHeader(); len(h) != 10 || h[0] != 0x1f || h[1] != 0x8b || h[2] != 8 {
+		t.Fatalf("header % x", h)
 	}
 }

@@ -14,16 +14,18 @@
 //     are flate at the same level.
 //   - "auto" (or empty): "lines" at level 1, else "blocks".
 //
-// Verify inflates every segment again and compares it with its input
-// (stages.Verified); it applies to "lines" and "blocks" and is an error with
-// "pgzip". New is the only place the name, the level and their combination
-// are validated; the configuration calls it (Check) so a mismatch is an error
-// at configuration time.
+// Verify inflates every segment again, with the standard library's
+// compress/flate, and compares it with its input; it applies to "lines" and
+// "blocks" and is an error with "pgzip". New is the only place the name,
+// the level and their combination are validated (the level lives in the
+// Codec alone: pipeline.Config has none); the configuration calls it
+// (Check) so a mismatch is an error at configuration time.
 //
-// Use the Codec's three views: Blocks for pipeline.Pipeline.Blocks (nil for
-// pgzip), Stream for pipeline.Pipeline.Compressor (nil unless pgzip), or
-// Apply to set both; Segments for pipeline.RangeRun and
-// pipeline.SegmentWrite. Each view compresses at the Codec's level whatever
-// pipeline.Config.GzipLevel says; callers that also carry a
-// pipeline.Config check the two agree (SameLevel).
+// A Codec is the pipeline.Codec every Pipeline, RangeRun, SegmentWrite and
+// ComposeSegments of ora2gcs takes: its BlockMode and NewBlockCompressor
+// for the encode workers (lines, blocks), NewWriter for a whole member
+// (pgzip after the encoders), NewSegmentWriter for range and shard
+// segments, and the gzip Framing (GzipHeader, GzipTrailer, the CRC-32 and
+// its combination) that turns segments into one member. Default is the
+// CLI's default, lines at level 1.
 package compression

@@ -395,7 +395,6 @@ func (c Config) Pipeline() pipeline.Config {
 		FetchArraySize: c.Oracle.FetchArraySize,
 		ChunkRows:      c.ETL.ChunkSize,
 		EncodeWorkers:  c.ETL.EncodeWorkers,
-		GzipLevel:      c.ETL.GzipLevel,
 		PartBytes:      c.ETL.PartBytes,
 		Retry:          pipeline.Retry{Attempts: c.ETL.RetryAttempts, Backoff: c.ETL.RetryBackoff},
 	}.WithDefaults()

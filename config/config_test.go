@@ -58,7 +58,7 @@ func TestDefaultIsValid(t *testing.T) {
 		t.Errorf("connector defaults = %q %q %q %q", c.Source, c.Target, c.DataDir, c.GCS.DefaultBucket)
 	}
 	p := c.Pipeline()
-	if p.ChunkRows != 10000 || p.FetchArraySize != 1000 || p.Retry.Attempts != 3 || p.Retry.Backoff != time.Second || p.GzipLevel != 1 {
+	if p.ChunkRows != 10000 || p.FetchArraySize != 1000 || p.Retry.Attempts != 3 || p.Retry.Backoff != time.Second {
 		t.Errorf("Pipeline() = %+v", p)
 	}
 }

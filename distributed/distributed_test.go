@@ -17,6 +17,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/jobs"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/sinks/file"
@@ -134,7 +135,7 @@ func singleNDJSON(t *testing.T, conn pipeline.Connector, table string) []byte {
 		t.Fatal(err)
 	}
 	p := pipeline.Pipeline{Source: src, Sink: fs, Name: "x.jsonl.gz", Encoder: stages.NDJSON(stages.NDJSONOptions{BigQuery: true}),
-		Blocks: stages.LineDeflate()}
+		Codec: compression.Default()}
 	if _, err := p.Run(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -314,9 +314,13 @@ func (f *Finalizer) table(ctx context.Context, ti int, done map[int]Completion, 
 		mt.Attempts = max(mt.Attempts, re.Attempts)
 	}
 	tmp := p.ShardsPrefix() + "_final/" + t.ObjectBase + "/"
+	_, codec, _, err := p.Settings.engine() // Validate checked it
+	if err != nil {
+		return mt, written, err
+	}
 	compose := func() (pipeline.Stats, error) {
 		var temps []string
-		st, err := pipeline.ComposeSegments(ctx, f.Store, t.Object, tmp, results, func(n string) { temps = append(temps, n) })
+		st, err := pipeline.ComposeSegments(ctx, codec, f.Store, t.Object, tmp, results, func(n string) { temps = append(temps, n) })
 		for _, n := range temps {
 			_ = f.Store.Remove(context.WithoutCancel(ctx), n)
 		}

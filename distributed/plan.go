@@ -213,25 +213,27 @@ func (p *Plan) Validate() error {
 	return nil
 }
 
-// engine returns the encoder, segment compressor and pipeline config of s.
-func (s Settings) engine() (pipeline.EncoderFactory, pipeline.CompressorFactory, pipeline.Config, error) {
-	cfg := pipeline.Config{GzipLevel: s.GzipLevel, FetchArraySize: s.FetchArraySize, PieceBytes: s.PieceBytes,
-		EncodeWorkers: s.EncodeWorkers}
+// engine returns the encoder, codec and pipeline config of s.
+func (s Settings) engine() (pipeline.EncoderFactory, compression.Codec, pipeline.Config, error) {
+	cfg := pipeline.Config{FetchArraySize: s.FetchArraySize, PieceBytes: s.PieceBytes, EncodeWorkers: s.EncodeWorkers}
 	if err := cfg.Validate(); err != nil {
-		return nil, nil, cfg, err
+		return nil, compression.Codec{}, cfg, err
+	}
+	level := s.GzipLevel
+	if level == 0 {
+		level = 1 // the documented default of a plan without gzip_level
 	}
 	// the same codec as a job's ranges (package compression), at the
 	// plan's level: lines at any other level is an error, never changed
-	codec, err := compression.New(compression.Spec{Name: s.Compressor, Level: cfg.WithDefaults().GzipLevel, Verify: s.VerifyCompression})
+	codec, err := compression.New(compression.Spec{Name: s.Compressor, Level: level, Verify: s.VerifyCompression})
 	if err != nil {
-		return nil, nil, cfg, err
+		return nil, compression.Codec{}, cfg, err
 	}
 	if codec.Name() != s.Compressor { // a plan names the resolved compressor
-		return nil, nil, cfg, fmt.Errorf("compressor %q is not lines, blocks or pgzip", s.Compressor)
+		return nil, compression.Codec{}, cfg, fmt.Errorf("compressor %q is not lines, blocks or pgzip", s.Compressor)
 	}
-	seg := codec.Segments()
 	enc := stages.NDJSON(stages.NDJSONOptions{DecimalAsString: s.DecimalsAsStrings, OmitNulls: s.OmitNulls, BigQuery: true})
-	return enc, seg, cfg, nil
+	return enc, codec, cfg, nil
 }
 
 // ParsePlan decodes and validates a plan document.

@@ -116,7 +116,7 @@ func (s *ShardRun) Run(ctx context.Context) (ShardResult, error) {
 		return ShardResult{}, err
 	}
 
-	enc, seg, cfg, err := p.Settings.engine()
+	enc, codec, cfg, err := p.Settings.engine()
 	if err != nil {
 		return ShardResult{}, fmt.Errorf("distributed: %w", err)
 	}
@@ -149,7 +149,7 @@ func (s *ShardRun) Run(ctx context.Context) (ShardResult, error) {
 			if err != nil {
 				return fmt.Errorf("open %s: %w", t.Table, err)
 			}
-			w := pipeline.SegmentWrite{Source: src, Sink: s.Store, Name: name, Encoder: enc, Segment: seg, Config: cfg,
+			w := pipeline.SegmentWrite{Source: src, Sink: s.Store, Name: name, Encoder: enc, Codec: codec, Config: cfg,
 				Observer: func(q pipeline.Progress) {
 					reported.Rows += q.Rows
 					reported.Batches += q.Batches

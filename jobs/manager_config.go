@@ -61,8 +61,7 @@ type ManagerConfig struct {
 	// Encoder is the row encoder (see package stages).
 	Encoder pipeline.EncoderFactory
 	// Codec is the compression of every object, part and range segment
-	// (compression.New); required. Pipeline.GzipLevel, if set, must be
-	// its level.
+	// (compression.New); required. It alone holds the gzip level.
 	Codec compression.Codec
 	// Pipeline configures the engine, including the retry policy of a table.
 	Pipeline pipeline.Config
@@ -139,8 +138,6 @@ func (c ManagerConfig) Validate() error {
 	}
 	if c.Codec.IsZero() {
 		errs = append(errs, errors.New("a compression codec is required"))
-	} else if err := c.Codec.SameLevel(c.Pipeline); err != nil {
-		errs = append(errs, err)
 	}
 	rule("parallel_tables", c.ParallelTables, CheckParallelTables)
 	rule("table_parallelism", c.TableParallelism, CheckTableParallelism)
@@ -186,9 +183,6 @@ func (c ManagerConfig) withDefaults() ManagerConfig {
 	}
 	if c.RateWindow == 0 {
 		c.RateWindow = 5 * time.Second
-	}
-	if c.Pipeline.GzipLevel == 0 {
-		c.Pipeline.GzipLevel = c.Codec.Level() // Validate checked that they agree
 	}
 	c.Pipeline = c.Pipeline.WithDefaults()
 	return c

@@ -75,7 +75,7 @@ func (m *Manager) runRanged(ctx context.Context, r *run, ts *tableState, info pi
 	batchRows := max(cfg.ChunkRows/max(1, min(workers, len(ranges))), min(cfg.FetchArraySize, cfg.ChunkRows))
 	rr := pipeline.RangeRun{
 		Name: ts.object, TempPrefix: prefix + "_ranges/" + ts.objectBase() + "/", Ranges: ranges, Sink: sink,
-		Encoder: m.cfg.Encoder, Segment: m.cfg.Codec.Segments(), Config: m.cfg.Pipeline, Workers: workers,
+		Encoder: m.cfg.Encoder, Codec: m.cfg.Codec, Config: m.cfg.Pipeline, Workers: workers,
 		Open: func(ctx context.Context, rg pipeline.Range) (pipeline.Source, error) {
 			src, err := m.cfg.Connector.Open(ctx, info, snap, pipeline.ReadOptions{
 				BatchRows: batchRows, FetchArraySize: cfg.FetchArraySize, Range: &rg, Raw: true, Window: ts.window})

@@ -371,7 +371,7 @@ func (m *Manager) runTable(ctx context.Context, r *run, ts *tableState, snap pip
 				r.recordConsistency(ts, snap) // shown while the table runs; stored at its end
 				p := pipeline.Pipeline{
 					Source: src, Sink: sink, Name: objName,
-					Encoder: m.cfg.Encoder, Compressor: m.cfg.Codec.Stream(), Blocks: m.cfg.Codec.Blocks(), Config: m.cfg.Pipeline,
+					Encoder: m.cfg.Encoder, Codec: m.cfg.Codec, Config: m.cfg.Pipeline,
 					Observer: func(p pipeline.Progress) { r.observe(ts, p) },
 				}
 				st, err = p.Run(ctx)

@@ -109,8 +109,8 @@ func (discardObject) Abort() error                         { return nil }
 
 // BenchmarkPipelineVBRP runs fake source → NDJSON → gzip level 1 → discard
 // over 100,000 VBRP-shaped rows per iteration with the default Config, with
-// pgzip after the encoders and with compression in the encoders (Blocks:
-// flate, and the line compressor).
+// pgzip after the encoders and with compression in the encoders (the
+// blocks codec: flate, and the lines codec: the line compressor).
 func BenchmarkPipelineVBRP(b *testing.B) {
 	for _, mode := range modes {
 		b.Run(mode, func(b *testing.B) {

@@ -16,13 +16,8 @@ type Config struct {
 	ChunkRows int `json:"chunk_size" yaml:"chunk_size"`
 	// EncodeWorkers is the number of parallel NDJSON encoders. Default GOMAXPROCS.
 	EncodeWorkers int `json:"encode_workers" yaml:"encode_workers"`
-	// GzipLevel is 1 (fastest) to 9 (smallest); -2 is Huffman only. Default 1:
-	// on VBRP-shaped rows level 6 writes about 19% fewer bytes than the line
-	// compressor (stages.LineDeflate, the CLI's level 1) for twice the CPU
-	// (see README, Performance).
-	GzipLevel int `json:"gzip_level" yaml:"gzip_level"`
 	// GzipBlockSize is the uncompressed bytes pgzip compresses per block
-	// (Pipeline.Compressor = stages.Gzip() only). Default 1 MiB.
+	// (the pgzip codec only: Codec.NewWriter). Default 1 MiB.
 	GzipBlockSize int `json:"gzip_block_size" yaml:"gzip_block_size"`
 	// GzipBlocks is how many blocks pgzip compresses (or holds) at once; it is
 	// also the buffer that lets compression run ahead of a blocked upload.
@@ -34,7 +29,7 @@ type Config struct {
 	// rows exist (a 10,000-row VBRP batch is ≈45 MB of row values).
 	BatchQueue int `json:"batch_queue" yaml:"batch_queue"`
 	// EncodedQueue is how many encoded pieces (≈PieceBytes each) wait per
-	// encode worker for the writer. Default 8. With Pipeline.Blocks a piece
+	// encode worker for the writer. Default 8. In the Codec's BlockMode a piece
 	// is ≈PieceBytes of compressed segments (several raw pieces); a
 	// 10,000-row VBRP batch is ≈ 8 of them, so a worker can finish its batch
 	// while the writer still takes the other worker's (with 4 the workers
@@ -42,7 +37,7 @@ type Config struct {
 	EncodedQueue int `json:"encoded_queue" yaml:"encoded_queue"`
 	// PieceBytes is the size at which an encode worker hands NDJSON to the
 	// writer, so encoded memory does not grow with the batch. Default 1 MiB.
-	// With Pipeline.Blocks each raw piece of this size is one DEFLATE
+	// In the Codec's BlockMode each raw piece of this size is one
 	// segment, compressed without the previous one as dictionary.
 	PieceBytes int `json:"piece_bytes" yaml:"piece_bytes"`
 	// PartBytes, if set, splits a table's output into parts of about this
@@ -75,9 +70,6 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.EncodeWorkers == 0 {
 		c.EncodeWorkers = procs
-	}
-	if c.GzipLevel == 0 {
-		c.GzipLevel = 1
 	}
 	if c.GzipBlockSize == 0 {
 		c.GzipBlockSize = 1 << 20
@@ -174,7 +166,6 @@ func (c Config) Validate() error {
 		rule("chunk_size", CheckChunkRows(c.ChunkRows))
 	}
 	rule("encode_workers", CheckEncodeWorkers(c.EncodeWorkers))
-	check(c.GzipLevel == 0 || c.GzipLevel == -2 || (c.GzipLevel >= 1 && c.GzipLevel <= 9), "gzip_level", c.GzipLevel, "1..9 or -2")
 	check(c.GzipBlockSize == 0 || (c.GzipBlockSize >= 64<<10 && c.GzipBlockSize <= 64<<20), "gzip_block_size", c.GzipBlockSize, "64KiB..64MiB")
 	check(c.GzipBlocks >= 0 && c.GzipBlocks <= 1024, "gzip_blocks", c.GzipBlocks, "1..1024")
 	check(c.BatchQueue >= 0 && c.BatchQueue <= 4096, "batch_queue", c.BatchQueue, "0..4096")

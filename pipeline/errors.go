@@ -8,7 +8,7 @@ import (
 )
 
 // ErrCompression is wrapped by the error of a compression check that found
-// a segment which does not decompress to its input (stages.Verified). It is
+// a segment which does not decompress to its input (package compression, Spec.Verify). It is
 // not transient: the same input would fail the same way.
 var ErrCompression = errors.New("compressed data does not decompress to its input")
 

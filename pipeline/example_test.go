@@ -9,6 +9,7 @@ import (
 	"log"
 	"time"
 
+	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/stages"
 )
@@ -88,7 +89,7 @@ func Example() {
 		Sink:    sink,
 		Name:    "TRP-001/v001/VBRK.jsonl.gz",
 		Encoder: stages.NDJSON(stages.NDJSONOptions{}),
-		Blocks:  stages.LineDeflate(), // compression in the encode workers; or Compressor: stages.Gzip()
+		Codec:   compression.Default(), // the line compressor at gzip level 1; see package compression
 		Config:  pipeline.Config{EncodeWorkers: 2},
 	}
 	st, err := p.Run(context.Background())

@@ -25,24 +25,6 @@ type RowEncoder interface {
 // EncoderFactory makes a RowEncoder for a table's columns.
 type EncoderFactory func(cols []Column) (RowEncoder, error)
 
-// CompressorFactory wraps w in a compressor configured from cfg. Close must
-// flush everything to w and must not close w.
-type CompressorFactory func(w io.Writer, cfg Config) (io.WriteCloser, error)
-
-// BlockCompressor compresses one piece of a gzip member's data into a raw
-// DEFLATE segment appended to dst: the segment starts a fresh block without
-// any dictionary, ends byte aligned with a sync flush (an empty stored block)
-// and is never final, so segments concatenated in order, framed by
-// GzipHeader and GzipTrailer, are one gzip member. One BlockCompressor is
-// made per encode worker and used by that worker only.
-type BlockCompressor interface {
-	AppendBlock(dst, src []byte) ([]byte, error)
-}
-
-// BlockCompressorFactory makes a BlockCompressor configured from cfg
-// (GzipLevel).
-type BlockCompressorFactory func(cfg Config) (BlockCompressor, error)
-
 // Transform changes a batch in place before it is encoded (in the encode
 // workers, so in parallel and not in Seq order).
 type Transform func(ctx context.Context, cols []Column, b *Batch) error
@@ -101,32 +83,33 @@ type Stats struct {
 
 // Pipeline copies one Source into one Object named Name of Sink.
 type Pipeline struct {
-	Source     Source
-	Sink       Sink
-	Name       string
-	Encoder    EncoderFactory
-	Compressor CompressorFactory
-	// Blocks, if set, replaces Compressor: each encode worker compresses its
-	// own pieces into DEFLATE segments and the writer frames them as one
-	// gzip member per object (or part), combining the workers' CRCs instead
-	// of checksumming the raw NDJSON itself. Compression then runs in the
-	// encode workers, on data still in their cache, with no compressor
-	// goroutines or block buffers of its own.
-	Blocks     BlockCompressorFactory
+	Source  Source
+	Sink    Sink
+	Name    string
+	Encoder EncoderFactory
+	// Codec compresses and frames the object (and its parts). In its
+	// BlockMode each encode worker compresses its own pieces into segments
+	// and the writer frames them as one member per object (or part),
+	// combining the workers' checksums instead of checksumming the raw
+	// NDJSON itself: compression runs in the encode workers, on data still
+	// in their cache, with no compressor goroutines or block buffers of its
+	// own. Otherwise the writer compresses (Codec.NewWriter).
+	Codec      Codec
 	Transforms []Transform
 	Config     Config
 	Observer   func(Progress) // optional
 }
 
-// piece is a run of encoded lines of one batch; last marks its end. With
-// Pipeline.Blocks, buf holds one or more compressed segments and raw, ieee
-// and crc describe the NDJSON they came from (length, CRC-32 IEEE, CRC32C).
+// piece is a run of encoded lines of one batch; last marks its end. In the
+// Codec's BlockMode, buf holds one or more compressed segments and raw, sum
+// and crc describe the NDJSON they came from (length, the Framing's
+// checksum, CRC32C).
 type piece struct {
 	buf  *[]byte
 	rows int64
 	last bool
 	raw  int64
-	ieee uint32
+	sum  uint32
 	crc  uint32
 }
 
@@ -175,8 +158,8 @@ func (p *Pipeline) Run(ctx context.Context) (st Stats, err error) {
 			err = fmt.Errorf("pipeline: close source: %w", cerr)
 		}
 	}()
-	if p.Encoder == nil || (p.Compressor == nil && p.Blocks == nil) || p.Sink == nil {
-		return st, errors.New("pipeline: Encoder, Compressor (or Blocks) and Sink are required")
+	if p.Encoder == nil || p.Codec == nil || p.Sink == nil {
+		return st, errors.New("pipeline: Encoder, Codec and Sink are required")
 	}
 	cfg := p.Config.WithDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -191,16 +174,17 @@ func (p *Pipeline) Run(ctx context.Context) (st Stats, err error) {
 		}
 	}
 	var bcs []BlockCompressor
-	if p.Blocks != nil {
+	blocks := p.Codec.BlockMode()
+	if blocks {
 		bcs = make([]BlockCompressor, W)
 		for i := range bcs {
-			if bcs[i], err = p.Blocks(cfg); err != nil {
+			if bcs[i], err = p.Codec.NewBlockCompressor(cfg); err != nil {
 				return st, fmt.Errorf("pipeline: %s: block compressor: %w", p.Name, err)
 			}
 		}
 	}
 
-	w := &writer{p: p, cfg: cfg, ctx: ctx, blocks: p.Blocks != nil}
+	w := &writer{p: p, cfg: cfg, ctx: ctx, blocks: blocks}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, w.cleanup())
@@ -304,7 +288,7 @@ func (p *Pipeline) encode(ctx context.Context, cfg Config, cols []Column, enc Ro
 				}
 				*acc.buf = z
 				n := int64(len(raw))
-				acc.ieee = CRC32Combine(PolyIEEE, acc.ieee, crc32.ChecksumIEEE(raw), n)
+				acc.sum = p.Codec.CombineSums(acc.sum, p.Codec.Sum(raw), n)
 				acc.crc = CRC32Combine(PolyCastagnoli, acc.crc, crc32.Checksum(raw, Castagnoli), n)
 				acc.raw += n
 			}

@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/stages"
@@ -21,8 +22,8 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // modes are the ways a pipeline compresses: pgzip after the encoders
-// (Pipeline.Compressor), or DEFLATE segments in the encoders
-// (Pipeline.Blocks) by flate or by the line compressor.
+// (the pgzip codec), or DEFLATE segments in the encoders (the blocks and
+// lines codecs' BlockMode) by flate or by the line compressor.
 var modes = []string{"pgzip", "blocks", "lines"}
 
 // newPipeline is newPipelineMode with pgzip.
@@ -31,22 +32,18 @@ func newPipeline(src pipeline.Source, sink pipeline.Sink, cfg pipeline.Config) *
 }
 
 func newPipelineMode(mode string, src pipeline.Source, sink pipeline.Sink, cfg pipeline.Config) *pipeline.Pipeline {
-	p := &pipeline.Pipeline{
+	return newPipelineLevel(mode, 1, src, sink, cfg)
+}
+
+// newPipelineLevel is a pipeline compressing with package compression's
+// codec mode (pgzip, blocks, lines) at level.
+func newPipelineLevel(mode string, level int, src pipeline.Source, sink pipeline.Sink, cfg pipeline.Config) *pipeline.Pipeline {
+	return &pipeline.Pipeline{
 		Source: src, Sink: sink, Name: "TRP-001/v001/T.jsonl.gz",
 		Encoder: stages.NDJSON(stages.NDJSONOptions{}),
+		Codec:   compression.Must(compression.New(compression.Spec{Name: mode, Level: level})),
 		Config:  cfg,
 	}
-	switch mode {
-	case "pgzip":
-		p.Compressor = stages.Gzip()
-	case "blocks":
-		p.Blocks = stages.GzipBlocks()
-	case "lines":
-		p.Blocks = stages.LineDeflate()
-	default:
-		panic("unknown mode " + mode)
-	}
-	return p
 }
 
 // progressSum collects observer calls.
@@ -73,23 +70,24 @@ func TestRunEndToEnd(t *testing.T) {
 		rowsPer int
 		cfg     pipeline.Config
 		jitter  time.Duration
+		level   int
 	}{
-		{"one worker", 40, 50, pipeline.Config{EncodeWorkers: 1}, 0},
-		{"four workers out of order", 120, 37, pipeline.Config{EncodeWorkers: 4, BatchQueue: 1, EncodedQueue: 1}, 2 * time.Millisecond},
-		{"many small batches, small gzip blocks", 300, 3, pipeline.Config{EncodeWorkers: 3, GzipBlockSize: 64 << 10, GzipBlocks: 1, GzipLevel: 6}, 200 * time.Microsecond},
-		{"empty table", 0, 10, pipeline.Config{}, 0},
-		{"large batches", 4, 20000, pipeline.Config{EncodeWorkers: 2, GzipBlockSize: 64 << 10}, 0},
+		{"one worker", 40, 50, pipeline.Config{EncodeWorkers: 1}, 0, 1},
+		{"four workers out of order", 120, 37, pipeline.Config{EncodeWorkers: 4, BatchQueue: 1, EncodedQueue: 1}, 2 * time.Millisecond, 1},
+		{"many small batches, small gzip blocks", 300, 3, pipeline.Config{EncodeWorkers: 3, GzipBlockSize: 64 << 10, GzipBlocks: 1}, 200 * time.Microsecond, 6},
+		{"empty table", 0, 10, pipeline.Config{}, 0, 1},
+		{"large batches", 4, 20000, pipeline.Config{EncodeWorkers: 2, GzipBlockSize: 64 << 10}, 0, 1},
 	}
 	for _, tc := range cases {
 		for _, mode := range modes {
 			t.Run(mode+"/"+tc.name, func(t *testing.T) {
 				src := newFakeSource(tc.batches, tc.rowsPer)
 				sink := newMemSink()
-				cfg := tc.cfg
-				if mode == "lines" && cfg.GzipLevel > 1 {
-					cfg.GzipLevel = 1 // the line compressor is level 1 only; another level is refused, never changed
+				level := tc.level
+				if mode == "lines" {
+					level = 1 // the line compressor is level 1 only; another level is refused, never changed
 				}
-				p := newPipelineMode(mode, src, sink, cfg)
+				p := newPipelineLevel(mode, level, src, sink, tc.cfg)
 				if tc.jitter > 0 {
 					p.Transforms = []pipeline.Transform{jitter(tc.jitter)}
 				}
@@ -167,7 +165,7 @@ func TestRunErrors(t *testing.T) {
 		{"sink writer first byte", func(_ *fakeSource, k *memSink, _ *pipeline.Pipeline) { k.failAfter = 1 }, errWrite, "", false},
 		{"commit", func(_ *fakeSource, k *memSink, _ *pipeline.Pipeline) { k.commitErr = errCommit }, errCommit, "commit", true},
 		{"storage reports wrong CRC32C", func(_ *fakeSource, k *memSink, _ *pipeline.Pipeline) { k.lieCRC = true }, nil, "storage reports CRC32C", true},
-		{"invalid config", func(_ *fakeSource, _ *memSink, p *pipeline.Pipeline) { p.Config.GzipLevel = 11 }, nil, "gzip_level", false},
+		{"invalid config", func(_ *fakeSource, _ *memSink, p *pipeline.Pipeline) { p.Config.ChunkRows = -1 }, nil, "chunk_size", false},
 	}
 	for _, tc := range cases {
 		for _, mode := range modes {
@@ -293,10 +291,6 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{"zero is defaults", pipeline.Config{}, ""},
 		{"defaults", pipeline.DefaultConfig(), ""},
-		{"huffman only", pipeline.Config{GzipLevel: -2}, ""},
-		{"level 9", pipeline.Config{GzipLevel: 9}, ""},
-		{"level 10", pipeline.Config{GzipLevel: 10}, "gzip_level"},
-		{"level -1", pipeline.Config{GzipLevel: -1}, "gzip_level"},
 		{"negative chunk", pipeline.Config{ChunkRows: -1}, "chunk_size"},
 		{"huge chunk", pipeline.Config{ChunkRows: 1000001}, "chunk_size"},
 		{"fetch size", pipeline.Config{FetchArraySize: 100001}, "fetch_array_size"},
@@ -323,12 +317,12 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 	// Several bad fields are all reported.
-	err := pipeline.Config{GzipLevel: 42, ChunkRows: -5}.Validate()
-	if err == nil || !strings.Contains(err.Error(), "gzip_level") || !strings.Contains(err.Error(), "chunk_size") {
+	err := pipeline.Config{EncodeWorkers: 999, ChunkRows: -5}.Validate()
+	if err == nil || !strings.Contains(err.Error(), "encode_workers") || !strings.Contains(err.Error(), "chunk_size") {
 		t.Fatalf("error %v, want both keys", err)
 	}
 	d := pipeline.DefaultConfig()
-	if d.FetchArraySize != 1000 || d.ChunkRows != 10000 || d.GzipLevel != 1 || d.Retry.Attempts != 3 || d.InFlight() != d.EncodeWorkers*(d.BatchQueue+1)+1 {
+	if d.FetchArraySize != 1000 || d.ChunkRows != 10000 || d.Retry.Attempts != 3 || d.InFlight() != d.EncodeWorkers*(d.BatchQueue+1)+1 {
 		t.Fatalf("defaults %+v", d)
 	}
 }

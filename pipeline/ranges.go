@@ -2,11 +2,8 @@ package pipeline
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash"
-	"hash/crc32"
 	"io"
 	"runtime"
 	"sort"
@@ -34,24 +31,26 @@ type RangeResult struct {
 	Bytes     int64         `json:"bytes"`  // compressed segment size
 	CRC32C    uint32        `json:"crc32c"` // of the segment as stored
 	RawCRC32C uint32        `json:"raw_crc32c"`
-	RawCRC32  uint32        `json:"-"` // IEEE CRC of the raw bytes, for the gzip trailer
+	RawCRC32  uint32        `json:"-"` // the Codec's Framing checksum of the raw bytes (gzip: CRC-32 IEEE), for the trailer
 	Attempts  int           `json:"attempts"`
 	Duration  time.Duration `json:"-"`
 	Segment   string        `json:"segment,omitempty"` // temporary object, removed at the end
 }
 
 // RangeRun copies the ranges of one table, each read by its own Source and
-// compressed by its own pipeline, into ONE object Name that is ONE gzip
-// member, byte for byte the NDJSON a single Run over the whole table in
-// range order would give (the compressed bytes differ).
+// compressed by its own pipeline, into ONE object Name that is ONE member
+// of the Codec's framing (one gzip member), byte for byte the NDJSON a
+// single Run over the whole table in range order would give (the
+// compressed bytes differ).
 //
-// Each range is encoded by a Pipeline whose Segment compressor writes a raw
-// DEFLATE segment ending in a sync flush (stages.Deflate) into the temporary
-// object TempPrefix+"NNNNN-aK.deflate" (range N, attempt K). When every range
-// succeeded, a 10-byte gzip header object and a trailer object (final empty
-// block 03 00, CRC-32 of the whole stream combined from the ranges' CRCs,
-// ISIZE) are written, and the Sink's Compose builds Name from header,
-// segments in range order and trailer. The CRC32C the storage reports for
+// Each range is encoded by a Pipeline whose Codec.NewSegmentWriter writes a
+// raw segment (for gzip a DEFLATE segment ending in a sync flush) into the
+// temporary object TempPrefix+"NNNNN-aK.deflate" (range N, attempt K). When
+// every range succeeded, a header object and a trailer object (the Codec's
+// Framing: for gzip the 10-byte header, and the final empty block 03 00,
+// the CRC-32 of the whole stream combined from the ranges' and ISIZE) are
+// written, and the Sink's Compose builds Name from header, segments in
+// range order and trailer. The CRC32C the storage reports for
 // Name is checked against the CRC32C combined from the parts. At the end
 // every temporary object is removed; after a failure Name does not exist.
 //
@@ -66,7 +65,7 @@ type RangeRun struct {
 	Open       func(ctx context.Context, r Range) (Source, error)
 	Sink       Sink
 	Encoder    EncoderFactory
-	Segment    CompressorFactory // raw DEFLATE segments, see stages.Deflate
+	Codec      Codec // writes the segments (NewSegmentWriter) and frames them
 	Transforms []Transform
 	Config     Config
 	// Workers is how many ranges are read at once; default len(Ranges).
@@ -80,22 +79,6 @@ type RangeRun struct {
 	// OnRetry, if set, is called before a range is retried.
 	OnRetry func(r Range, attempt int, err error)
 }
-
-// gzipHeader is a gzip member header: deflate, no flags, no mtime, OS unknown.
-var gzipHeader = []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
-
-// GzipTrailer returns the bytes that close a gzip member whose DEFLATE data
-// so far ended with a sync flush: a final empty fixed-Huffman block, the
-// CRC-32 (IEEE) of the uncompressed stream and its size modulo 2^32.
-func GzipTrailer(crc uint32, size int64) []byte {
-	b := []byte{0x03, 0x00, 0, 0, 0, 0, 0, 0, 0, 0}
-	binary.LittleEndian.PutUint32(b[2:], crc)
-	binary.LittleEndian.PutUint32(b[6:], uint32(size))
-	return b
-}
-
-// GzipHeader returns the 10-byte gzip member header RangeRun writes.
-func GzipHeader() []byte { return append([]byte(nil), gzipHeader...) }
 
 // Run executes the ranges and composes the object. It returns the table's
 // Stats (Object, CompressedBytes and CRC32C describe the final object;
@@ -120,8 +103,8 @@ func (rr *RangeRun) Run(ctx context.Context) (st Stats, results []RangeResult, e
 		return Stats{}, results, fmt.Errorf("pipeline: %s: the sink cannot compose and remove objects", rr.Name)
 	case len(rr.Ranges) == 0:
 		return Stats{}, results, fmt.Errorf("pipeline: %s: no ranges", rr.Name)
-	case rr.Open == nil || rr.Encoder == nil || rr.Segment == nil:
-		return Stats{}, results, fmt.Errorf("pipeline: %s: Open, Encoder and Segment are required", rr.Name)
+	case rr.Open == nil || rr.Encoder == nil || rr.Codec == nil:
+		return Stats{}, results, fmt.Errorf("pipeline: %s: Open, Encoder and Codec are required", rr.Name)
 	case rr.Config.PartBytes != 0:
 		return Stats{}, results, fmt.Errorf("pipeline: %s: part_bytes cannot be combined with ranges", rr.Name)
 	}
@@ -187,7 +170,7 @@ func (rr *RangeRun) runRange(ctx context.Context, cfg Config, res *RangeResult, 
 		if err != nil {
 			err = fmt.Errorf("pipeline: %s: open range %d: %w", rr.Name, r.Index, err)
 		} else {
-			w := SegmentWrite{Source: src, Sink: rr.Sink, Name: name, Encoder: rr.Encoder, Segment: rr.Segment,
+			w := SegmentWrite{Source: src, Sink: rr.Sink, Name: name, Encoder: rr.Encoder, Codec: rr.Codec,
 				Transforms: rr.Transforms, Config: cfg, Observer: func(p Progress) { obs.add(r.Index, p) }}
 			var got RangeResult
 			if got, err = w.Run(ctx); err == nil {
@@ -215,75 +198,70 @@ func (rr *RangeRun) runRange(ctx context.Context, cfg Config, res *RangeResult, 
 
 // compose writes header and trailer and composes the final object.
 func (rr *RangeRun) compose(ctx context.Context, results []RangeResult, t *tempSet) (Stats, error) {
-	return ComposeSegments(ctx, rr.Sink, rr.Name, rr.TempPrefix, results, t.add)
+	return ComposeSegments(ctx, rr.Codec, rr.Sink, rr.Name, rr.TempPrefix, results, t.add)
 }
 
-// SegmentWrite reads one Source into one committed raw DEFLATE segment
-// object Name (Segment compressor, ending in a sync flush), the piece of a
-// gzip member that RangeRun and distributed shards compose. The Sink must
+// SegmentWrite reads one Source into one committed raw segment object Name
+// (Codec.NewSegmentWriter; for gzip DEFLATE ending in a sync flush), the
+// piece of a member that RangeRun and distributed shards compose. The Sink must
 // verify what it commits (CRC32C), as every sink of this module does.
 type SegmentWrite struct {
 	Source     Source
 	Sink       Sink
 	Name       string
 	Encoder    EncoderFactory
-	Segment    CompressorFactory
+	Codec      Codec
 	Transforms []Transform
 	Config     Config
 	Observer   func(Progress)
 }
 
 // Run runs the segment's pipeline and returns what ComposeSegments needs:
-// Rows, RawBytes, RawCRC32C and RawCRC32 (IEEE, for the gzip trailer) of
+// Rows, RawBytes, RawCRC32C and RawCRC32 (the Framing checksum) of
 // the NDJSON, Bytes and CRC32C of the segment as stored, Segment = Name.
 // Range, Attempts and Duration are left to the caller. On error nothing is
 // committed under Name.
 func (w SegmentWrite) Run(ctx context.Context) (RangeResult, error) {
-	if w.Segment == nil {
-		return RangeResult{}, fmt.Errorf("pipeline: %s: a Segment compressor is required", w.Name)
+	if w.Codec == nil {
+		return RangeResult{}, fmt.Errorf("pipeline: %s: a Codec is required", w.Name)
 	}
-	var ieee hash.Hash32
+	seg := &segmentCodec{Codec: w.Codec}
 	p := Pipeline{
 		Source: w.Source, Sink: w.Sink, Name: w.Name, Encoder: w.Encoder, Transforms: w.Transforms, Config: w.Config,
-		Compressor: func(out io.Writer, cfg Config) (io.WriteCloser, error) {
-			zw, err := w.Segment(out, cfg)
-			if err != nil {
-				return nil, err
-			}
-			ieee = crc32.NewIEEE()
-			return &teeCompressor{zw: zw, h: ieee}, nil
-		},
-		Observer: w.Observer,
+		Codec: seg, Observer: w.Observer,
 	}
 	st, err := p.Run(ctx)
 	if err != nil {
 		return RangeResult{}, err
 	}
 	return RangeResult{Rows: st.Rows, RawBytes: st.RawBytes, Bytes: st.CompressedBytes, RawCRC32C: st.RawCRC32C,
-		RawCRC32: ieee.Sum32(), Segment: w.Name, CRC32C: st.CRC32C}, nil
+		RawCRC32: seg.tee.sum, Segment: w.Name, CRC32C: st.CRC32C}, nil
 }
 
-// ComposeSegments writes a gzip header object and a trailer object (final
-// empty block, CRC-32 combined from the segments' RawCRC32, ISIZE) below
-// tempPrefix and composes name from header, the committed segments (each
+// ComposeSegments writes a header object and a trailer object (framing's:
+// for gzip the member header, and the final empty block, the CRC-32
+// combined from the segments' RawCRC32 and ISIZE) below tempPrefix and composes name from header, the committed segments (each
 // result's Segment, Bytes, CRC32C) in order and trailer. temp, if set, is
 // called with each temporary object's name before it is written, so the
 // caller can remove them. The CRC32C and size the storage reports for name
 // are checked against those combined from the parts; on a mismatch name is
 // removed. It returns the Stats of the composed object (Rows, RawBytes,
 // RawCRC32C summed over the segments; CompressedBytes, CRC32C, Object).
-func ComposeSegments(ctx context.Context, sink Sink, name, tempPrefix string, results []RangeResult, temp func(string)) (Stats, error) {
+func ComposeSegments(ctx context.Context, framing Framing, sink Sink, name, tempPrefix string, results []RangeResult, temp func(string)) (Stats, error) {
 	var st Stats
+	if framing == nil {
+		return st, fmt.Errorf("pipeline: %s: a Framing (the Codec) is required", name)
+	}
 	comp, ok1 := sink.(Composer)
 	rm, ok2 := sink.(Remover)
 	if !ok1 || !ok2 {
 		return st, fmt.Errorf("pipeline: %s: the sink cannot compose and remove objects", name)
 	}
-	var ieee uint32
+	var sum uint32
 	for _, res := range results {
 		st.Rows += res.Rows
 		st.RawCRC32C = CRC32Combine(PolyCastagnoli, st.RawCRC32C, res.RawCRC32C, res.RawBytes)
-		ieee = CRC32Combine(PolyIEEE, ieee, res.RawCRC32, res.RawBytes)
+		sum = framing.CombineSums(sum, res.RawCRC32, res.RawBytes)
 		st.RawBytes += res.RawBytes
 	}
 	header, trailer := tempPrefix+"header.gz", tempPrefix+"trailer.gz"
@@ -296,7 +274,7 @@ func ComposeSegments(ctx context.Context, sink Sink, name, tempPrefix string, re
 	for _, w := range []struct {
 		name string
 		b    []byte
-	}{{header, gzipHeader}, {trailer, GzipTrailer(ieee, st.RawBytes)}} {
+	}{{header, framing.Header()}, {trailer, framing.Trailer(sum, st.RawBytes)}} {
 		if temp != nil {
 			temp(w.name)
 		}
@@ -354,15 +332,35 @@ func writeSmall(ctx context.Context, s Sink, name string, b []byte) (ObjectInfo,
 	return info, nil
 }
 
-// teeCompressor hashes the raw bytes on their way into the compressor.
+// segmentCodec is a Codec whose NewWriter writes one raw segment
+// (NewSegmentWriter) and sums the raw bytes on their way in: the Pipeline
+// of a SegmentWrite. One Pipeline opens one object, so one tee.
+type segmentCodec struct {
+	Codec
+	tee *teeCompressor
+}
+
+func (c *segmentCodec) BlockMode() bool { return false }
+
+func (c *segmentCodec) NewWriter(w io.Writer, cfg Config) (io.WriteCloser, error) {
+	zw, err := c.NewSegmentWriter(w, cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.tee = &teeCompressor{zw: zw, f: c.Codec}
+	return c.tee, nil
+}
+
+// teeCompressor sums the raw bytes on their way into the compressor.
 type teeCompressor struct {
-	zw io.WriteCloser
-	h  hash.Hash32
+	zw  io.WriteCloser
+	f   Framing
+	sum uint32
 }
 
 func (c *teeCompressor) Write(p []byte) (int, error) {
 	n, err := c.zw.Write(p)
-	c.h.Write(p[:n])
+	c.sum = c.f.CombineSums(c.sum, c.f.Sum(p[:n]), int64(n))
 	return n, err
 }
 

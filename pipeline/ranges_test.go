@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/sinks/file"
@@ -91,7 +92,7 @@ func TestRangeRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := pipeline.Pipeline{Source: src, Sink: ref, Name: "T/v001/VBRK.jsonl.gz", Encoder: stages.NDJSON(stages.NDJSONOptions{}), Compressor: stages.Gzip(), Config: cfg}
+	p := pipeline.Pipeline{Source: src, Sink: ref, Name: "T/v001/VBRK.jsonl.gz", Encoder: stages.NDJSON(stages.NDJSONOptions{}), Codec: compression.Must(compression.New(compression.Spec{Name: "pgzip", Level: 1})), Config: cfg}
 	want, err := p.Run(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +114,7 @@ func TestRangeRun(t *testing.T) {
 			}
 		}
 		return &pipeline.RangeRun{Name: p.Name, TempPrefix: "T/v001/_ranges/VBRK/", Ranges: rs, Open: open, Sink: sink,
-			Encoder: stages.NDJSON(stages.NDJSONOptions{}), Segment: stages.Deflate(), Config: cfg, Workers: workers}, sink
+			Encoder: stages.NDJSON(stages.NDJSONOptions{}), Codec: flateCodec(1), Config: cfg, Workers: workers}, sink
 	}
 
 	for _, tc := range []struct {
@@ -123,7 +124,7 @@ func TestRangeRun(t *testing.T) {
 	}{{"one-range", 1, 1, 1}, {"4-ranges", 4, 4, 1}, {"40-ranges-2-workers", 40, 2, 1}, {"7-ranges-level-6", 7, 3, 6}, {"huffman-only", 3, 3, -2}} {
 		t.Run(tc.name, func(t *testing.T) {
 			rr, sink := newRun(t, tc.n, tc.workers, nil)
-			rr.Config.GzipLevel = tc.level
+			rr.Codec = flateCodec(tc.level)
 			var mu sync.Mutex
 			var seen pipeline.Progress
 			rr.Observer = func(p pipeline.Progress) { mu.Lock(); seen.Rows += p.Rows; seen.RawBytes += p.RawBytes; mu.Unlock() }
@@ -251,17 +252,6 @@ func TestRangeRun(t *testing.T) {
 
 type createOnly struct{ pipeline.Sink }
 
-func TestGzipTrailer(t *testing.T) {
-	b := pipeline.GzipTrailer(0x11223344, 1<<32+5)
-	want := []byte{3, 0, 0x44, 0x33, 0x22, 0x11, 5, 0, 0, 0}
-	if !bytes.Equal(b, want) {
-		t.Fatalf("trailer % x, want % x", b, want)
-	}
-	if h := pipeline.GzipHeader(); len(h) != 10 || h[0] != 0x1f || h[1] != 0x8b || h[2] != 8 {
-		t.Fatalf("header % x", h)
-	}
-}
-
 // noRemove is a sink whose every Remove fails.
 type noRemove struct{ *file.Sink }
 
@@ -293,7 +283,7 @@ func TestRangeRunCleanupFailures(t *testing.T) {
 			}
 		}
 		rr := &pipeline.RangeRun{Name: "T/v001/VBRK.jsonl.gz", TempPrefix: "T/v001/_ranges/VBRK/", Ranges: rs, Open: open,
-			Sink: noRemove{fs}, Encoder: stages.NDJSON(stages.NDJSONOptions{}), Segment: stages.Deflate(), Config: cfg}
+			Sink: noRemove{fs}, Encoder: stages.NDJSON(stages.NDJSONOptions{}), Codec: flateCodec(1), Config: cfg}
 		st, _, err := rr.Run(ctx)
 		return st, err, fs
 	}
@@ -335,4 +325,10 @@ func TestRangeRunCleanupFailures(t *testing.T) {
 			t.Fatalf("err = %v, want the range's error and the cleanup's", err)
 		}
 	})
+}
+
+// flateCodec is package compression's flate codec at level (streaming
+// flate range segments).
+func flateCodec(level int) compression.Codec {
+	return compression.Must(compression.New(compression.Spec{Name: "blocks", Level: level}))
 }

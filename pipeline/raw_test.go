@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/stages"
@@ -161,7 +162,7 @@ func (s *failAt) Next(ctx context.Context) (*pipeline.Batch, error) {
 func TestEncodeErrorNamesRow(t *testing.T) {
 	src := &failAt{Source: newFakeSource(3, 500), batch: 0, row: 300}
 	p := pipeline.Pipeline{Source: src, Sink: newMemSink(), Name: "T.jsonl.gz", Encoder: stages.NDJSON(stages.NDJSONOptions{}),
-		Compressor: stages.Gzip(), Config: pipeline.Config{ChunkRows: 500, EncodeWorkers: 1}}
+		Codec: compression.Must(compression.New(compression.Spec{Name: "pgzip", Level: 1})), Config: pipeline.Config{ChunkRows: 500, EncodeWorkers: 1}}
 	_, err := p.Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "batch 0: row 300: stages: column \"ID\"") {
 		t.Fatalf("err = %v, want batch 0 row 300 and the column named", err)

@@ -19,7 +19,7 @@ type writer struct {
 	ctx    context.Context // Run's: objects outlive the stage group until committed
 	cfg    Config
 	obs    *notifier
-	blocks bool   // pieces are DEFLATE segments (Pipeline.Blocks)
+	blocks bool   // pieces are compressed segments (Codec.BlockMode)
 	raw    uint32 // CRC32C of the raw NDJSON of the committed objects
 	stats  Stats
 
@@ -29,8 +29,8 @@ type writer struct {
 	cw        *countingWriter
 	part      Part
 	partRaw   uint32   // CRC32C of the current object's raw NDJSON
-	partIEEE  uint32   // its CRC-32 IEEE, for the gzip trailer (blocks only)
-	header    bool     // the gzip header is still to be written (blocks only)
+	partSum   uint32   // its Framing checksum, for the trailer (blocks only)
+	header    bool     // the Framing header is still to be written (blocks only)
 	reported  int64    // compressed bytes already reported to the observer
 	committed []string // committed part names, removed if the table fails
 
@@ -46,12 +46,12 @@ func (w *writer) open(name string) error {
 	w.obj, w.name = obj, name
 	w.cw = &countingWriter{w: obj, crc: crc32.New(Castagnoli)}
 	w.reported = 0
-	w.part, w.partRaw, w.partIEEE = Part{}, 0, 0
+	w.part, w.partRaw, w.partSum = Part{}, 0, 0
 	if w.blocks {
 		w.header = true // written with the first segment: open does no I/O
 		return nil
 	}
-	if w.gz, err = w.p.Compressor(w.cw, w.cfg); err != nil {
+	if w.gz, err = w.p.Codec.NewWriter(w.cw, w.cfg); err != nil {
 		return fmt.Errorf("pipeline: %s: compressor: %w", name, err)
 	}
 	return nil
@@ -99,7 +99,7 @@ func (w *writer) run(ctx context.Context, outs []chan piece) error {
 		var err error
 		if w.blocks {
 			w.partRaw = CRC32Combine(PolyCastagnoli, w.partRaw, pc.crc, pc.raw)
-			w.partIEEE = CRC32Combine(PolyIEEE, w.partIEEE, pc.ieee, pc.raw)
+			w.partSum = w.p.Codec.CombineSums(w.partSum, pc.sum, pc.raw)
 			err = w.writeSegment(buf)
 		} else {
 			pc.raw = int64(len(buf))
@@ -133,11 +133,12 @@ func (w *writer) run(ctx context.Context, outs []chan piece) error {
 	}
 }
 
-// writeSegment writes b to the object, after the gzip header if it is due.
+// writeSegment writes b to the object, after the Framing header if it is
+// due.
 func (w *writer) writeSegment(b []byte) error {
 	if w.header {
 		w.header = false
-		if _, err := w.cw.Write(gzipHeader); err != nil {
+		if _, err := w.cw.Write(w.p.Codec.Header()); err != nil {
 			return err
 		}
 	}
@@ -152,7 +153,7 @@ func (w *writer) commit() error {
 	w.gz, w.obj = nil, nil
 	var err error
 	if w.blocks {
-		if err = w.writeSegment(GzipTrailer(w.partIEEE, w.part.RawBytes)); err != nil {
+		if err = w.writeSegment(w.p.Codec.Trailer(w.partSum, w.part.RawBytes)); err != nil {
 			err = fmt.Errorf("pipeline: %s: write: %w", w.name, err)
 		}
 	} else if err = gz.Close(); err != nil {

@@ -132,11 +132,10 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			start := time.Now()
 			p := &pipeline.Pipeline{
 				Source: src, Sink: sink,
-				Name:       fmt.Sprintf("%s/run-%03d/%s.jsonl.gz", prefix, run, pipeline.ObjectBaseName(t.Schema, t.Name, false)),
-				Encoder:    stages.NDJSON(env.ndjson),
-				Compressor: env.codec.Stream(),
-				Blocks:     env.codec.Blocks(),
-				Config:     env.pcfg,
+				Name:    fmt.Sprintf("%s/run-%03d/%s.jsonl.gz", prefix, run, pipeline.ObjectBaseName(t.Schema, t.Name, false)),
+				Encoder: stages.NDJSON(env.ndjson),
+				Codec:   env.codec,
+				Config:  env.pcfg,
 			}
 			st, err := p.Run(ctx)
 			if err != nil {
@@ -167,7 +166,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if o.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"source": env.conn.Kind(), "target": o.target, "compressor": env.codec.Name(), "gzip_level": env.pcfg.GzipLevel, "workers": env.pcfg.EncodeWorkers, "runs": results, "median": med})
+		return enc.Encode(map[string]any{"source": env.conn.Kind(), "target": o.target, "compressor": env.codec.Name(), "gzip_level": env.codec.Level(), "workers": env.pcfg.EncodeWorkers, "runs": results, "median": med})
 	}
 	rows := make([][]string, 0, len(results)+1)
 	for _, r := range append(results, med) {
@@ -178,7 +177,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		rows = append(rows, []string{name, r.Table, fmt.Sprint(r.Rows), fmt.Sprintf("%.2f", r.Seconds), fmt.Sprintf("%.0f", r.RowsPerSec),
 			fmt.Sprintf("%.1f", r.RawMBps), fmt.Sprintf("%.1f", r.GzMBps), fmt.Sprintf("%.2f", r.CPUSeconds), fmt.Sprintf("%.0f", r.PeakRSSMiB)})
 	}
-	fmt.Fprintf(stdout, "source=%s target=%s compressor=%s gzip_level=%d encode_workers=%d GOMAXPROCS=%d\n", env.conn.Kind(), o.target, env.codec.Name(), env.pcfg.GzipLevel, env.pcfg.EncodeWorkers, runtime.GOMAXPROCS(0))
+	fmt.Fprintf(stdout, "source=%s target=%s compressor=%s gzip_level=%d encode_workers=%d GOMAXPROCS=%d\n", env.conn.Kind(), o.target, env.codec.Name(), env.codec.Level(), env.pcfg.EncodeWorkers, runtime.GOMAXPROCS(0))
 	printTable(stdout, []string{"run", "table", "rows", "seconds", "rows/s", "raw MB/s", "gz MB/s", "cpu s", "peak RSS MiB"}, rows)
 	return nil
 }

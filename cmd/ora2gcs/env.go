@@ -42,7 +42,7 @@ type options struct {
 	quiet      bool
 	compressor string
 	// verifyCompression inflates every compressed segment again and
-	// compares it with its input (stages.Verified)
+	// compares it with its input (compression.Spec.Verify)
 	verifyCompression bool
 	logLevel          string
 	verbose           bool

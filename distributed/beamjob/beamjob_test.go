@@ -18,6 +18,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
 
+	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/config"
 	"github.com/ora2gcs/ora2gcs/distributed"
 	"github.com/ora2gcs/ora2gcs/internal/connect"
@@ -148,7 +149,7 @@ func (e *env) single(t *testing.T, table string) []byte {
 	}
 	name := "single/" + table + ".jsonl.gz"
 	p := pipeline.Pipeline{Source: src, Sink: sink, Name: name, Encoder: stages.NDJSON(stages.NDJSONOptions{BigQuery: true}),
-		Blocks: stages.LineDeflate()}
+		Codec: compression.Default()}
 	if _, err := p.Run(ctx); err != nil {
 		t.Fatal(err)
 	}

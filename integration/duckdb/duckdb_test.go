@@ -17,6 +17,7 @@ import (
 	_ "github.com/duckdb/duckdb-go/v2"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/sinks/file"
 	"github.com/ora2gcs/ora2gcs/sources/postgres"
@@ -44,7 +45,7 @@ func export(t *testing.T, src pipeline.Source, opts stages.NDJSONOptions) string
 		t.Fatal(err)
 	}
 	p := pipeline.Pipeline{Source: src, Sink: sink, Name: "T/v001/T.jsonl.gz", Encoder: stages.NDJSON(opts),
-		Compressor: stages.Gzip(), Config: pipeline.Config{ChunkRows: 500}}
+		Codec: compression.Must(compression.New(compression.Spec{Name: "pgzip", Level: 1})), Config: pipeline.Config{ChunkRows: 500}}
 	if _, err := p.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/internal/gcstest"
 	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"github.com/ora2gcs/ora2gcs/pipeline"
@@ -57,7 +58,7 @@ func TestRangeRunToGCS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	single := pipeline.Pipeline{Source: src, Sink: s, Name: "T/v000/LIKP.jsonl.gz", Encoder: stages.NDJSON(stages.NDJSONOptions{}), Compressor: stages.Gzip(), Config: cfg}
+	single := pipeline.Pipeline{Source: src, Sink: s, Name: "T/v000/LIKP.jsonl.gz", Encoder: stages.NDJSON(stages.NDJSONOptions{}), Codec: compression.Must(compression.New(compression.Spec{Name: "pgzip", Level: 1})), Config: cfg}
 	want, err := single.Run(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +71,7 @@ func TestRangeRunToGCS(t *testing.T) {
 	}
 	newRun := func(name string, failLast bool) *pipeline.RangeRun {
 		return &pipeline.RangeRun{Name: name, TempPrefix: "T/_ranges/" + name + "/", Ranges: rs, Sink: s, Workers: 4,
-			Encoder: stages.NDJSON(stages.NDJSONOptions{}), Segment: stages.Deflate(), Config: cfg,
+			Encoder: stages.NDJSON(stages.NDJSONOptions{}), Codec: compression.Must(compression.New(compression.Spec{Name: "blocks", Level: 1})), Config: cfg,
 			Open: func(ctx context.Context, r pipeline.Range) (pipeline.Source, error) {
 				if failLast && r.Index == len(rs)-1 {
 					return nil, errors.New("table dropped")

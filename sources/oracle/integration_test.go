@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/sinks/file"
 	"github.com/ora2gcs/ora2gcs/stages"
@@ -112,7 +113,7 @@ func TestOracleIntegration(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := &pipeline.Pipeline{Source: src, Sink: sink, Name: "IT/" + table + ".jsonl.gz",
-		Encoder: stages.NDJSON(stages.NDJSONOptions{}), Compressor: stages.Gzip()}
+		Encoder: stages.NDJSON(stages.NDJSONOptions{}), Codec: compression.Must(compression.New(compression.Spec{Name: "pgzip", Level: 1}))}
 	st, err := p.Run(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ora2gcs/ora2gcs/compression"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/sinks/file"
 	"github.com/ora2gcs/ora2gcs/sources/postgres"
@@ -32,7 +33,7 @@ func ndjson(t *testing.T, c *postgres.Connector, table string, opts pipeline.Rea
 		t.Fatal(err)
 	}
 	p := pipeline.Pipeline{Source: src, Sink: sink, Name: table + ".jsonl.gz",
-		Encoder: stages.NDJSON(stages.NDJSONOptions{}), Compressor: stages.Gzip(),
+		Encoder: stages.NDJSON(stages.NDJSONOptions{}), Codec: compression.Must(compression.New(compression.Spec{Name: "pgzip", Level: 1})),
 		Config: pipeline.Config{EncodeWorkers: 3, PieceBytes: 4096}}
 	st, err := p.Run(ctx)
 	if err != nil {

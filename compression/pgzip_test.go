@@ -1,4 +1,4 @@
-package stages
+package compression
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ora2gcs/ora2gcs/internal/compresstest"
+
 	"go.uber.org/goleak"
 
 	"github.com/ora2gcs/ora2gcs/pipeline"
@@ -17,20 +19,21 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestGzipRoundTrip(t *testing.T) {
-	data := vbrpNDJSON(t, 600) // ≈2.6 MB, several blocks
+	data := compresstest.VBRPNDJSON(t, 600) // ≈2.6 MB, several blocks
 	cases := []struct {
-		name string
-		cfg  pipeline.Config
+		name  string
+		level int
+		cfg   pipeline.Config
 	}{
-		{"defaults", pipeline.Config{}},
-		{"level 6 small blocks", pipeline.Config{GzipLevel: 6, GzipBlockSize: 64 << 10, GzipBlocks: 3}},
-		{"huffman only one block at a time", pipeline.Config{GzipLevel: -2, GzipBlockSize: 64 << 10, GzipBlocks: 1}},
-		{"level 9", pipeline.Config{GzipLevel: 9}},
+		{"defaults", 1, pipeline.Config{}},
+		{"level 6 small blocks", 6, pipeline.Config{GzipBlockSize: 64 << 10, GzipBlocks: 3}},
+		{"huffman only one block at a time", -2, pipeline.Config{GzipBlockSize: 64 << 10, GzipBlocks: 1}},
+		{"level 9", 9, pipeline.Config{}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var out closeTracker
-			zw, err := Gzip()(&out, tc.cfg)
+			zw, err := pgzipWriter(&out, tc.level, tc.cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -77,13 +80,13 @@ type closeTracker struct {
 
 func (c *closeTracker) Close() error { c.closed = true; return nil }
 
-type failWriter struct {
+type failAfterWriter struct {
 	n, after int
 }
 
 var errDisk = errors.New("disk full")
 
-func (f *failWriter) Write(p []byte) (int, error) {
+func (f *failAfterWriter) Write(p []byte) (int, error) {
 	if f.n+len(p) > f.after {
 		k := f.after - f.n
 		f.n = f.after
@@ -96,10 +99,10 @@ func (f *failWriter) Write(p []byte) (int, error) {
 // TestGzipWriterError checks that an error of the underlying writer comes
 // back from Write or Close and that no goroutine is left (TestMain).
 func TestGzipWriterError(t *testing.T) {
-	data := vbrpNDJSON(t, 300)
+	data := compresstest.VBRPNDJSON(t, 300)
 	for _, after := range []int{0, 5, 10, 4000, 50000} {
 		t.Run("after="+strconv.Itoa(after), func(t *testing.T) {
-			zw, err := Gzip()(&failWriter{after: after}, pipeline.Config{GzipBlockSize: 64 << 10, GzipBlocks: 2})
+			zw, err := pgzipWriter(&failAfterWriter{after: after}, 1, pipeline.Config{GzipBlockSize: 64 << 10, GzipBlocks: 2})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -121,29 +124,7 @@ func TestGzipWriterError(t *testing.T) {
 }
 
 func TestGzipConfigErrors(t *testing.T) {
-	if _, err := Gzip()(io.Discard, pipeline.Config{GzipLevel: 12}); err == nil || !strings.Contains(err.Error(), "stages: gzip level 12") {
+	if _, err := pgzipWriter(io.Discard, 12, pipeline.Config{}); err == nil || !strings.Contains(err.Error(), "compression: gzip level 12") {
 		t.Fatalf("level 12: %v", err)
-	}
-}
-
-func TestCRC32C(t *testing.T) {
-	cases := []struct {
-		in      string
-		b64, hx string
-	}{
-		{"", "AAAAAA==", "00000000"},
-		{"123456789", "4waSgw==", "e3069283"}, // the CRC-32C check value
-		{"hello world\n", "", ""},
-	}
-	for _, tc := range cases {
-		t.Run(tc.in, func(t *testing.T) {
-			c := CRC32C([]byte(tc.in))
-			if tc.hx != "" && (CRC32CHex(c) != tc.hx || CRC32CBase64(c) != tc.b64) {
-				t.Fatalf("crc %08x: hex %s base64 %s, want %s %s", c, CRC32CHex(c), CRC32CBase64(c), tc.hx, tc.b64)
-			}
-			if len(CRC32CBase64(c)) != 8 || len(CRC32CHex(c)) != 8 {
-				t.Fatalf("lengths %q %q", CRC32CBase64(c), CRC32CHex(c))
-			}
-		})
 	}
 }

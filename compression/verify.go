@@ -1,4 +1,4 @@
-package stages
+package compression
 
 import (
 	"bytes"
@@ -10,20 +10,18 @@ import (
 	"github.com/ora2gcs/ora2gcs/pipeline"
 )
 
-// BlockSegments returns a CompressorFactory writing a raw DEFLATE segment
-// for pipeline.RangeRun with a BlockCompressor (LineSegments is
-// BlockSegments(LineDeflate())): the stream is cut after the last newline of
-// about every 1 MiB and each piece becomes one of the compressor's
-// segments. Close writes the rest and does not close the underlying writer;
-// the first error is returned by every later call.
-func BlockSegments(f pipeline.BlockCompressorFactory) pipeline.CompressorFactory {
-	return func(w io.Writer, cfg pipeline.Config) (io.WriteCloser, error) {
-		bc, err := f(cfg)
-		if err != nil {
-			return nil, err
-		}
-		return &blockSegmentWriter{w: w, bc: bc}, nil
+// blockSegment writes a raw DEFLATE segment for pipeline.RangeRun with a
+// BlockCompressor (the line compressor's segments, or the verified
+// compressor's): the stream is cut after the last newline of about every
+// 1 MiB and each piece becomes one of the compressor's segments. Close
+// writes the rest and does not close the underlying writer; the first error
+// is returned by every later call.
+func blockSegment(w io.Writer, f blockFactory) (io.WriteCloser, error) {
+	bc, err := f()
+	if err != nil {
+		return nil, err
 	}
+	return &blockSegmentWriter{w: w, bc: bc}, nil
 }
 
 const segmentPiece = 1 << 20
@@ -41,7 +39,7 @@ func (s *blockSegmentWriter) Write(p []byte) (int, error) {
 		return 0, s.err
 	}
 	if s.closed {
-		return 0, fmt.Errorf("stages: segment: write after close")
+		return 0, fmt.Errorf("compression: segment: write after close")
 	}
 	s.buf = append(s.buf, p...)
 	if len(s.buf) >= segmentPiece {
@@ -65,7 +63,7 @@ func (s *blockSegmentWriter) flush(n int) {
 		_, err = s.w.Write(out)
 	}
 	if err != nil {
-		s.err = fmt.Errorf("stages: segment: %w", err)
+		s.err = fmt.Errorf("compression: segment: %w", err)
 		return
 	}
 	s.buf = s.buf[:copy(s.buf, s.buf[n:])]
@@ -83,18 +81,18 @@ func (s *blockSegmentWriter) Close() error {
 	return s.err
 }
 
-// Verified wraps a BlockCompressorFactory so that every segment is inflated
+// verified wraps a blockFactory so that every segment is inflated
 // again right after it was compressed, by the standard library's
 // compress/flate (an implementation independent of the compressor), and
 // compared with its input by length and CRC-32. A mismatch is an error that
 // fails the table (pipeline.ErrCompression), so a compressor fault can never
 // reach storage. It checks the compressor, not the storage (the sinks verify
-// what they stored by CRC32C); the CLI's --verify-compression. It costs
+// what they stored by CRC32C); Spec.Verify, the CLI's --verify-compression. It costs
 // one inflate and one CRC-32 per byte: ≈ 11 µs per VBRP row, synth → null
 // 130k → 73k rows/s (docs/PERFORMANCE.md).
-func Verified(f pipeline.BlockCompressorFactory) pipeline.BlockCompressorFactory {
-	return func(cfg pipeline.Config) (pipeline.BlockCompressor, error) {
-		bc, err := f(cfg)
+func verified(f blockFactory) blockFactory {
+	return func() (pipeline.BlockCompressor, error) {
+		bc, err := f()
 		if err != nil {
 			return nil, err
 		}

@@ -1,4 +1,4 @@
-package stages
+package compression
 
 import (
 	"fmt"
@@ -10,26 +10,24 @@ import (
 	"github.com/ora2gcs/ora2gcs/pipeline"
 )
 
-// Gzip returns a CompressorFactory writing one gzip member with
-// github.com/klauspost/pgzip: level cfg.GzipLevel, blocks of cfg.GzipBlockSize
-// bytes compressed cfg.GzipBlocks at a time (zero fields take their
-// defaults). Close flushes everything and does not close the underlying
-// writer. The first error of the underlying writer is sticky: Write and
-// Close return it, and Close still ends every goroutine of the compressor.
-func Gzip() pipeline.CompressorFactory {
-	return func(w io.Writer, cfg pipeline.Config) (io.WriteCloser, error) {
-		cfg = cfg.WithDefaults()
-		g := &gzipWriter{dst: stickyWriter{w: w}}
-		zw, err := pgzip.NewWriterLevel(&g.dst, cfg.GzipLevel)
-		if err != nil {
-			return nil, fmt.Errorf("stages: gzip level %d: %w", cfg.GzipLevel, err)
-		}
-		if err := zw.SetConcurrency(cfg.GzipBlockSize, cfg.GzipBlocks); err != nil {
-			return nil, fmt.Errorf("stages: gzip concurrency: %w", err)
-		}
-		g.zw = zw
-		return g, nil
+// pgzipWriter writes one gzip member with github.com/klauspost/pgzip at
+// level, blocks of cfg.GzipBlockSize bytes compressed cfg.GzipBlocks at a
+// time (zero fields take their defaults). Close flushes everything and does
+// not close the underlying writer. The first error of the underlying writer
+// is sticky: Write and Close return it, and Close still ends every
+// goroutine of the compressor.
+func pgzipWriter(w io.Writer, level int, cfg pipeline.Config) (io.WriteCloser, error) {
+	cfg = cfg.WithDefaults()
+	g := &gzipWriter{dst: stickyWriter{w: w}}
+	zw, err := pgzip.NewWriterLevel(&g.dst, level)
+	if err != nil {
+		return nil, fmt.Errorf("compression: gzip level %d: %w", level, err)
 	}
+	if err := zw.SetConcurrency(cfg.GzipBlockSize, cfg.GzipBlocks); err != nil {
+		return nil, fmt.Errorf("compression: gzip concurrency: %w", err)
+	}
+	g.zw = zw
+	return g, nil
 }
 
 // gzipWriter keeps errors of the underlying writer away from pgzip: pgzip
@@ -43,11 +41,11 @@ type gzipWriter struct {
 
 func (g *gzipWriter) Write(p []byte) (int, error) {
 	if err := g.dst.failed(); err != nil {
-		return 0, fmt.Errorf("stages: gzip: %w", err)
+		return 0, fmt.Errorf("compression: gzip: %w", err)
 	}
 	n, err := g.zw.Write(p)
 	if err != nil {
-		return n, fmt.Errorf("stages: gzip: %w", err)
+		return n, fmt.Errorf("compression: gzip: %w", err)
 	}
 	return n, nil
 }
@@ -58,7 +56,7 @@ func (g *gzipWriter) Close() error {
 		err = derr
 	}
 	if err != nil {
-		return fmt.Errorf("stages: gzip: %w", err)
+		return fmt.Errorf("compression: gzip: %w", err)
 	}
 	return nil
 }

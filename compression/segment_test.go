@@ -1,4 +1,4 @@
-package stages_test
+package compression
 
 import (
 	"bytes"
@@ -7,23 +7,21 @@ import (
 	"io"
 	"testing"
 
-	"github.com/ora2gcs/ora2gcs/pipeline"
-	"github.com/ora2gcs/ora2gcs/stages"
+	"github.com/ora2gcs/ora2gcs/internal/compresstest"
 )
 
-// segmentWriters are the CompressorFactories for pipeline.RangeRun.
+// segmentWriters are the segment writers of pipeline.RangeRun.
 var segmentWriters = []struct {
 	name string
-	f    pipeline.CompressorFactory
-	cfg  pipeline.Config
+	f    func(io.Writer) (io.WriteCloser, error)
 }{
-	{"deflate-1", stages.Deflate(), pipeline.Config{GzipLevel: 1}},
-	{"deflate-6", stages.Deflate(), pipeline.Config{GzipLevel: 6}},
-	{"deflate-9", stages.Deflate(), pipeline.Config{GzipLevel: 9}},
-	{"deflate-huffman", stages.Deflate(), pipeline.Config{GzipLevel: -2}},
-	{"lines", stages.LineSegments(), pipeline.Config{}},
-	{"verified-lines", stages.BlockSegments(stages.Verified(stages.LineDeflate())), pipeline.Config{}},
-	{"verified-flate", stages.BlockSegments(stages.Verified(stages.GzipBlocks())), pipeline.Config{GzipLevel: 6}},
+	{"deflate-1", func(w io.Writer) (io.WriteCloser, error) { return flateSegment(w, 1) }},
+	{"deflate-6", func(w io.Writer) (io.WriteCloser, error) { return flateSegment(w, 6) }},
+	{"deflate-9", func(w io.Writer) (io.WriteCloser, error) { return flateSegment(w, 9) }},
+	{"deflate-huffman", func(w io.Writer) (io.WriteCloser, error) { return flateSegment(w, -2) }},
+	{"lines", func(w io.Writer) (io.WriteCloser, error) { return blockSegment(w, lineBlocks()) }},
+	{"verified-lines", func(w io.Writer) (io.WriteCloser, error) { return blockSegment(w, verified(lineBlocks())) }},
+	{"verified-flate", func(w io.Writer) (io.WriteCloser, error) { return blockSegment(w, verified(flateBlocks(6))) }},
 }
 
 // TestDeflateSegmentsConcatenate checks the property RangeRun relies on:
@@ -36,15 +34,15 @@ func TestDeflateSegmentsConcatenate(t *testing.T) {
 		bytes.Repeat([]byte(`{"A":"x","B":12.5}`+"\n"), 5000),
 		nil,
 		[]byte("z"),
-		randomBytes(1500000, 7),
+		compresstest.RandomBytes(1500000, 7),
 		bytes.Repeat([]byte("abc"), 100000),
-		stages.VBRPNDJSON(t, 300),
+		compresstest.VBRPNDJSON(t, 300),
 	}
 	for _, sw := range segmentWriters {
 		t.Run(sw.name, func(t *testing.T) {
 			var stream, want bytes.Buffer
 			for _, p := range parts {
-				zw, err := sw.f(&stream, sw.cfg)
+				zw, err := sw.f(&stream)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -84,11 +82,11 @@ func TestDeflateStickyError(t *testing.T) {
 	for _, sw := range segmentWriters {
 		t.Run(sw.name, func(t *testing.T) {
 			boom := errors.New("boom")
-			zw, err := sw.f(failWriter{boom}, sw.cfg)
+			zw, err := sw.f(failWriter{boom})
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, werr := zw.Write(randomBytes(1<<20, 1))
+			_, werr := zw.Write(compresstest.RandomBytes(1<<20, 1))
 			cerr := zw.Close()
 			if !errors.Is(werr, boom) && !errors.Is(cerr, boom) {
 				t.Fatalf("write %v, close %v: want boom", werr, cerr)
@@ -103,15 +101,3 @@ func TestDeflateStickyError(t *testing.T) {
 type failWriter struct{ err error }
 
 func (f failWriter) Write([]byte) (int, error) { return 0, f.err }
-
-func randomBytes(n int, seed uint64) []byte {
-	b := make([]byte, n)
-	x := seed*0x9e3779b97f4a7c15 + 1
-	for i := range b {
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		b[i] = byte(x)
-	}
-	return b
-}

@@ -1,4 +1,4 @@
-package stages
+package compression
 
 import (
 	"bufio"
@@ -6,32 +6,27 @@ import (
 	"io"
 
 	"github.com/klauspost/compress/flate"
-
-	"github.com/ora2gcs/ora2gcs/pipeline"
 )
 
-// Deflate returns a CompressorFactory writing a raw DEFLATE segment for
-// pipeline.RangeRun: github.com/klauspost/compress/flate at level
-// cfg.GzipLevel (-2 Huffman only), no gzip header or trailer, and Close ends
+// flateSegment writes a raw DEFLATE segment for pipeline.RangeRun:
+// github.com/klauspost/compress/flate at level (-2 Huffman only), no gzip
+// header or trailer, and Close ends
 // the segment with a sync flush (an empty stored block, byte aligned) and
 // never a final block. Segments written this way can be concatenated and
 // closed by one final block: the result is one valid DEFLATE stream.
 // Compression is single-threaded; RangeRun runs one segment per range in
 // parallel instead. Close does not close the underlying writer; the first
 // error of the underlying writer is returned by every later call.
-func Deflate() pipeline.CompressorFactory {
-	return func(w io.Writer, cfg pipeline.Config) (io.WriteCloser, error) {
-		cfg = cfg.WithDefaults()
-		// flate emits its output in writes of a few hundred bytes: buffered,
-		// a file or network sink sees 256 KiB writes instead of one system
-		// call per 250 bytes
-		bw := bufio.NewWriterSize(w, 256<<10)
-		zw, err := flate.NewWriter(bw, cfg.GzipLevel)
-		if err != nil {
-			return nil, fmt.Errorf("stages: deflate level %d: %w", cfg.GzipLevel, err)
-		}
-		return &segmentWriter{zw: zw, bw: bw}, nil
+func flateSegment(w io.Writer, level int) (io.WriteCloser, error) {
+	// flate emits its output in writes of a few hundred bytes: buffered, a
+	// file or network sink sees 256 KiB writes instead of one system call
+	// per 250 bytes
+	bw := bufio.NewWriterSize(w, 256<<10)
+	zw, err := flate.NewWriter(bw, level)
+	if err != nil {
+		return nil, fmt.Errorf("compression: deflate level %d: %w", level, err)
 	}
+	return &segmentWriter{zw: zw, bw: bw}, nil
 }
 
 type segmentWriter struct {
@@ -46,11 +41,11 @@ func (s *segmentWriter) Write(p []byte) (int, error) {
 		return 0, s.err
 	}
 	if s.closed {
-		return 0, fmt.Errorf("stages: deflate: write after close")
+		return 0, fmt.Errorf("compression: deflate: write after close")
 	}
 	n, err := s.zw.Write(p)
 	if err != nil {
-		s.err = fmt.Errorf("stages: deflate: %w", err)
+		s.err = fmt.Errorf("compression: deflate: %w", err)
 	}
 	return n, s.err
 }
@@ -62,9 +57,9 @@ func (s *segmentWriter) Close() error {
 	}
 	s.closed = true
 	if err := s.zw.Flush(); err != nil {
-		s.err = fmt.Errorf("stages: deflate: %w", err)
+		s.err = fmt.Errorf("compression: deflate: %w", err)
 	} else if err := s.bw.Flush(); err != nil {
-		s.err = fmt.Errorf("stages: deflate: %w", err)
+		s.err = fmt.Errorf("compression: deflate: %w", err)
 	}
 	return s.err
 }

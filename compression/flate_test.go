@@ -1,4 +1,4 @@
-package stages_test
+package compression
 
 import (
 	"bytes"
@@ -10,13 +10,11 @@ import (
 
 	"github.com/ora2gcs/ora2gcs/internal/compresstest"
 	"github.com/ora2gcs/ora2gcs/internal/testutil"
-	"github.com/ora2gcs/ora2gcs/pipeline"
-	"github.com/ora2gcs/ora2gcs/stages"
 )
 
 // TestGzipBlocksMember: segments from one reused BlockCompressor (flate at
 // every level, and the line compressor), appended
-// after existing bytes, framed by pipeline.GzipHeader and GzipTrailer, are
+// after existing bytes, framed by GzipHeader and GzipTrailer, are
 // one gzip member (compress/gzip, Multistream off) of the concatenated input,
 // with nothing after it; empty pieces included.
 func TestGzipBlocksMember(t *testing.T) {
@@ -24,7 +22,7 @@ func TestGzipBlocksMember(t *testing.T) {
 		bytes.Repeat([]byte(`{"A":"x","B":12.5}`+"\n"), 5000),
 		nil,
 		[]byte("z"),
-		randomBytes(300000, 7),
+		compresstest.RandomBytes(300000, 7),
 		bytes.Repeat([]byte("abc"), 100000),
 		nil,
 	}
@@ -33,21 +31,20 @@ func TestGzipBlocksMember(t *testing.T) {
 		pieces = append(pieces, inputs[name])
 	}
 	type compressor struct {
-		name  string
-		f     pipeline.BlockCompressorFactory
-		level int
+		name string
+		f    blockFactory
 	}
-	cs := []compressor{{"lines", stages.LineDeflate(), 1}}
-	for _, level := range []int{0, 1, 6, 9, -2} {
-		cs = append(cs, compressor{fmt.Sprintf("level=%d", level), stages.GzipBlocks(), level})
+	cs := []compressor{{"lines", lineBlocks()}}
+	for _, level := range []int{1, 6, 9, -2} {
+		cs = append(cs, compressor{fmt.Sprintf("level=%d", level), flateBlocks(level)})
 	}
 	for _, c := range cs {
 		t.Run(c.name, func(t *testing.T) {
-			bc, err := c.f(pipeline.Config{GzipLevel: c.level})
+			bc, err := c.f()
 			if err != nil {
 				t.Fatal(err)
 			}
-			obj := pipeline.GzipHeader()
+			obj := GzipHeader()
 			var want []byte
 			for _, p := range pieces {
 				before := len(obj)
@@ -59,7 +56,7 @@ func TestGzipBlocksMember(t *testing.T) {
 				}
 				want = append(want, p...)
 			}
-			obj = append(obj, pipeline.GzipTrailer(crc32.ChecksumIEEE(want), int64(len(want)))...)
+			obj = append(obj, GzipTrailer(crc32.ChecksumIEEE(want), int64(len(want)))...)
 			if got := testutil.GunzipOne(t, obj); !bytes.Equal(got, want) {
 				t.Fatalf("gunzipped %d bytes, want %d", len(got), len(want))
 			}
@@ -72,12 +69,12 @@ func TestGzipBlocksMember(t *testing.T) {
 // piece gives the same bytes whatever came first.
 func TestGzipBlocksIndependent(t *testing.T) {
 	piece := bytes.Repeat([]byte(`{"VBELN":"0090000001","POSNR":"000010"}`+"\n"), 3000)
-	fresh, _ := stages.GzipBlocks()(pipeline.Config{})
+	fresh, _ := flateBlocks(1)()
 	want, err := fresh.AppendBlock(nil, piece)
 	if err != nil {
 		t.Fatal(err)
 	}
-	used, _ := stages.GzipBlocks()(pipeline.Config{})
+	used, _ := flateBlocks(1)()
 	if _, err := used.AppendBlock(nil, piece); err != nil { // same data as a potential dictionary
 		t.Fatal(err)
 	}
@@ -95,7 +92,7 @@ func TestGzipBlocksIndependent(t *testing.T) {
 
 func TestGzipBlocksLevel(t *testing.T) {
 	for _, level := range []int{10, -3, 42} {
-		if _, err := stages.GzipBlocks()(pipeline.Config{GzipLevel: level}); err == nil {
+		if _, err := flateBlocks(level)(); err == nil {
 			t.Errorf("level %d accepted", level)
 		}
 	}
