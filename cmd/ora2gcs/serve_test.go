@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"github.com/ora2gcs/ora2gcs/internal/testutil"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ora2gcs/ora2gcs/internal/testutil"
 
 	"github.com/ora2gcs/ora2gcs/internal/gcstest"
 )
