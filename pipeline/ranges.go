@@ -225,6 +225,11 @@ func (w SegmentWrite) Run(ctx context.Context) (RangeResult, error) {
 	if w.Codec == nil {
 		return RangeResult{}, fmt.Errorf("pipeline: %s: a Codec is required", w.Name)
 	}
+	if w.Config.PartBytes != 0 {
+		// one segment is one object: parts would restart the segment and
+		// its checksum
+		return RangeResult{}, fmt.Errorf("pipeline: %s: part_bytes cannot be combined with a segment", w.Name)
+	}
 	seg := &segmentCodec{Codec: w.Codec}
 	p := Pipeline{
 		Source: w.Source, Sink: w.Sink, Name: w.Name, Encoder: w.Encoder, Transforms: w.Transforms, Config: w.Config,

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"hash/crc32"
 	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -331,4 +334,68 @@ func TestRangeRunCleanupFailures(t *testing.T) {
 // flate range segments).
 func flateCodec(level int) compression.Codec {
 	return compression.Must(compression.New(compression.Spec{Name: "blocks", Level: level}))
+}
+
+// TestSegmentWriteAndCompose: two SegmentWrites (as two distributed
+// shards) composed by ComposeSegments with the codec's framing are one gzip
+// member of both sources' lines; RawCRC32 is the CRC-32 of each segment's
+// NDJSON. A SegmentWrite without a codec, or with parts, is refused before
+// anything is written.
+func TestSegmentWriteAndCompose(t *testing.T) {
+	ctx := context.Background()
+	fs, err := file.New(t.TempDir(), "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, codec := range []compression.Codec{compression.Default(), flateCodec(6)} {
+		t.Run(codec.Name(), func(t *testing.T) {
+			var results []pipeline.RangeResult
+			var want bytes.Buffer
+			for i := range 2 {
+				src := newFakeSource(5+i, 40)
+				name := fmt.Sprintf("T/_shards/%s-%d.deflate", codec.Name(), i)
+				res, err := pipeline.SegmentWrite{Source: src, Sink: fs, Name: name,
+					Encoder: stages.NDJSON(stages.NDJSONOptions{}), Codec: codec}.Run(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var raw bytes.Buffer
+				for id := range (5 + i) * 40 {
+					raw.WriteString(expectedLine(id) + "\n")
+				}
+				if res.RawCRC32 != crc32.ChecksumIEEE(raw.Bytes()) || res.RawBytes != int64(raw.Len()) || res.Segment != name {
+					t.Fatalf("segment %d: %+v, want CRC-32 %08x of %d bytes", i, res, crc32.ChecksumIEEE(raw.Bytes()), raw.Len())
+				}
+				want.Write(raw.Bytes())
+				results = append(results, res)
+			}
+			obj := "T/" + codec.Name() + ".jsonl.gz"
+			st, err := pipeline.ComposeSegments(ctx, codec, fs, obj, "T/_final/"+codec.Name()+"/", results, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := testutil.GunzipOne(t, readFile(t, fs, obj)); !bytes.Equal(got, want.Bytes()) || st.Rows != 5*40+6*40 {
+				t.Fatalf("composed %d bytes (%d rows), want %d", len(got), st.Rows, want.Len())
+			}
+		})
+	}
+	// (the path the refusals are checked at holds a written segment)
+	if _, err := os.Stat(filepath.Join(fs.Root(), filepath.FromSlash("T/_shards/lines-0.deflate"))); err != nil {
+		t.Fatal(err)
+	}
+	for name, w := range map[string]pipeline.SegmentWrite{
+		"no codec": {Source: newFakeSource(1, 1), Sink: fs, Name: "T/x.deflate", Encoder: stages.NDJSON(stages.NDJSONOptions{})},
+		"parts": {Source: newFakeSource(1, 1), Sink: fs, Name: "T/y.deflate", Encoder: stages.NDJSON(stages.NDJSONOptions{}),
+			Codec: compression.Default(), Config: pipeline.Config{PartBytes: 1 << 20}},
+	} {
+		if _, err := w.Run(ctx); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+		if _, err := os.Stat(filepath.Join(fs.Root(), filepath.FromSlash(w.Name))); !os.IsNotExist(err) {
+			t.Errorf("%s: something was written: %v", name, err)
+		}
+	}
+	if _, err := pipeline.ComposeSegments(ctx, nil, fs, "T/z.jsonl.gz", "T/_f/", nil, nil); err == nil {
+		t.Error("ComposeSegments without framing accepted")
+	}
 }
