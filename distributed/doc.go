@@ -30,7 +30,9 @@
 // The reading code is the pipeline's: each shard is one
 // pipeline.SegmentWrite (the same per-range pipeline pipeline.RangeRun
 // runs), and Finalize is pipeline.ComposeSegments. With the same settings
-// and ranges the objects are byte for byte those of a single-machine run
-// with table parallelism (and, after gunzip, those of any single-machine
-// run of the same snapshot).
+// and ranges a split table's object is byte for byte that of a
+// single-machine run reading it as parallel ranges; a table planned as one
+// shard is compressed as one segment, not as a single pipeline's pieces, so
+// only its NDJSON is that run's (as every object's is, after gunzip, for
+// any single-machine run of the same snapshot).
 package distributed
