@@ -101,6 +101,13 @@ func TestUnknownKeyIsAnError(t *testing.T) {
 		"etl:\n  gzip_level: [1, 2]\n":              "etl.gzip_level: want a single value",
 		"oracle:\n  pool_max: 3\nsourc: synth\n":    `line 3: unknown key "sourc"`,
 		"schedule:\n  windows:\n    timezon: UTC\n": `unknown key "schedule.windows.timezon"`,
+		// the distributed section is structured: every key of it is checked too
+		"distributed:\n  default_shards: 4\n  default_shard: 8\n":                             `line 3: unknown key "distributed.default_shard"`,
+		"distributed:\n  local: {mode: processes, paralel: 2}\n":                              `line 2: unknown key "distributed.local.paralel"`,
+		"distributed:\n  cloudrun:\n    job: projects/p/locations/l/jobs/j\n    tmeout: 1h\n": `line 4: unknown key "distributed.cloudrun.tmeout"`,
+		"distributed:\n  beam:\n    comand: [ora2gcs-beam]\n":                                 `line 3: unknown key "distributed.beam.comand"`,
+		"distributed:\n  Poll: 1s\n":                                                          `line 2: unknown key "distributed.Poll"`,
+		"distributed: local\n":                                                                "config.yaml:1: distributed: line 1: cannot unmarshal",
 	} {
 		_, _, err := Resolve(Sources{File: writeFile(t, body), Lookup: env(nil)})
 		if err == nil || !strings.Contains(err.Error(), want) {

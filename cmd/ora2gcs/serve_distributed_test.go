@@ -370,3 +370,27 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+// TestServeRefusesDistributedTypos: serve does not start with a misspelt
+// key in the config file's distributed section (exit 1, bad configuration,
+// with the file, line and key named), nor with a mode it does not know.
+func TestServeRefusesDistributedTypos(t *testing.T) {
+	dir := t.TempDir()
+	for body, want := range map[string]string{
+		"distributed:\n  default_shards: 4\n  local: {parallel: 2, retires: 1}\n": `line 6: unknown key "distributed.local.retires"`,
+		"distributed:\n  defualt_executor: beam\n":                                `line 5: unknown key "distributed.defualt_executor"`,
+		"distributed:\n  local: {mode: process}\n":                                `config.yaml:4: distributed.local.mode: "process" is not goroutines or processes`,
+	} {
+		cfgPath := filepath.Join(dir, "config.yaml")
+		if err := os.WriteFile(cfgPath, []byte("source: synth\ntarget: file://"+dir+"\ndata_dir: "+dir+"\n"+body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errs := cli(t, "serve", "--config", cfgPath, "--listen", freeAddr(t))
+		if code != exitFailure || !strings.Contains(errs, cfgPath) || !strings.Contains(errs, want) {
+			t.Errorf("%q: exit %d, stderr %q; want 1 naming %s", body, code, errs, want)
+		}
+		if out != "" {
+			t.Errorf("stdout %q", out)
+		}
+	}
+}
