@@ -224,7 +224,7 @@ func TestValidateNamesKey(t *testing.T) {
 		{"read timeout", func(c *Config) { c.Server.ReadTimeout = 0 }, "server.read_timeout"},
 		{"write timeout", func(c *Config) { c.Server.WriteTimeout = 0 }, "server.write_timeout"},
 		{"pool max", func(c *Config) { c.Oracle.PoolMax = 0 }, "oracle.pool_max"},
-		{"pool min", func(c *Config) { c.Oracle.PoolMin = 30 }, "oracle.pool_min: 30 is out of range 0..20"},
+		{"pool min", func(c *Config) { c.Oracle.PoolMin = 30 }, "oracle.pool_min: 30 is out of range 1..20"},
 		{"fetch size", func(c *Config) { c.Oracle.FetchArraySize = 0 }, "oracle.fetch_array_size"},
 		{"bucket", func(c *Config) { c.GCS.DefaultBucket = "Bad_Bucket" }, "gcs.default_bucket"},
 		{"gcs chunk", func(c *Config) { c.GCS.ChunkSize = 1000 }, "gcs.chunk_size"},

@@ -71,7 +71,7 @@ func TestInvalidValueNamesOrigin(t *testing.T) {
 		{"file parse", Sources{File: writeFile(t, "etl:\n  gzip_level: six\n")}, `:2: etl.gzip_level: "six" is not an integer`},
 		{"env parse", Sources{Lookup: env(map[string]string{"ORA2GCS_RETRY_BACKOFF": "soon"})}, `ORA2GCS_RETRY_BACKOFF: etl.retry_backoff: "soon" is not a duration`},
 		{"flag parse", Sources{Flags: map[string]string{"omit-nulls": "maybe"}}, `--omit-nulls: etl.omit_nulls: "maybe" is not true or false`},
-		{"cross-knob, env", Sources{Lookup: env(map[string]string{"ORA2GCS_POSTGRES_POOL_MIN": "30"})}, "ORA2GCS_POSTGRES_POOL_MIN: postgres.pool_min: 30 is out of range 0..20"},
+		{"cross-knob, env", Sources{Lookup: env(map[string]string{"ORA2GCS_POSTGRES_POOL_MIN": "30"})}, "ORA2GCS_POSTGRES_POOL_MIN: postgres.pool_min: 30 is out of range 1..20"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.s.Lookup == nil {

@@ -57,7 +57,7 @@ func TestKnobRulesAgreeWithLibraries(t *testing.T) {
 			lib: pipe(func(v int64) pipeline.Config {
 				return pipeline.Config{Retry: pipeline.Retry{Backoff: time.Duration(v)}}
 			}),
-			libKey: "retry_backoff:", vals: edges(0, int64(pipeline.MaxRetryBackoff))},
+			libKey: "retry_backoff:", vals: edges(1, int64(pipeline.MaxRetryBackoff)), zeroDefault: true},
 		{key: "oracle.fetch_array_size", set: func(c *config.Config, v int64) { c.Oracle.FetchArraySize = int(v) },
 			lib:    pipe(func(v int64) pipeline.Config { return pipeline.Config{FetchArraySize: int(v)} }),
 			libKey: "fetch_array_size:", vals: edges(1, pipeline.MaxFetchArraySize), zeroDefault: true},
@@ -73,16 +73,16 @@ func TestKnobRulesAgreeWithLibraries(t *testing.T) {
 		{key: "gcs.chunk_size", set: func(c *config.Config, v int64) { c.GCS.ChunkSize = int(v) },
 			lib:    func(v int64) error { return gcs.Config{Bucket: "b-1", ChunkSize: int(v)}.Validate() },
 			libKey: "chunk size", vals: []int64{-1, 0, 1, 1000, gcs.MinChunkSize - 1, gcs.MinChunkSize, gcs.MinChunkSize + 1, 2*gcs.MinChunkSize - 1, 2 * gcs.MinChunkSize, 64 * mib, 64*mib + 1}},
-		// the pool: max against the default min (5), min against max 20 and 3
-		{key: "postgres.pool_max", set: func(c *config.Config, v int64) { c.Postgres.PoolMin, c.Postgres.PoolMax = 0, int(v) },
-			lib:    func(v int64) error { return postgres.Options{MaxOpen: int(v)}.Validate() },
+		// the pool: max against min 1, min against max 20 and 3
+		{key: "postgres.pool_max", set: func(c *config.Config, v int64) { c.Postgres.PoolMin, c.Postgres.PoolMax = 1, int(v) },
+			lib:    func(v int64) error { return postgres.Options{MinIdle: 1, MaxOpen: int(v)}.Validate() },
 			libKey: "max open connections:", vals: edges(1, 1000), zeroDefault: true},
 		{key: "postgres.pool_min", set: func(c *config.Config, v int64) { c.Postgres.PoolMin, c.Postgres.PoolMax = int(v), 20 },
 			lib:    func(v int64) error { return postgres.Options{MinIdle: int(v), MaxOpen: 20}.Validate() },
-			libKey: "min idle connections:", vals: edges(0, 20)},
+			libKey: "min idle connections:", vals: edges(1, 20), zeroDefault: true},
 		{key: "postgres.pool_min", set: func(c *config.Config, v int64) { c.Postgres.PoolMin, c.Postgres.PoolMax = int(v), 3 },
 			lib:    func(v int64) error { return postgres.Options{MinIdle: int(v), MaxOpen: 3}.Validate() },
-			libKey: "min idle connections:", vals: edges(0, 3)},
+			libKey: "min idle connections:", vals: edges(1, 3), zeroDefault: true},
 	}
 	for _, r := range rows {
 		if _, ok := config.KnobByKey(r.key); !ok {

@@ -129,11 +129,12 @@ func CheckPartBytes(n int64) string {
 // the default).
 func CheckRetryAttempts(n int) string { return intRange(n, 1, MaxRetryAttempts) }
 
-// CheckRetryBackoff is the rule of Retry.Backoff (whose 0 WithDefaults
-// makes 1s).
+// CheckRetryBackoff is the rule of Retry.Backoff: more than 0, at most
+// MaxRetryBackoff. Validate takes 0 as the default (1s), so a configuration
+// that means "no pause" by 0 is told so instead of getting 1s.
 func CheckRetryBackoff(d time.Duration) string {
-	if d < 0 || d > MaxRetryBackoff {
-		return fmt.Sprintf("%s is out of range %s..%s", d, time.Duration(0), MaxRetryBackoff)
+	if d <= 0 || d > MaxRetryBackoff {
+		return fmt.Sprintf("%s is out of range %s..%s", d, time.Duration(1), MaxRetryBackoff)
 	}
 	return ""
 }
@@ -175,7 +176,9 @@ func (c Config) Validate() error {
 	if c.Retry.Attempts != 0 {
 		rule("retry_attempts", CheckRetryAttempts(c.Retry.Attempts))
 	}
-	rule("retry_backoff", CheckRetryBackoff(c.Retry.Backoff))
+	if c.Retry.Backoff != 0 {
+		rule("retry_backoff", CheckRetryBackoff(c.Retry.Backoff))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("pipeline: invalid config: %w", err)
 	}

@@ -28,7 +28,8 @@ func openOracle(ctx context.Context, cfg config.Config) (pipeline.Connector, err
 
 // oracleConfig is the oracle.Config cfg names. An oracle:// URL's
 // pool_min and pool_max win; those it does not set are the oracle
-// section's (oracle.pool_min, oracle.pool_max), as for source "oracle".
+// section's (oracle.pool_min, oracle.pool_max), as for source "oracle"; a
+// section's minimum above the URL's pool_max is cut to it.
 func oracleConfig(cfg config.Config) (oracle.Config, error) {
 	oc := oracle.Config{
 		User:           cfg.Oracle.Username,
@@ -61,11 +62,11 @@ func oracleConfig(cfg config.Config) (oracle.Config, error) {
 			return oracle.Config{}, err
 		}
 		if q, err := url.Parse(cfg.Source); err == nil { // NewConfig parsed it already
-			if !q.Query().Has("pool_min") {
-				u.PoolMin = oc.PoolMin
-			}
 			if !q.Query().Has("pool_max") {
 				u.PoolMax = oc.PoolMax
+			}
+			if !q.Query().Has("pool_min") {
+				u.PoolMin = min(oc.PoolMin, u.PoolMax) // the URL's pool_max wins
 			}
 		}
 		oc = u

@@ -22,6 +22,7 @@ func TestOraclePoolFromItsSection(t *testing.T) {
 		{"oracle://scott@db_high", 2, 7},
 		{"oracle://scott@db.example:1521/ORCL?pool_max=9", 2, 9},
 		{"oracle://scott@db.example:1521/ORCL?pool_min=1&pool_max=3", 1, 3},
+		{"oracle://scott@db.example:1521/ORCL?pool_max=1", 1, 1}, // the section's 2 is cut to it
 	} {
 		cfg := config.Default()
 		cfg.Source, cfg.Oracle.TNSName, cfg.Oracle.Username, cfg.Oracle.Password = tt.source, "db_high", "scott", "pw-from-file"
@@ -33,6 +34,9 @@ func TestOraclePoolFromItsSection(t *testing.T) {
 		}
 		if oc.PoolMin != tt.poolMin || oc.PoolMax != tt.poolMax {
 			t.Errorf("%s: pool %d..%d, want %d..%d", tt.source, oc.PoolMin, oc.PoolMax, tt.poolMin, tt.poolMax)
+		}
+		if err := oc.WithDefaults().Validate(); err != nil {
+			t.Errorf("%s: %v", tt.source, err)
 		}
 		if oc.Password != "pw-from-file" {
 			t.Errorf("%s: the config file's password did not stand in", tt.source)

@@ -25,10 +25,12 @@ const MaxPool = 1000
 // CheckPool is the rule of a SQL source's pool, the one both sources'
 // settings (Options.MaxOpen/MinIdle, the Oracle PoolMax/PoolMin, package
 // config's postgres.* and oracle.pool_*) are checked with: at most 1..MaxPool
-// connections, of which 0..that many kept open. It returns the problem of
-// each, "" when it is valid, e.g. "30 is out of range 0..20".
+// connections, of which 1..that many kept open. It returns the problem of
+// each, "" when it is valid, e.g. "30 is out of range 1..20". The sources
+// take a zero minimum as their default (5, or the maximum if smaller), so
+// 0 is not "none" and a configuration that sets it is told so.
 func CheckPool(minOpen, maxOpen int) (minProblem, maxProblem string) {
-	return intRange(minOpen, 0, min(max(maxOpen, 0), MaxPool)), intRange(maxOpen, 1, MaxPool)
+	return intRange(minOpen, 1, min(max(maxOpen, 1), MaxPool)), intRange(maxOpen, 1, MaxPool)
 }
 
 func intRange(v, lo, hi int) string {
@@ -74,6 +76,9 @@ func (o Options) Validate() error {
 		maxOpen = MaxPool // the default, and MinIdle is cut to it
 	}
 	minP, maxP := CheckPool(o.MinIdle, maxOpen)
+	if o.MinIdle == 0 {
+		minP = "" // the default
+	}
 	if maxP != "" {
 		errs = append(errs, fmt.Errorf("max open connections: %s", maxP))
 	}

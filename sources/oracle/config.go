@@ -67,7 +67,8 @@ type Config struct {
 	// (TNS_ADMIN). The Oracle client reads it once per process: every Open in
 	// one process must use the same WalletPath.
 	WalletPath string `json:"wallet_path,omitempty" yaml:"wallet_path"`
-	// PoolMin and PoolMax bound the session pool (defaults 5 and 20).
+	// PoolMin and PoolMax bound the session pool (defaults 5, at most
+	// PoolMax, and 20; sqlsource.CheckPool).
 	PoolMin int `json:"pool_min" yaml:"pool_min"`
 	PoolMax int `json:"pool_max" yaml:"pool_max"`
 	// FetchArraySize is the rows per round trip (default 1000).
@@ -242,11 +243,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 
 // WithDefaults returns c with every zero field set to its default.
 func (c Config) WithDefaults() Config {
-	if c.PoolMin == 0 {
-		c.PoolMin = DefaultPoolMin
-	}
 	if c.PoolMax == 0 {
 		c.PoolMax = DefaultPoolMax
+	}
+	if c.PoolMin == 0 {
+		c.PoolMin = min(DefaultPoolMin, c.PoolMax) // ?pool_max=3 alone is a valid pool
 	}
 	if c.FetchArraySize == 0 {
 		c.FetchArraySize = DefaultFetchArraySize
@@ -283,7 +284,7 @@ func (c Config) Validate() error {
 	// the pool is a SQL source's (sqlsource.CheckPool), the fetch array
 	// the engine's (pipeline.CheckFetchArraySize): one rule each
 	minP, maxP := sqlsource.CheckPool(c.PoolMin, c.PoolMax)
-	if minP != "" {
+	if minP != "" && c.PoolMin != 0 { // 0: the default
 		errs = append(errs, fmt.Errorf("pool_min: %s", minP))
 	}
 	if maxP != "" {

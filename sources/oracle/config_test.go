@@ -34,6 +34,9 @@ func TestNewConfig(t *testing.T) {
 			want: Config{User: "envuser", Password: testSecret, ConnectString: "db.example:1521/ORCL"}},
 		{name: "query params", source: "oracle://scott@h:1522/S?pool_min=2&pool_max=8&fetch_array_size=500&prefetch_count=10&wallet=/x&timezone=Asia/Seoul", env: base,
 			want: Config{User: "scott", Password: testSecret, ConnectString: "h:1522/S", PoolMin: 2, PoolMax: 8, FetchArraySize: 500, PrefetchCount: 10, WalletPath: "/x"}},
+		// a pool smaller than the default minimum: the minimum follows it
+		{name: "small pool", source: "oracle://scott@h:1521/S?pool_max=3", env: base,
+			want: Config{User: "scott", Password: testSecret, ConnectString: "h:1521/S", PoolMin: 3, PoolMax: 3}},
 		{name: "env only (ATP)", source: "",
 			env:  map[string]string{EnvUser: "ADMIN", EnvPassword: testSecret, EnvTNSName: "db_high", EnvWalletPath: "/wallet"},
 			want: Config{User: "ADMIN", Password: testSecret, TNSName: "db_high", WalletPath: "/wallet"}},
@@ -66,6 +69,11 @@ func TestNewConfig(t *testing.T) {
 			}
 			if got.String() != want.String() || got.Password != want.Password {
 				t.Fatalf("got  %s\nwant %s", got, want)
+			}
+			if tt.name == "small pool" {
+				if err := got.Validate(); err != nil {
+					t.Fatal(err)
+				}
 			}
 		})
 	}
@@ -211,7 +219,7 @@ func TestConfigValidate(t *testing.T) {
 		{"good", func(*Config) {}, nil},
 		{"nothing", func(c *Config) { *c = Config{} }, []string{"user: missing", "password: missing", "database: missing", "pool_max", "fetch_array_size"}},
 		{"both names", func(c *Config) { c.TNSName = "db_high" }, []string{"both a host/service and a TNS name"}},
-		{"pool inverted", func(c *Config) { c.PoolMin, c.PoolMax = 10, 3 }, []string{"pool_min: 10 is out of range 0..3"}},
+		{"pool inverted", func(c *Config) { c.PoolMin, c.PoolMax = 10, 3 }, []string{"pool_min: 10 is out of range 1..3"}},
 		{"fetch too big", func(c *Config) { c.FetchArraySize = 1 << 20 }, []string{"fetch_array_size"}},
 		{"wallet missing", func(c *Config) { c.WalletPath = "/nonexistent/w" }, []string{"wallet: /nonexistent/w is not readable"}},
 	}
