@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ora2gcs/ora2gcs/compression"
+	"github.com/ora2gcs/ora2gcs/distributed"
 	"github.com/ora2gcs/ora2gcs/internal/bucketname"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 )
@@ -112,11 +113,13 @@ func (d *DistributedConfig) validate(origin string) []error {
 			bad(key, "%s is out of range %s..%s", v, lo, hi)
 		}
 	}
+	// the runner's limits (package distributed): a default above the
+	// maximum would be cut to it silently
 	if d.MaxShards != 0 {
-		intRange("max_shards", d.MaxShards, 1, 100000)
+		intRange("max_shards", d.MaxShards, 1, distributed.MaxShards)
 	}
 	if d.DefaultShards != 0 {
-		intRange("default_shards", d.DefaultShards, 1, max(d.MaxShards, 1000))
+		intRange("default_shards", d.DefaultShards, 1, distributed.ShardLimit(d.MaxShards))
 	}
 	durRange("poll", d.Poll, 10*time.Millisecond, time.Hour)
 	durRange("timeout", d.Timeout, time.Minute, 7*24*time.Hour)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ora2gcs/ora2gcs/config"
+	"github.com/ora2gcs/ora2gcs/distributed"
 	"github.com/ora2gcs/ora2gcs/jobs"
 	"github.com/ora2gcs/ora2gcs/pipeline"
 	"github.com/ora2gcs/ora2gcs/sinks/gcs"
@@ -119,6 +120,38 @@ func TestKnobRulesAgreeWithLibraries(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestDistributedShardsFollowTheRunner: distributed.default_shards is
+// checked against the runner's own limit (distributed.ShardLimit), so a
+// default the runner would cut to max_shards is an error here instead.
+func TestDistributedShardsFollowTheRunner(t *testing.T) {
+	for _, tt := range []struct {
+		def, max int
+		want     string
+	}{
+		{4, 0, ""},
+		{distributed.DefaultShardLimit, 0, ""},
+		{distributed.DefaultShardLimit + 1, 0, "distributed.default_shards: 1001 is out of range 1..1000"},
+		{10, 10, ""},
+		{500, 10, "distributed.default_shards: 500 is out of range 1..10"},
+		{5000, 20000, ""},
+		{0, distributed.MaxShards, ""},
+		{0, distributed.MaxShards + 1, "distributed.max_shards: 100001 is out of range 1..100000"},
+	} {
+		c := config.Default()
+		c.Distributed = &config.DistributedConfig{DefaultShards: tt.def, MaxShards: tt.max}
+		err := c.Validate()
+		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("default %d max %d: %v, want %q", tt.def, tt.max, err, tt.want)
+		}
+		if tt.want != "" && tt.def != 0 && tt.max <= distributed.MaxShards {
+			// the runner would have cut it
+			if got := distributed.ShardLimit(tt.max); got >= tt.def {
+				t.Errorf("runner limit %d admits %d", got, tt.def)
+			}
 		}
 	}
 }

@@ -96,11 +96,21 @@ func (r *Runner) names() []string {
 	return out
 }
 
-func (r *Runner) maxShards() int {
-	if r.MaxShards > 0 {
-		return min(r.MaxShards, MaxShards)
+func (r *Runner) maxShards() int { return ShardLimit(r.MaxShards) }
+
+// DefaultShardLimit is the most shards a request may ask for when
+// Runner.MaxShards is unset.
+const DefaultShardLimit = 1000
+
+// ShardLimit is the most shards a request may ask for (and the largest
+// valid DefaultShards) when Runner.MaxShards is maxShards: maxShards, at
+// most MaxShards; 0 (unset) gives DefaultShardLimit. Package config's
+// distributed.default_shards is checked against it.
+func ShardLimit(maxShards int) int {
+	if maxShards > 0 {
+		return min(maxShards, MaxShards)
 	}
-	return 1000
+	return DefaultShardLimit
 }
 
 // Run plans, runs the shards and finalizes one job.
