@@ -11,6 +11,14 @@
 // fails when it is stale). Lists and nested records (auth.api_keys,
 // schedule.windows, incremental) are set in the file only.
 //
+// A knob whose setting a library owns checks with that library's own rule
+// (pipeline.CheckChunkRows, jobs.CheckRetentionDays, gcs.CheckChunkSize,
+// sqlsource.CheckPool, distributed.ShardLimit, …), never a restated
+// range, so a value the knob accepts is used as it is. The one difference
+// is 0 where a library takes 0 as its default: a knob has its own default,
+// so there 0 is out of range rather than silently replaced
+// (TestKnobRulesAgreeWithLibraries).
+//
 // Precedence, lowest first: Default, the YAML file (with ${VAR} and
 // ${VAR:-default} expanded in scalar values), the environment, the flags
 // (Resolve). Every error names its origin: "--gzip-level: …",
