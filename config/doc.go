@@ -16,7 +16,8 @@
 // sqlsource.CheckPool, distributed.ShardLimit, …), never a restated
 // range, so a value the knob accepts is used as it is. The one difference
 // is 0 where a library takes 0 as its default: a knob has its own default,
-// so there 0 is out of range rather than silently replaced
+// so there 0 is out of range rather than silently replaced, unless the
+// knob documents 0 as that default (etl.encode_workers, gcs.chunk_size)
 // (TestKnobRulesAgreeWithLibraries).
 //
 // Precedence, lowest first: Default, the YAML file (with ${VAR} and
