@@ -225,7 +225,7 @@ distributed:
 	}
 
 	// the distributed job, with its status stream
-	sctx, scancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer scancel()
 	var jobID string
 	started := make(chan struct{})
@@ -329,7 +329,10 @@ distributed:
 		t.Fatalf("execute: %d %v", code, res)
 	}
 	failedID := res["job_id"].(string)
-	events = api.stream(sctx, dist.ID, func() string { return failedID })
+	// its own deadline: the first stream's may be spent on a loaded machine
+	fctx, fcancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer fcancel()
+	events = api.stream(fctx, dist.ID, func() string { return failedID })
 	j = api.waitJob(failedID)
 	if j.Status != jobs.StatusFailed || j.Error == nil || !strings.Contains(*j.Error, "shard 2 ("+table+", range 3 of 4)") {
 		t.Fatalf("job with a failing shard: %s %v", j.Status, deref(j.Error))
