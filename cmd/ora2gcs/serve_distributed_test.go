@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -157,44 +158,7 @@ distributed:
   poll: 50ms
   local: {parallel: 4}
 `, src, bucket, dir)
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &testutil.LogBuffer{}
-	done := make(chan error, 1)
-	go func() { done <- cmdServe(ctx, []string{"--config", cfgPath, "--listen", addr}, io.Discard, logs) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(60 * time.Second):
-			t.Error("serve did not stop")
-		}
-	})
-	api := apiClient{t: t, base: "http://" + addr}
-	for i := 0; ; i++ {
-		if r, err := http.Get(api.base + "/api/health"); err == nil {
-			r.Body.Close()
-			break
-		}
-		select {
-		case err := <-done:
-			done <- err
-			t.Fatalf("serve returned %v: %s", err, logs.String())
-		default:
-		}
-		if i > 1200 {
-			t.Fatalf("server did not start: %s", logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	key, err := os.ReadFile(filepath.Join(dir, "api_key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	api.key = strings.TrimSpace(string(key))
+	api, logs := startServeAPI(t, cfgPath, cfg)
 
 	create := func(name string, par int) jobs.Transport {
 		code, b := api.do("POST", "/transport", map[string]any{"name": name, "tables": []string{table}, "target_bucket": bucket, "table_parallelism": par})
@@ -367,6 +331,54 @@ distributed:
 	}
 }
 
+// startServeAPI writes cfg to cfgPath (its data_dir the file's directory),
+// runs `ora2gcs serve --config cfgPath` in this process until the test
+// ends and returns a client holding the generated API key, and the
+// server's log.
+func startServeAPI(t *testing.T, cfgPath, cfg string) (apiClient, *testutil.LogBuffer) {
+	t.Helper()
+	dir := filepath.Dir(cfgPath)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &testutil.LogBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- cmdServe(ctx, []string{"--config", cfgPath, "--listen", addr}, io.Discard, logs) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(60 * time.Second):
+			t.Error("serve did not stop")
+		}
+	})
+	api := apiClient{t: t, base: "http://" + addr}
+	for i := 0; ; i++ {
+		if r, err := http.Get(api.base + "/api/health"); err == nil {
+			r.Body.Close()
+			break
+		}
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("serve returned %v: %s", err, logs.String())
+		default:
+		}
+		if i > 1200 {
+			t.Fatalf("server did not start: %s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	key, err := os.ReadFile(filepath.Join(dir, "api_key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.key = strings.TrimSpace(string(key))
+	return api, logs
+}
+
 func deref(s *string) string {
 	if s == nil {
 		return ""
@@ -395,5 +407,198 @@ func TestServeRefusesDistributedTypos(t *testing.T) {
 		if out != "" {
 			t.Errorf("stdout %q", out)
 		}
+	}
+}
+
+// buildBeamCommand builds cmd/ora2gcs-beam into the test's directory.
+func buildBeamCommand(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "ora2gcs-beam")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/ora2gcs/ora2gcs/cmd/ora2gcs-beam").CombinedOutput(); err != nil {
+		t.Fatalf("go build ora2gcs-beam: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestServeDistributedExecutors drives `ora2gcs serve` through the API
+// with the two executors that run outside the server process, on the
+// tests' PostgreSQL and the GCS emulator (through the fault proxy):
+//   - local with mode: processes: one `ora2gcs shard` process per shard
+//     (this test binary as the CLI), started with the server's config file;
+//   - beam: the ora2gcs-beam command, built here, running the plan on Prism
+//     in its own process (it extracts and finalizes; the server reads the
+//     result back).
+//
+// Each executes {"distributed": {"executor": …, "shards": 3}} to
+// completion: the object is byte for byte the single-machine job's (3
+// parallel ranges), the schema too, the manifest is the job's, the job is
+// in the history with its distributed record, its status stream shows
+// per-table progress from the shards' records and ends with the complete
+// event, and nothing is left below _shards/. Then, for each executor, a
+// job whose shard 1 cannot store its result (503 on every write of its
+// done.json, also from the executor's processes) fails, naming shard 1
+// (error, failed_shards, an error event with code shard_failed), and
+// leaves nothing but the plan below its version.
+func TestServeDistributedExecutors(t *testing.T) {
+	src, table := distPostgres(t, 24000)
+	const bucket = "dist-exec"
+	emu := gcstest.Start(t, bucket)
+	proxy := emu.Proxy(t, nil,
+		gcstest.Rule{Kind: gcstest.Upload, Suffix: "/v003/_shards/00001/done.json", Fault: gcstest.Fail503},
+		gcstest.Rule{Kind: gcstest.Upload, Suffix: "/v004/_shards/00001/done.json", Fault: gcstest.Fail503})
+	t.Setenv("STORAGE_EMULATOR_HOST", strings.TrimPrefix(proxy.URL, "http://"))
+	// the local executor starts os.Executable(), this test binary: as the CLI
+	t.Setenv("ORA2GCS_TEST_CLI", "1")
+	beamBin := buildBeamCommand(t)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "config.yaml")
+	api, logs := startServeAPI(t, cfgPath, fmt.Sprintf(`source: %q
+target: gcs
+gcs: {default_bucket: %s}
+data_dir: %q
+etl: {range_min_rows: 1, retry_attempts: 2, retry_backoff: 10ms}
+distributed:
+  poll: 50ms
+  local: {mode: processes, parallel: 3, retries: 1}
+  beam:
+    command: [%q, --runner, prism, --source, %q, --attempts, "2"]
+`, src, bucket, dir, beamBin, src))
+
+	create := func(name string, par int) jobs.Transport {
+		code, b := api.do("POST", "/transport", map[string]any{"name": name, "tables": []string{table}, "target_bucket": bucket, "table_parallelism": par})
+		if code != 201 {
+			t.Fatalf("create %s: %d %s", name, code, b)
+		}
+		var tr jobs.Transport
+		if err := json.Unmarshal(b, &tr); err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	single, dist := create("single", 3), create("dist", 1)
+	// start executes a job on transport id and follows its status stream
+	// (a transport's stream shows its running job: it is opened once the
+	// job has started)
+	start := func(id string, body any) (string, <-chan []sseEvent) {
+		t.Helper()
+		code, b := api.do("POST", "/transport/"+id+"/execute", body)
+		var res map[string]any
+		_ = json.Unmarshal(b, &res)
+		if code != 202 {
+			t.Fatalf("execute %v: %d %s", body, code, b)
+		}
+		jobID := res["job_id"].(string)
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		t.Cleanup(scancel)
+		return jobID, api.stream(sctx, id, func() string { return jobID })
+	}
+	singleID, _ := start(single.ID, nil)
+	if j := api.waitJob(singleID); j.Status != jobs.StatusCompleted {
+		t.Fatalf("single job: %+v", j)
+	}
+	obj := table + ".jsonl.gz"
+	want, ok := emu.Read(t, bucket, single.ID+"/v001/"+obj)
+	wantSchema, ok2 := emu.Read(t, bucket, single.ID+"/v001/"+table+".schema.json")
+	if !ok || !ok2 {
+		t.Fatal("the single-machine job wrote no object")
+	}
+
+	for i, executor := range []string{"local", "beam"} {
+		version := fmt.Sprintf("v%03d", i+1)
+		prefix := dist.ID + "/" + version + "/"
+		jobID, events := start(dist.ID, map[string]any{"distributed": map[string]any{"executor": executor, "shards": 3}})
+		j := api.waitJob(jobID)
+		if j.Status != jobs.StatusCompleted {
+			t.Fatalf("%s: job %s %v\n%s", executor, j.Status, deref(j.Error), logs.String())
+		}
+		if d := j.Distributed; d == nil || d.Executor != executor || d.PlannedShards != 3 || d.Plan != "gs://"+bucket+"/"+prefix+"_plan.json" {
+			t.Fatalf("%s: distributed record %+v", executor, j.Distributed)
+		}
+		if j.Version != version || j.Manifest != "gs://"+bucket+"/"+prefix+"_manifest.json" || j.TotalRows != 24000 ||
+			len(j.Tables) != 1 || j.Tables[0].RowCount != 24000 || j.Tables[0].GCSPath != "gs://"+bucket+"/"+prefix+obj {
+			t.Fatalf("%s: job record %+v", executor, j)
+		}
+		if got, _ := emu.Read(t, bucket, prefix+obj); !bytes.Equal(got, want) {
+			t.Fatalf("%s: the object (%d bytes) is not the single-machine job's (%d bytes)", executor, len(got), len(want))
+		}
+		if got, _ := emu.Read(t, bucket, prefix+table+".schema.json"); !bytes.Equal(got, wantSchema) {
+			t.Fatalf("%s: the schema differs", executor)
+		}
+		var man jobs.Manifest
+		mb, _ := emu.Read(t, bucket, prefix+"_manifest.json")
+		if err := json.Unmarshal(mb, &man); err != nil || man.JobID != jobID || man.JobVersion != version || man.Status != jobs.StatusCompleted ||
+			man.TotalRows != 24000 || len(man.Tables) != 1 || len(man.Tables[0].Ranges) != 3 || !man.Consistency.OnePointInTime {
+			t.Fatalf("%s: manifest %s (%v)", executor, mb, err)
+		}
+		code, b := api.do("GET", "/jobs?transport_id="+dist.ID, nil)
+		var hist jobs.Page[jobs.Job]
+		if err := json.Unmarshal(b, &hist); code != 200 || err != nil || len(hist.Items) != i+1 || hist.Items[0].ID != jobID ||
+			hist.Items[0].Status != jobs.StatusCompleted || hist.Items[0].Distributed == nil || hist.Items[0].Distributed.Executor != executor {
+			t.Fatalf("%s: job history %d %s", executor, code, b)
+		}
+		evs := <-events
+		var progress []jobs.Event
+		for _, e := range evs {
+			if e.Type == jobs.EventProgress {
+				if e.Data.Table != table || e.Data.ShardsTotal != 3 || e.Data.ShardsDone < 1 || e.Data.RowsProcessed <= 0 {
+					t.Fatalf("%s: progress event %+v", executor, e.Data)
+				}
+				if n := len(progress); n > 0 && (e.Data.ShardsDone < progress[n-1].ShardsDone || e.Data.RowsProcessed < progress[n-1].RowsProcessed) {
+					t.Fatalf("%s: progress went back: %+v after %+v", executor, e.Data, progress[n-1])
+				}
+				progress = append(progress, e.Data)
+			}
+		}
+		if len(progress) == 0 || len(evs) == 0 {
+			t.Fatalf("%s: no progress in the status stream: %+v", executor, evs)
+		}
+		if last := evs[len(evs)-1]; last.Type != jobs.EventComplete || last.Data.Status != jobs.StatusCompleted || last.Data.TotalRows != 24000 {
+			t.Fatalf("%s: last event %+v", executor, last)
+		}
+		if last := progress[len(progress)-1]; executor == "local" && (last.ShardsDone != 3 || last.RowsProcessed != 24000) {
+			t.Fatalf("%s: last progress %+v", executor, last)
+		}
+		t.Logf("%s: %d progress events, last %d of 3 shards", executor, len(progress), progress[len(progress)-1].ShardsDone)
+		for _, n := range emu.Objects(t, bucket) {
+			if strings.HasPrefix(n, prefix+"_shards/") {
+				t.Fatalf("%s: left below _shards/: %s", executor, n)
+			}
+		}
+	}
+
+	// shard 1 cannot store its result, from whichever process runs it
+	for i, executor := range []string{"local", "beam"} {
+		version := fmt.Sprintf("v%03d", i+3)
+		jobID, events := start(dist.ID, map[string]any{"distributed": map[string]any{"executor": executor, "shards": 3}})
+		j := api.waitJob(jobID)
+		if j.Status != jobs.StatusFailed || j.Error == nil || !strings.Contains(*j.Error, "shard 1 ("+table+", range 2 of 3)") {
+			t.Fatalf("%s: job with a failing shard: %s %v", executor, j.Status, deref(j.Error))
+		}
+		if d := j.Distributed; d == nil || d.Executor != executor || len(d.FailedShards) != 1 || d.FailedShards[0].Shard != 1 ||
+			d.FailedShards[0].Table != table || d.FailedShards[0].Range != 2 {
+			t.Fatalf("%s: failed shards %+v", executor, j.Distributed)
+		}
+		evs := <-events
+		var sawErr bool
+		for _, e := range evs {
+			if e.Type == jobs.EventError && e.Data.ErrorCode == "shard_failed" && strings.Contains(e.Data.Error, "shard 1") {
+				sawErr = true
+			}
+		}
+		if !sawErr || len(evs) == 0 || evs[len(evs)-1].Type != jobs.EventComplete || evs[len(evs)-1].Data.Status != jobs.StatusFailed {
+			t.Fatalf("%s: events of the failed job: %+v", executor, evs)
+		}
+		for _, n := range emu.Objects(t, bucket) {
+			if strings.HasPrefix(n, dist.ID+"/"+version+"/") && n != dist.ID+"/"+version+"/_plan.json" {
+				t.Fatalf("%s: the failed job left %s", executor, n)
+			}
+		}
+		if executor == "local" && !strings.Contains(*j.Error, "process 2 of 2") {
+			t.Fatalf("local: the failed shard's process was not started again (retries: 1): %s", *j.Error)
+		}
+		if pw := os.Getenv("PGPASSWORD"); pw != "" && (strings.Contains(*j.Error, pw) || strings.Contains(logs.String(), pw)) {
+			t.Fatalf("%s: the database password is in the job's error or the server's log", executor)
+		}
+		t.Logf("%s: failed as expected: %s", executor, *j.Error)
 	}
 }
