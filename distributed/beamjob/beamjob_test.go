@@ -269,3 +269,30 @@ func TestPrismShardAlwaysFails(t *testing.T) {
 		t.Fatal("password in the error")
 	}
 }
+
+// TestPrismDoesNotRetryBundles: Prism itself never retries a failed
+// bundle (beam 2.78.0, runners/prism/internal/execute.go:383-387 drops the
+// bundle and fails the job). With one run of the pipeline (Attempts: 1), a
+// shard whose first read fails is read exactly once and the run fails,
+// naming it; so the retry TestPrismShardFailsOnceRetried sees is Run
+// running the pipeline again, not the runner.
+func TestPrismDoesNotRetryBundles(t *testing.T) {
+	e := newEnv(t)
+	p := e.plan(t, "TRP-BEAM-NORETRY")
+	calls := failing(t, 1, false)
+	_, err := Run(context.Background(), "prism", Options{Plan: e.uri(p), Source: e.src, Attempts: 1})
+	if err == nil {
+		t.Fatal("the pipeline succeeded: the runner retried the failed bundle")
+	}
+	if *calls != 1 {
+		t.Fatalf("shard 1 was read %d times in one run of the pipeline", *calls)
+	}
+	if !errors.Is(err, distributed.ErrShardsIncomplete) || !strings.Contains(err.Error(), p.Describe(1)) {
+		t.Fatalf("error: %v", err)
+	}
+	for _, n := range e.emu.Objects(t, bucket) {
+		if strings.HasPrefix(n, p.Prefix()) && !strings.Contains(n, "/_shards/") && n != p.Name() {
+			t.Errorf("object at a final name: %s", n)
+		}
+	}
+}

@@ -15,8 +15,9 @@
 // runner that retries a failed bundle (Dataflow: 4 times in batch) runs
 // its shards again; a shard with an accepted result is skipped, one
 // without writes a segment of a new attempt. Prism does not retry: a
-// failed bundle fails the job (beam 2.78.0, prism/internal/execute.go),
-// and the same plan is run again.
+// failed bundle fails the job (beam 2.78.0,
+// runners/prism/internal/execute.go:383-387 and 90-91), and Run runs the
+// same plan again (Options.Attempts; TestPrismDoesNotRetryBundles).
 //
 // The DoFns carry the plan's URI and the source's name (no password:
 // the workers take it from their environment, PGPASSWORD / ORACLE_PASSWORD,
