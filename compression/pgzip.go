@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/klauspost/pgzip"
 
@@ -26,6 +27,10 @@ func pgzipWriter(w io.Writer, level int, cfg pipeline.Config) (io.WriteCloser, e
 	if err := zw.SetConcurrency(cfg.GzipBlockSize, cfg.GzipBlocks); err != nil {
 		return nil, fmt.Errorf("compression: gzip concurrency: %w", err)
 	}
+	// MTIME 0 means "no time stamp" (RFC 1952); pgzip writes the zero
+	// time.Time as 0x886e0900 (a date in 2042) unless told otherwise, which
+	// gunzip -N would give the extracted file
+	zw.ModTime = time.Unix(0, 0)
 	g.zw = zw
 	return g, nil
 }

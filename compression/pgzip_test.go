@@ -128,3 +128,31 @@ func TestGzipConfigErrors(t *testing.T) {
 		t.Fatalf("level 12: %v", err)
 	}
 }
+
+// TestPgzipHeaderHasNoTime: the member header says "no time stamp" (MTIME
+// 0), deflate, OS unknown, like the header of the block codecs; gzip
+// readers see a zero ModTime, not a date pgzip made up.
+func TestPgzipHeaderHasNoTime(t *testing.T) {
+	var out bytes.Buffer
+	zw, err := pgzipWriter(&out, 1, pipeline.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := zw.Write([]byte("{\"A\":1}\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h := out.Bytes()[:10]
+	if !bytes.Equal(h[:8], GzipHeader()[:8]) || h[9] != 0xff {
+		t.Fatalf("header % x, want MTIME 0 and OS 255 like % x", h, GzipHeader())
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(out.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !zr.ModTime.IsZero() {
+		t.Fatalf("ModTime %v", zr.ModTime)
+	}
+}
