@@ -31,8 +31,10 @@
 // pipeline.SegmentWrite (the same per-range pipeline pipeline.RangeRun
 // runs), and Finalize is pipeline.ComposeSegments. With the same settings
 // and ranges a split table's object is byte for byte that of a
-// single-machine run reading it as parallel ranges; a table planned as one
-// shard is compressed as one segment, not as a single pipeline's pieces, so
-// only its NDJSON is that run's (as every object's is, after gunzip, for
-// any single-machine run of the same snapshot).
+// single-machine run reading it as parallel ranges, and a table planned as
+// one shard is compressed as a single pipeline compresses it
+// (pipeline.SegmentWrite.Whole), so with the lines and blocks codecs its
+// object is that of a single-machine run reading it whole; with pgzip only
+// its NDJSON is (as every object's is, after gunzip, for any single-machine
+// run of the same snapshot).
 package distributed

@@ -149,7 +149,9 @@ func (s *ShardRun) Run(ctx context.Context) (ShardResult, error) {
 			if err != nil {
 				return fmt.Errorf("open %s: %w", t.Table, err)
 			}
-			w := pipeline.SegmentWrite{Source: src, Sink: s.Store, Name: name, Encoder: enc, Codec: codec, Config: cfg,
+			// a table that is one shard is compressed as a single-machine
+			// run compresses it, so its object is the same byte for byte
+			w := pipeline.SegmentWrite{Source: src, Sink: s.Store, Name: name, Encoder: enc, Codec: codec, Config: cfg, Whole: sh.Range == nil,
 				Observer: func(q pipeline.Progress) {
 					reported.Rows += q.Rows
 					reported.Batches += q.Batches

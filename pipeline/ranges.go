@@ -214,6 +214,13 @@ type SegmentWrite struct {
 	Transforms []Transform
 	Config     Config
 	Observer   func(Progress)
+	// Whole compresses the segment as a Pipeline compresses a whole object
+	// (in the Codec's BlockMode: the encode workers' pieces, cut at batch
+	// ends and PieceBytes) without its framing, so that this segment
+	// framed alone is byte for byte the object a Pipeline over the same
+	// batches writes (a distributed table that is one shard). Otherwise,
+	// and for a codec not in BlockMode, Codec.NewSegmentWriter writes it.
+	Whole bool
 }
 
 // Run runs the segment's pipeline and returns what ComposeSegments needs:
@@ -230,7 +237,7 @@ func (w SegmentWrite) Run(ctx context.Context) (RangeResult, error) {
 		// its checksum
 		return RangeResult{}, fmt.Errorf("pipeline: %s: part_bytes cannot be combined with a segment", w.Name)
 	}
-	seg := &segmentCodec{Codec: w.Codec}
+	seg := &segmentCodec{Codec: w.Codec, blocks: w.Whole && w.Codec.BlockMode()}
 	p := Pipeline{
 		Source: w.Source, Sink: w.Sink, Name: w.Name, Encoder: w.Encoder, Transforms: w.Transforms, Config: w.Config,
 		Codec: seg, Observer: w.Observer,
@@ -240,7 +247,7 @@ func (w SegmentWrite) Run(ctx context.Context) (RangeResult, error) {
 		return RangeResult{}, err
 	}
 	return RangeResult{Rows: st.Rows, RawBytes: st.RawBytes, Bytes: st.CompressedBytes, RawCRC32C: st.RawCRC32C,
-		RawCRC32: seg.tee.sum, Segment: w.Name, CRC32C: st.CRC32C}, nil
+		RawCRC32: seg.sum(), Segment: w.Name, CRC32C: st.CRC32C}, nil
 }
 
 // ComposeSegments writes a header object and a trailer object (framing's:
@@ -337,15 +344,34 @@ func writeSmall(ctx context.Context, s Sink, name string, b []byte) (ObjectInfo,
 	return info, nil
 }
 
-// segmentCodec is a Codec whose NewWriter writes one raw segment
-// (NewSegmentWriter) and sums the raw bytes on their way in: the Pipeline
-// of a SegmentWrite. One Pipeline opens one object, so one tee.
+// segmentCodec is the Codec of a SegmentWrite's Pipeline: one raw segment
+// without framing. Either its NewWriter writes the segment
+// (NewSegmentWriter) and sums the raw bytes on their way in, or (blocks)
+// the encode workers compress as for a whole object and the writer's
+// framing is empty, its trailer only taking the combined sum. One
+// Pipeline opens one object (SegmentWrite refuses parts).
 type segmentCodec struct {
 	Codec
-	tee *teeCompressor
+	blocks   bool
+	tee      *teeCompressor
+	blockSum uint32
 }
 
-func (c *segmentCodec) BlockMode() bool { return false }
+func (c *segmentCodec) BlockMode() bool { return c.blocks }
+func (c *segmentCodec) Header() []byte  { return nil }
+
+func (c *segmentCodec) Trailer(sum uint32, _ int64) []byte {
+	c.blockSum = sum
+	return nil
+}
+
+// sum is the Framing checksum of the segment's raw bytes.
+func (c *segmentCodec) sum() uint32 {
+	if c.blocks {
+		return c.blockSum
+	}
+	return c.tee.sum
+}
 
 func (c *segmentCodec) NewWriter(w io.Writer, cfg Config) (io.WriteCloser, error) {
 	zw, err := c.NewSegmentWriter(w, cfg)

@@ -72,10 +72,11 @@ func startPlanHold(t *testing.T, args ...string) (uri string, shards int, stop f
 // per range. The single-machine run reads the big table as 4 parallel
 // ranges (--table-parallelism 4) and the plan gives it 4 shards
 // (--shard-rows): the same ctid ranges at one snapshot, each compressed by
-// the same segment compressor. A table the plan leaves whole (one shard)
-// and the single-machine run reads as one pipeline has the same NDJSON and
-// schema, but not always the same compressed bytes (docs/DISTRIBUTED.md
-// says why).
+// the same segment compressor. A table the plan leaves whole (one shard,
+// two batches) and the single-machine run reads as one pipeline is byte
+// for byte the same too with lines and blocks (its shard compresses as the
+// pipeline does); with pgzip it has the same NDJSON and schema only
+// (docs/DISTRIBUTED.md says why).
 func TestDistributedCompressedIdentity(t *testing.T) {
 	src, big := distPostgres(t, 8000)
 	_, small := distPostgres(t, 1500)
@@ -143,7 +144,9 @@ func TestDistributedCompressedIdentity(t *testing.T) {
 				if !bytes.Equal(gunzipAll(t, s), gunzipAll(t, d)) {
 					t.Errorf("%s: the NDJSON differs", tb)
 				}
-				if tb == big && !bytes.Equal(s, d) {
+				// a split table always; a whole one unless pgzip writes
+				// its own framing in the single-machine run
+				if (tb == big || codec.name != "pgzip") && !bytes.Equal(s, d) {
 					t.Errorf("%s: compressed objects differ: single-machine %d bytes, distributed %d bytes; first difference at byte %d",
 						tb, len(s), len(d), firstDiff(s, d))
 				}
