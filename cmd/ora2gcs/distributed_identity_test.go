@@ -73,13 +73,13 @@ func startPlanHold(t *testing.T, args ...string) (uri string, shards int, stop f
 // ranges (--table-parallelism 4) and the plan gives it 4 shards
 // (--shard-rows): the same ctid ranges at one snapshot, each compressed by
 // the same segment compressor. A table the plan leaves whole (one shard,
-// two batches) and the single-machine run reads as one pipeline is byte
+// three batches) and the single-machine run reads as one pipeline is byte
 // for byte the same too with lines and blocks (its shard compresses as the
 // pipeline does); with pgzip it has the same NDJSON and schema only
 // (docs/DISTRIBUTED.md says why).
 func TestDistributedCompressedIdentity(t *testing.T) {
-	src, big := distPostgres(t, 8000)
-	_, small := distPostgres(t, 1500)
+	src, big := distPostgres(t, 3000)
+	_, small := distPostgres(t, 600)
 	const bucket = "ident-bucket"
 	emu := gcstest.Start(t, bucket)
 	t.Setenv("STORAGE_EMULATOR_HOST", strings.TrimPrefix(emu.URL, "http://"))
@@ -94,10 +94,10 @@ func TestDistributedCompressedIdentity(t *testing.T) {
 				tgt = "file://" + filepath.Join(dir, "out")
 			}
 			common := []string{"--source", src, "--tables", big + "," + small, "--target", tgt, "--bucket", bucket,
-				"--data-dir", dir, "--compressor", codec.name, "--gzip-level", codec.level, "--chunk-size", "1000"}
+				"--data-dir", dir, "--compressor", codec.name, "--gzip-level", codec.level, "--chunk-size", "250"}
 			id := strings.ToUpper(fmt.Sprintf("TRP-%s%s-%s", codec.name, codec.level, target))
 			code, out, errs := cli(t, append([]string{"run", "--json", "--quiet", "--transport-id", id + "-S",
-				"--table-parallelism", "4", "--range-min-rows", "5000"}, common...)...)
+				"--table-parallelism", "4", "--range-min-rows", "2000"}, common...)...)
 			if code != 0 {
 				t.Fatalf("single-machine run: exit %d\n%s\n%s", code, out, errs)
 			}
@@ -110,7 +110,7 @@ func TestDistributedCompressedIdentity(t *testing.T) {
 					t.Fatalf("the single-machine run read %s in %d ranges, want %d", te.TableName, len(te.Ranges), want)
 				}
 			}
-			uri, n, stop := startPlanHold(t, append([]string{"--transport-id", id + "-D", "--shard-rows", "2000"}, common...)...)
+			uri, n, stop := startPlanHold(t, append([]string{"--transport-id", id + "-D", "--shard-rows", "750"}, common...)...)
 			if n != 5 {
 				t.Fatalf("the plan has %d shards, want 4 for %s and 1 for %s", n, big, small)
 			}

@@ -141,7 +141,8 @@ func (c apiClient) stream(ctx context.Context, transportID string, jobID func() 
 //     shard (error, failed_shards, error events with code shard_failed), and
 //     nothing is at a final name nor below _shards/.
 func TestServeDistributedJob(t *testing.T) {
-	src, table := distPostgres(t, 40000)
+	const rows = 10000 // a job of seconds: long enough to be running when the next execute asks
+	src, table := distPostgres(t, rows)
 	const bucket = "dist-serve"
 	emu := gcstest.Start(t, bucket)
 	proxy := emu.Proxy(t, nil, gcstest.Rule{Kind: gcstest.Upload, Suffix: "/v002/_shards/00002/done.json", Fault: gcstest.Fail503})
@@ -217,7 +218,7 @@ distributed:
 		t.Fatalf("job's distributed record %+v, want local, 4 shards, plan %s", d, want)
 	}
 	if j.Trigger != jobs.TriggerAPI || j.Version != "v001" || j.Manifest != "gs://"+bucket+"/"+dist.ID+"/v001/_manifest.json" ||
-		len(j.Tables) != 1 || j.Tables[0].RowCount != 40000 || j.TotalRows != 40000 || j.Tables[0].CRC32C == "" || j.Snapshot.ID == "" {
+		len(j.Tables) != 1 || j.Tables[0].RowCount != rows || j.TotalRows != rows || j.Tables[0].CRC32C == "" || j.Snapshot.ID == "" {
 		t.Fatalf("distributed job record: %+v", j)
 	}
 
@@ -236,10 +237,10 @@ distributed:
 			progress++
 		}
 	}
-	if progress == 0 || last.ShardsDone != 4 || last.RowsProcessed != 40000 {
+	if progress == 0 || last.ShardsDone != 4 || last.RowsProcessed != rows {
 		t.Fatalf("the stream showed %d progress events, last %+v; events %+v", progress, last, evs)
 	}
-	if e := evs[len(evs)-1]; e.Type != jobs.EventComplete || e.Data.Status != jobs.StatusCompleted || e.Data.TotalRows != 40000 {
+	if e := evs[len(evs)-1]; e.Type != jobs.EventComplete || e.Data.Status != jobs.StatusCompleted || e.Data.TotalRows != rows {
 		t.Fatalf("last event %+v", e)
 	}
 
@@ -254,7 +255,7 @@ distributed:
 	}
 	var man jobs.Manifest
 	mb, _ := emu.Read(t, bucket, dist.ID+"/v001/_manifest.json")
-	if err := json.Unmarshal(mb, &man); err != nil || man.JobID != jobID || man.Status != jobs.StatusCompleted || len(man.Tables) != 1 || man.Tables[0].Rows != 40000 {
+	if err := json.Unmarshal(mb, &man); err != nil || man.JobID != jobID || man.Status != jobs.StatusCompleted || len(man.Tables) != 1 || man.Tables[0].Rows != rows {
 		t.Fatalf("manifest %s (%v)", mb, err)
 	}
 	for _, n := range emu.Objects(t, bucket) {
@@ -440,7 +441,8 @@ func buildBeamCommand(t *testing.T) string {
 // (error, failed_shards, an error event with code shard_failed), and
 // leaves nothing but the plan below its version.
 func TestServeDistributedExecutors(t *testing.T) {
-	src, table := distPostgres(t, 24000)
+	const rows = 6000
+	src, table := distPostgres(t, rows)
 	const bucket = "dist-exec"
 	emu := gcstest.Start(t, bucket)
 	proxy := emu.Proxy(t, nil,
@@ -514,8 +516,8 @@ distributed:
 		if d := j.Distributed; d == nil || d.Executor != executor || d.PlannedShards != 3 || d.Plan != "gs://"+bucket+"/"+prefix+"_plan.json" {
 			t.Fatalf("%s: distributed record %+v", executor, j.Distributed)
 		}
-		if j.Version != version || j.Manifest != "gs://"+bucket+"/"+prefix+"_manifest.json" || j.TotalRows != 24000 ||
-			len(j.Tables) != 1 || j.Tables[0].RowCount != 24000 || j.Tables[0].GCSPath != "gs://"+bucket+"/"+prefix+obj {
+		if j.Version != version || j.Manifest != "gs://"+bucket+"/"+prefix+"_manifest.json" || j.TotalRows != rows ||
+			len(j.Tables) != 1 || j.Tables[0].RowCount != rows || j.Tables[0].GCSPath != "gs://"+bucket+"/"+prefix+obj {
 			t.Fatalf("%s: job record %+v", executor, j)
 		}
 		if got, _ := emu.Read(t, bucket, prefix+obj); !bytes.Equal(got, want) {
@@ -527,7 +529,7 @@ distributed:
 		var man jobs.Manifest
 		mb, _ := emu.Read(t, bucket, prefix+"_manifest.json")
 		if err := json.Unmarshal(mb, &man); err != nil || man.JobID != jobID || man.JobVersion != version || man.Status != jobs.StatusCompleted ||
-			man.TotalRows != 24000 || len(man.Tables) != 1 || len(man.Tables[0].Ranges) != 3 || !man.Consistency.OnePointInTime {
+			man.TotalRows != rows || len(man.Tables) != 1 || len(man.Tables[0].Ranges) != 3 || !man.Consistency.OnePointInTime {
 			t.Fatalf("%s: manifest %s (%v)", executor, mb, err)
 		}
 		code, b := api.do("GET", "/jobs?transport_id="+dist.ID, nil)
@@ -552,10 +554,10 @@ distributed:
 		if len(progress) == 0 || len(evs) == 0 {
 			t.Fatalf("%s: no progress in the status stream: %+v", executor, evs)
 		}
-		if last := evs[len(evs)-1]; last.Type != jobs.EventComplete || last.Data.Status != jobs.StatusCompleted || last.Data.TotalRows != 24000 {
+		if last := evs[len(evs)-1]; last.Type != jobs.EventComplete || last.Data.Status != jobs.StatusCompleted || last.Data.TotalRows != rows {
 			t.Fatalf("%s: last event %+v", executor, last)
 		}
-		if last := progress[len(progress)-1]; executor == "local" && (last.ShardsDone != 3 || last.RowsProcessed != 24000) {
+		if last := progress[len(progress)-1]; executor == "local" && (last.ShardsDone != 3 || last.RowsProcessed != rows) {
 			t.Fatalf("%s: last progress %+v", executor, last)
 		}
 		t.Logf("%s: %d progress events, last %d of 3 shards", executor, len(progress), progress[len(progress)-1].ShardsDone)
