@@ -16,52 +16,70 @@ import (
 	"github.com/ora2gcs/ora2gcs/jobs"
 )
 
-// startPlanHold starts `ora2gcs plan --json --hold ARGS…` as a process and
-// returns the plan URI and shard count it printed; the process (holding a
-// PostgreSQL snapshot) is ended when the test ends, or by stop.
-func startPlanHold(t *testing.T, args ...string) (uri string, shards int, stop func()) {
+// planHold is a running `ora2gcs plan --json --hold` process: the plan
+// URI and shard count it printed, its exit (Exited receives plan.Wait's
+// result once), and Stop, which kills it and waits; the process (holding a
+// PostgreSQL snapshot) is also stopped when the test ends.
+type planHold struct {
+	URI    string
+	Shards int
+	Exited <-chan error
+	Stop   func()
+	stderr *bytes.Buffer
+}
+
+// Stderr is what the plan process wrote on stderr (read it once the
+// process has exited or been stopped).
+func (p *planHold) Stderr() string { return p.stderr.String() }
+
+// startPlanHold starts `ora2gcs plan --json --hold ARGS…` as a process
+// and waits (at most 2 minutes) for the line it prints.
+func startPlanHold(t *testing.T, args ...string) *planHold {
 	t.Helper()
 	plan := cliProcess(t, nil, append([]string{"plan", "--json", "--hold"}, args...)...)
 	stdout, err := plan.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var planErr bytes.Buffer
-	plan.Stderr = &planErr
+	h := &planHold{stderr: &bytes.Buffer{}}
+	plan.Stderr = h.stderr
 	if err := plan.Start(); err != nil {
 		t.Fatal(err)
 	}
 	lines := make(chan string, 1)
+	exited := make(chan error, 1)
 	done := make(chan struct{})
 	go func() {
 		r := bufio.NewReader(stdout)
 		l, _ := r.ReadString('\n')
 		lines <- l
 		_, _ = io.Copy(io.Discard, r)
-		_ = plan.Wait()
+		exited <- plan.Wait()
 		close(done)
 	}()
-	stop = func() {
+	h.Exited = exited
+	h.Stop = func() {
 		_ = plan.Process.Kill()
 		<-done
 	}
-	t.Cleanup(stop)
+	t.Cleanup(h.Stop)
 	var line string
 	select {
 	case line = <-lines:
 	case <-time.After(120 * time.Second):
-		stop()
-		t.Fatalf("plan printed nothing\n%s", planErr.String())
+		h.Stop()
+		t.Fatalf("plan printed nothing\n%s", h.Stderr())
 	}
 	var printed struct {
 		Plan   string `json:"plan"`
 		Shards int    `json:"shards"`
 	}
 	if err := json.Unmarshal([]byte(line), &printed); err != nil || printed.Plan == "" {
-		stop()
-		t.Fatalf("plan printed %q (%v)\n%s", line, err, planErr.String())
+		h.Stop()
+		t.Fatalf("plan printed %q (%v)\n%s", line, err, h.Stderr())
 	}
-	return printed.Plan, printed.Shards, stop
+	h.URI, h.Shards = printed.Plan, printed.Shards
+	return h
 }
 
 // TestDistributedCompressedIdentity: with the same ranges and the same
@@ -110,7 +128,8 @@ func TestDistributedCompressedIdentity(t *testing.T) {
 					t.Fatalf("the single-machine run read %s in %d ranges, want %d", te.TableName, len(te.Ranges), want)
 				}
 			}
-			uri, n, stop := startPlanHold(t, append([]string{"--transport-id", id + "-D", "--shard-rows", "750"}, common...)...)
+			plan := startPlanHold(t, append([]string{"--transport-id", id + "-D", "--shard-rows", "750"}, common...)...)
+			uri, n := plan.URI, plan.Shards
 			if n != 5 {
 				t.Fatalf("the plan has %d shards, want 4 for %s and 1 for %s", n, big, small)
 			}
@@ -122,7 +141,7 @@ func TestDistributedCompressedIdentity(t *testing.T) {
 			if code, out, errs := cli(t, "finalize", "--plan", uri); code != 0 {
 				t.Fatalf("finalize: exit %d\n%s\n%s", code, out, errs)
 			}
-			stop()
+			plan.Stop()
 			read := func(trp, name string) []byte {
 				t.Helper()
 				key := trp + "/v001/" + name

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -101,45 +100,13 @@ func TestDistributedPlatformPlay(t *testing.T) {
 		}
 	}
 
-	plan := cliProcess(t, nil, append([]string{"plan", "--json", "--hold", "--transport-id", "TRP-DIST", "--shards", "4"}, common...)...)
-	stdout, err := plan.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var planErr bytes.Buffer
-	plan.Stderr = &planErr
-	if err := plan.Start(); err != nil {
-		t.Fatal(err)
-	}
-	planDone := make(chan error, 1)
-	lines := make(chan string, 1)
-	go func() {
-		r := bufio.NewReader(stdout)
-		l, err := r.ReadString('\n')
-		lines <- l
-		if err == nil {
-			_, _ = io.Copy(io.Discard, r)
-		}
-		planDone <- plan.Wait()
-	}()
-	var line string
-	select {
-	case line = <-lines:
-	case <-time.After(120 * time.Second):
-		_ = plan.Process.Kill()
-		t.Fatalf("plan printed nothing\n%s", planErr.String())
-	}
-	var printed struct {
-		Plan   string `json:"plan"`
-		Shards int    `json:"shards"`
-	}
-	if err := json.Unmarshal([]byte(line), &printed); err != nil || printed.Shards != 4 ||
-		printed.Plan != "gs://"+bucket+"/TRP-DIST/v001/_plan.json" {
-		t.Fatalf("plan printed %q (%v)\n%s", line, err, planErr.String())
+	plan := startPlanHold(t, append([]string{"--transport-id", "TRP-DIST", "--shards", "4"}, common...)...)
+	if plan.Shards != 4 || plan.URI != "gs://"+bucket+"/TRP-DIST/v001/_plan.json" {
+		t.Fatalf("plan printed %s with %d shards", plan.URI, plan.Shards)
 	}
 
 	shard := func(i int) *exec.Cmd {
-		c := cliProcess(t, []string{fmt.Sprintf("CLOUD_RUN_TASK_INDEX=%d", i)}, "shard", "--plan", printed.Plan, "--source", src, "--data-dir", dir)
+		c := cliProcess(t, []string{fmt.Sprintf("CLOUD_RUN_TASK_INDEX=%d", i)}, "shard", "--plan", plan.URI, "--source", src, "--data-dir", dir)
 		return c
 	}
 	var outs [4]bytes.Buffer
@@ -178,17 +145,17 @@ func TestDistributedPlatformPlay(t *testing.T) {
 			t.Fatalf("shard 2 ran twice: %s", out)
 		}
 	}
-	code, out, errs := cli(t, "finalize", "--plan", printed.Plan, "--json")
+	code, out, errs := cli(t, "finalize", "--plan", plan.URI, "--json")
 	if code != 0 {
 		t.Fatalf("finalize: exit %d\n%s\n%s", code, out, errs)
 	}
 	select {
-	case err := <-planDone:
+	case err := <-plan.Exited:
 		if err != nil {
-			t.Fatalf("plan --hold: %v\n%s", err, planErr.String())
+			t.Fatalf("plan --hold: %v\n%s", err, plan.Stderr())
 		}
 	case <-time.After(30 * time.Second):
-		_ = plan.Process.Kill()
+		plan.Stop()
 		t.Fatal("plan --hold did not exit after finalize")
 	}
 

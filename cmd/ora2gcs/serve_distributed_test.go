@@ -27,6 +27,21 @@ type apiClient struct {
 	key  string
 }
 
+// createTransport creates a transport of one table with the given table
+// parallelism through the API.
+func (c apiClient) createTransport(name, table, bucket string, par int) jobs.Transport {
+	c.t.Helper()
+	code, b := c.do("POST", "/transport", map[string]any{"name": name, "tables": []string{table}, "target_bucket": bucket, "table_parallelism": par})
+	if code != 201 {
+		c.t.Fatalf("create %s: %d %s", name, code, b)
+	}
+	var tr jobs.Transport
+	if err := json.Unmarshal(b, &tr); err != nil {
+		c.t.Fatal(err)
+	}
+	return tr
+}
+
 func (c apiClient) do(method, path string, body any) (int, []byte) {
 	c.t.Helper()
 	var rd io.Reader
@@ -161,18 +176,7 @@ distributed:
 `, src, bucket, dir)
 	api, logs := startServeAPI(t, cfgPath, cfg)
 
-	create := func(name string, par int) jobs.Transport {
-		code, b := api.do("POST", "/transport", map[string]any{"name": name, "tables": []string{table}, "target_bucket": bucket, "table_parallelism": par})
-		if code != 201 {
-			t.Fatalf("create %s: %d %s", name, code, b)
-		}
-		var tr jobs.Transport
-		if err := json.Unmarshal(b, &tr); err != nil {
-			t.Fatal(err)
-		}
-		return tr
-	}
-	single, dist := create("single", 4), create("dist", 1)
+	single, dist := api.createTransport("single", table, bucket, 4), api.createTransport("dist", table, bucket, 1)
 	execute := func(id string, body any) (int, map[string]any) {
 		code, b := api.do("POST", "/transport/"+id+"/execute", body)
 		var m map[string]any
@@ -466,18 +470,7 @@ distributed:
     command: [%q, --runner, prism, --source, %q, --attempts, "2"]
 `, src, bucket, dir, beamBin, src))
 
-	create := func(name string, par int) jobs.Transport {
-		code, b := api.do("POST", "/transport", map[string]any{"name": name, "tables": []string{table}, "target_bucket": bucket, "table_parallelism": par})
-		if code != 201 {
-			t.Fatalf("create %s: %d %s", name, code, b)
-		}
-		var tr jobs.Transport
-		if err := json.Unmarshal(b, &tr); err != nil {
-			t.Fatal(err)
-		}
-		return tr
-	}
-	single, dist := create("single", 3), create("dist", 1)
+	single, dist := api.createTransport("single", table, bucket, 3), api.createTransport("dist", table, bucket, 1)
 	// start executes a job on transport id and follows its status stream
 	// (a transport's stream shows its running job: it is opened once the
 	// job has started)
